@@ -1,0 +1,1 @@
+"""Camera capture, face verification, image quality and liveness."""

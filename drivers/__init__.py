@@ -1,0 +1,1 @@
+"""CardTransport implementations (PC/SC, NFC) and the emulated CCCD chip."""

@@ -1,0 +1,1 @@
+"""Ledger delivery to the police backend: outbox relay, batch format, backend service."""

@@ -1,0 +1,1 @@
+"""The police backend service: ingest, storage, inspector API."""

@@ -1,0 +1,36 @@
+"""The ``chipid`` command line. Each area adds its command group in ``verifier/commands/``."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from verifier import __version__
+
+# (module, attribute) of each command or group; one line per area.
+_COMMANDS = [
+]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="chipid")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug with APDU traces, redacted).")
+def cli(verbose: int) -> None:
+    """chipid: đọc và xác thực thẻ CCCD gắn chip / read and verify chipped CCCD cards."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+for _module, _attr in _COMMANDS:
+    cli.add_command(getattr(importlib.import_module(_module), _attr))
+
+
+def main() -> None:
+    cli(prog_name="chipid")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

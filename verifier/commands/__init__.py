@@ -1,0 +1,1 @@
+"""Click command groups of the chipid CLI, one module per area."""

@@ -1,0 +1,1 @@
+"""The pawn ledger: SQLite, hash chain, signed checkpoints, encryption at rest."""

@@ -1,0 +1,1 @@
+"""Trust store (CSCA master lists, certificates, CRLs) and passive authentication."""
