@@ -145,5 +145,15 @@ def template() -> str:
     return "\n".join(lines) + "\n"
 
 
+def markdown_table() -> str:
+    """The settings table of README.md, generated from :data:`SETTINGS`."""
+    rows = ["| setting | default | what it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.key}` | `{_toml_value(s.default)}` | {s.help} |")
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":  # pragma: no cover
-    print(template(), end="")
+    import sys
+
+    print(markdown_table() if sys.argv[1:] == ["markdown"] else template(), end="")
