@@ -12,6 +12,16 @@ from verifier import __version__
 
 # (module, attribute) of each command or group; one line per area.
 _COMMANDS = [
+    ("verifier.commands.read", "read"),
+    ("verifier.commands.ledger", "ledger"),
+    ("verifier.commands.user", "user"),
+    ("verifier.commands.serve", "serve"),
+    ("verifier.commands.card", "card"),
+    ("verifier.commands.face", "face"),
+    ("verifier.commands.sync", "sync"),
+    ("verifier.commands.backend", "backend"),
+    ("verifier.commands.trust", "trust"),
+    ("verifier.commands.sod", "sod"),
 ]
 
 

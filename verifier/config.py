@@ -52,6 +52,60 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trust.demo", False, "Trust the test CSCA of the emulated chip. Everything verified under demo trust is marked DEMO. Never enable in a shop."),
     Setting("trust.crl_max_age_days", 90, "A CRL older than its nextUpdate plus this many days is reported as stale."),
     Setting("trust.validity_policy", "shell", "Certificate validity policy for the DSC chain: shell (every certificate valid now), chain (each valid when the next was issued), or signing-time (DSC valid when the SOD was signed)."),
+    # --- pawn ledger (counter service) -------------------------------------------
+    Setting("ledger.key_env", "CHIPID_LEDGER_KEY", "Environment variable holding the ledger's AES-256 data key (base64 of 32 bytes). When it is unset, ledger.key_file is used."),
+    Setting("ledger.key_file", "", "File holding the ledger's AES-256 data key (created with mode 0600 at first start). Empty: DATA_DIR/keys/ledger.key. Keep a backup apart from the database."),
+    Setting("ledger.device_key_file", "", "PEM file of the device's Ed25519 signing key for checkpoints (created at first start, mode 0600). Empty: DATA_DIR/keys/device-ed25519.pem."),
+    Setting("ledger.checkpoint_every", 100, "Sign a checkpoint of the ledger head after this many entries (and on demand)."),
+    # --- users, sessions and tokens ------------------------------------------------
+    Setting("auth.session_hours", 12, "Lifetime of a browser session (hours) after login."),
+    Setting("auth.cookie_secure", False, "Mark the session cookie Secure (set true when a TLS reverse proxy fronts the service)."),
+    Setting("auth.max_failed_logins", 10, "Failed logins for one user name within 15 minutes before further attempts are refused."),
+    # --- pawn contracts ---------------------------------------------------------------
+    Setting("pawn.max_interest_rate_year_pct", 20.0, "Legal cap on the yearly interest rate in percent (Civil Code 2015 art. 468). Contracts above it are refused."),
+    Setting("pawn.contract_prefix", "HĐ", "Prefix of contract numbers (HĐ-2026-000001)."),
+    Setting("pawn.shop_name", "Cửa hàng cầm đồ (chưa cấu hình)", "Shop name printed on contracts and receipts."),
+    Setting("pawn.shop_address", "", "Shop address printed on contracts and receipts."),
+    Setting("pawn.shop_license", "", "Number of the shop's certificate of security-and-order eligibility, printed on contracts."),
+    # --- face verification (biometrics/) ------------------------------------------------
+    Setting("face.match_threshold", 0.45, "Face distance at or below which chip portrait and camera face are the same person (match). Calibration: dlib ResNet descriptors, same person 0.15-0.50 and different people 0.69-0.89 on the test photos incl. grey JPEG 2000 chip-like portraits; 0.45 is stricter than face_recognition's 0.6 because that model separates East-Asian faces less well. See biometrics/compare.py."),
+    Setting("face.no_match_threshold", 0.60, "Face distance above which the decision is no_match; between the two thresholds the clerk compares both photos and decides (refer). 0.60 = face_recognition's default tolerance."),
+    Setting("face.min_face_px", 80, "Smallest face width in the camera picture (pixels); smaller faces are refused as poor_quality (too small)."),
+    Setting("face.min_brightness", 55.0, "Darkest acceptable mean grey level of the face (0-255): below it, poor_quality (too dark)."),
+    Setting("face.max_brightness", 215.0, "Brightest acceptable mean grey level of the face (0-255): above it, poor_quality (overexposed)."),
+    Setting("face.min_sharpness", 4.0, "Least acceptable face sharpness (normalised Laplacian variance x100; sharp test photos score 13-85, blurred 0.6-1.4)."),
+    Setting("face.max_yaw", 0.32, "Largest head turn accepted for the comparison, as the sideways offset of the nose in inter-eye distances (0.32 is about 40 degrees)."),
+    Setting("face.min_eye_openness", 0.30, "Eye-openness measure under which the eyes count as closed (open eyes measure 0.4-1.1)."),
+    Setting("face.liveness", "challenge", "Liveness check: challenge (random blink and head-turn prompt over a few seconds of video) or off. A single still picture is never reported as live."),
+    Setting("face.liveness_seconds", 4.0, "How long the camera records the customer performing the liveness challenge (seconds)."),
+    Setting("face.retain_frames_days", 0, "Keep raw camera frames (the chosen frame) this many days, for disputes. 0 = never store frames: only face templates and decisions are kept (Decree 13/2023)."),
+    # --- camera -----------------------------------------------------------------------------
+    Setting("camera.source", "0", "Camera: a USB camera index (\"0\"), a device path (/dev/video0), an IP camera URL (rtsp://..., http://...), or an image/video file or folder of images (tests, demo)."),
+    Setting("camera.width", 640, "Requested capture width in pixels."),
+    Setting("camera.height", 480, "Requested capture height in pixels."),
+    Setting("camera.warmup_frames", 5, "Frames read and discarded after opening the camera while exposure settles."),
+    Setting("camera.burst", 5, "Frames grabbed for one capture; the best one (one sharp, frontal, well-sized face) is kept."),
+    Setting("camera.timeout_s", 5.0, "Seconds to wait for the camera or stream to open and deliver frames."),
+    Setting("camera.mirrored", False, "The camera mirrors its picture (selfie view): flips the left/right of the head-turn challenge."),
+    # --- privacy and retention --------------------------------------------------------
+    Setting("privacy.face_retention_days", 30, "Face images (chip photo and camera photo) stored with a contract are purged after this many days."),
+    Setting("privacy.contract_retention_years", 5, "Contract data is kept at least this long (the legal period); the ledger never deletes within it."),
+    Setting("privacy.scan_ttl_minutes", 30, "A finished scan (identity read from the chip, held in memory only) is forgotten after this many minutes unless a contract uses it."),
+    # --- delivery to the police backend (shop side) -----------------------------------
+    Setting("sync.backend_url", "", "URL of the police backend (https://...). Empty: the URL recorded by `chipid sync enroll`. Plain http:// is accepted only for loopback addresses (tests, demo)."),
+    Setting("sync.backend_cert_sha256", "", "SHA-256 (hex) of the backend's TLS certificate (DER), pinned: the relay refuses any other certificate. Required for https://."),
+    Setting("sync.batch_size", 500, "Ledger entries per signed batch (1-5000)."),
+    Setting("sync.backoff_base_s", 1.0, "First retry delay after a failed delivery (seconds); doubles per failure, with full jitter."),
+    Setting("sync.backoff_max_s", 300.0, "Longest retry delay (seconds)."),
+    Setting("sync.interval_s", 5.0, "When nothing is pending, how often the relay looks for new entries (seconds)."),
+    Setting("sync.timeout_s", 30.0, "HTTP timeout of one delivery attempt (seconds)."),
+    # --- police backend ------------------------------------------------------------------
+    Setting("backend.host", "127.0.0.1", "Address the police backend binds to."),
+    Setting("backend.port", 8090, "TCP port of the police backend."),
+    Setting("backend.data_dir", "~/.local/share/chipid-backend", "Backend data directory (holds backend.sqlite3 when no PostgreSQL URL is set)."),
+    Setting("backend.database_url_env", "CHIPID_BACKEND_DATABASE_URL", "Environment variable holding the PostgreSQL URL (postgresql://user:pass@host/db). Unset or empty: SQLite in backend.data_dir."),
+    Setting("backend.tls_cert", "", "PEM certificate for HTTPS on the backend (its SHA-256 is what shops pin). Empty: plain HTTP (loopback or behind a TLS proxy)."),
+    Setting("backend.tls_key", "", "PEM private key for backend.tls_cert."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -1,0 +1,164 @@
+"""NFC card transport over nfcpy: the chip as an ISO-DEP (ISO/IEC 14443-4) Type 4A/4B tag.
+
+``NfcTransport("usb")`` opens the first USB reader nfcpy drives (ACR122U, PN533,
+RC-S380, ...; see ``nfc.clf.device``), ``"usb:054c:06c3"`` a specific one,
+``"udp:127.0.0.1:54321"`` nfcpy's simulated RF link (``drivers/nfc_card.py`` puts an
+emulated card there). It senses for a type A or B target, activates it with nfcpy's
+``nfc.tag.activate`` (RATS or ATTRIB) and sends each command APDU with
+``Type4Tag.transceive``, so nfcpy's ISO-DEP initiator does block chaining, R-block
+recovery and S(WTX) (ISO/IEC 14443-4 §7). Because nfcpy chains in software, the link
+carries extended-length APDUs; whether the chip accepts them is learnt separately.
+
+Errors: no such device -> :class:`NoReaderError` (busy: most often pcscd's CCID driver
+holds it; read it through PC/SC then); no ISO-DEP card within ``wait_s`` ->
+:class:`NoCardError`; a timeout or broken link mid-exchange -> :class:`CardRemovedError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+
+import nfc
+import nfc.clf
+import nfc.tag
+import nfc.tag.tt4
+
+from verifier.errors import CardRemovedError, NoCardError, NoReaderError, TransportError
+
+log = logging.getLogger(__name__)
+
+_TAG_ERRORS = {
+    nfc.tag.TIMEOUT_ERROR: "timeout",
+    nfc.tag.RECEIVE_ERROR: "receive error",
+    nfc.tag.PROTOCOL_ERROR: "ISO-DEP protocol error",
+}
+
+
+def open_frontend(device: str) -> nfc.ContactlessFrontend:
+    """Open nfcpy's contactless frontend at ``device``, mapping failures to :mod:`verifier.errors`."""
+    clf = nfc.ContactlessFrontend()
+    try:
+        found = clf.open(device)
+    except OSError as e:
+        if e.errno == errno.EBUSY:
+            raise NoReaderError(
+                f"NFC reader {device!r} is busy: another program holds it (pcscd's CCID driver "
+                "claims ACR122U-type readers; read through PC/SC instead, or stop pcscd)",
+                step="open NFC reader",
+            ) from e
+        if e.errno == errno.EACCES:
+            raise NoReaderError(
+                f"no permission to open NFC reader {device!r}: expected read/write access to the "
+                "USB device (add a udev rule or run as a member of the plugdev group)",
+                step="open NFC reader",
+            ) from e
+        raise NoReaderError(f"cannot open NFC reader {device!r}: {e}", step="open NFC reader") from e
+    except (ValueError, TypeError) as e:
+        raise NoReaderError(f"invalid NFC device path {device!r}: {e}", step="open NFC reader") from e
+    if not found:
+        raise NoReaderError(
+            f"no NFC reader found at {device!r}: expected a device nfcpy supports "
+            "(usb[:vid[:pid]], tty:PORT:DRIVER, udp:HOST:PORT)",
+            step="open NFC reader",
+        )
+    return clf
+
+
+class NfcTransport:
+    """An ISO-DEP card on an nfcpy reader, as a :class:`verifier.transport.CardTransport`.
+
+    ``device``: nfcpy path (``usb``, ``usb:VID:PID``, ``tty:USB0:pn532``, ``udp:HOST:PORT``).
+    ``wait_s``: how long to wait for a card in the field.
+    """
+
+    extended_length = True
+
+    def __init__(self, device: str = "usb", *, wait_s: float = 5.0) -> None:
+        self.device = device
+        self.name = f"nfc:{device}"
+        self._clf: nfc.ContactlessFrontend | None = open_frontend(device)
+        self.tag: nfc.tag.tt4.Type4Tag | None = None
+        try:
+            self.tag = self._activate(wait_s)
+        except BaseException:
+            self.close()
+            raise
+        log.debug("connected to %s on %s", self.tag, self.name)
+
+    def _activate(self, wait_s: float) -> nfc.tag.tt4.Type4Tag:
+        assert self._clf is not None
+        deadline = time.monotonic() + wait_s
+        other = None
+        while True:
+            try:
+                target = self._clf.sense(nfc.clf.RemoteTarget("106A"), nfc.clf.RemoteTarget("106B"))
+            except OSError as e:
+                raise NoReaderError(f"NFC reader {self.device!r} stopped answering: {e}",
+                                    step="sense card") from e
+            if target is not None:
+                tag = nfc.tag.activate(self._clf, target)
+                if isinstance(tag, nfc.tag.tt4.Type4Tag):
+                    return tag
+                other = tag or target
+                log.debug("found %s, not an ISO-DEP card", other)
+            if time.monotonic() >= deadline:
+                if other is not None:
+                    raise NoCardError(
+                        f"the card on {self.name} is not an ISO/IEC 14443-4 (ISO-DEP) chip: found {other}",
+                        step="sense card",
+                    )
+                raise NoCardError(f"no card was presented to {self.name} within {wait_s:g} s",
+                                  step="sense card")
+            time.sleep(0.05)
+
+    @property
+    def uid(self) -> bytes:
+        """NFCID1 (type A) or PUPI (type B): random per session on eMRTDs."""
+        return bytes(self.tag.identifier) if self.tag is not None else b""
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if self.tag is None:
+            raise TransportError(f"transport {self.name} is closed", step="transmit")
+        apdu = bytes(apdu)
+        if len(apdu) < 4:
+            raise ValueError(f"command APDU must have at least 4 bytes, found {len(apdu)}")
+        try:
+            rapdu = self.tag.transceive(bytearray(apdu))
+        except nfc.tag.tt4.Type4TagCommandError as e:
+            what = _TAG_ERRORS.get(e.errno, str(e))
+            if e.errno in (nfc.tag.TIMEOUT_ERROR, nfc.tag.RECEIVE_ERROR):
+                raise CardRemovedError(f"the card left the field of {self.name} ({what})",
+                                       step="transmit") from e
+            raise TransportError(f"ISO-DEP exchange on {self.name} failed: {what}", step="transmit") from e
+        except nfc.clf.CommunicationError as e:
+            raise CardRemovedError(f"the link to the card on {self.name} broke: {e!r}", step="transmit") from e
+        except OSError as e:
+            raise NoReaderError(f"NFC reader {self.device!r} stopped answering: {e}", step="transmit") from e
+        if rapdu is None or len(rapdu) < 2:
+            raise TransportError(
+                f"the card on {self.name} returned {0 if rapdu is None else len(rapdu)} bytes: "
+                "expected at least SW1 SW2",
+                step="transmit",
+            )
+        return bytes(rapdu)
+
+    def close(self) -> None:
+        """Switch the field off (the chip loses power and its session) and release the reader."""
+        self.tag = None
+        clf, self._clf = self._clf, None
+        if clf is not None:
+            try:
+                clf.close()
+            except Exception:  # pragma: no cover - nfcpy device close is best effort
+                log.debug("closing %s failed", self.name, exc_info=True)
+
+    def __enter__(self) -> "NfcTransport":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NfcTransport({self.device!r})"

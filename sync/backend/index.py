@@ -1,0 +1,120 @@
+"""What the backend indexes from an entry's payload, read defensively (any key may be missing).
+
+A ``transaction`` payload is the pawn contract (``contract_no``, ``pawner`` {``id_number``,
+``full_name``, ...}, ``items`` [{``description``, ``serial``, ``imei``, ...}]); an ``event``
+payload has ``txn_id`` (the contract's ``id``) and ``type`` (``redeemed``, ``suspicious``, ...).
+Search keys are normalised so that the inspector's query matches whatever the clerk typed:
+names without diacritics and in lower case, serials and ID numbers as upper-case alphanumerics.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.ledger.entry import Entry
+
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_SPACES = re.compile(r"\s+")
+MAX_KEY = 200
+MAX_SEARCH_TEXT = 2000
+
+
+def norm_text(s: Any) -> str:
+    """'Nguyễn  Văn Đức' -> 'nguyen van duc' (NFKD, combining marks dropped, đ -> d)."""
+    if s is None:
+        return ""
+    s = str(s).replace("đ", "d").replace("Đ", "D")
+    s = unicodedata.normalize("NFKD", s)
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    return _SPACES.sub(" ", s).strip().lower()[:MAX_SEARCH_TEXT]
+
+
+def norm_code(s: Any) -> str:
+    """Serial numbers, IMEIs and ID numbers: upper-case alphanumerics only ('35-2099 00' -> '35209900')."""
+    if s is None:
+        return ""
+    return _NON_ALNUM.sub("", norm_text(s)).upper()[:MAX_KEY]
+
+
+def name_suffixes(name: str) -> list[str]:
+    """Every suffix of the name's words, so 'van an' and 'an' find 'nguyen van an' by prefix."""
+    words = norm_text(name).split(" ")
+    return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words)) if words[i]]
+
+
+@dataclass(frozen=True)
+class Indexed:
+    contract_no: str | None
+    txn_ref: str | None
+    id_number: str | None
+    full_name: str | None
+    event_type: str | None
+    search_text: str
+    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, contract
+    serials: tuple[str, ...]
+
+
+def _dict(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _str(v: Any) -> str | None:
+    if v is None or isinstance(v, (dict, list)):
+        return None
+    s = str(v).strip()
+    return s[:MAX_KEY] or None
+
+
+def index_entry(entry: Entry) -> Indexed:
+    p = _dict(entry.payload)
+    pawner = _dict(p.get("pawner") or p.get("customer") or p.get("person"))
+    id_number = _str(pawner.get("id_number") or p.get("id_number"))
+    full_name = _str(pawner.get("full_name") or pawner.get("name") or p.get("full_name"))
+    contract_no = _str(p.get("contract_no"))
+    # the contract's own id (transaction) or the contract an event is about
+    txn_ref = _str(p.get("id")) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
+    event_type = _str(p.get("type")) if entry.kind == "event" else None
+    items = p.get("items") if isinstance(p.get("items"), list) else []
+    keys: list[tuple[str, str]] = []
+    serials: list[str] = []
+    texts: list[str] = []
+    if id_number and norm_code(id_number):
+        keys.append(("id", norm_code(id_number)))
+    if full_name:
+        keys += [("name", s) for s in name_suffixes(full_name)]
+        texts.append(full_name)
+    if contract_no:
+        keys.append(("contract", contract_no))
+        texts.append(contract_no)
+    if txn_ref:
+        keys.append(("txn", txn_ref))
+    for item in items[:100]:
+        item = _dict(item)
+        for field in ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no"):
+            code = norm_code(_str(item.get(field)))
+            if code and ("serial", code) not in keys:
+                keys.append(("serial", code))
+                serials.append(code)
+        for field in ("description", "category", "brand", "model"):
+            v = _str(item.get(field)) if field != "description" else (str(item.get(field))[:MAX_SEARCH_TEXT] if item.get(field) else None)
+            if v:
+                texts.append(v)
+    for field in ("description", "note", "notes", "reason", "ownership_evidence"):
+        v = p.get(field)
+        if isinstance(v, str) and v:
+            texts.append(v[:MAX_SEARCH_TEXT])
+    if event_type:
+        texts.append(event_type)
+    return Indexed(
+        contract_no=contract_no,
+        txn_ref=txn_ref,
+        id_number=norm_code(id_number) or None if id_number else None,
+        full_name=full_name,
+        event_type=event_type,
+        search_text=norm_text(" ".join(texts))[:MAX_SEARCH_TEXT],
+        keys=tuple(keys),
+        serials=tuple(serials),
+    )

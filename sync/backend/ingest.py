@@ -1,0 +1,339 @@
+"""Batch ingest: verify, then store exactly once.
+
+Order of checks (the first failure decides the answer):
+
+1. envelope and structure (400, no alert: anyone can send garbage);
+2. device known (401 ``unknown-device``, no alert);
+3. Ed25519 signature with the enrolled device key (401 ``signature``, tamper alert);
+4. entry hashes, hash links inside the batch, head hash (422 ``tampered``, alert);
+5. checkpoint signature (422 ``checkpoint``, alert);
+6. under the device lock: the byte-identical batch already accepted -> the stored answer
+   again (idempotent, ``X-Chipid-Duplicate: 1``); an older ``sent_at`` -> ``replay``;
+   ``first_seq`` beyond head + 1 -> ``gap``; entries already stored must be identical
+   (else ``conflict``: same seq, other content); the first new entry must link to the
+   stored head (else ``fork``); stored checkpoints must match the chain (else ``checkpoint``).
+   All 409 with an alert, nothing stored.
+
+An accepted batch's answer is ``{"status": "accepted", "device_id", "first_seq",
+"last_seq", "acked_seq", "head_hash"}``: the same for a re-sent batch covering stored entries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from sync import batch as batch_mod
+from sync.backend.alerts import raise_alert
+from sync.backend.db import Database
+from sync.backend.index import index_entry
+from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
+from verifier.ledger.entry import Checkpoint, Entry, canonical_json, load_public_key_b64, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResponse:
+    status_code: int
+    body: dict
+    duplicate: bool = False
+    stored: int = 0
+
+
+@dataclass
+class _Refusal(Exception):
+    status_code: int
+    reason: str
+    detail: str
+    alert_kind: str | None = None
+    seq: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+_DEVICE_SQL = (
+    "SELECT d.shop_id, d.device_id, d.public_key, d.head_seq, d.head_hash, d.last_sent_at, "
+    "d.last_batch_digest, d.last_batch_response, s.province FROM devices d "
+    "JOIN shops s ON s.shop_id = d.shop_id WHERE d.device_id = :dev"
+)
+
+_INSERT_ENTRY = text(
+    "INSERT INTO entries (shop_id, device_id, seq, province, ts, kind, hash, prev_hash, demo, contract_no, "
+    "id_number, full_name, event_type, search_text, body, received_at) VALUES (:shop_id, :device_id, :seq, "
+    ":province, :ts, :kind, :hash, :prev_hash, :demo, :contract_no, :id_number, :full_name, :event_type, "
+    ":search_text, :body, :received_at)"
+)
+_INSERT_KEY = text(
+    "INSERT INTO entry_keys (shop_id, device_id, seq, key_type, value) VALUES (:shop_id, :device_id, :seq, :key_type, :value)"
+)
+
+
+def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> IngestResponse:
+    """Verify and store one wire batch; never raises for bad input (the answer says why)."""
+    try:
+        signed = batch_mod.decode(raw, content_encoding)
+    except LimitExceededError as e:
+        return _refused(413, "too-large", str(e))
+    except InputError as e:
+        return _refused(400, "malformed", str(e))
+    device_id = signed.batch.device_id
+    with db.read() as conn:
+        dev = conn.execute(text(_DEVICE_SQL), {"dev": device_id}).mappings().first()
+    if dev is None:
+        return _refused(401, "unknown-device", f"device {device_id!r} is not enrolled")
+    try:
+        try:
+            signed.verify(load_public_key_b64(dev["public_key"]))
+        except TamperError as e:
+            raise _Refusal(401, "signature", str(e), "signature", signed.batch.first_seq) from e
+        try:
+            b = batch_mod.checked(signed)
+        except (TamperError, SyncError) as e:
+            raise _Refusal(422, "tampered", str(e), "tampered", signed.batch.first_seq) from e
+        if b.checkpoint is not None:
+            try:
+                b.checkpoint.verify(load_public_key_b64(dev["public_key"]))
+            except TamperError as e:
+                raise _Refusal(422, "checkpoint", str(e), "checkpoint", b.checkpoint.seq) from e
+        with db.write() as conn:
+            return _store(db, conn, b, signed.digest)
+    except _Refusal as r:
+        return _refuse_with_alert(db, dev, r)
+    except SQLAlchemyError as e:
+        log.error("ingest of device %s failed in the database: %s", device_id, e.__class__.__name__)
+        return _refused(503, "unavailable", "the backend database is unavailable; retry later")
+
+
+def _refused(status: int, reason: str, detail: str, **extra) -> IngestResponse:
+    return IngestResponse(status, {"status": "refused", "reason": reason, "detail": detail, **extra})
+
+
+def _refuse_with_alert(db: Database, dev, r: _Refusal) -> IngestResponse:
+    alert_id = None
+    try:
+        with db.write() as conn:
+            if r.alert_kind:
+                alert_id = raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind=r.alert_kind, detail=r.detail, seq=r.seq)
+            cur = conn.execute(
+                text("SELECT head_seq, head_hash, last_sent_at FROM devices WHERE device_id = :dev"), {"dev": dev["device_id"]}
+            ).first()
+    except SQLAlchemyError as e:
+        log.error("could not record alert for device %s: %s", dev["device_id"], e.__class__.__name__)
+        return _refused(503, "unavailable", "the backend database is unavailable; retry later")
+    log.warning("refused batch from device %s: %s (%s)", dev["device_id"], r.reason, r.detail)
+    return _refused(
+        r.status_code, r.reason, r.detail, device_id=dev["device_id"], alert_id=alert_id,
+        head_seq=int(cur[0]), head_hash=cur[1], last_sent_at=cur[2], **r.extra,
+    )
+
+
+def _lock_device(db: Database, conn: Connection, device_id: str):
+    sql = _DEVICE_SQL + (" FOR UPDATE OF d" if db.dialect == "postgresql" else "")
+    return conn.execute(text(sql), {"dev": device_id}).mappings().first()
+
+
+def _store(db: Database, conn: Connection, b: batch_mod.Batch, digest: str) -> IngestResponse:
+    dev = _lock_device(db, conn, b.device_id)
+    if dev["last_batch_digest"] == digest and dev["last_batch_response"]:
+        return IngestResponse(200, json.loads(dev["last_batch_response"]), duplicate=True)
+    if dev["last_sent_at"] and b.sent_at <= dev["last_sent_at"]:
+        raise _Refusal(409, "replay", f"batch {b.first_seq}-{b.last_seq} sent at {b.sent_at} is not newer than the last "
+                       f"accepted batch (sent at {dev['last_sent_at']}): replayed", "replay", b.first_seq)
+    shop_id, device_id = dev["shop_id"], dev["device_id"]
+    head_seq, head_hash = int(dev["head_seq"]), dev["head_hash"]
+    if b.priority:
+        return _store_priority(conn, dev, b, digest)
+    if b.first_seq > head_seq + 1:
+        raise _Refusal(409, "gap", f"batch starts at seq {b.first_seq} but the stored chain ends at seq {head_seq}: "
+                       f"entries {head_seq + 1}-{b.first_seq - 1} are missing", "gap", head_seq + 1)
+    overlap = [e for e in b.entries if e.seq <= head_seq]
+    new = [e for e in b.entries if e.seq > head_seq]
+    if overlap:
+        stored = dict(conn.execute(
+            text("SELECT seq, hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq BETWEEN :a AND :b"),
+            {"shop": shop_id, "dev": device_id, "a": overlap[0].seq, "b": overlap[-1].seq},
+        ).all())
+        for e in overlap:
+            if stored.get(e.seq) != e.hash:
+                raise _Refusal(409, "conflict", f"seq {e.seq} was stored with hash {str(stored.get(e.seq))[:16]}… "
+                               f"but is now sent with hash {e.hash[:16]}…: same seq, other content", "conflict", e.seq)
+    elif b.prev_hash != head_hash:
+        raise _Refusal(409, "fork", f"batch at seq {b.first_seq} links to {b.prev_hash[:16]}… but the stored chain head "
+                       f"(seq {head_seq}) is {head_hash[:16]}…: the chain forked", "fork", b.first_seq)
+    now = utc_now()
+    hashes = {e.seq: e.hash for e in b.entries}
+    if new:
+        _insert_entries(conn, dev, new, now)
+        _check_priority(conn, dev, new, hashes)
+    new_head_seq = max(head_seq, b.last_seq)
+    new_head_hash = b.head_hash if new else head_hash
+    _check_checkpoints(conn, dev, b.checkpoint, new_head_seq, hashes)
+    response = {"status": "accepted", "device_id": device_id, "first_seq": b.first_seq, "last_seq": b.last_seq,
+                "acked_seq": b.last_seq, "head_hash": b.head_hash}
+    conn.execute(
+        text("UPDATE devices SET head_seq = :hs, head_hash = :hh, last_sent_at = :sa, last_batch_digest = :dg, "
+             "last_batch_response = :resp, last_sync_at = :now, backlog = :bl WHERE shop_id = :shop AND device_id = :dev"),
+        {"hs": new_head_seq, "hh": new_head_hash, "sa": b.sent_at, "dg": digest, "resp": json.dumps(response),
+         "now": now, "bl": b.backlog, "shop": shop_id, "dev": device_id},
+    )
+    return IngestResponse(200, response, duplicate=not new, stored=len(new))
+
+
+def _insert_entries(conn: Connection, dev, new: list[Entry], now: str) -> None:
+    shop_id, device_id, province = dev["shop_id"], dev["device_id"], dev["province"]
+    rows, keys, suspicious = [], [], []
+    ids, serials = {}, {}
+    for e in new:
+        ix = index_entry(e)
+        rows.append({
+            "shop_id": shop_id, "device_id": device_id, "seq": e.seq, "province": province, "ts": e.ts,
+            "kind": e.kind, "hash": e.hash, "prev_hash": e.prev_hash, "demo": int(e.demo),
+            "contract_no": ix.contract_no, "id_number": ix.id_number, "full_name": ix.full_name,
+            "event_type": ix.event_type, "search_text": ix.search_text,
+            "body": canonical_json(e.body()).decode("utf-8"), "received_at": now,
+        })
+        for key_type, value in ix.keys:
+            keys.append({"shop_id": shop_id, "device_id": device_id, "seq": e.seq, "key_type": key_type, "value": value})
+        if e.kind == "transaction":
+            if ix.id_number:
+                ids.setdefault(ix.id_number, []).append((e, ix))
+            for s in ix.serials:
+                serials.setdefault(s, []).append((e, ix))
+        elif ix.event_type == "suspicious":
+            suspicious.append((e, ix))
+    conn.execute(_INSERT_ENTRY, rows)
+    if keys:
+        conn.execute(_INSERT_KEY, keys)
+    for e, ix in suspicious:
+        already = conn.execute(
+            text("SELECT 1 FROM priority_events WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+            {"shop": shop_id, "dev": device_id, "seq": e.seq},
+        ).first()
+        if not already:
+            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious",
+                        detail=_suspicious_detail(e, ix), seq=e.seq)
+    _watchlist_hits(conn, dev, ids, serials)
+
+
+def _suspicious_detail(e: Entry, ix) -> str:
+    reason = e.payload.get("reason") or e.payload.get("note") or ""
+    about = ix.contract_no or ix.txn_ref or "?"
+    return f"suspicious event at seq {e.seq} for contract {about}" + (f": {str(reason)[:300]}" if reason else "")
+
+
+def _watchlist_hits(conn: Connection, dev, ids: dict, serials: dict) -> None:
+    q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind AND value IN :values").bindparams(
+        bindparam("values", expanding=True))
+    for kind, found in (("id_number", ids), ("serial", serials)):
+        values = list(found)
+        for i in range(0, len(values), 500):
+            for wkind, value, note in conn.execute(q, {"kind": kind, "values": values[i:i + 500]}):
+                for e, ix in found.get(value, []):
+                    what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
+                    raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
+                                detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
+
+
+def _check_priority(conn: Connection, dev, new: list[Entry], hashes: dict) -> None:
+    rows = conn.execute(
+        text("SELECT seq, hash FROM priority_events WHERE shop_id = :shop AND device_id = :dev AND seq BETWEEN :a AND :b"),
+        {"shop": dev["shop_id"], "dev": dev["device_id"], "a": new[0].seq, "b": new[-1].seq},
+    ).all()
+    for seq, h in rows:
+        if hashes.get(seq) != h:
+            raise _Refusal(409, "conflict", f"seq {seq} was reported ahead of the queue with hash {h[:16]}… but the chain "
+                           f"brings hash {str(hashes.get(seq))[:16]}…: same seq, other content", "conflict", seq)
+
+
+def _check_checkpoints(conn: Connection, dev, cp: Checkpoint | None, head_seq: int, hashes: dict) -> None:
+    shop_id, device_id = dev["shop_id"], dev["device_id"]
+    if cp is not None and cp.seq > 0:
+        old = conn.execute(
+            text("SELECT head_hash FROM checkpoints WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+            {"shop": shop_id, "dev": device_id, "seq": cp.seq},
+        ).first()
+        if old is None:
+            conn.execute(
+                text("INSERT INTO checkpoints (shop_id, device_id, seq, head_hash, ts, signature, verified) "
+                     "VALUES (:shop, :dev, :seq, :hh, :ts, :sig, 0)"),
+                {"shop": shop_id, "dev": device_id, "seq": cp.seq, "hh": cp.head_hash, "ts": cp.ts, "sig": cp.signature},
+            )
+        elif old[0] != cp.head_hash:
+            raise _Refusal(409, "checkpoint", f"two signed checkpoints for seq {cp.seq} name different heads "
+                           f"({old[0][:16]}… and {cp.head_hash[:16]}…)", "checkpoint", cp.seq)
+    pending = conn.execute(
+        text("SELECT seq, head_hash FROM checkpoints WHERE shop_id = :shop AND device_id = :dev AND verified = 0 AND seq <= :hs"),
+        {"shop": shop_id, "dev": device_id, "hs": head_seq},
+    ).all()
+    for seq, want in pending:
+        have = hashes.get(seq)
+        if have is None:
+            row = conn.execute(
+                text("SELECT hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+                {"shop": shop_id, "dev": device_id, "seq": seq},
+            ).first()
+            have = row[0] if row else None
+        if have != want:
+            raise _Refusal(409, "checkpoint", f"signed checkpoint at seq {seq} names head {want[:16]}… but the chain's entry "
+                           f"{seq} hashes to {str(have)[:16]}…", "checkpoint", seq)
+        conn.execute(
+            text("UPDATE checkpoints SET verified = 1 WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+            {"shop": shop_id, "dev": device_id, "seq": seq},
+        )
+
+
+def _store_priority(conn: Connection, dev, b: batch_mod.Batch, digest: str) -> IngestResponse:
+    """Suspicious events ahead of the queue: alert now, hold the hashes to check against the chain later."""
+    shop_id, device_id, head_seq = dev["shop_id"], dev["device_id"], int(dev["head_seq"])
+    now = utc_now()
+    for e in b.entries:
+        if e.seq <= head_seq:
+            row = conn.execute(
+                text("SELECT hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+                {"shop": shop_id, "dev": device_id, "seq": e.seq},
+            ).first()
+            if row and row[0] != e.hash:
+                raise _Refusal(409, "conflict", f"priority event seq {e.seq} differs from the stored entry", "conflict", e.seq)
+            continue
+        old = conn.execute(
+            text("SELECT hash FROM priority_events WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
+            {"shop": shop_id, "dev": device_id, "seq": e.seq},
+        ).first()
+        if old:
+            if old[0] != e.hash:
+                raise _Refusal(409, "conflict", f"priority event seq {e.seq} was reported with other content", "conflict", e.seq)
+            continue
+        ix = index_entry(e)
+        conn.execute(
+            text("INSERT INTO priority_events (shop_id, device_id, seq, hash, received_at) VALUES (:shop, :dev, :seq, :h, :now)"),
+            {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": e.hash, "now": now},
+        )
+        if ix.event_type == "suspicious":
+            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(e, ix), seq=e.seq)
+    response = {"status": "accepted", "device_id": device_id, "first_seq": b.first_seq, "last_seq": b.last_seq,
+                "acked_seq": head_seq, "head_hash": b.head_hash, "priority": True}
+    conn.execute(
+        text("UPDATE devices SET last_sent_at = :sa, last_batch_digest = :dg, last_batch_response = :resp, last_sync_at = :now "
+             "WHERE shop_id = :shop AND device_id = :dev"),
+        {"sa": b.sent_at, "dg": digest, "resp": json.dumps(response), "now": now, "shop": shop_id, "dev": device_id},
+    )
+    return IngestResponse(200, response)
+
+
+def device_head(db: Database, device_id: str) -> dict | None:
+    with db.read() as conn:
+        row = conn.execute(
+            text("SELECT device_id, shop_id, head_seq, head_hash, last_sent_at, last_sync_at FROM devices WHERE device_id = :d"),
+            {"d": device_id},
+        ).mappings().first()
+    return dict(row) | {"head_seq": int(row["head_seq"])} if row else None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex

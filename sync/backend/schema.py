@@ -1,0 +1,155 @@
+"""Backend schema, portable between SQLite and PostgreSQL.
+
+Choices that let the backend grow from one SQLite file to one PostgreSQL per province, or
+to a distributed PostgreSQL (Citus-style) cluster:
+
+* **``shop_id`` is the distribution key.** Every table that grows with traffic
+  (``devices``, ``entries``, ``entry_keys``, ``checkpoints``, ``alerts``) carries ``shop_id``
+  and has it first in its primary key, so rows of one shop co-locate on one node and the
+  ingest of one batch (one device = one shop) is a single-node transaction. Small
+  reference tables (``shops``, ``watchlist``, ``users``, ``sessions``) would be replicated.
+* **No sequences, no cross-shop foreign keys.** Identifiers are UUID text or natural keys
+  (``device_id, seq``), so independent databases (one per province) can be merged or
+  queried side by side without renumbering; ``province`` is stored on each entry row so a
+  national view is a UNION over provincial databases.
+* **Search goes through ``entry_keys``** (key type + normalised value -> entry), one narrow
+  B-tree index that serves ID number, name (every suffix of the name's words), item
+  serial / IMEI and contract number, whatever the payload shape; free text uses
+  ``entries.search_text`` (trigram GIN index on PostgreSQL when ``pg_trgm`` is available).
+* **Stateless service.** All state (chain heads, enrolment tokens, sessions) lives in the
+  database; per-device ingest is serialised with ``SELECT ... FOR UPDATE`` on the device
+  row (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite), so instances behind a load balancer
+  never interleave one device's chain.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS shops (
+        shop_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_norm TEXT NOT NULL,
+        license_no TEXT NOT NULL,
+        province TEXT NOT NULL,
+        created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS enroll_tokens (
+        token_hash TEXT PRIMARY KEY,
+        shop_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        device_id TEXT)""",
+    """CREATE TABLE IF NOT EXISTS devices (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        head_seq BIGINT NOT NULL DEFAULT 0,
+        head_hash TEXT NOT NULL,
+        last_sent_at TEXT,
+        last_batch_digest TEXT,
+        last_batch_response TEXT,
+        last_sync_at TEXT,
+        backlog BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (shop_id, device_id))""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS devices_device ON devices (device_id)",
+    """CREATE TABLE IF NOT EXISTS entries (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        province TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        demo INTEGER NOT NULL,
+        contract_no TEXT,
+        id_number TEXT,
+        full_name TEXT,
+        event_type TEXT,
+        search_text TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (shop_id, device_id, seq))""",
+    "CREATE INDEX IF NOT EXISTS entries_shop_ts ON entries (shop_id, ts)",
+    "CREATE INDEX IF NOT EXISTS entries_province_ts ON entries (province, ts)",
+    "CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts)",
+    """CREATE TABLE IF NOT EXISTS entry_keys (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        key_type TEXT NOT NULL,
+        value TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS entry_keys_value ON entry_keys (key_type, value)",
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        head_hash TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        verified INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (shop_id, device_id, seq))""",
+    """CREATE TABLE IF NOT EXISTS priority_events (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (shop_id, device_id, seq))""",
+    """CREATE TABLE IF NOT EXISTS alerts (
+        shop_id TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        device_id TEXT,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        seq BIGINT,
+        created_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        count BIGINT NOT NULL DEFAULT 1,
+        ack_by TEXT,
+        ack_at TEXT,
+        PRIMARY KEY (shop_id, alert_id))""",
+    "CREATE INDEX IF NOT EXISTS alerts_open ON alerts (shop_id, kind, device_id, ack_at)",
+    "CREATE INDEX IF NOT EXISTS alerts_created ON alerts (created_at)",
+    """CREATE TABLE IF NOT EXISTS watchlist (
+        item_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        note TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS watchlist_value ON watchlist (kind, value)",
+    """CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS access_log (
+        log_id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        action TEXT NOT NULL,
+        query TEXT NOT NULL,
+        results BIGINT NOT NULL,
+        at TEXT NOT NULL)""",
+]
+
+# Only on PostgreSQL; each is optional (pg_trgm may be unavailable to a non-superuser).
+POSTGRES_EXTRA = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS entries_search_trgm ON entries USING gin (search_text gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS entry_keys_prefix ON entry_keys (key_type, value text_pattern_ops)",
+]

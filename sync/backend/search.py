@@ -1,0 +1,213 @@
+"""Inspector search across shops, a person's history, a shop's status.
+
+Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one B-tree
+lookup each, then a semi-join on the entry's primary key); ``q`` is a substring of the
+normalised free text (trigram index on PostgreSQL); ``shop``, ``province``, ``from`` and
+``to`` narrow by column. Every search by a person is written to ``access_log``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, text
+
+from sync.backend.db import Database
+from sync.backend.index import norm_code, norm_text
+from verifier.errors import InputError
+from verifier.ledger.entry import utc_now
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Query:
+    id_number: str | None = None
+    name: str | None = None
+    serial: str | None = None
+    q: str | None = None
+    shop: str | None = None
+    province: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    kind: str | None = "transaction"
+    limit: int = 100
+    offset: int = 0
+
+    def describe(self) -> str:
+        parts = {k: v for k, v in self.__dict__.items() if v not in (None, "") and k not in ("limit", "offset", "kind")}
+        return json.dumps(parts, ensure_ascii=False, sort_keys=True)
+
+    def is_empty(self) -> bool:
+        return not any((self.id_number, self.name, self.serial, self.q, self.shop, self.province, self.date_from, self.date_to))
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _build(db: Database, query: Query) -> tuple[str, dict]:
+    where, params = [], {}
+    key_filters = []
+    if query.id_number:
+        v = norm_code(query.id_number)
+        if not v:
+            raise InputError(f"id_number: expected digits, found {query.id_number!r}")
+        key_filters.append(("id", "=", v))
+    if query.serial:
+        v = norm_code(query.serial)
+        if not v:
+            raise InputError(f"serial: expected letters or digits, found {query.serial!r}")
+        key_filters.append(("serial", "=", v))
+    if query.name:
+        v = norm_text(query.name)
+        if not v:
+            raise InputError("name: expected some letters")
+        key_filters.append(("name", "prefix", v))
+    for i, (key_type, op, value) in enumerate(key_filters):
+        params[f"kt{i}"] = key_type
+        if op == "=":
+            cond = f"k.value = :kv{i}"
+            params[f"kv{i}"] = value
+        elif db.dialect == "postgresql":
+            cond = f"k.value LIKE :kv{i} ESCAPE '\\'"
+            params[f"kv{i}"] = _like_escape(value) + "%"
+        else:  # SQLite: a binary-collation range uses the index
+            cond = f"k.value >= :kv{i} AND k.value < :kvh{i}"
+            params[f"kv{i}"] = value
+            params[f"kvh{i}"] = value + "\U0010ffff"
+        where.append(
+            f"(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k "
+            f"WHERE k.key_type = :kt{i} AND {cond})"
+        )
+    if query.q:
+        v = norm_text(query.q)
+        if v:
+            params["q"] = "%" + _like_escape(v) + "%"
+            where.append("e.search_text LIKE :q ESCAPE '\\'")
+    if query.shop:
+        params["shop"] = query.shop.strip()
+        params["shop_name"] = "%" + _like_escape(norm_text(query.shop)) + "%"
+        where.append("(e.shop_id = :shop OR e.shop_id IN (SELECT shop_id FROM shops WHERE name_norm LIKE :shop_name ESCAPE '\\' "
+                     "OR license_no = :shop))")
+    if query.province:
+        params["province"] = norm_code(query.province)
+        where.append("e.province = :province")
+    if query.date_from:
+        params["dfrom"] = query.date_from.strip()
+        where.append("e.ts >= :dfrom")
+    if query.date_to:
+        to = query.date_to.strip()
+        params["dto"] = to + "\uffff" if len(to) <= 10 else to  # a bare date includes that whole day
+        where.append("e.ts <= :dto")
+    if query.kind:
+        params["kind"] = query.kind
+        where.append("e.kind = :kind")
+    sql = (
+        "SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body, "
+        "s.name AS shop_name, s.license_no, s.province FROM entries e JOIN shops s ON s.shop_id = e.shop_id"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY e.ts DESC, e.seq DESC LIMIT :limit OFFSET :offset"
+    params["limit"] = min(max(int(query.limit), 1), MAX_LIMIT)
+    params["offset"] = max(int(query.offset), 0)
+    return sql, params
+
+
+def _row(r) -> dict:
+    body = json.loads(r["body"])
+    return {
+        "shop": {"shop_id": r["shop_id"], "name": r["shop_name"], "license_no": r["license_no"], "province": r["province"]},
+        "device_id": r["device_id"],
+        "seq": int(r["seq"]),
+        "ts": r["ts"],
+        "kind": r["kind"],
+        "hash": r["hash"],
+        "demo": bool(r["demo"]),
+        "contract_no": r["contract_no"],
+        "event_type": r["event_type"],
+        "payload": body.get("payload", {}),
+    }
+
+
+def search_entries(db: Database, query: Query, *, user: str | None = None, action: str = "search") -> list[dict]:
+    if query.is_empty() and query.kind == "transaction" and user is not None and query.limit > 100:
+        query = Query(**{**query.__dict__, "limit": 100})
+    sql, params = _build(db, query)
+    with db.read() as conn:
+        rows = [_row(r) for r in conn.execute(text(sql), params).mappings()]
+    if user is not None:
+        log_access(db, user, action, query.describe(), len(rows))
+    return rows
+
+
+def person_history(db: Database, id_number: str, *, user: str | None = None) -> dict:
+    """Every pawn by this ID number across shops, oldest first, with the events on those contracts."""
+    txns = search_entries(db, Query(id_number=id_number, limit=MAX_LIMIT), user=user, action="person")
+    txns.sort(key=lambda e: (e["ts"], e["seq"]))
+    refs = sorted({str(e["payload"].get("id")) for e in txns if isinstance(e["payload"], dict) and e["payload"].get("id")})
+    devices = {(e["shop"]["shop_id"], e["device_id"]) for e in txns}
+    events: list[dict] = []
+    if refs:
+        q = text(
+            "SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body, "
+            "s.name AS shop_name, s.license_no, s.province FROM entries e JOIN shops s ON s.shop_id = e.shop_id "
+            "WHERE e.kind = 'event' AND (e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq "
+            "FROM entry_keys k WHERE k.key_type = 'txn' AND k.value IN :refs) ORDER BY e.ts"
+        ).bindparams(bindparam("refs", expanding=True))
+        with db.read() as conn:
+            for i in range(0, len(refs), 200):
+                for r in conn.execute(q, {"refs": refs[i:i + 200]}).mappings():
+                    if (r["shop_id"], r["device_id"]) in devices:
+                        events.append(_row(r))
+    shops = sorted({e["shop"]["shop_id"] for e in txns})
+    return {"id_number": norm_code(id_number), "transactions": txns, "events": events, "shops": shops}
+
+
+def list_shops(db: Database) -> list[dict]:
+    with db.read() as conn:
+        rows = conn.execute(text(
+            "SELECT s.shop_id, s.name, s.license_no, s.province, "
+            "(SELECT COUNT(*) FROM devices d WHERE d.shop_id = s.shop_id) AS devices, "
+            "(SELECT MAX(d.last_sync_at) FROM devices d WHERE d.shop_id = s.shop_id) AS last_sync_at, "
+            "(SELECT COALESCE(SUM(d.backlog), 0) FROM devices d WHERE d.shop_id = s.shop_id) AS backlog, "
+            "(SELECT COUNT(*) FROM alerts a WHERE a.shop_id = s.shop_id AND a.ack_at IS NULL) AS open_alerts "
+            "FROM shops s ORDER BY s.province, s.name"
+        )).mappings().all()
+    return [dict(r) | {"backlog": int(r["backlog"]), "open_alerts": int(r["open_alerts"]), "devices": int(r["devices"])} for r in rows]
+
+
+def shop_status(db: Database, shop_id: str) -> dict | None:
+    from sync.backend.alerts import list_alerts
+
+    with db.read() as conn:
+        shop = conn.execute(text("SELECT shop_id, name, license_no, province, created_at FROM shops WHERE shop_id = :s"),
+                            {"s": shop_id}).mappings().first()
+        if shop is None:
+            return None
+        devices = [dict(r) | {"head_seq": int(r["head_seq"]), "backlog": int(r["backlog"])} for r in conn.execute(text(
+            "SELECT device_id, enrolled_at, head_seq, head_hash, last_sync_at, backlog FROM devices WHERE shop_id = :s "
+            "ORDER BY device_id"), {"s": shop_id}).mappings()]
+        alerts = list_alerts(conn, shop_id=shop_id, limit=100)
+    open_alerts = [a for a in alerts if a["ack_at"] is None]
+    last_sync = max((d["last_sync_at"] for d in devices if d["last_sync_at"]), default=None)
+    return {
+        **dict(shop),
+        "devices": devices,
+        "last_sync_at": last_sync,
+        "backlog": sum(d["backlog"] for d in devices),
+        "entries": sum(d["head_seq"] for d in devices),
+        "open_alerts": len(open_alerts),
+        "alerts": alerts,
+    }
+
+
+def log_access(db: Database, user: str, action: str, query: str, results: int) -> None:
+    with db.write() as conn:
+        conn.execute(
+            text("INSERT INTO access_log (log_id, user_name, action, query, results, at) VALUES (:i, :u, :a, :q, :r, :t)"),
+            {"i": uuid.uuid4().hex, "u": user, "a": action, "q": query[:2000], "r": results, "t": utc_now()},
+        )

@@ -1,0 +1,271 @@
+"""The sync batch: a run of ledger entries from one device, signed by the device.
+
+Wire format (``Content-Type: application/json``, ``Content-Encoding: gzip``)::
+
+    {"format": "chipid-sync-batch/1",
+     "batch": {"device_id", "first_seq", "last_seq", "prev_hash", "head_hash",
+               "entries": [Entry.to_json(), ...], "checkpoint": Checkpoint.to_json() | null,
+               "sent_at", "backlog", "priority"},
+     "signature": base64 Ed25519 over canonical_json(batch)}
+
+* A normal batch is contiguous: ``entries[0].seq == first_seq``, each entry links to the
+  previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``, or
+  the genesis hash) and the last hashes to ``head_hash``.
+* A *priority* batch carries ``suspicious`` events ahead of the queue: its entries need not
+  be contiguous (each is still hash-checked and signed); the backend raises the alert at
+  once and checks the entries again when the normal chain delivers them.
+* ``sent_at`` orders the batches of one device: an older, different batch arriving after a
+  newer one was accepted is a replay.
+* ``backlog`` is the number of entries the shop still had to send after this batch.
+
+The signature key is the device's ledger key (the one that signs checkpoints). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
+from verifier.ledger.entry import GENESIS, Checkpoint, Entry, canonical_json, utc_now, verify_chain
+
+FORMAT = "chipid-sync-batch/1"
+MAX_ENTRIES = 5000            # entries in one batch
+MAX_WIRE_BYTES = 16 << 20     # compressed request body
+MAX_JSON_BYTES = 64 << 20     # decompressed request body (zip-bomb guard)
+ENROLL_CONTEXT = b"chipid-enroll/1:"
+
+
+def enroll_message(token: str, device_id: str) -> bytes:
+    """What a device signs at enrolment to prove it holds the key it registers."""
+    return ENROLL_CONTEXT + token.encode() + b":" + device_id.encode()
+
+
+@dataclass(frozen=True)
+class Batch:
+    device_id: str
+    first_seq: int
+    last_seq: int
+    prev_hash: str
+    head_hash: str
+    entries: tuple[Entry, ...]
+    checkpoint: Checkpoint | None
+    sent_at: str
+    backlog: int = 0
+    priority: bool = False
+
+    def body(self) -> dict:
+        return {
+            "device_id": self.device_id,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "prev_hash": self.prev_hash,
+            "head_hash": self.head_hash,
+            "entries": [e.to_json() for e in self.entries],
+            "checkpoint": self.checkpoint.to_json() if self.checkpoint else None,
+            "sent_at": self.sent_at,
+            "backlog": self.backlog,
+            "priority": self.priority,
+        }
+
+
+@dataclass(frozen=True)
+class SignedBatch:
+    """A batch as received: the parsed batch, its canonical signed bytes and the signature."""
+
+    batch: Batch
+    signed_bytes: bytes
+    signature: bytes
+
+    def verify(self, public_key: Ed25519PublicKey) -> None:
+        try:
+            public_key.verify(self.signature, self.signed_bytes)
+        except InvalidSignature as e:
+            raise TamperError(
+                f"batch {self.batch.first_seq}-{self.batch.last_seq} of device {self.batch.device_id}: "
+                "signature does not verify with the enrolled device key"
+            ) from e
+
+    @property
+    def digest(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.signed_bytes + self.signature).hexdigest()
+
+
+def build_batch(
+    device_id: str,
+    entries: list[Entry],
+    *,
+    prev_hash: str,
+    checkpoint: Checkpoint | None = None,
+    backlog: int = 0,
+    sent_at: str | None = None,
+    priority: bool = False,
+) -> Batch:
+    """Assemble a batch from entries read out of the ledger (checked before sending)."""
+    if not entries:
+        raise InputError("a batch needs at least one entry, found none")
+    if len(entries) > MAX_ENTRIES:
+        raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(entries)}")
+    batch = Batch(
+        device_id=device_id,
+        first_seq=entries[0].seq,
+        last_seq=entries[-1].seq,
+        prev_hash=prev_hash,
+        head_hash=entries[-1].hash,
+        entries=tuple(entries),
+        checkpoint=checkpoint,
+        sent_at=sent_at or utc_now(),
+        backlog=backlog,
+        priority=priority,
+    )
+    check_batch(batch)
+    return batch
+
+
+def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
+    """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
+    body = batch.body()
+    signature = sign(canonical_json(body))
+    envelope = {"format": FORMAT, "batch": body, "signature": base64.b64encode(signature).decode()}
+    return gzip.compress(canonical_json(envelope), compresslevel=5, mtime=0)
+
+
+def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
+    """Decompress gzip without ever holding more than ``limit`` bytes (zip-bomb guard)."""
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as e:
+        raise InputError(f"request body is not valid gzip: {e}") from e
+    if len(out) > limit or d.unconsumed_tail:
+        raise LimitExceededError(f"decompressed body exceeds {limit} bytes")
+    if not d.eof:
+        raise InputError("gzip stream is truncated")
+    return out
+
+
+def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
+    """Parse a wire batch. Structure errors raise :class:`InputError`; the signature is NOT
+    checked here (the caller needs the device id first) and neither are the entry hashes
+    (call :func:`check_batch` after :meth:`SignedBatch.verify`, so tampering by an enrolled
+    device is told apart from garbage sent by anyone)."""
+    if len(raw) > MAX_WIRE_BYTES:
+        raise LimitExceededError(f"batch body of {len(raw)} bytes exceeds {MAX_WIRE_BYTES}")
+    enc = (content_encoding or "identity").strip().lower()
+    if enc == "gzip":
+        raw = gunzip_limited(raw)
+    elif enc not in ("identity", ""):
+        raise InputError(f"expected Content-Encoding gzip or identity, found {content_encoding!r}")
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"batch is not JSON: {e}") from e
+    if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
+        found = envelope.get("format") if isinstance(envelope, dict) else type(envelope).__name__
+        raise InputError(f"expected a {FORMAT} envelope, found {found!r}")
+    body = envelope.get("batch")
+    if not isinstance(body, dict):
+        raise InputError("envelope has no 'batch' object")
+    try:
+        signature = base64.b64decode(str(envelope.get("signature", "")), validate=True)
+    except ValueError as e:
+        raise InputError("batch signature is not base64") from e
+    return SignedBatch(batch=_batch_from_body(body), signed_bytes=canonical_json(body), signature=signature)
+
+
+class _Unchecked(dict):
+    """Raw entry dicts kept until the entries are hash-checked."""
+
+
+def _batch_from_body(body: dict) -> Batch:
+    try:
+        raw_entries = body["entries"]
+        if not isinstance(raw_entries, list) or not raw_entries:
+            raise InputError("batch has no entries")
+        if len(raw_entries) > MAX_ENTRIES:
+            raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(raw_entries)}")
+        if not all(isinstance(e, dict) for e in raw_entries):
+            raise InputError("batch entries must be JSON objects")
+        cp = body.get("checkpoint")
+        if cp is not None and not isinstance(cp, dict):
+            raise InputError("batch checkpoint must be an object or null")
+        return Batch(
+            device_id=_text(body["device_id"], "device_id"),
+            first_seq=_int(body["first_seq"], "first_seq"),
+            last_seq=_int(body["last_seq"], "last_seq"),
+            prev_hash=_text(body["prev_hash"], "prev_hash"),
+            head_hash=_text(body["head_hash"], "head_hash"),
+            entries=tuple(_Unchecked(e) for e in raw_entries),  # type: ignore[misc]
+            checkpoint=_checkpoint(cp),
+            sent_at=_text(body["sent_at"], "sent_at"),
+            backlog=max(0, _int(body.get("backlog", 0), "backlog")),
+            priority=bool(body.get("priority", False)),
+        )
+    except KeyError as e:
+        raise InputError(f"batch is missing field {e.args[0]!r}") from e
+
+
+def _checkpoint(cp: Any) -> Checkpoint | None:
+    if cp is None:
+        return None
+    try:
+        return Checkpoint.from_json(cp)
+    except TamperError as e:
+        raise InputError(f"batch checkpoint is malformed: {e}") from e
+
+
+def _text(v: Any, name: str) -> str:
+    if not isinstance(v, str) or not v or len(v) > 200:
+        raise InputError(f"batch field {name!r}: expected a non-empty string, found {type(v).__name__}")
+    return v
+
+
+def _int(v: Any, name: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise InputError(f"batch field {name!r}: expected a non-negative integer, found {v!r}")
+    return v
+
+
+def checked(signed: SignedBatch) -> Batch:
+    """Rebuild the entries (re-hashing each) and check the batch's internal consistency."""
+    b = signed.batch
+    entries = tuple(e if isinstance(e, Entry) else Entry.from_json(e) for e in b.entries)
+    batch = Batch(b.device_id, b.first_seq, b.last_seq, b.prev_hash, b.head_hash, entries,
+                  b.checkpoint, b.sent_at, b.backlog, b.priority)
+    check_batch(batch)
+    return batch
+
+
+def check_batch(batch: Batch) -> None:
+    """Internal consistency: one device, seq range, hash links (normal batches), head hash."""
+    for e in batch.entries:
+        if not isinstance(e, Entry):
+            raise SyncError("batch entries were not hash-checked")
+        if e.device_id != batch.device_id:
+            raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {batch.device_id!r}")
+    if batch.checkpoint is not None and batch.checkpoint.device_id != batch.device_id:
+        raise TamperError(f"checkpoint belongs to device {batch.checkpoint.device_id!r}, batch is from {batch.device_id!r}")
+    first, last = batch.entries[0], batch.entries[-1]
+    if first.seq != batch.first_seq or last.seq != batch.last_seq:
+        raise TamperError(f"batch claims seq {batch.first_seq}-{batch.last_seq}, entries are {first.seq}-{last.seq}")
+    if batch.priority:
+        seqs = [e.seq for e in batch.entries]
+        if seqs != sorted(set(seqs)):
+            raise TamperError("priority batch entries are not in strictly increasing seq order")
+        if last.hash != batch.head_hash:
+            raise TamperError(f"batch head_hash {batch.head_hash[:16]}… is not the hash of its last entry")
+        return
+    if batch.first_seq == 1 and batch.prev_hash != GENESIS:
+        raise TamperError("batch starting at seq 1 must link to the genesis hash")
+    head = verify_chain(list(batch.entries), start_prev=batch.prev_hash, start_seq=batch.first_seq)
+    if head != batch.head_hash:
+        raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its entries hash to {head[:16]}…")

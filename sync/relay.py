@@ -1,0 +1,327 @@
+"""The outbox relay: delivers the shop ledger to the police backend, at least once, in order.
+
+* **Where to resume** is never guessed: on (re)start the relay asks the backend where the
+  device's stored chain ends (``GET /api/v1/devices/{id}/head``), checks that hash against
+  its own ledger, and continues from there. An acknowledgement is recorded in the ledger
+  (``record_sync``) only after the backend committed, so a crash or reboot at any point
+  re-sends at most one batch, which the backend recognises (idempotent ingest).
+* **Batches** of ``sync.batch_size`` entries, signed with the device key, gzip'd, carrying the
+  latest checkpoint; the batch that empties the backlog carries a fresh checkpoint of its
+  last entry, so everything delivered is anchored by a signature.
+* **Suspicious events jump the queue**: a ``suspicious`` event further back than the next
+  batch is first sent alone in a *priority* batch (the backend alerts at once) and later
+  again in chain order.
+* **Backoff**: exponential from ``sync.backoff_base_s`` to ``sync.backoff_max_s`` with full
+  jitter; a refused batch (fork, conflict, bad key) is retried at the same slow pace after
+  being reported, so the shop needs no intervention once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sync import batch as batch_mod
+from sync.client import BackendClient, Reply
+from sync.enrollment import load_enrollment
+from verifier.errors import ChipidError, ConfigError, SyncError
+from verifier.ledger.entry import GENESIS, utc_now
+
+log = logging.getLogger(__name__)
+
+PRIORITY_PEEK = 20
+
+
+class DeliveryError(SyncError):
+    """One delivery attempt failed; ``permanent`` when the backend refused the content itself."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message, step="sync")
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    backend_url: str
+    cert_sha256: str = ""
+    batch_size: int = 500
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 300.0
+    interval_s: float = 5.0
+    timeout_s: float = 30.0
+
+    @classmethod
+    def from_config(cls, config: Any, data_dir: Path) -> "RelaySettings":
+        enrollment = load_enrollment(data_dir) or {}
+        url = config["sync.backend_url"] or enrollment.get("backend_url", "")
+        if not url:
+            raise ConfigError("no police backend configured: set sync.backend_url or run `chipid sync enroll`")
+        pin = config["sync.backend_cert_sha256"] or enrollment.get("cert_sha256", "")
+        size = int(config["sync.batch_size"])
+        if not 1 <= size <= batch_mod.MAX_ENTRIES:
+            raise ConfigError(f"sync.batch_size: expected 1-{batch_mod.MAX_ENTRIES}, found {size}")
+        return cls(url, pin, size, float(config["sync.backoff_base_s"]), float(config["sync.backoff_max_s"]),
+                   float(config["sync.interval_s"]), float(config["sync.timeout_s"]))
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**(failures-1)))."""
+    if failures <= 0:
+        return 0.0
+    ceiling = min(cap, base * (2 ** min(failures - 1, 30)))
+    return (rng or random).uniform(0, ceiling)
+
+
+def _after(ts: str) -> str:
+    t = datetime.fromisoformat(ts.replace("Z", "+00:00")) + timedelta(microseconds=1)
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Relay:
+    """Delivers one ledger. Not thread-safe by itself: one relay per ledger (see :func:`start_relay`)."""
+
+    def __init__(self, ledger: Any, settings: RelaySettings, client: BackendClient | None = None) -> None:
+        self.ledger = ledger
+        self.settings = settings
+        self.client = client or BackendClient(settings.backend_url, settings.cert_sha256, settings.timeout_s)
+        self._cursor: int | None = None   # last seq the backend holds (None: ask it)
+        self._prev_hash = GENESIS
+        self._last_sent_at: str | None = None
+        self.failures = 0
+        self.last_error: str | None = None
+        self.last_success: str | None = None
+        self.delivered = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- one step at a time -----------------------------------------------------------
+    def _sent_at(self) -> str:
+        now = utc_now()
+        if self._last_sent_at and now <= self._last_sent_at:
+            now = _after(self._last_sent_at)  # shop clock went back: keep batches ordered
+        self._last_sent_at = now
+        return now
+
+    def _resync(self) -> None:
+        """Ask the backend where this device's chain ends and check it against the ledger."""
+        reply = self.client.head(self.ledger.device_id)
+        if reply.status_code == 404:
+            raise DeliveryError("this device is not enrolled at the backend: run `chipid sync enroll`", permanent=True)
+        if reply.status_code != 200:
+            raise DeliveryError(f"backend answered HTTP {reply.status_code} to the head query: {reply.body.get('detail')}")
+        seq, head_hash = int(reply.body["head_seq"]), str(reply.body["head_hash"])
+        local_seq, _ = self.ledger.head()
+        if seq > local_seq:
+            raise DeliveryError(f"the backend holds {seq} entries of this device but the ledger only {local_seq}: "
+                                "the ledger was reset or restored from an old backup", permanent=True)
+        if seq > 0:
+            mine = self.ledger.entries(after_seq=seq - 1, limit=1)
+            if not mine or mine[0].hash != head_hash:
+                raise DeliveryError(f"entry {seq} at the backend differs from the ledger's: the chains forked", permanent=True)
+        self._cursor, self._prev_hash = seq, head_hash
+        if reply.body.get("last_sent_at"):
+            self._last_sent_at = max(self._last_sent_at or "", str(reply.body["last_sent_at"]))
+        state = self.ledger.sync_state()
+        if seq > int(state.get("acked_seq") or 0):
+            self.ledger.record_sync(seq, None)  # acknowledged before a crash, not yet recorded
+
+    def backlog(self) -> int:
+        head_seq, _ = self.ledger.head()
+        done = self._cursor if self._cursor is not None else int(self.ledger.sync_state().get("acked_seq") or 0)
+        return max(0, head_seq - done)
+
+    def _send_priority(self) -> int:
+        limit_seq = (self._cursor or 0) + self.settings.batch_size
+        urgent = [e for e in self.ledger.outbox(limit=PRIORITY_PEEK)
+                  if e.kind == "event" and isinstance(e.payload, dict) and e.payload.get("type") == "suspicious"
+                  and e.seq > limit_seq]
+        if not urgent:
+            return 0
+        b = batch_mod.build_batch(self.ledger.device_id, urgent, prev_hash=urgent[0].prev_hash, sent_at=self._sent_at(),
+                                  backlog=self.backlog(), priority=True)
+        reply = self.client.post_batch(batch_mod.encode(b, self.ledger.sign))
+        self._check(reply, b)
+        self.ledger.ack_entries([e.seq for e in urgent])
+        log.info("sent %d suspicious event(s) ahead of the queue", len(urgent))
+        return len(urgent)
+
+    def step(self) -> int:
+        """Send one batch (after any urgent events). Returns the number of chain entries acknowledged, 0 when idle."""
+        if self._cursor is None:
+            self._resync()
+        self._send_priority()
+        entries = self.ledger.entries(after_seq=self._cursor, limit=self.settings.batch_size)
+        if not entries:
+            return 0
+        head_seq, _ = self.ledger.head()
+        last = entries[-1].seq
+        cp = self.ledger.latest_checkpoint()
+        if last >= head_seq and (cp is None or cp.seq < last):
+            cp = self.ledger.checkpoint_at(last)  # anchor the end of the backlog with a signature
+        b = batch_mod.build_batch(self.ledger.device_id, entries, prev_hash=self._prev_hash, checkpoint=cp,
+                                  backlog=max(0, head_seq - last), sent_at=self._sent_at())
+        reply = self.client.post_batch(batch_mod.encode(b, self.ledger.sign))
+        self._check(reply, b)
+        acked = int(reply.body.get("acked_seq", -1))
+        if acked != b.last_seq or reply.body.get("head_hash") != b.head_hash:
+            raise DeliveryError(f"backend acknowledged {reply.body} for batch {b.first_seq}-{b.last_seq}")
+        self.ledger.record_sync(acked, None)
+        self._cursor, self._prev_hash = acked, b.head_hash
+        self.delivered += len(entries)
+        return len(entries)
+
+    def _check(self, reply: Reply, b: batch_mod.Batch) -> None:
+        if reply.status_code == 200:
+            return
+        reason = reply.body.get("reason") or ""
+        detail = reply.body.get("detail") or ""
+        if reason == "gap" or reason == "replay":
+            # The backend lost entries (restored backup) or our clock went back: resync and retry.
+            self._cursor = None
+            if reply.body.get("last_sent_at"):
+                self._last_sent_at = max(self._last_sent_at or "", str(reply.body["last_sent_at"]))
+            raise DeliveryError(f"backend refused batch {b.first_seq}-{b.last_seq} ({reason}): {detail}; resuming from its head")
+        permanent = reply.status_code in (401, 409, 413, 422) or reason in ("fork", "conflict", "signature", "tampered", "checkpoint")
+        raise DeliveryError(f"backend refused batch {b.first_seq}-{b.last_seq} (HTTP {reply.status_code} {reason}): {detail}",
+                            permanent=permanent)
+
+    # --- loops ------------------------------------------------------------------------
+    def drain(self, stop: threading.Event | None = None) -> int:
+        """Send until the backlog is empty. Raises :class:`SyncError` on the first failure."""
+        sent = 0
+        while stop is None or not stop.is_set():
+            try:
+                n = self.step()
+            except DeliveryError:
+                raise
+            except ChipidError as e:
+                raise DeliveryError(str(e)) from e
+            if n == 0:
+                break
+            sent += n
+        self._succeeded()
+        return sent
+
+    def _succeeded(self) -> None:
+        self.failures = 0
+        self.last_error = None
+        self.last_success = utc_now()
+
+    def _failed(self, e: Exception) -> None:
+        self.failures += 1
+        self.last_error = str(e)
+        self._cursor = None  # ask the backend again where to resume
+        try:
+            self.ledger.record_sync(None, str(e))
+        except ChipidError:  # pragma: no cover - the ledger itself is failing
+            log.exception("cannot record the sync error in the ledger")
+        log.warning("delivery to the police backend failed (%d in a row): %s", self.failures, e)
+
+    def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
+        """Deliver forever (until ``stop``), with backoff after failures."""
+        wake = wake or threading.Event()
+        while not stop.is_set():
+            try:
+                self.drain(stop)
+                delay = self.settings.interval_s
+            except Exception as e:  # noqa: BLE001 - the relay must survive anything and report it
+                self._failed(e)
+                delay = backoff_delay(self.failures, self.settings.backoff_base_s, self.settings.backoff_max_s)
+            wake.wait(delay)
+            wake.clear()
+
+    def status(self) -> dict:
+        return sync_status(self.ledger, self)
+
+
+def _ago(ts: str | None, lang: str) -> str:
+    if not ts:
+        return "chưa bao giờ" if lang == "vi" else "never"
+    try:
+        secs = (datetime.now(timezone.utc) - datetime.fromisoformat(ts.replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        return ts
+    for unit_s, vi, en in ((86400, "ngày", "day"), (3600, "giờ", "hour"), (60, "phút", "minute")):
+        if secs >= unit_s:
+            n = int(secs // unit_s)
+            return f"{n} {vi} trước" if lang == "vi" else f"{n} {en}{'s' if n > 1 else ''} ago"
+    return "vừa xong" if lang == "vi" else "just now"
+
+
+def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
+    """What ``GET /api/v1/sync`` and the clerk page show: backlog, last success, last error, in words."""
+    state = ledger.sync_state()
+    head_seq = int(state.get("head_seq") or 0)
+    acked = int(state.get("acked_seq") or 0)
+    backlog = relay.backlog() if relay is not None else max(0, head_seq - acked)
+    last_success = state.get("last_success")
+    last_error = state.get("last_error")
+    enrolled = load_enrollment(Path(ledger.data_dir)) if hasattr(ledger, "data_dir") else None
+    if backlog == 0:
+        vi, en = "Đã gửi đủ sổ cái cho công an.", "The ledger is fully delivered to the police backend."
+    else:
+        vi = f"Còn {backlog} bản ghi chưa gửi cho công an."
+        en = f"{backlog} ledger entr{'y' if backlog == 1 else 'ies'} not yet delivered to the police backend."
+    vi += f" Gửi thành công lần cuối: {_ago(last_success, 'vi')}."
+    en += f" Last successful delivery: {_ago(last_success, 'en')}."
+    if last_error:
+        vi += f" Lỗi gần nhất: {last_error}"
+        en += f" Last error: {last_error}"
+    return {
+        "device_id": state.get("device_id", getattr(ledger, "device_id", None)),
+        "enrolled": bool(enrolled),
+        "backend_url": (enrolled or {}).get("backend_url"),
+        "head_seq": head_seq,
+        "acked_seq": acked,
+        "backlog": backlog,
+        "last_success": last_success,
+        "last_error": last_error,
+        "last_attempt": state.get("last_attempt"),
+        "failures": int(state.get("failures") or 0),
+        "running": relay is not None,
+        "summary": {"vi": vi, "en": en},
+    }
+
+
+class RelayHandle:
+    """A relay running in a daemon thread (inside ``chipid serve``)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.thread = threading.Thread(target=relay.run, args=(self._stop, self._wake), name="chipid-relay", daemon=True)
+
+    def start(self) -> "RelayHandle":
+        self.thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Call after appending an entry (at once for ``suspicious`` events)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self.thread.join(timeout)
+        self.relay.close()
+
+    def status(self) -> dict:
+        return sync_status(self.relay.ledger, self.relay)
+
+
+def start_relay(ledger: Any, config: Any) -> RelayHandle | None:
+    """Start the relay for ``chipid serve``; ``None`` when no backend is configured or enrolled."""
+    try:
+        settings = RelaySettings.from_config(config, Path(ledger.data_dir))
+    except ConfigError as e:
+        log.info("sync relay not started: %s", e)
+        return None
+    return RelayHandle(Relay(ledger, settings)).start()

@@ -1,0 +1,329 @@
+"""Helpers shared by the sync tests and benchmarks: a temporary PostgreSQL cluster, a backend
+served on loopback (in a thread or a child process), and a bare signing device that writes
+chain entries without a full shop ledger (for backend-only tests and load generation)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from verifier.errors import SyncError
+from verifier.ledger.entry import GENESIS, Checkpoint, Entry, public_key_b64, utc_now
+
+PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin(name: str) -> str:
+    for d in PG_BIN_DIRS:
+        p = Path(d) / name
+        if p.exists():
+            return str(p)
+    found = shutil.which(name)
+    if not found:
+        raise SyncError(f"PostgreSQL server binary {name!r} not found in {PG_BIN_DIRS} or PATH (Debian: apt-get install postgresql-15)")
+    return found
+
+
+class TempPostgres:
+    """A throw-away PostgreSQL cluster on a free loopback port (``initdb`` + ``pg_ctl``).
+
+    Running as root, the cluster runs as the ``postgres`` user (initdb refuses root)."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="chipid-pg-"))
+        self.data = self.dir / "data"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                pw = pwd.getpwnam("postgres")
+            except KeyError as e:
+                raise SyncError("running as root but there is no 'postgres' user to run the test cluster") from e
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, args: list[str], timeout: float = 120) -> None:
+        try:
+            proc = subprocess.run(self._as + args, capture_output=True, text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise SyncError(f"PostgreSQL: {' '.join(args[:2])} failed: {e}") from e
+        if proc.returncode != 0:
+            raise SyncError(f"PostgreSQL: {' '.join(args[:2])} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
+
+    def start(self) -> "TempPostgres":
+        self._run([_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+        self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-o", opts, "-w", "-t", "60", "start"])
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"], timeout=60)
+        except SyncError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def create_database(self, name: str, admin_url: str | None = None) -> str:
+        return create_database(admin_url or self.url, name)
+
+
+def create_database(admin_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class ThreadServer:
+    """Serve an ASGI app with uvicorn in a thread on 127.0.0.1 (real sockets, real HTTP)."""
+
+    def __init__(self, app, port: int | None = None, **uvicorn_kwargs) -> None:
+        import uvicorn
+
+        self.port = port or free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", **uvicorn_kwargs)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        scheme = "https" if uvicorn_kwargs.get("ssl_certfile") else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+
+    def start(self) -> "ThreadServer":
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise SyncError(f"backend did not start on port {self.port}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def backend_process(data_dir: Path, port: int, database_url: str | None = None, extra_env: dict | None = None) -> subprocess.Popen:
+    """``chipid backend serve`` in a child process (for SIGKILL tests)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
+    env.pop("CHIPID_CONFIG", None)
+    args = [sys.executable, "-m", "sync.backend", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    if database_url:
+        env["CHIPID_BACKEND_DATABASE_URL"] = database_url
+    return subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            raise SyncError(f"backend process exited {proc.returncode}: {err}")
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise SyncError(f"backend at {url} did not answer within {timeout}s")
+
+
+@dataclass
+class SigningDevice:
+    """A device key and a chain, without storage: builds entries the way the shop ledger does."""
+
+    device_id: str = field(default_factory=lambda: f"shop-test{random.randrange(16**8):08x}")
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def public_key(self) -> str:
+        return public_key_b64(self.key.public_key())
+
+    def sign(self, data: bytes) -> bytes:
+        return self.key.sign(data)
+
+    @property
+    def head(self) -> tuple[int, str]:
+        return (self.entries[-1].seq, self.entries[-1].hash) if self.entries else (0, GENESIS)
+
+    def append(self, kind: str, payload: dict, demo: bool = False) -> Entry:
+        seq, prev = self.head
+        e = Entry(seq=seq + 1, device_id=self.device_id, ts=utc_now(), kind=kind, payload=payload, prev_hash=prev, demo=demo)
+        self.entries.append(e)
+        return e
+
+    def checkpoint(self, seq: int | None = None) -> Checkpoint:
+        seq = self.head[0] if seq is None else seq
+        head = self.entries[seq - 1].hash if seq else GENESIS
+        return Checkpoint(self.device_id, seq, head, utc_now()).signed(self.key)
+
+    def prev_of(self, seq: int) -> str:
+        return self.entries[seq - 2].hash if seq > 1 else GENESIS
+
+
+def pawn_payload(i: int, *, id_number: str | None = None, serial: str | None = None, name: str | None = None) -> dict:
+    """A pawn contract shaped like the shop's (keys read defensively by the backend)."""
+    rnd = random.Random(i)
+    first = rnd.choice(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Võ", "Đặng", "Bùi"])
+    middle = rnd.choice(["Văn", "Thị", "Đức", "Minh", "Ngọc"])
+    last = rnd.choice(["An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Mai", "Tuấn"])
+    return {
+        "type": "pawn_contract",
+        "id": f"00000000-0000-4000-8000-{i:012d}",
+        "contract_no": f"HĐ-2026-{i:06d}",
+        "pawner": {
+            "id_number": id_number or f"0{rnd.randrange(10**10, 10**11)}",
+            "full_name": name or f"{first} {middle} {last}",
+            "date_of_birth": f"19{rnd.randrange(60, 99)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
+        },
+        "items": [{"description": rnd.choice(["Điện thoại iPhone 13 màu xanh", "Xe máy Honda Wave", "Laptop Dell XPS", "Nhẫn vàng 18K"]),
+                   "category": rnd.choice(["phone", "motorbike", "laptop", "jewelry"]),
+                   "serial": serial or f"SN{rnd.randrange(10**11, 10**12)}"}],
+        "valuation_vnd": rnd.randrange(1, 100) * 1_000_000,
+        "loan_vnd": rnd.randrange(1, 50) * 1_000_000,
+    }
+
+
+class FaultProxy:
+    """A loopback TCP proxy that delays, drops and cuts connections (also mid-request).
+
+    Each chunk forwarded in either direction may be delayed (``p_delay``, up to ``max_delay``
+    seconds) or cut (``p_cut``: half the chunk is forwarded, then both sides are closed, so the
+    backend sees a truncated request or the relay a truncated answer to a committed batch); each
+    new connection may be dropped at once (``p_drop``). ``faults = False`` makes it transparent."""
+
+    def __init__(self, target_port: int, *, seed: int = 0, p_delay: float = 0.2, max_delay: float = 0.3,
+                 p_cut: float = 0.05, p_drop: float = 0.05) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.p_delay, self.max_delay, self.p_cut, self.p_drop = p_delay, max_delay, p_cut, p_drop
+        self.faults = True
+        self.stats = {"connections": 0, "chunks": 0, "dropped": 0, "cut": 0, "delayed": 0}
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", self.port))
+        self._sock.listen(64)
+        self._closed = False
+
+    def _rand(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.stats[key] += 1
+
+    def start(self) -> "FaultProxy":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._closed = True
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            self._count("connections")
+            threading.Thread(target=self._handle, args=(client,), daemon=True).start()
+
+    def _handle(self, client: socket.socket) -> None:
+        if self.faults and self._rand() < self.p_drop:
+            self._count("dropped")
+            client.close()
+            return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        pair = (client, upstream)
+        threading.Thread(target=self._pump, args=(client, upstream, pair), daemon=True).start()
+        self._pump(upstream, client, pair)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, pair) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                self._count("chunks")
+                if self.faults:
+                    r = self._rand()
+                    if r < self.p_cut:
+                        self._count("cut")
+                        dst.sendall(data[: len(data) // 2])
+                        break
+                    if r < self.p_cut + self.p_delay:
+                        self._count("delayed")
+                        time.sleep(self._rand() * self.max_delay)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+def relay_process(config_file: Path) -> subprocess.Popen:
+    """``chipid sync run`` in a child process (for SIGKILL tests)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("CHIPID_LEDGER_KEY", None)
+    env.pop("CHIPID_CONFIG", None)
+    return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config_file)], env=env, cwd=str(REPO),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def write_relay_config(path: Path, data_dir: Path, backend_url: str, **sync_settings) -> Path:
+    lines = ["[service]", f'data_dir = "{data_dir}"', "", "[sync]", f'backend_url = "{backend_url}"']
+    for k, v in sync_settings.items():
+        lines.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,235 @@
+"""Fixtures of the counter-service tests: an app on a temporary data dir, users of every role,
+an in-process httpx client (ASGITransport), and finished scans registered directly."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from verifier.config import Config
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+DEMO_CARD = REPO / "drivers" / "emulator" / "demo" / "card"
+
+HOLDER = {
+    "id_number": "079090001234",
+    "full_name": "Nguyễn Văn An",
+    "date_of_birth": "1990-03-15",
+    "sex": "M",
+    "nationality": "Việt Nam",
+    "place_of_origin": "Xã Tân Phú, Huyện Đức Hòa, Long An",
+    "place_of_residence": "123 Lê Lợi, Phường Bến Thành, Quận 1, TP. Hồ Chí Minh",
+    "issue_date": "2021-04-20",
+    "expiry_date": "2030-03-15",
+}
+
+
+def scan_result(verdict: str = "authentic", holder: dict | None = None, demo: bool = True, portrait: bytes = b"") -> dict:
+    """A result in the `chipid read --json` shape."""
+    return {
+        "reader": "emulator",
+        "access": "pace",
+        "files": ["COM", "SOD", "DG1", "DG2", "DG13", "DG14", "DG15"],
+        "mrz": None,
+        "holder": dict(holder or HOLDER),
+        "face_image": {"format": "jpeg", "width": 360, "height": 480, "sha256": hashlib.sha256(portrait).hexdigest()},
+        "checks": {
+            "chip_access": {"status": "passed", "reason": "PACE", "reason_vi": "PACE"},
+            "sod_signature": {"status": "passed" if verdict == "authentic" else "failed", "reason": "x", "reason_vi": "x"},
+        },
+        "verdict": verdict,
+        "demo": demo,
+        "apdus": 42,
+        "bytes": 30000,
+        "elapsed_ms": 1234.0,
+    }
+
+
+class Api:
+    """Synchronous facade over ``httpx.AsyncClient(transport=ASGITransport(app))`` (one loop per test)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def request(self, method: str, url: str, token: str | None = None, **kw) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.run(self.client.request(method, url, headers=headers, **kw))
+
+    def get(self, url, token=None, **kw):
+        return self.request("GET", url, token, **kw)
+
+    def post(self, url, token=None, **kw):
+        return self.request("POST", url, token, **kw)
+
+    def close(self) -> None:
+        self.run(self.client.aclose())
+        self.loop.close()
+
+
+@pytest.fixture()
+def cfg(tmp_path):
+    return Config().with_overrides(service__data_dir=str(tmp_path / "data"), ledger__checkpoint_every=5)
+
+
+@pytest.fixture()
+def app(cfg):
+    from argon2 import PasswordHasher
+
+    from verifier.api.app import create_app
+    from verifier.users import UserStore
+
+    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast tests
+    application = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    yield application
+    application.state.svc.close()
+
+
+@pytest.fixture()
+def svc(app):
+    return app.state.svc
+
+
+@pytest.fixture()
+def api(app):
+    client = Api(app)
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def tokens(svc):
+    """A bearer token for one user of each role."""
+    out = {}
+    for role in ("clerk", "manager", "inspector", "integrator", "admin2"):
+        name = f"{role}-1"
+        r = "admin" if role == "admin2" else role
+        svc.users.add(name, r)
+        out[r] = svc.users.issue_token(name)
+    return out
+
+
+@pytest.fixture()
+def portrait() -> bytes:
+    return (SHARED / "faces" / "obama.jpg").read_bytes()
+
+
+@pytest.fixture()
+def make_scan(svc, portrait):
+    """Register a finished scan in the scan registry, optionally with a face decision."""
+
+    def make(verdict="authentic", face="match", holder=None, demo=True):
+        scan = svc.scans.add_finished(scan_result(verdict, holder, demo, portrait), portrait, user="clerk-1")
+        if face:
+            scan.face = {"decision": face, "distance": 0.3, "score": 80, "reasons": [], "demo": demo}
+            scan.camera_image = (SHARED / "faces" / "obama2.jpg").read_bytes()
+        return scan
+
+    return make
+
+
+def txn_body(scan_id: str, **over) -> dict:
+    body = {
+        "scan_id": scan_id,
+        "items": [{"description": "Điện thoại iPhone 13 128GB", "category": "phone", "serial": "F2LXK0ABCD12"}],
+        "valuation_vnd": 12_000_000,
+        "loan_vnd": 8_000_000,
+        "interest_rate_year_pct": 18.0,
+        "term_days": 30,
+    }
+    body.update(over)
+    return body
+
+
+@pytest.fixture(name="txn_body")
+def _txn_body():
+    return txn_body
+
+
+@pytest.fixture(name="scan_result")
+def _scan_result():
+    return scan_result
+
+
+@pytest.fixture(name="holder")
+def _holder():
+    return dict(HOLDER)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, proc, base: str, data_dir: Path, admin_password: str, log_path: Path) -> None:
+        self.proc, self.base, self.data_dir, self.admin_password, self.log_path = proc, base, data_dir, admin_password, log_path
+
+    def add_user(self, name: str, role: str) -> dict:
+        import json
+        import subprocess
+        import sys
+
+        out = subprocess.run([sys.executable, "-m", "verifier.cli", "user", "add", name, "--role", role,
+                              "--data-dir", str(self.data_dir), "--json"], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+
+def start_server(data_dir: Path, log_path: Path, *extra: str, env: dict | None = None):
+    """``chipid serve`` in a subprocess on a free loopback port; returns (process, base URL, admin password)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "verifier.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port), *extra],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"chipid serve exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("chipid serve did not answer within 60 s")
+    m = re.search(r"one-time password (\S+)", log_path.read_text(errors="replace"))
+    return proc, base, (m.group(1) if m else "")
+
+
+@pytest.fixture()
+def live_server(tmp_path):
+    data_dir = tmp_path / "data"
+    proc, base, password = start_server(data_dir, tmp_path / "serve.log", "--reader", "emulator")
+    server = LiveServer(proc, base, data_dir, password, tmp_path / "serve.log")
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except Exception:  # noqa: BLE001
+        proc.kill()
+        proc.wait(5)

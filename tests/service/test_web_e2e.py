@@ -1,0 +1,114 @@
+"""End to end in headless Chromium (Playwright driving Debian's /usr/bin/chromium): the whole clerk flow
+on the emulated card with the demo camera image, then an inspector search and ledger check."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture()
+def browser_context(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} not found: install the Debian package chromium")
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+                                                   args=ARGS, locale="vi-VN", viewport={"width": 1024, "height": 768})
+        ctx.set_default_timeout(30_000)
+        yield ctx
+        ctx.close()
+
+
+def _login(page, base, user):
+    page.goto(base + "/")
+    assert "/login" in page.url
+    page.fill("#login-name", user["name"])
+    page.fill("#login-password", user["password"])
+    page.click("#login-submit")
+
+
+def test_clerk_flow_and_inspector_search(live_server, browser_context):
+    base = live_server.base
+    clerk = live_server.add_user("lan", "clerk")
+    inspector = live_server.add_user("canbo", "inspector")
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    _login(page, base, clerk)
+    page.wait_for_url(re.compile(r".*/counter$"))
+    assert page.is_visible("#demo-banner")
+    # tap: read the emulated card (demo mode uses the demo card's CAN)
+    page.keyboard.press("F2")
+    page.wait_for_selector("#identity:not([hidden])", timeout=60_000)
+    assert page.inner_text("#verdict") == "THẺ THẬT"
+    assert not page.is_hidden("#scan-demo")
+    assert page.inner_text('[data-field="full_name"]') == "Nguyễn Văn An"
+    assert page.inner_text('[data-field="id_number"]') == "079090001234"
+    assert page.locator("#checks li").count() >= 4
+    page.wait_for_function("document.getElementById('chip-photo').naturalWidth > 0")
+    # consent, then the camera (demo: the holder's photo file)
+    page.check("#consent")
+    page.click("#take-photo")
+    page.wait_for_selector("#face-decision.match", timeout=60_000)
+    page.wait_for_function("document.getElementById('camera-photo').naturalWidth > 0")
+    # the pawn form
+    page.fill("#item-description", "Điện thoại Samsung Galaxy S21")
+    page.select_option("#item-category", "phone")
+    page.fill("#item-serial", "R58N12345XY")
+    page.fill("#ownership", "Hóa đơn mua hàng")
+    page.fill("#valuation", "9000000")
+    page.fill("#loan", "6000000")
+    page.fill("#rate", "18")
+    page.fill("#term", "30")
+    page.click("#confirm")
+    page.wait_for_selector("#saved:not([hidden])")
+    contract_no = page.inner_text("#contract-no")
+    assert re.fullmatch(r"HĐ-\d{4}-000001", contract_no)
+    # print view
+    with page.expect_popup() as popup:
+        page.click("#print-link")
+    printed = popup.value
+    printed.wait_for_load_state()
+    body = printed.inner_text("body")
+    assert contract_no in body and "Nguyễn Văn An" in body and "R58N12345XY" in body and "DEMO" in body
+    printed.close()
+    # search and a lifecycle action: extend, then redeem
+    page.fill("#q-name", "nguyen van an")
+    page.click("#search-go")
+    page.wait_for_selector("#results tbody tr")
+    assert contract_no in page.inner_text("#results tbody")
+    page.click("#results tbody tr button.open")
+    page.wait_for_selector("#detail-fields")
+    page.click("#act-extend")
+    page.wait_for_selector("#detail-events li")
+    page.click("#act-redeem")
+    page.wait_for_function("document.getElementById('detail-fields') && document.getElementById('detail-fields').innerText.includes('Đã chuộc')")
+    assert errors == []
+
+    # the inspector
+    page2 = browser_context.new_page()
+    page2.goto(base + "/logout")
+    _login(page2, base, inspector)
+    page2.wait_for_url(re.compile(r".*/inspector$"))
+    page2.fill("#q-id", "079090001234")
+    page2.click("#search-go")
+    page2.wait_for_selector("#results tbody tr")
+    assert contract_no in page2.inner_text("#results tbody")
+    page2.click("#results tbody tr button.open")
+    page2.wait_for_selector("#detail-fields")
+    assert "Nguyễn Văn An" in page2.inner_text("#detail-fields")
+    assert page2.locator("#act-redeem").count() == 0  # an inspector cannot change contracts
+    page2.click("#verify-ledger")
+    page2.wait_for_selector("#ledger-result.ok")
+    assert "Sổ cái nguyên vẹn" in page2.inner_text("#ledger-result")

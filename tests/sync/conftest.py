@@ -1,0 +1,96 @@
+"""Fixtures for the sync / backend tests: SQLite and a real PostgreSQL (a temporary cluster
+started with initdb/pg_ctl unless CHIPID_TEST_DATABASE_URL names a server whose user may
+CREATE DATABASE), a backend on loopback, enrolled signing devices."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+import pytest
+
+from sync.backend import enroll
+from sync.backend.app import create_app
+from sync.backend.db import Database
+from sync.testing import SigningDevice, TempPostgres, ThreadServer, create_database, drop_database
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url():
+    url = os.environ.get("CHIPID_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    try:
+        pg = TempPostgres().start()
+    except Exception as e:  # never skip silently: the PostgreSQL tests must run
+        pytest.fail(f"cannot start a temporary PostgreSQL cluster (set CHIPID_TEST_DATABASE_URL to use a running server): {e}",
+                    pytrace=False)
+    yield pg.url
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'backend.sqlite3'}"
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    name = "chipid_t_" + uuid.uuid4().hex[:12]
+    yield create_database(admin, name)
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def db(database_url):
+    d = Database.open(database_url=database_url)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def backend(db):
+    server = ThreadServer(create_app(db)).start()
+    server.db = db
+    yield server
+    server.stop()
+
+
+def enroll_signing_device(db: Database, *, shop="Cầm đồ Hoà Bình", license_no="LIC-001", province="01") -> SigningDevice:
+    dev = SigningDevice()
+    tok = enroll.add_device_token(db, shop=shop, license_no=license_no, province=province)["token"]
+    proof = base64.b64encode(dev.sign(enroll.enroll_message(tok, dev.device_id))).decode()
+    enroll.enroll_device(db, token=tok, device_id=dev.device_id, public_key=dev.public_key, proof=proof)
+    return dev
+
+
+@pytest.fixture
+def make_device(db):
+    return lambda **kw: enroll_signing_device(db, **kw)
+
+
+@pytest.fixture
+def device(db):
+    return enroll_signing_device(db)
+
+
+@pytest.fixture
+def shop_ledger(tmp_path, monkeypatch):
+    """A real shop ledger (verifier/ledger/store.py) with its key files in its data directory."""
+    from verifier.ledger.store import Ledger
+
+    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
+    led = Ledger.open(tmp_path / "shop", checkpoint_every=100)
+    yield led
+    led.close()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch):
+    """Real argon2, with small cost parameters so that user set-up does not dominate the tests."""
+    from argon2 import PasswordHasher
+
+    from sync.backend import auth
+
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -1,0 +1,197 @@
+"""Ingest verification on SQLite and PostgreSQL: accepted, idempotent, and every kind of bad
+batch refused with an alert (gap, fork, conflict, replay, wrong key, tampered entry, checkpoint)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+from sqlalchemy import text
+
+from sync import batch as batch_mod
+from sync.backend.ingest import ingest
+from sync.testing import SigningDevice, pawn_payload
+from verifier.ledger.entry import Checkpoint, Entry, canonical_json, utc_now
+
+
+def _fill(dev: SigningDevice, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        dev.append("transaction", pawn_payload(i))
+
+
+def _wire(dev: SigningDevice, first: int, last: int, *, checkpoint=None, sent_at=None, priority=False, entries=None) -> bytes:
+    entries = entries or dev.entries[first - 1:last]
+    b = batch_mod.build_batch(dev.device_id, entries, prev_hash=dev.prev_of(entries[0].seq), checkpoint=checkpoint,
+                              sent_at=sent_at, priority=priority)
+    return batch_mod.encode(b, dev.sign)
+
+
+def _raw_wire(body: dict, sign) -> bytes:
+    sig = base64.b64encode(sign(canonical_json(body))).decode()
+    return gzip.compress(canonical_json({"format": batch_mod.FORMAT, "batch": body, "signature": sig}))
+
+
+def _count(db, device_id) -> int:
+    with db.read() as conn:
+        return conn.execute(text("SELECT COUNT(*) FROM entries WHERE device_id = :d"), {"d": device_id}).scalar()
+
+
+def _alerts(db, kind=None) -> list[dict]:
+    with db.read() as conn:
+        rows = conn.execute(text("SELECT kind, detail, device_id, count FROM alerts")).mappings().all()
+    return [dict(r) for r in rows if kind is None or r["kind"] == kind]
+
+
+def test_batch_is_accepted_and_the_same_batch_twice_gives_the_same_answer(db, device):
+    _fill(device, 10)
+    wire = _wire(device, 1, 10, checkpoint=device.checkpoint(10))
+    first = ingest(db, wire)
+    assert first.status_code == 200 and first.stored == 10 and not first.duplicate
+    assert first.body == {"status": "accepted", "device_id": device.device_id, "first_seq": 1, "last_seq": 10,
+                          "acked_seq": 10, "head_hash": device.entries[9].hash}
+    again = ingest(db, wire)
+    assert again.status_code == 200 and again.body == first.body and again.duplicate and again.stored == 0
+    assert _count(db, device.device_id) == 10
+    assert _alerts(db) == []
+
+
+def test_resent_overlapping_batch_stores_only_the_new_entries(db, device):
+    _fill(device, 15)
+    assert ingest(db, _wire(device, 1, 10)).status_code == 200
+    res = ingest(db, _wire(device, 1, 15))  # e.g. after a relay crash before it recorded the ack
+    assert res.status_code == 200 and res.stored == 5 and res.body["acked_seq"] == 15
+    res = ingest(db, _wire(device, 4, 15))
+    assert res.status_code == 200 and res.stored == 0 and res.body["acked_seq"] == 15
+    assert _count(db, device.device_id) == 15
+    with db.read() as conn:
+        seqs = [r[0] for r in conn.execute(text("SELECT seq FROM entries WHERE device_id = :d ORDER BY seq"), {"d": device.device_id})]
+    assert seqs == list(range(1, 16))
+
+
+def test_gap_is_refused_with_an_alert(db, device):
+    _fill(device, 20)
+    assert ingest(db, _wire(device, 1, 10)).status_code == 200
+    res = ingest(db, _wire(device, 12, 20))
+    assert res.status_code == 409 and res.body["reason"] == "gap" and res.body["head_seq"] == 10
+    assert _count(db, device.device_id) == 10
+    assert [a["kind"] for a in _alerts(db)] == ["gap"]
+    ingest(db, _wire(device, 12, 20))  # the same refusal again is counted, not repeated
+    assert _alerts(db, "gap")[0]["count"] == 2
+
+
+def test_fork_is_refused_with_an_alert(db, device):
+    _fill(device, 10)
+    assert ingest(db, _wire(device, 1, 10)).status_code == 200
+    fork = SigningDevice(device_id=device.device_id, key=device.key, entries=list(device.entries[:9]))
+    fork.append("transaction", pawn_payload(999))  # another entry 10
+    fork.append("transaction", pawn_payload(1000))  # 11 links to the other 10
+    res = ingest(db, _wire(fork, 11, 11))
+    assert res.status_code == 409 and res.body["reason"] == "fork"
+    assert [a["kind"] for a in _alerts(db)] == ["fork"]
+    assert _count(db, device.device_id) == 10
+
+
+def test_same_seq_with_other_content_is_a_conflict(db, device):
+    _fill(device, 10)
+    assert ingest(db, _wire(device, 1, 10)).status_code == 200
+    other = SigningDevice(device_id=device.device_id, key=device.key, entries=list(device.entries[:7]))
+    for i in range(3):
+        other.append("transaction", pawn_payload(500 + i))
+    other.append("transaction", pawn_payload(600))
+    res = ingest(db, _wire(other, 6, 11))
+    assert res.status_code == 409 and res.body["reason"] == "conflict" and "seq 8" in res.body["detail"]
+    assert [a["kind"] for a in _alerts(db)] == ["conflict"]
+    assert _count(db, device.device_id) == 10
+
+
+def test_replayed_old_batch_is_refused_with_an_alert(db, device):
+    _fill(device, 10)
+    old = _wire(device, 1, 5)
+    assert ingest(db, old).status_code == 200
+    newer = _wire(device, 6, 10)
+    assert ingest(db, newer).status_code == 200
+    res = ingest(db, old)
+    assert res.status_code == 409 and res.body["reason"] == "replay"
+    assert [a["kind"] for a in _alerts(db)] == ["replay"]
+    assert ingest(db, newer).status_code == 200  # the latest batch re-sent is an idempotent retry
+    assert _count(db, device.device_id) == 10
+
+
+def test_wrong_key_is_refused_with_an_alert(db, device):
+    _fill(device, 3)
+    impostor = SigningDevice(device_id=device.device_id, entries=device.entries)  # same id, other key
+    res = ingest(db, _wire(impostor, 1, 3))
+    assert res.status_code == 401 and res.body["reason"] == "signature"
+    assert [a["kind"] for a in _alerts(db)] == ["signature"]
+    assert _count(db, device.device_id) == 0
+
+
+def test_tampered_entry_signed_by_the_device_is_refused_with_an_alert(db, device):
+    _fill(device, 3)
+    b = batch_mod.build_batch(device.device_id, device.entries, prev_hash=device.prev_of(1))
+    body = b.body()
+    body["entries"][1]["payload"]["loan_vnd"] = 1  # content changed, stored hash kept
+    res = ingest(db, _raw_wire(body, device.sign))
+    assert res.status_code == 422 and res.body["reason"] == "tampered" and "seq 2" in res.body["detail"]
+    assert [a["kind"] for a in _alerts(db)] == ["tampered"]
+    assert _count(db, device.device_id) == 0
+
+
+def test_unknown_device_and_garbage_are_refused_without_alerts(db, device):
+    stranger = SigningDevice()
+    _fill(stranger, 2)
+    assert ingest(db, _wire(stranger, 1, 2)).body["reason"] == "unknown-device"
+    assert ingest(db, b"not gzip").status_code == 400
+    assert ingest(db, gzip.compress(b"[1,2]")).status_code == 400
+    assert ingest(db, gzip.compress(b"{" * 10)).status_code == 400
+    bomb = gzip.compress(b" " * (batch_mod.MAX_JSON_BYTES + 10))
+    assert ingest(db, bomb).status_code == 413
+    assert _alerts(db) == []
+
+
+def test_checkpoint_must_be_signed_and_match_the_chain(db, device):
+    _fill(device, 10)
+    forged = Checkpoint(device.device_id, 5, device.entries[4].hash, utc_now(), base64.b64encode(b"x" * 64).decode())
+    res = ingest(db, _wire(device, 1, 5, checkpoint=forged))
+    assert res.status_code == 422 and res.body["reason"] == "checkpoint"
+    lying = Checkpoint(device.device_id, 8, "ab" * 32, utc_now()).signed(device.key)  # ahead of the batch: held
+    assert ingest(db, _wire(device, 1, 5, checkpoint=lying)).status_code == 200
+    res = ingest(db, _wire(device, 6, 10))
+    assert res.status_code == 409 and res.body["reason"] == "checkpoint" and "seq 8" in res.body["detail"]
+    assert sorted(a["kind"] for a in _alerts(db)) == ["checkpoint", "checkpoint"]
+    assert _count(db, device.device_id) == 5
+
+
+def test_priority_suspicious_event_alerts_at_once_and_is_checked_when_the_chain_arrives(db, device):
+    _fill(device, 5)
+    ev = device.append("event", {"contract_no": "HĐ-2026-000003", "type": "suspicious", "reason": "giấy tờ nghi giả"})
+    assert ingest(db, _wire(device, 6, 6, priority=True)).status_code == 200
+    assert [a["kind"] for a in _alerts(db)] == ["suspicious"]
+    assert _count(db, device.device_id) == 0
+    res = ingest(db, _wire(device, 1, 6))
+    assert res.status_code == 200 and res.stored == 6
+    assert len(_alerts(db, "suspicious")) == 1 and _alerts(db, "suspicious")[0]["count"] == 1
+    assert ev.seq == 6
+
+
+def test_priority_event_then_other_content_in_the_chain_is_a_conflict(db, device):
+    _fill(device, 2)
+    device.append("event", {"contract_no": "HĐ-2026-000001", "type": "suspicious"})
+    assert ingest(db, _wire(device, 3, 3, priority=True)).status_code == 200
+    other = SigningDevice(device_id=device.device_id, key=device.key, entries=list(device.entries[:2]))
+    other.append("event", {"contract_no": "HĐ-2026-000001", "type": "redeemed"})
+    res = ingest(db, _wire(other, 1, 3))
+    assert res.status_code == 409 and res.body["reason"] == "conflict"
+
+
+def test_batch_from_another_device_cannot_ride_on_a_device_id(db, make_device):
+    a = make_device()
+    b = make_device(shop="Cầm đồ B", license_no="LIC-B", province="79")
+    _fill(a, 2)
+    entries = [Entry.from_json({**e.to_json()}) for e in a.entries]
+    body = batch_mod.build_batch(a.device_id, entries, prev_hash=a.prev_of(1)).body()
+    body["device_id"] = b.device_id
+    res = ingest(db, _raw_wire(body, b.sign))  # b signs a's entries under its own id
+    assert res.status_code == 422 and res.body["reason"] == "tampered"
+    assert _count(db, b.device_id) == 0 and _count(db, a.device_id) == 0

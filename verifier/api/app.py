@@ -1,0 +1,150 @@
+"""The counter service: FastAPI app with the REST API (/api/v1, OpenAPI at /docs) and the web pages.
+
+``create_app(config)`` opens the ledger (keys outside the database), the user store and the
+in-memory scan registry; on first start it creates ``admin`` and announces its password once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from fastapi import FastAPI
+
+from verifier import __version__
+from verifier.api import errors as api_errors
+from verifier.api.events import EventBus
+from verifier.api.face import FaceService
+from verifier.api.scans import Runner, ScanRegistry
+from verifier.ledger.pawn import PawnBook
+from verifier.ledger.store import Ledger
+from verifier.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+def detect_demo(cfg: Any) -> bool:
+    """Demo mode: ``verifier.scan.demo_mode`` decides (no reader attached, or the emulator)."""
+    try:
+        from verifier.scan import demo_mode
+    except ImportError:
+        demo_mode = None
+    if demo_mode is not None:
+        return bool(demo_mode(cfg))
+    name = cfg["reader.name"]
+    if name == "emulator":
+        return True
+    if name != "auto":
+        return False
+    try:
+        from drivers.pcsc import list_readers
+
+        return not list_readers()
+    except Exception:  # noqa: BLE001 - no pcscd, no pyscard: no reader
+        return True
+
+
+@dataclass
+class Service:
+    cfg: Any
+    ledger: Ledger
+    book: PawnBook
+    users: UserStore
+    scans: ScanRegistry
+    bus: EventBus
+    face: FaceService
+    demo: bool
+    started: float = field(default_factory=time.time)
+
+    def trust_summary(self) -> dict:
+        try:
+            from verifier.scan import trust_summary  # optional, from the scan orchestration
+        except ImportError:
+            return {"status": "demo" if self.demo else "unknown", "demo": self.demo}
+        try:
+            return {**trust_summary(self.cfg), "demo": self.demo}
+        except Exception as e:  # noqa: BLE001 - health must answer
+            return {"status": "error", "error": str(e), "demo": self.demo}
+
+    def health(self) -> dict:
+        seq, head = self.ledger.head()
+        cp = self.ledger.latest_checkpoint()
+        busy = self.scans.busy()
+        return {
+            "status": "ok",
+            "version": __version__,
+            "demo": self.demo,
+            "reader": {"name": self.cfg["reader.name"], "mode": "demo" if self.demo else "live", "busy": busy is not None},
+            "trust_store": self.trust_summary(),
+            "ledger": {
+                "device_id": self.ledger.device_id,
+                "head_seq": seq,
+                "head_hash": head,
+                "checkpoint_seq": cp.seq if cp else None,
+            },
+            "sync": {k: v for k, v in self.ledger.sync_state().items() if k in ("acked_seq", "pending", "last_success", "last_error")},
+        }
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.users.close()
+
+
+def _retention_loop(service: Service, stop: threading.Event) -> None:
+    while not stop.wait(3600):
+        try:
+            n = service.book.purge_photos(service.cfg["privacy.face_retention_days"])
+            if n:
+                log.info("purged %d face images past privacy.face_retention_days", n)
+        except Exception:  # noqa: BLE001
+            log.exception("face image purge failed")
+
+
+def create_app(
+    cfg: Any,
+    *,
+    runner: Runner | None = None,
+    face: FaceService | None = None,
+    demo: bool | None = None,
+    users: UserStore | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> FastAPI:
+    ledger = Ledger.open(cfg.data_dir, config=cfg)
+    book = PawnBook.from_config(ledger, cfg)
+    users = users or UserStore.from_config(cfg)
+    first = users.ensure_admin()
+    if first is not None:
+        message = (f"first start: created user 'admin' (role admin) with the one-time password {first['password']}"
+                   " (shown only now; create users with `chipid user add`)")
+        (announce or (lambda m: log.warning("%s", m)))(message)
+    bus = EventBus()
+    is_demo = detect_demo(cfg) if demo is None else demo
+    service = Service(
+        cfg=cfg, ledger=ledger, book=book, users=users,
+        scans=ScanRegistry(cfg, bus, runner, ttl_s=60.0 * cfg["privacy.scan_ttl_minutes"]),
+        bus=bus, face=face or FaceService(cfg, is_demo), demo=is_demo,
+    )
+    book.purge_photos(cfg["privacy.face_retention_days"])
+
+    app = FastAPI(
+        title="chipid counter service",
+        version=__version__,
+        description="Reads and verifies chipped CCCD cards, records pawn contracts in a tamper-evident ledger. "
+        "Errors always have the shape {\"error\": {\"code\", \"message\", \"details\"}}. "
+        "Authenticate with `Authorization: Bearer <token>` (integrators) or the session cookie of the web pages.",
+    )
+    app.state.svc = service
+    api_errors.install(app)
+    from verifier.api import routes, web
+
+    app.include_router(routes.router)
+    web.install(app)
+
+    stop = threading.Event()
+    app.state.stop = stop
+    threading.Thread(target=_retention_loop, args=(service, stop), name="retention", daemon=True).start()
+
+    return app

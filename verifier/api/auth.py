@@ -1,0 +1,53 @@
+"""Authentication (bearer token or session cookie) and the role matrix, as FastAPI dependencies."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import Depends, Request
+
+from verifier.api.errors import ApiError
+from verifier.users import PERMISSIONS, User
+
+SESSION_COOKIE = "chipid_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+def _svc(request: Request):
+    return request.app.state.svc
+
+
+def current_user(request: Request) -> User:
+    """The caller: ``Authorization: Bearer <token>`` or the session cookie (+ CSRF header on writes)."""
+    svc = _svc(request)
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthenticated", "expected 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
+        user = svc.users.token_user(token.strip())
+        if user is None:
+            raise ApiError(401, "unauthenticated", "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        request.state.user = user
+        return user
+    sid = request.cookies.get(SESSION_COOKIE)
+    session = svc.users.session(sid) if sid else None
+    if session is None:
+        raise ApiError(401, "unauthenticated", "log in or send a bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != session.csrf:
+        raise ApiError(403, "csrf", f"a write with a session cookie needs the {CSRF_HEADER} header of the page")
+    request.state.user = session.user
+    return session.user
+
+
+def need(permission: str) -> Callable[..., User]:
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def dep(user: User = Depends(current_user)) -> User:
+        if not user.can(permission):
+            raise ApiError(403, "forbidden", f"role {user.role!r} may not {permission}", {"permission": permission, "role": user.role})
+        return user
+
+    return dep

@@ -1,0 +1,136 @@
+"""Request and response bodies of the REST API (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Str = str
+
+
+class ScanRequest(BaseModel):
+    """Optional access key for the chip: the QR text of the card, ID number + dates, or the CAN."""
+
+    model_config = ConfigDict(extra="forbid")
+    qr: str | None = Field(None, max_length=2000, description="Text of the QR code printed on the card.")
+    mrz: str | None = Field(None, max_length=200, description="The MRZ printed on the back of the card (3 lines of 30).")
+    id_number: str | None = Field(None, max_length=20, description="12-digit ID number (with birth_date and expiry_date).")
+    birth_date: str | None = Field(None, max_length=10, description="YYYY-MM-DD or YYMMDD.")
+    expiry_date: str | None = Field(None, max_length=10, description="YYYY-MM-DD or YYMMDD.")
+    can: str | None = Field(None, pattern=r"^[0-9]{6}$", description="Card access number (6 digits).")
+
+    def access(self) -> dict | None:
+        data = {k: v for k, v in self.model_dump().items() if v not in (None, "")}
+        return data or None
+
+
+class ScanCreated(BaseModel):
+    id: str
+
+
+class ScanView(BaseModel):
+    id: str
+    status: Literal["waiting_for_card", "reading", "verifying", "done", "failed"]
+    step: str | None = None
+    created_by: str
+    result: dict | None = Field(None, description="Same shape as `chipid read --json`.")
+    error: dict | None = None
+    face: dict | None = None
+
+
+class FaceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    consent: bool = Field(..., description="The customer agreed to the face comparison (must be true).")
+    camera: bool = Field(False, description="Capture a picture now from the counter camera (demo: the holder's photo).")
+    image_base64: str | None = Field(None, max_length=15_000_000, description="A picture of the customer, base64 (JPEG/PNG).")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.camera) == bool(self.image_base64):
+            raise ValueError("give exactly one of camera=true or image_base64")
+        return self
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(..., min_length=1, max_length=500)
+    category: str = Field(..., min_length=1, max_length=100)
+    serial: str = Field("", max_length=100)
+    brand: str | None = Field(None, max_length=100)
+    model: str | None = Field(None, max_length=100)
+    condition: str | None = Field(None, max_length=300)
+
+
+class TransactionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scan_id: str = Field(..., min_length=1, max_length=64)
+    items: list[Item] = Field(..., min_length=1, max_length=50)
+    valuation_vnd: int = Field(..., gt=0, le=10**13)
+    loan_vnd: int = Field(..., gt=0, le=10**13)
+    interest_rate_year_pct: float = Field(..., ge=0, le=1000)
+    term_days: int = Field(..., ge=1, le=3650)
+    fees_vnd: int = Field(0, ge=0, le=10**12)
+    ownership_evidence: str = Field("", max_length=1000, description="Evidence that the pawner owns the items (invoice, registration...).")
+    notes: str = Field("", max_length=2000)
+    face_refer_confirmed: bool = Field(False, description="The clerk compared the photos and confirms a 'refer' face decision.")
+    override_reason: str | None = Field(None, min_length=5, max_length=2000, description="Manager only: written reason to accept a card that is not 'authentic'.")
+
+
+class TransactionCreated(BaseModel):
+    id: str
+    contract_no: str
+    seq: int
+    demo: bool
+
+
+class EventCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious"]
+    amount_vnd: int | None = Field(None, ge=0, le=10**13)
+    extend_days: int | None = Field(None, ge=1, le=3650)
+    interest_rate_year_pct: float | None = Field(None, ge=0, le=1000)
+    reason: str | None = Field(None, max_length=2000)
+    notes: str | None = Field(None, max_length=2000)
+    fields: dict[str, Any] | None = Field(None, description="correction: new values of items, notes, valuation_vnd, fees_vnd, ownership_evidence.")
+    target: Literal["pawner", "item", "both"] | None = None
+
+
+class EventCreated(BaseModel):
+    seq: int
+    type: str
+    txn_id: str
+    ts: str
+
+
+class TransactionSummary(BaseModel):
+    id: str
+    contract_no: str
+    created_at: str
+    status: str
+    flagged: bool
+    demo: bool
+    due_date: str
+    pawner_name: str | None
+    pawner_id_number: str | None
+    items: list[str]
+    loan_vnd: int
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=200)
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    role: Literal["clerk", "manager", "inspector", "integrator", "admin"]

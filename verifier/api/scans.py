@@ -1,0 +1,168 @@
+"""Scans in progress and finished, held in memory only (identity data never touches disk here).
+
+A scan runs in a worker thread (one reader, one scan at a time) through
+``verifier.scan.run_scan(config, access, progress)``; its status moves
+``waiting_for_card -> reading -> verifying -> done | failed`` and each step is published on
+the event bus. Finished scans are forgotten after ``privacy.scan_ttl_minutes``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from verifier.errors import ChipidError
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("waiting_for_card", "reading", "verifying", "done", "failed")
+ACTIVE = ("waiting_for_card", "reading", "verifying")
+
+#: ``runner(config, access, progress) -> outcome`` with ``outcome.result`` (dict) and ``outcome.portrait`` (bytes | None).
+Runner = Callable[[Any, "dict | None", Callable[[str], None]], Any]
+
+
+@dataclass
+class Scan:
+    id: str
+    user: str
+    access_kind: str | None
+    created: float = field(default_factory=time.time)
+    status: str = "waiting_for_card"
+    step: str | None = None
+    result: dict | None = None
+    portrait: bytes | None = None
+    error: dict | None = None
+    face: dict | None = None
+    camera_image: bytes | None = None
+    finished: float | None = None
+
+    def to_json(self) -> dict:
+        out = {"id": self.id, "status": self.status, "step": self.step, "created_by": self.user, "result": self.result}
+        if self.error:
+            out["error"] = self.error
+        if self.face:
+            out["face"] = self.face
+        return out
+
+
+def default_runner() -> Runner:
+    """``verifier.scan.run_scan`` (the lead's scan orchestration), imported when first needed."""
+    from verifier.scan import run_scan  # noqa: WPS433 (optional at import time of the API)
+
+    return run_scan
+
+
+def _access_kind(access: dict | None) -> str | None:
+    if not access:
+        return None
+    for kind in ("qr", "can", "id_number", "mrz"):
+        if access.get(kind):
+            return kind
+    return "other"
+
+
+class ScanRegistry:
+    def __init__(self, config: Any, bus, runner: Runner | None = None, ttl_s: float = 1800.0) -> None:
+        self.config = config
+        self.bus = bus
+        self._runner = runner
+        self.ttl_s = ttl_s
+        self._scans: dict[str, Scan] = {}
+        self._lock = threading.Lock()
+        self._reader = threading.Lock()
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = default_runner()
+        return self._runner
+
+    def _expire(self) -> None:
+        now = time.time()
+        with self._lock:
+            for sid in [s.id for s in self._scans.values() if s.finished and now - s.finished > self.ttl_s]:
+                del self._scans[sid]
+
+    def get(self, scan_id: str) -> Scan | None:
+        self._expire()
+        with self._lock:
+            return self._scans.get(scan_id)
+
+    def busy(self) -> Scan | None:
+        with self._lock:
+            return next((s for s in self._scans.values() if s.status in ACTIVE), None)
+
+    def _set(self, scan: Scan, status: str | None = None, step: str | None = None) -> None:
+        if status:
+            scan.status = status
+        if step:
+            scan.step = step
+        self.bus.publish("scan", {"scan_id": scan.id, "status": scan.status, "step": scan.step})
+
+    def start(self, user: str, access: dict | None) -> Scan:
+        """Start a scan in a worker thread. Raises ``RuntimeError`` when the reader is busy."""
+        runner = self.runner  # fail early (ImportError) when there is no scan orchestration
+        if not self._reader.acquire(blocking=False):
+            raise RuntimeError("the reader is busy with another scan")
+        scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=_access_kind(access))
+        with self._lock:
+            self._scans[scan.id] = scan
+        self._set(scan, "waiting_for_card")
+        thread = threading.Thread(target=self._run, args=(scan, access, runner), name=f"scan-{scan.id[:8]}", daemon=True)
+        thread.start()
+        return scan
+
+    def _progress(self, scan: Scan) -> Callable[[str], None]:
+        def progress(message: str) -> None:
+            message = str(message)
+            if message in ("card_inserted", "card_removed"):
+                self.bus.publish(message, {"scan_id": scan.id})
+                if message == "card_inserted" and scan.status == "waiting_for_card":
+                    self._set(scan, "reading", message)
+                return
+            if message in ACTIVE:
+                self._set(scan, message)
+            else:
+                status = scan.status
+                low = message.lower()
+                if status == "waiting_for_card" and low:
+                    status = "reading"
+                if any(w in low for w in ("verif", "passive", "active auth", "chip auth", "signature", "trust")):
+                    status = "verifying"
+                self._set(scan, status, message)
+
+        return progress
+
+    def _run(self, scan: Scan, access: dict | None, runner: Runner) -> None:
+        try:
+            outcome = runner(self.config, access, self._progress(scan))
+            result = outcome.result if hasattr(outcome, "result") else outcome["result"]
+            portrait = outcome.portrait if hasattr(outcome, "portrait") else outcome.get("portrait")
+            scan.result, scan.portrait = result, portrait
+            scan.finished = time.time()
+            self._set(scan, "done", "done")
+            self.bus.publish("scan_done", {"scan_id": scan.id, "verdict": (result or {}).get("verdict"), "demo": bool((result or {}).get("demo"))})
+        except ChipidError as e:
+            scan.error = {"code": type(e).__name__, "message": str(e), "step": e.step}
+            scan.finished = time.time()
+            self._set(scan, "failed", "failed")
+        except Exception as e:  # a bug in a lower layer must not kill the service
+            log.exception("scan %s crashed", scan.id)
+            scan.error = {"code": "internal_error", "message": f"{type(e).__name__}: {e}"}
+            scan.finished = time.time()
+            self._set(scan, "failed", "failed")
+        finally:
+            self._reader.release()
+
+    def add_finished(self, result: dict, portrait: bytes | None, user: str = "test") -> Scan:
+        """Register an already finished scan (imports, tests)."""
+        scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=None, status="done", step="done",
+                    result=result, portrait=portrait, finished=time.time())
+        with self._lock:
+            self._scans[scan.id] = scan
+        return scan

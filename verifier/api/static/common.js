@@ -1,0 +1,97 @@
+// Shared helpers of the chipid pages: API calls with the session's CSRF token, i18n, search and contract actions.
+"use strict";
+const T = JSON.parse(document.getElementById("i18n").textContent);
+const CSRF = (document.querySelector('meta[name="csrf"]') || {}).content || "";
+const $ = (id) => document.getElementById(id);
+
+async function api(method, url, body) {
+  const opts = { method, headers: { "x-csrf-token": CSRF }, credentials: "same-origin" };
+  if (body !== undefined) { opts.headers["content-type"] = "application/json"; opts.body = JSON.stringify(body); }
+  const r = await fetch(url, opts);
+  const ct = r.headers.get("content-type") || "";
+  const data = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) {
+    const e = new Error((data && data.error && data.error.message) || ("HTTP " + r.status));
+    e.code = data && data.error && data.error.code; e.status = r.status; throw e;
+  }
+  return data;
+}
+
+function el(tag, attrs, ...children) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") n.className = v; else if (k.startsWith("on")) n.addEventListener(k.slice(2), v); else n.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) n.append(c instanceof Node ? c : String(c));
+  return n;
+}
+
+const vnd = (n) => (n === null || n === undefined) ? "—" : Number(n).toLocaleString("vi-VN") + " ₫";
+const vdate = (s) => (s && s.length >= 10) ? `${s.slice(8, 10)}/${s.slice(5, 7)}/${s.slice(0, 4)}` : (s || "—");
+
+async function runSearch(page) {
+  const p = new URLSearchParams();
+  const add = (k, id) => { const v = $(id).value.trim(); if (v) p.set(k, v); };
+  add("id_number", "q-id"); add("name", "q-name"); add("serial", "q-serial"); add("status", "q-status");
+  add("from", "q-from"); add("to", "q-to"); p.set("page", page || 1); p.set("page_size", 20);
+  const tbody = document.querySelector("#results tbody");
+  tbody.replaceChildren();
+  try {
+    const res = await api("GET", "/api/v1/transactions?" + p.toString());
+    $("search-count").textContent = `${res.total} ${T.results}`;
+    for (const r of res.items) {
+      const status = el("td", {}, T[r.status] || r.status, r.flagged ? el("span", { class: "badge bad" }, T.flagged) : null,
+                        r.demo ? el("span", { class: "badge demo" }, T.demo) : null);
+      tbody.append(el("tr", { "data-id": r.id },
+        el("td", {}, r.contract_no), el("td", {}, r.pawner_name || ""), el("td", {}, r.pawner_id_number || ""),
+        el("td", {}, (r.items || []).join(", ")), el("td", {}, vnd(r.loan_vnd)), el("td", {}, vdate(r.created_at)),
+        el("td", {}, vdate(r.due_date)), status,
+        el("td", {}, el("button", { type: "button", class: "open", onclick: () => openContract(r.id) }, T.open))));
+    }
+  } catch (e) { $("search-count").textContent = `${T.error}: ${e.message}`; }
+}
+
+async function openContract(id) {
+  const box = $("detail");
+  box.hidden = false;
+  box.replaceChildren(el("p", {}, "…"));
+  let v;
+  try { v = await api("GET", "/api/v1/transactions/" + encodeURIComponent(id)); }
+  catch (e) { box.replaceChildren(el("p", { class: "error" }, e.message)); return; }
+  const p = v.pawner || {};
+  const rows = [[T.contract, v.contract_no], [T.name, p.full_name], [T.id_number, p.id_number], [T.status, T[v.status] || v.status],
+    [T.loan, vnd(v.loan_vnd)], [T.rate, v.interest_rate_year_pct + " %"], [T.created, vdate(v.start_date)], [T.due, vdate(v.due_date)],
+    [T.verdict, T[(v.identity_check || {}).verdict] || ""], [T.face, T[(v.face || {}).decision] || ""],
+    [T.item, (v.items || []).map((i) => `${i.description} ${i.serial ? "(" + i.serial + ")" : ""}`).join("; ")]];
+  const dl = el("dl", { class: "holder", id: "detail-fields" });
+  for (const [k, val] of rows) dl.append(el("dt", {}, k), el("dd", {}, val || "—"));
+  const events = el("ul", { class: "checks", id: "detail-events" });
+  for (const e of v.events || []) events.append(el("li", {}, `${(e.ts || "").slice(0, 19).replace("T", " ")} · ${e.type} · ${e.by ? e.by.user : ""} ${e.reason || ""}`));
+  box.replaceChildren(el("h3", {}, v.contract_no, v.demo ? el("span", { class: "badge demo" }, T.demo) : null,
+                         v.flagged ? el("span", { class: "badge bad" }, T.flagged) : null), dl, events,
+    el("p", {}, el("a", { href: `/contracts/${v.id}/print`, target: "_blank", id: "detail-print" }, T.print), " · ",
+      el("a", { href: `/api/v1/transactions/${v.id}/contract.pdf`, target: "_blank" }, T.pdf)));
+  if (document.body.dataset.canAct === "1") box.append(lifecycleActions(v));
+}
+
+function lifecycleActions(v) {
+  const msg = el("p", { class: "small", id: "action-result", "aria-live": "polite" });
+  const days = el("input", { type: "number", min: "1", max: "3650", value: "30", id: "extend-days", "aria-label": T.days });
+  const reason = el("input", { id: "action-reason", maxlength: "2000", placeholder: T.reason, "aria-label": T.reason });
+  const act = async (body) => {
+    try { await api("POST", `/api/v1/transactions/${v.id}/events`, body); msg.textContent = "✓"; await openContract(v.id); runSearch(); }
+    catch (e) { msg.textContent = `${T.error}: ${e.message}`; msg.className = "error"; }
+  };
+  const active = v.status === "active";
+  return el("div", { class: "actions" },
+    el("button", { type: "button", id: "act-redeem", onclick: () => act({ type: "redeemed", amount_vnd: v.loan_vnd }) }, T.redeem),
+    days, el("button", { type: "button", id: "act-extend", onclick: () => act({ type: "extended", extend_days: Number(days.value) }) }, T.extend),
+    reason, el("button", { type: "button", id: "act-forfeit", onclick: () => act({ type: "forfeited", reason: reason.value }) }, T.forfeit),
+    el("button", { type: "button", id: "act-suspicious", onclick: () => act({ type: "suspicious", reason: reason.value }) }, T.suspicious),
+    msg);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const f = $("search-form");
+  if (f) f.addEventListener("submit", (ev) => { ev.preventDefault(); runSearch(1); });
+});

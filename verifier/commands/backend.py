@@ -1,0 +1,144 @@
+"""``chipid backend``: the police backend (serve, enrol shop devices, add inspector users)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from verifier.errors import ChipidError
+
+
+def _opts(f):
+    f = click.option("--database-url", default=None, help="PostgreSQL URL (overrides the variable named by backend.database_url_env). Prefer the environment variable: a URL here is visible in ps.")(f)
+    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Backend data directory (overrides backend.data_dir).")(f)
+    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
+    return f
+
+
+def backend_settings(config_path=None, data_dir=None, database_url=None):
+    """(config, data_dir, database_url or None) with command-line overrides applied."""
+    from verifier.config import load_config
+
+    cfg = load_config(config_path)
+    ddir = Path(os.path.expanduser(str(data_dir if data_dir is not None else cfg["backend.data_dir"])))
+    url = database_url or os.environ.get(cfg["backend.database_url_env"]) or None
+    return cfg, ddir, url
+
+
+def _open_db(config_path, data_dir, database_url):
+    from sync.backend.db import Database
+
+    _cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
+    return Database.open(ddir, url)
+
+
+@click.group("backend")
+def backend() -> None:
+    """Máy chủ tiếp nhận của công an / the police backend."""
+
+
+@backend.command("serve")
+@_opts
+@click.option("--host", default=None, help="Bind address (overrides backend.host).")
+@click.option("--port", type=int, default=None, help="TCP port (overrides backend.port).")
+def serve_cmd(config_path, data_dir, database_url, host, port) -> None:
+    """Run the backend (ingest, inspector API and pages)."""
+    import uvicorn
+
+    from sync.backend.app import create_app
+
+    try:
+        cfg, _ddir, _url = backend_settings(config_path, data_dir, database_url)
+        db = _open_db(config_path, data_dir, database_url)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    kwargs = {}
+    if cfg["backend.tls_cert"]:
+        kwargs = {"ssl_certfile": os.path.expanduser(cfg["backend.tls_cert"]), "ssl_keyfile": os.path.expanduser(cfg["backend.tls_key"])}
+    uvicorn.run(create_app(db), host=host or cfg["backend.host"], port=port if port is not None else cfg["backend.port"],
+                log_level="warning", **kwargs)
+
+
+@backend.group("device")
+def device() -> None:
+    """Thiết bị của cửa hàng / shop devices."""
+
+
+@device.command("add")
+@_opts
+@click.option("--shop", required=True, help="Shop name.")
+@click.option("--license", "license_no", required=True, help="Number of the shop's security-and-order licence.")
+@click.option("--province", required=True, help="Province code (e.g. 01 for Hà Nội, 79 for TP.HCM).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"token", ...} as JSON.')
+def device_add_cmd(config_path, data_dir, database_url, shop, license_no, province, as_json) -> None:
+    """Register a shop (if new) and print a one-time enrolment token for one of its devices."""
+    from sync.backend.enroll import TOKEN_TTL_HOURS, add_device_token
+
+    try:
+        result = add_device_token(_open_db(config_path, data_dir, database_url), shop=shop, license_no=license_no, province=province)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(f"shop {result['shop_id']} ({result['shop']}): one-time enrolment token, valid {TOKEN_TTL_HOURS} h:")
+        click.echo(result["token"])
+        click.echo("on the shop's machine: chipid sync enroll --backend URL --token TOKEN")
+
+
+@backend.group("user")
+def user() -> None:
+    """Người dùng (cán bộ kiểm tra, quản trị) / inspector and admin users."""
+
+
+@user.command("add")
+@_opts
+@click.argument("name")
+@click.option("--role", type=click.Choice(["inspector", "admin"]), required=True)
+@click.option("--password-env", default=None, help="Read the password from this environment variable; otherwise one is generated and printed once.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"name", "role", "password"} as JSON.')
+def user_add_cmd(config_path, data_dir, database_url, name, role, password_env, as_json) -> None:
+    """Add a backend user (argon2-hashed password)."""
+    from sync.backend.auth import add_user, generate_password
+
+    generated = False
+    if password_env:
+        password = os.environ.get(password_env, "")
+        if not password:
+            raise click.ClickException(f"environment variable {password_env} is empty or unset")
+    else:
+        password, generated = generate_password(), True
+    try:
+        add_user(_open_db(config_path, data_dir, database_url), name, role, password)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    out = {"name": name, "role": role}
+    if generated:
+        out["password"] = password
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        click.echo(f"user {name} ({role}) added" + (f"; password (shown once): {password}" if generated else ""))
+
+
+@backend.group("watchlist")
+def watchlist_group() -> None:
+    """Danh sách truy tìm / watchlists of stolen serials and wanted ID numbers."""
+
+
+@watchlist_group.command("import")
+@_opts
+@click.argument("csv_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--by", "added_by", default="cli", help="Recorded as the author of the items.")
+def watchlist_import_cmd(config_path, data_dir, database_url, csv_file, added_by) -> None:
+    """Import a CSV (kind,value,note; kind = serial or id_number)."""
+    from sync.backend import watchlist
+
+    try:
+        result = watchlist.add_items(_open_db(config_path, data_dir, database_url), watchlist.parse_csv(csv_file.read_bytes()), added_by)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"watchlist: {result['added']} added, {result['updated']} updated")

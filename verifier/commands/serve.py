@@ -1,0 +1,30 @@
+"""``chipid serve``: the counter service (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("serve")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read (default: $CHIPID_CONFIG or built-in defaults).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")
+@click.option("--host", default=None, help="Address to bind (overrides service.host; default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="TCP port (overrides service.port; default 8080).")
+@click.option("--reader", default=None, help="Reader: auto, emulator, pcsc, pcsc:NAME, nfc, nfc:DEVICE (overrides reader.name).")
+def serve(config_path, data_dir, host, port, reader) -> None:
+    """Chạy dịch vụ quầy / run the counter service (web pages + REST API under /api/v1)."""
+    import uvicorn
+
+    from verifier.api.app import create_app
+    from verifier.errors import ChipidError
+    from verifier.ledger.opening import service_config
+
+    try:
+        cfg = service_config(config_path, data_dir, service__host=host, service__port=port, reader__name=reader)
+        app = create_app(cfg, announce=click.echo)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"chipid counter service on http://{cfg['service.host']}:{cfg['service.port']}/  (API docs: /docs)")
+    uvicorn.run(app, host=cfg["service.host"], port=cfg["service.port"], log_level="info", access_log=False)

@@ -1,0 +1,111 @@
+"""``chipid trust``: import, list and remove CSCA certificates, master lists and CRLs.
+
+The operator's trust lives in ``<data_dir>/trust/`` on top of the production trust shipped
+with chipid (the German CSCA master list). See :mod:`verifier.trust.store`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from verifier.errors import ChipidError
+
+
+def _opts(f):
+    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Data directory (overrides service.data_dir); the trust store is <data-dir>/trust.")(f)
+    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="config.toml to read.")(f)
+    return f
+
+
+def _config(config_path, data_dir):
+    from verifier.config import load_config
+
+    cfg = load_config(config_path)
+    if data_dir is not None:
+        cfg = cfg.with_overrides(**{"service.data_dir": str(data_dir)})
+    return cfg
+
+
+def _open(cfg):
+    from verifier.trust.store import TrustStore
+
+    return TrustStore.open(cfg.data_dir, demo=bool(cfg["trust.demo"]))
+
+
+@click.group("trust")
+def trust() -> None:
+    """Danh sách tin cậy (CSCA, CRL) / the trust store: CSCA certificates, master lists, CRLs."""
+
+
+@trust.command("import")
+@_opts
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", "roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Self-signed CSCA that roots a master list's signer (the shipped German root is always one).")
+def import_cmd(config_path, data_dir, files, roots) -> None:
+    """Import CSCA certificates (DER/PEM), CSCA master lists (.ml) and CRLs; each is verified first."""
+    cfg = _config(config_path, data_dir)
+    try:
+        store = _open(cfg)
+        for root in roots:
+            cert = store.add_ml_root(root.read_bytes())
+            click.echo(f"master-list root: {cert.subject}")
+        # Certificates before CRLs (a CRL needs its CSCA); master lists first of all.
+        from verifier.trust.store import sniff
+
+        order = {"master_list": 0, "certificate": 1, "crl": 2}
+        items = sorted(((sniff(p.read_bytes()), p) for p in files), key=lambda x: order[x[0]])
+        for _, path in items:
+            click.echo(f"{path.name}: {store.import_bytes(path.read_bytes(), name=path.name)}")
+        store.save(cfg.data_dir / "trust")
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    except OSError as e:
+        raise click.ClickException(f"cannot read or write the trust store: {e}") from e
+
+
+@trust.command("list")
+@_opts
+@click.option("--country", default=None, help="Only this country (alpha-2, e.g. VN).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_cmd(config_path, data_dir, country, as_json) -> None:
+    """List the trusted CSCA and link certificates (subject, country, key, validity, SHA-256) and CRLs."""
+    cfg = _config(config_path, data_dir)
+    try:
+        store = _open(cfg)
+        entries = store.entries(country=country)
+        rows = [e.summary() for e in entries]
+        crls = [dict(c.crl.summary(), source=c.source) for c in store.crls()
+                if not country or (c.crl.issuer_name.get("2.5.4.6") or "").upper() == country.upper()]
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps({"certificates": rows, "crls": crls}, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        flag = " DEMO" if r["demo"] else ""
+        click.echo(f"{r['country'] or '--'}  {r['kind']:<4}  {r['key']:<45} {r['not_before'][:10]}..{r['not_after'][:10]}  "
+                   f"{r['sha256']}  {r['subject']}{flag}")
+    for c in crls:
+        click.echo(f"CRL {c['issuer']}: {c['revoked']} revoked, next update {c['next_update']}  {c['sha256']}")
+    click.echo(f"{len(rows)} certificates, {len(crls)} CRLs")
+
+
+@trust.command("remove")
+@_opts
+@click.argument("sha256")
+def remove_cmd(config_path, data_dir, sha256) -> None:
+    """Remove (distrust) a certificate by the SHA-256 of its DER, as `chipid trust list` shows it."""
+    cfg = _config(config_path, data_dir)
+    try:
+        store = _open(cfg)
+        entry = store.remove(sha256)
+        store.save(cfg.data_dir / "trust")
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"removed {entry.kind.upper()} {entry.cert.subject}" + (" (shipped: now distrusted)" if entry.shipped else ""))

@@ -1,0 +1,72 @@
+"""``chipid user``: create users of the counter service and list them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from verifier.errors import ChipidError
+
+
+def _store(config_path, data_dir):
+    from verifier.ledger.opening import service_config
+    from verifier.users import UserStore
+
+    return UserStore.from_config(service_config(config_path, data_dir))
+
+
+def _opts(f):
+    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")(f)
+    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
+    return f
+
+
+@click.group("user")
+def user() -> None:
+    """Người dùng / users: clerk, manager, inspector, integrator, admin."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["clerk", "manager", "inspector", "integrator", "admin"]))
+@_opts
+@click.option("--json", "as_json", is_flag=True, help='Print {"name", "role", "password" or "token"} as JSON.')
+def add_cmd(name, role, config_path, data_dir, as_json) -> None:
+    """Create a user; prints a one-time password (people) or an API token (integrator)."""
+    try:
+        created = _store(config_path, data_dir).add(name, role)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps(created, ensure_ascii=False))
+        return
+    secret_kind = "token" if "token" in created else "password"
+    click.echo(f"user {name} ({role}) created. One-time {secret_kind} (shown only now): {created[secret_kind]}")
+
+
+@user.command("token")
+@click.argument("name")
+@_opts
+@click.option("--json", "as_json", is_flag=True)
+def token_cmd(name, config_path, data_dir, as_json) -> None:
+    """Issue a new API bearer token for a user (replaces the old one)."""
+    try:
+        token = _store(config_path, data_dir).issue_token(name)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(json.dumps({"name": name, "token": token}) if as_json else token)
+
+
+@user.command("list")
+@_opts
+@click.option("--json", "as_json", is_flag=True)
+def list_cmd(config_path, data_dir, as_json) -> None:
+    """List users and roles (never secrets)."""
+    users = _store(config_path, data_dir).list()
+    if as_json:
+        click.echo(json.dumps(users))
+    else:
+        for u in users:
+            click.echo(f"{u['name']:20} {u['role']:11} {'disabled' if u['disabled'] else ''}")

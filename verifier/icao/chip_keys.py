@@ -1,0 +1,222 @@
+"""The chip's own public keys: SubjectPublicKeyInfo of DG14 (Chip Authentication) and DG15 (Active Authentication).
+
+ICAO 9303-11 §9.2.6 (ChipAuthenticationPublicKeyInfo: id-PK-ECDH / id-PK-DH, or the X.509
+algorithms), ICAO 9303-11 §6.1 / DG15 (RSA or EC), BSI TR-03111 §5.1.1 (EC parameters).
+
+EC domain parameters may be a named-curve OID or explicit (SpecifiedECDomain); explicit
+parameters are accepted only when they equal one of the named curves of
+:mod:`verifier.icao.curves` (crafted curves are refused). The DER is never re-encoded for
+hashing: callers keep the bytes they read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asn1crypto import core, keys
+
+from verifier.errors import LimitExceededError, ParseError, TrustError
+from verifier.icao import curves, ecc
+from verifier.icao.curves import CurveParams
+from verifier.icao.ecc import DHParams, Point
+
+ID_EC_PUBLIC_KEY = "1.2.840.10045.2.1"
+ID_PK_DH = "0.4.0.127.0.7.2.2.1.1"
+ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
+DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"
+DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"
+RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+
+_EC_ALGS = (ID_EC_PUBLIC_KEY, ID_PK_ECDH)
+_DH_ALGS = (DH_PUBLIC_NUMBER, ID_PK_DH, DH_KEY_AGREEMENT)
+
+#: Largest SubjectPublicKeyInfo accepted (an 8192-bit DH key with explicit parameters fits).
+MAX_SPKI_BYTES = 4096
+MAX_RSA_BITS = 8192
+MAX_DH_BITS = 8192
+
+
+@dataclass(frozen=True)
+class ECPublicKey:
+    curve: CurveParams
+    point: Point
+    algorithm: str  # dotted OID of the SPKI algorithm
+
+
+@dataclass(frozen=True)
+class DHPublicKey:
+    params: DHParams
+    y: int
+    algorithm: str
+
+
+@dataclass(frozen=True)
+class RSAPublicKey:
+    n: int
+    e: int
+
+    @property
+    def bits(self) -> int:
+        return self.n.bit_length()
+
+
+PublicKey = ECPublicKey | DHPublicKey | RSAPublicKey
+
+
+class _AlgorithmIdentifier(core.Sequence):
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _SubjectPublicKeyInfo(core.Sequence):
+    _fields = [("algorithm", _AlgorithmIdentifier), ("public_key", core.OctetBitString)]
+
+
+class _DomainParameters(core.Sequence):
+    """X9.42 DomainParameters (RFC 3279 §2.3.3) and PKCS #3 DHParameter share p, g."""
+
+    _fields = [
+        ("p", core.Integer),
+        ("g", core.Integer),
+        ("q", core.Integer, {"optional": True}),
+        ("j", core.Integer, {"optional": True}),
+        ("validation", core.Any, {"optional": True}),
+    ]
+
+
+class _RSAPublicKey(core.Sequence):
+    _fields = [("n", core.Integer), ("e", core.Integer)]
+
+
+def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
+    if not params_der:
+        raise ParseError(f"{what}: EC key without domain parameters (implicitlyCA is not supported)")
+    try:
+        dom = keys.ECDomainParameters.load(params_der)
+        kind = dom.name
+        chosen = dom.chosen
+        if kind == "named":
+            oid = chosen.dotted
+            found = curves.BY_OID.get(oid)
+            if found is None:
+                raise TrustError(f"{what}: unsupported named curve {oid}")
+            return found
+        if kind == "specified":
+            field = chosen["field_id"]
+            if field["field_type"].dotted != "1.2.840.10045.1.1":
+                raise ParseError(f"{what}: only prime-field curves are supported, found field type "
+                                 f"{field['field_type'].dotted}")
+            p = field["parameters"].native
+            a = chosen["curve"]["a"].native
+            b = chosen["curve"]["b"].native
+            base = chosen["base"].native
+            n = chosen["order"].native
+            h = chosen["cofactor"].native if chosen["cofactor"].native is not None else None
+        else:
+            raise ParseError(f"{what}: implicitlyCA EC parameters are not supported")
+    except (ValueError, TypeError, KeyError) as e:
+        raise ParseError(f"{what}: malformed EC domain parameters") from e
+    return curves.CURVES[curves.match_explicit_point(p, a, b, base, n, h)]
+
+
+def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> PublicKey:
+    """Interpret a SubjectPublicKeyInfo as an EC, DH or RSA public key, validating it.
+
+    EC points are decoded and checked to lie on the curve; DH keys are range-checked.
+    Raises :class:`ParseError` on malformed input and :class:`TrustError` on unsupported
+    or crafted curves.
+    """
+    spki_der = bytes(spki_der)
+    if len(spki_der) > MAX_SPKI_BYTES:
+        raise LimitExceededError(f"{what}: {len(spki_der)} bytes, at most {MAX_SPKI_BYTES} allowed")
+    try:
+        spki = _SubjectPublicKeyInfo.load(spki_der, strict=True)
+        alg = spki["algorithm"]["algorithm"].dotted
+        params = spki["algorithm"]["parameters"]
+        params_der = params.dump() if params.native is not None or params.contents else None
+        key_bytes = spki["public_key"].native
+    except (ValueError, TypeError, KeyError) as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
+    if key_bytes is None:
+        raise ParseError(f"{what}: missing subjectPublicKey")
+
+    if alg in _EC_ALGS:
+        curve = _curve_from_params(params_der, what)
+        point = ecc.decode_point(curve, key_bytes, what=f"{what} EC public key")
+        return ECPublicKey(curve, point, alg)
+
+    if alg in _DH_ALGS:
+        if not params_der:
+            raise ParseError(f"{what}: DH key without domain parameters")
+        try:
+            dp = _DomainParameters.load(params_der, strict=True)
+            p, g = dp["p"].native, dp["g"].native
+            # X9.42 has q as third element; PKCS #3 has privateValueLength there (not a prime order).
+            q = dp["q"].native if alg != DH_KEY_AGREEMENT else None
+            y = core.Integer.load(key_bytes, strict=True).native
+        except (ValueError, TypeError, KeyError) as e:
+            raise ParseError(f"{what}: malformed DH parameters or public key") from e
+        if p.bit_length() > MAX_DH_BITS:
+            raise LimitExceededError(f"{what}: DH prime of {p.bit_length()} bits, at most {MAX_DH_BITS} allowed")
+        if p < 3 or not 1 < g < p:
+            raise ParseError(f"{what}: DH parameters out of range")
+        dh = DHParams(p, g, q)
+        try:
+            ecc.dh_check_public(dh, y, what=f"{what} DH public key")
+        except Exception as e:
+            raise ParseError(str(e)) from e
+        return DHPublicKey(dh, y, alg)
+
+    if alg == RSA_ENCRYPTION:
+        try:
+            rsa = _RSAPublicKey.load(key_bytes, strict=True)
+            n, e = rsa["n"].native, rsa["e"].native
+        except (ValueError, TypeError, KeyError) as e_:
+            raise ParseError(f"{what}: malformed RSAPublicKey") from e_
+        if n.bit_length() > MAX_RSA_BITS:
+            raise LimitExceededError(f"{what}: RSA modulus of {n.bit_length()} bits, at most {MAX_RSA_BITS} allowed")
+        if n < 3 or e < 3 or e >= n or n % 2 == 0:
+            raise ParseError(f"{what}: RSA public key out of range")
+        return RSAPublicKey(n, e)
+
+    raise ParseError(f"{what}: unsupported public key algorithm {alg}: expected EC, DH or RSA")
+
+
+# --- encoders (personalisation of emulated chips) ----------------------------------------
+
+
+def _spki(alg: str, params_der: bytes | None, key_bytes: bytes) -> bytes:
+    alg_id = _AlgorithmIdentifier({"algorithm": alg})
+    if params_der is not None:
+        alg_id["parameters"] = core.Any.load(params_der)
+    return _SubjectPublicKeyInfo({"algorithm": alg_id, "public_key": key_bytes}).dump()
+
+
+def ec_spki(curve: CurveParams, point: Point, *, algorithm: str = ID_EC_PUBLIC_KEY, explicit: bool = False) -> bytes:
+    """SubjectPublicKeyInfo of an EC key, named curve or explicit parameters (as many states issue)."""
+    if explicit:
+        size = curve.field_bytes
+        params = keys.ECDomainParameters(
+            name="specified",
+            value={
+                "version": "ecdpVer1",
+                "field_id": {"field_type": "prime_field", "parameters": curve.p},
+                "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
+                "base": ecc.encode_point(curve, Point(curve.gx, curve.gy)),
+                "order": curve.n,
+                "cofactor": curve.h,
+            },
+        ).dump()
+    else:
+        params = core.ObjectIdentifier(curve.oid).dump()
+    return _spki(algorithm, params, ecc.encode_point(curve, point))
+
+
+def dh_spki(params: DHParams, y: int, *, algorithm: str = DH_PUBLIC_NUMBER) -> bytes:
+    dp = {"p": params.p, "g": params.g}
+    if params.q:
+        dp["q"] = params.q
+    return _spki(algorithm, _DomainParameters(dp).dump(), core.Integer(y).dump())
+
+
+def rsa_spki(n: int, e: int) -> bytes:
+    return _spki(RSA_ENCRYPTION, core.Null().dump(), _RSAPublicKey({"n": n, "e": e}).dump())

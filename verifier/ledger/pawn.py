@@ -1,0 +1,430 @@
+"""The pawn book: contracts and their lifecycle events, as ledger entries.
+
+A contract is a ``transaction`` entry (payload ``type: pawn_contract``); everything after is
+an ``event`` entry (``redeemed``, ``extended``, ``partial_payment``, ``forfeited``,
+``liquidated``, ``correction``, ``suspicious``). Nothing is edited or deleted in place: the
+current state of a contract is the fold of its entries. The fields follow the pawn ledger of
+Decree 96/2016/NĐ-CP art. 29 (pawner identity, item and ownership evidence, value, loan,
+rate, dates, outcome).
+
+Search without plaintext at rest: the projection tables hold only keyed hashes (HMAC,
+"blind index") of normalised search terms (ID number, each word of the name, item serials),
+so search is by exact ID number, whole words of the name (accents optional) or exact serial.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from verifier.errors import InputError, LedgerError
+from verifier.ledger.entry import Entry, utc_now
+from verifier.ledger.store import Ledger
+
+VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
+
+STATUSES = ("active", "redeemed", "forfeited", "liquidated")
+EVENT_TYPES = ("redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious")
+#: Which status each event requires and leads to (None: any status, unchanged).
+TRANSITIONS: dict[str, tuple[tuple[str, ...] | None, str | None]] = {
+    "redeemed": (("active",), "redeemed"),
+    "extended": (("active",), None),
+    "partial_payment": (("active",), None),
+    "forfeited": (("active",), "forfeited"),
+    "liquidated": (("forfeited",), "liquidated"),
+    "correction": (None, None),
+    "suspicious": (None, None),
+}
+CORRECTABLE = ("items", "notes", "valuation_vnd", "fees_vnd", "ownership_evidence")
+HOLDER_FIELDS = (
+    "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
+    "place_of_origin", "place_of_residence", "issue_date", "expiry_date", "personal_identification",
+    "old_id_number", "father_name", "mother_name", "spouse_name",
+)
+
+
+class ContractRefused(InputError):
+    """A contract or event breaks a rule (legal rate cap, unverified card, face not confirmed...)."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or {}
+
+
+def today_vn() -> date:
+    return datetime.now(VN_TZ).date()
+
+
+def fold_text(text: str) -> str:
+    """Lower-case, strip Vietnamese diacritics (đ -> d), collapse spaces: 'Nguyễn Văn A' -> 'nguyen van a'."""
+    text = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return " ".join(re.sub(r"[^0-9a-zA-Z]+", " ", text).lower().split())
+
+
+def norm_serial(text: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", str(text).upper())
+
+
+def norm_id(text: str) -> str:
+    return re.sub(r"\D", "", str(text))
+
+
+class PawnBook:
+    """Contracts over a :class:`Ledger`; registers its projection on the ledger's write path."""
+
+    def __init__(self, ledger: Ledger, *, max_rate: float = 20.0, prefix: str = "HĐ") -> None:
+        self.ledger = ledger
+        self.max_rate = float(max_rate)
+        self.prefix = prefix
+        if self._project not in ledger.projectors:
+            ledger.projectors.append(self._project)
+
+    @classmethod
+    def from_config(cls, ledger: Ledger, cfg: Any) -> "PawnBook":
+        return cls(ledger, max_rate=cfg["pawn.max_interest_rate_year_pct"], prefix=cfg["pawn.contract_prefix"])
+
+    # --- the projection (runs inside the entry's write transaction) --------------------
+    def _terms(self, payload: dict) -> set[str]:
+        blind = self.ledger.sealer.blind
+        pawner = payload.get("pawner") or {}
+        terms = set()
+        if pawner.get("id_number"):
+            terms.add(blind("id", norm_id(pawner["id_number"])))
+        for word in fold_text(pawner.get("full_name", "")).split():
+            terms.add(blind("name", word))
+        for item in payload.get("items") or []:
+            serial = norm_serial(item.get("serial") or "")
+            if serial:
+                terms.add(blind("serial", serial))
+        return terms
+
+    def _project(self, conn: sqlite3.Connection, entry: Entry) -> None:
+        p = entry.payload
+        kind = p.get("type")
+        if entry.kind == "transaction" and kind == "pawn_contract":
+            conn.execute(
+                "INSERT INTO transactions (id, contract_no, number, seq, status, flagged, created_at, due_date, loan_vnd, demo, updated_seq)"
+                " VALUES (?, ?, ?, ?, 'active', 0, ?, ?, ?, ?, ?)",
+                (p["id"], p["contract_no"], p["number"], entry.seq, entry.ts, p["due_date"], int(p["loan_vnd"]), int(entry.demo), entry.seq),
+            )
+            conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, p["id"]) for t in self._terms(p)])
+            conn.execute("INSERT INTO txn_entries (txn_id, seq) VALUES (?, ?)", (p["id"], entry.seq))
+        elif entry.kind == "event" and kind in EVENT_TYPES:
+            txn = p["txn_id"]
+            conn.execute("INSERT INTO txn_entries (txn_id, seq) VALUES (?, ?)", (txn, entry.seq))
+            _, to = TRANSITIONS[kind]
+            if to:
+                conn.execute("UPDATE transactions SET status = ?, updated_seq = ? WHERE id = ?", (to, entry.seq, txn))
+            if kind == "extended":
+                conn.execute("UPDATE transactions SET due_date = ?, updated_seq = ? WHERE id = ?", (p["new_due_date"], entry.seq, txn))
+            if kind == "suspicious":
+                conn.execute("UPDATE transactions SET flagged = 1, updated_seq = ? WHERE id = ?", (entry.seq, txn))
+            if kind == "correction" and "items" in (p.get("fields") or {}):
+                terms = self._terms({"items": p["fields"]["items"]})
+                conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, txn) for t in terms])
+
+    # --- writing -------------------------------------------------------------------------
+    def create(
+        self,
+        scan: dict,
+        form: dict,
+        *,
+        user: str,
+        role: str,
+        face: dict | None,
+        face_confirmed_by: str | None = None,
+        override_reason: str | None = None,
+        photos: dict[str, bytes] | None = None,
+        scan_id: str | None = None,
+    ) -> dict:
+        """Record a contract from a finished scan. Raises :class:`ContractRefused` when a rule forbids it."""
+        rate = float(form["interest_rate_year_pct"])
+        if rate > self.max_rate:
+            raise ContractRefused(
+                "interest_rate_above_cap",
+                f"interest rate {rate:g} %/year exceeds the legal cap of {self.max_rate:g} %/year (Civil Code art. 468)",
+                {"interest_rate_year_pct": rate, "max_interest_rate_year_pct": self.max_rate},
+            )
+        if int(form["loan_vnd"]) > int(form["valuation_vnd"]):
+            raise ContractRefused("loan_above_valuation", f"loan {form['loan_vnd']} VND exceeds the valuation {form['valuation_vnd']} VND")
+        verdict = scan.get("verdict")
+        override = None
+        if verdict != "authentic":
+            if not override_reason:
+                raise ContractRefused(
+                    "scan_not_authentic",
+                    f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
+                    {"verdict": verdict},
+                )
+            if role not in ("manager", "admin"):
+                raise ContractRefused("override_needs_manager", f"only a manager may override a {verdict!r} verdict; you are {role!r}")
+            override = {"by": user, "role": role, "reason": str(override_reason), "verdict": verdict}
+        decision = (face or {}).get("decision")
+        if decision == "match":
+            pass
+        elif decision == "refer" and face_confirmed_by:
+            pass
+        else:
+            raise ContractRefused(
+                "face_not_confirmed",
+                f"the face decision is {decision!r}: a contract needs 'match', or 'refer' confirmed by the clerk",
+                {"decision": decision},
+            )
+        holder = scan.get("holder") or {}
+        if not holder.get("id_number") or not holder.get("full_name"):
+            raise ContractRefused("scan_incomplete", "the scan has no holder ID number or name")
+        start = today_vn()
+        term = int(form["term_days"])
+        checks = {name: (c.get("status") if isinstance(c, dict) else str(c)) for name, c in (scan.get("checks") or {}).items()}
+        photos = photos or {}
+        import hashlib
+
+        payload = {
+            "type": "pawn_contract",
+            "id": str(uuid.uuid4()),
+            "created_by": {"user": user, "role": role},
+            "pawner": {k: holder[k] for k in HOLDER_FIELDS if holder.get(k) not in (None, "")},
+            "identity_check": {
+                "scan_id": scan_id,
+                "verdict": verdict,
+                "demo": bool(scan.get("demo")),
+                "reader": scan.get("reader"),
+                "access": scan.get("access") if isinstance(scan.get("access"), (str, dict)) else None,
+                "checks": checks,
+                "chip_photo_sha256": (scan.get("face_image") or {}).get("sha256"),
+            },
+            "face": {
+                "decision": decision,
+                "consent": True,
+                "confirmed_by": face_confirmed_by,
+                **{k: face[k] for k in ("distance", "threshold", "similarity", "liveness", "quality", "demo") if face and k in face},
+                "camera_photo_sha256": hashlib.sha256(photos["camera"]).hexdigest() if "camera" in photos else None,
+            },
+            "override": override,
+            "items": [
+                {k: str(v) for k, v in item.items() if v not in (None, "")}
+                for item in form["items"]
+            ],
+            "ownership_evidence": form.get("ownership_evidence") or "",
+            "valuation_vnd": int(form["valuation_vnd"]),
+            "loan_vnd": int(form["loan_vnd"]),
+            "interest_rate_year_pct": rate,
+            "term_days": term,
+            "fees_vnd": int(form.get("fees_vnd") or 0),
+            "start_date": start.isoformat(),
+            "due_date": (start + timedelta(days=term)).isoformat(),
+            "notes": form.get("notes") or "",
+        }
+        year = start.year
+        prefix = self.prefix
+
+        def prepare(conn: sqlite3.Connection, body: dict) -> dict:
+            number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM transactions").fetchone()[0]
+            body["number"] = number
+            body["contract_no"] = f"{prefix}-{year}-{number:06d}"
+            return body
+
+        def store_photos(conn: sqlite3.Connection, entry: Entry) -> None:
+            for kind, data in photos.items():
+                if data:
+                    conn.execute(
+                        "INSERT INTO photos (txn_id, kind, sha256, created_at, data) VALUES (?, ?, ?, ?, ?)",
+                        (entry.payload["id"], kind, hashlib.sha256(data).hexdigest(), entry.ts,
+                         self.ledger.sealer.seal(data, f"photo|{entry.payload['id']}|{kind}".encode())),
+                    )
+
+        entry = self.ledger.append("transaction", payload, demo=bool(scan.get("demo")), prepare=prepare, also=store_photos)
+        return {"id": entry.payload["id"], "contract_no": entry.payload["contract_no"], "seq": entry.seq, "demo": entry.demo}
+
+    def add_event(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str) -> dict:
+        if event_type not in EVENT_TYPES:
+            raise ContractRefused("unknown_event", f"event type: expected one of {', '.join(EVENT_TYPES)}, found {event_type!r}")
+        row = self.ledger._read().execute("SELECT status, due_date, demo FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        if row is None:
+            raise LookupError(txn_id)
+        payload: dict[str, Any] = {"type": event_type, "txn_id": txn_id, "by": {"user": user, "role": role}}
+        for key in ("amount_vnd", "reason", "notes"):
+            if body.get(key) not in (None, ""):
+                payload[key] = body[key]
+        if event_type in ("partial_payment",) and not (isinstance(body.get("amount_vnd"), int) and body["amount_vnd"] > 0):
+            raise ContractRefused("amount_required", "a partial payment needs amount_vnd > 0")
+        if event_type in ("correction", "suspicious", "forfeited") and not body.get("reason"):
+            raise ContractRefused("reason_required", f"a {event_type} event needs a written reason")
+        if event_type == "extended":
+            days = body.get("extend_days")
+            if not isinstance(days, int) or days <= 0 or days > 3650:
+                raise ContractRefused("extend_days_required", f"an extension needs extend_days between 1 and 3650, found {days!r}")
+            payload["extend_days"] = days
+            payload["new_due_date"] = (date.fromisoformat(row[1]) + timedelta(days=days)).isoformat()
+            if body.get("interest_rate_year_pct") is not None:
+                rate = float(body["interest_rate_year_pct"])
+                if rate > self.max_rate:
+                    raise ContractRefused("interest_rate_above_cap", f"interest rate {rate:g} %/year exceeds the legal cap of {self.max_rate:g} %/year")
+                payload["interest_rate_year_pct"] = rate
+        if event_type == "correction":
+            fields = body.get("fields") or {}
+            bad = [k for k in fields if k not in CORRECTABLE]
+            if not fields or bad:
+                raise ContractRefused("bad_correction", f"a correction changes some of {', '.join(CORRECTABLE)}; found {sorted(fields) or 'nothing'}")
+            payload["fields"] = fields
+        if event_type == "suspicious":
+            payload["target"] = body.get("target") or "pawner"
+        allowed, _ = TRANSITIONS[event_type]
+        status_now = row[0]
+
+        def prepare(conn: sqlite3.Connection, p: dict) -> dict:
+            current = conn.execute("SELECT status FROM transactions WHERE id = ?", (txn_id,)).fetchone()[0]
+            if allowed is not None and current not in allowed:
+                raise ContractRefused(
+                    "bad_transition",
+                    f"cannot record {event_type!r} on a contract that is {current!r} (needs {' or '.join(allowed)})",
+                    {"status": current},
+                )
+            p["at"] = utc_now()
+            return p
+
+        del status_now
+        entry = self.ledger.append("event", payload, demo=bool(row[2]), prepare=prepare)
+        return {"seq": entry.seq, "type": event_type, "txn_id": txn_id, "ts": entry.ts}
+
+    # --- reading -------------------------------------------------------------------------
+    def get(self, txn_id: str) -> dict | None:
+        """The contract folded from its entries (identity decrypted: log the access!)."""
+        conn = self.ledger._read()
+        row = conn.execute("SELECT status, flagged, due_date FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        if row is None:
+            return None
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM txn_entries WHERE txn_id = ? ORDER BY seq", (txn_id,))]
+        entries = self.ledger.entries_by_seq(seqs)
+        if not entries or entries[0].payload.get("type") != "pawn_contract":
+            raise LedgerError(f"contract {txn_id}: its first entry is missing")
+        first = entries[0]
+        view = dict(first.payload)
+        view.update(seq=first.seq, created_at=first.ts, demo=first.demo, status=row[0], flagged=bool(row[1]), due_date=row[2])
+        view["paid_vnd"] = 0
+        events = []
+        for e in entries[1:]:
+            p = e.payload
+            events.append({"seq": e.seq, "ts": e.ts, **{k: v for k, v in p.items() if k != "txn_id"}})
+            if p["type"] == "partial_payment":
+                view["paid_vnd"] += int(p.get("amount_vnd") or 0)
+            elif p["type"] == "extended" and "interest_rate_year_pct" in p:
+                view["interest_rate_year_pct"] = p["interest_rate_year_pct"]
+            elif p["type"] == "correction":
+                view.update(p.get("fields") or {})
+            elif p["type"] in ("redeemed", "forfeited", "liquidated"):
+                view["closed_at" if p["type"] != "forfeited" else "forfeited_at"] = e.ts
+        view["events"] = events
+        view["photos"] = [r[0] for r in conn.execute("SELECT kind FROM photos WHERE txn_id = ? ORDER BY id", (txn_id,))]
+        return view
+
+    def photo(self, txn_id: str, kind: str) -> bytes | None:
+        row = self.ledger._read().execute("SELECT data FROM photos WHERE txn_id = ? AND kind = ? ORDER BY id DESC LIMIT 1", (txn_id, kind)).fetchone()
+        if row is None:
+            return None
+        return self.ledger.sealer.open(row[0], f"photo|{txn_id}|{kind}".encode(), f"photo {kind} of {txn_id}")
+
+    def search(
+        self,
+        *,
+        id_number: str | None = None,
+        name: str | None = None,
+        serial: str | None = None,
+        status: str | None = None,
+        flagged: bool | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict], int]:
+        """Matching contracts, newest first: summaries with the pawner's name and ID (log the access!)."""
+        blind = self.ledger.sealer.blind
+        where, args = [], []
+        terms: list[str] = []
+        if id_number:
+            terms.append(blind("id", norm_id(id_number)))
+        if name:
+            words = fold_text(name).split()
+            if not words:
+                raise InputError("name: expected at least one letter or digit")
+            terms += [blind("name", w) for w in words]
+        if serial:
+            terms.append(blind("serial", norm_serial(serial)))
+        for term in dict.fromkeys(terms):
+            where.append("t.id IN (SELECT txn_id FROM txn_terms WHERE term = ?)")
+            args.append(term)
+        if status:
+            if status == "overdue":
+                where.append("t.status = 'active' AND t.due_date < ?")
+                args.append(today_vn().isoformat())
+            elif status in STATUSES:
+                where.append("t.status = ?")
+                args.append(status)
+            else:
+                raise InputError(f"status: expected one of {', '.join(STATUSES + ('overdue',))}, found {status!r}")
+        if flagged is not None:
+            where.append("t.flagged = ?")
+            args.append(int(flagged))
+        if date_from:
+            where.append("t.created_at >= ?")
+            args.append(_utc_bound(date_from, start=True))
+        if date_to:
+            where.append("t.created_at <= ?")
+            args.append(_utc_bound(date_to, start=False))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        conn = self.ledger._read()
+        total = conn.execute(f"SELECT COUNT(*) FROM transactions t{clause}", args).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT t.id, t.seq, t.status, t.flagged, t.due_date FROM transactions t{clause} ORDER BY t.number DESC LIMIT ? OFFSET ?",
+            [*args, int(limit), int(offset)],
+        ).fetchall()
+        entries = {e.seq: e for e in self.ledger.entries_by_seq([r[1] for r in rows])}
+        out = []
+        for txn_id, seq, status_, flagged_, due in rows:
+            e = entries[seq]
+            p = e.payload
+            out.append(
+                {
+                    "id": txn_id,
+                    "contract_no": p["contract_no"],
+                    "created_at": e.ts,
+                    "status": status_,
+                    "flagged": bool(flagged_),
+                    "demo": e.demo,
+                    "due_date": due,
+                    "pawner_name": p["pawner"].get("full_name"),
+                    "pawner_id_number": p["pawner"].get("id_number"),
+                    "items": [i.get("description", "") for i in p.get("items", [])],
+                    "loan_vnd": p["loan_vnd"],
+                }
+            )
+        return out, total
+
+    # --- retention -----------------------------------------------------------------------
+    def purge_photos(self, older_than_days: int, now: datetime | None = None) -> int:
+        """Delete stored face images older than the retention period (privacy.face_retention_days)."""
+        cutoff = ((now or datetime.now(timezone.utc)) - timedelta(days=int(older_than_days))).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return self.ledger.write(lambda conn: conn.execute("DELETE FROM photos WHERE created_at < ?", (cutoff,)).rowcount)
+
+
+def _utc_bound(text: str, *, start: bool) -> str:
+    """A date (local Vietnam day) or ISO time to the UTC text form entries carry."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            t = datetime(d.year, d.month, d.day, tzinfo=VN_TZ)
+            if not start:
+                t += timedelta(days=1) - timedelta(microseconds=1)
+        else:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=VN_TZ)
+    except ValueError as e:
+        raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")

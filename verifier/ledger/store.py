@@ -1,0 +1,598 @@
+"""The shop's ledger on SQLite: append-only hash chain, signed checkpoints, outbox, one write path.
+
+Storage (``DATA_DIR/ledger.sqlite``, through sqlite-utils; WAL, ``synchronous=FULL``):
+
+* ``entries``: one row per :class:`~verifier.ledger.entry.Entry`. ``seq``, ``ts``, ``kind``,
+  ``demo``, ``prev_hash`` and ``hash`` are stored in clear; the payload (which holds the
+  pawner's identity) is stored as AES-256-GCM of its canonical JSON, with associated data
+  ``entry|<device_id>|<seq>``. The hash covers the *plaintext* canonical entry, so
+  ``verify`` decrypts and re-hashes every entry. Triggers refuse UPDATE and DELETE.
+* ``checkpoints``: Ed25519 signatures of the device over (device_id, seq, head hash, time),
+  one every ``ledger.checkpoint_every`` entries and on demand.
+* ``outbox``: the entries not yet acknowledged by the police backend (``suspicious`` events
+  first); ``sync_state``: what the relay last achieved.
+* projection tables of the pawn book (``verifier/ledger/pawn.py``), written in the same
+  SQLite transaction as the entry they come from.
+
+The chain is a plain hash chain (not a Merkle tree): entry *n* carries the SHA-256 of entry
+*n-1*; the first links to :data:`GENESIS`. Simple to verify offline and linear to check.
+
+**One write path**: every write goes through :meth:`Ledger._write`, which holds a process
+lock and a ``BEGIN IMMEDIATE`` SQLite transaction (so other processes serialise too). An
+entry, its chain link, its projection rows and its outbox row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from verifier.errors import LedgerError, TamperError
+from verifier.ledger import keys as keymod
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, load_public_key_b64, public_key_b64, utc_now
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "ledger.sqlite"
+
+#: Schema migrations, applied in order at start-up; ``schema_version`` records the last one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+    CREATE TABLE entries (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        demo INTEGER NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        payload BLOB NOT NULL
+    );
+    CREATE TRIGGER entries_append_only_u BEFORE UPDATE ON entries
+        BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    CREATE TRIGGER entries_append_only_d BEFORE DELETE ON entries
+        BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
+    CREATE TABLE checkpoints (seq INTEGER PRIMARY KEY, head_hash TEXT NOT NULL, ts TEXT NOT NULL, signature TEXT NOT NULL);
+    CREATE TABLE outbox (seq INTEGER PRIMARY KEY, priority INTEGER NOT NULL DEFAULT 1);
+    CREATE INDEX outbox_order ON outbox (priority, seq);
+    CREATE TABLE sync_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO sync_state (id) VALUES (1);
+    CREATE TABLE access_log (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        user TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        record TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX access_log_ts ON access_log (ts);
+    CREATE TABLE transactions (
+        id TEXT PRIMARY KEY,
+        contract_no TEXT NOT NULL UNIQUE,
+        number INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        flagged INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        due_date TEXT NOT NULL,
+        loan_vnd INTEGER NOT NULL,
+        demo INTEGER NOT NULL,
+        updated_seq INTEGER NOT NULL
+    );
+    CREATE INDEX transactions_created ON transactions (created_at);
+    CREATE INDEX transactions_status ON transactions (status);
+    CREATE TABLE txn_terms (term TEXT NOT NULL, txn_id TEXT NOT NULL);
+    CREATE INDEX txn_terms_term ON txn_terms (term);
+    CREATE TABLE txn_entries (txn_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (txn_id, seq));
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        txn_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX photos_txn ON photos (txn_id);
+    """,
+)
+
+#: A projector runs inside the write transaction of each appended entry.
+Projector = Callable[[sqlite3.Connection, Entry], None]
+
+
+def _dumps(value: str) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def canonical_from_parts(seq: int, device_id: str, ts: str, kind: str, payload_canonical: bytes, prev_hash: str, demo: bool) -> bytes:
+    """``Entry.canonical()`` spliced from parts, without re-encoding the payload.
+
+    Equal to ``canonical_json(entry.body())`` when ``payload_canonical`` is
+    ``canonical_json(payload)`` (the form the ledger stores); keys in sorted order.
+    """
+    return b"".join(
+        (
+            b'{"demo":', b"true" if demo else b"false",
+            b',"device_id":', _dumps(device_id),
+            b',"kind":', _dumps(kind),
+            b',"payload":', payload_canonical,
+            b',"prev_hash":', _dumps(prev_hash),
+            b',"seq":', str(int(seq)).encode(),
+            b',"ts":', _dumps(ts),
+            b"}",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    checkpoints: int
+    first_bad_seq: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "checkpoints": self.checkpoints,
+            "first_bad_seq": self.first_bad_seq,
+            "error": self.error,
+        }
+
+
+class Ledger:
+    """The shop ledger. Open with :meth:`open`; thread-safe; one writer at a time."""
+
+    def __init__(self, data_dir: Path, data_key: bytes, device_key: Ed25519PrivateKey, checkpoint_every: int = 100) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_NAME
+        self.sealer = keymod.Sealer(data_key)
+        self._device_key = device_key
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self.projectors: list[Projector] = []
+        self._wconn = self._connect()
+        self._migrate()
+        self.device_id = self._init_identity()
+
+    # --- opening -------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        key: bytes | None = None,
+        *,
+        config: Any = None,
+        device_key: Ed25519PrivateKey | None = None,
+        checkpoint_every: int | None = None,
+    ) -> "Ledger":
+        """Open (creating on first start) the ledger in ``data_dir``.
+
+        ``key`` is the 32-byte data key; when ``None`` it is resolved from the settings
+        ``ledger.key_env`` / ``ledger.key_file`` of ``config`` (defaults when no config).
+        """
+        data_dir = Path(data_dir).expanduser()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_env = config["ledger.key_env"] if config is not None else keymod.DEFAULT_KEY_ENV
+        key_file = config["ledger.key_file"] if config is not None else ""
+        dev_file = config["ledger.device_key_file"] if config is not None else ""
+        if key is None:
+            key = keymod.load_data_key(data_dir, key_env, key_file)
+        if device_key is None:
+            device_key = keymod.load_device_key(data_dir, dev_file)
+        if checkpoint_every is None:
+            checkpoint_every = config["ledger.checkpoint_every"] if config is not None else 100
+        return cls(data_dir, key, device_key, checkpoint_every)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._conns_lock:
+            self._conns.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """A sqlite-utils view on this thread's read connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self._connect())
+            self._local.db = db
+        return db
+
+    def _read(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def _migrate(self) -> None:
+        with self._lock:
+            conn = self._wconn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                for number, script in enumerate(MIGRATIONS, start=1):
+                    if number <= version:
+                        continue
+                    for statement in _split_sql(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={number}")
+                    log.info("ledger migration %d applied", number)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _init_identity(self) -> str:
+        pub = public_key_b64(self._device_key.public_key())
+
+        def init(conn: sqlite3.Connection) -> str:
+            rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if "device_public_key" in rows:
+                if rows["device_public_key"] != pub:
+                    raise LedgerError("the device signing key does not match the key this ledger was created with")
+                keymod.check_key(self.sealer, rows["key_check"])
+                return str(rows["device_id"])
+            import hashlib
+
+            device_id = "shop-" + hashlib.sha256(pub.encode()).hexdigest()[:16]
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("device_id", device_id), ("device_public_key", pub), ("key_check", keymod.check_key(self.sealer, None)), ("created_at", utc_now())],
+            )
+            return device_id
+
+        return self._write(init)
+
+    def close(self) -> None:
+        with self._conns_lock:
+            for conn in self._conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover
+                    pass
+            self._conns.clear()
+
+    # --- the one write path ---------------------------------------------------------
+    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``fn(conn)`` in one ``BEGIN IMMEDIATE`` transaction; commit or roll back whole."""
+        with self._lock:
+            conn = self._wconn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise LedgerError(f"cannot start a ledger write: {e}") from e
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except BaseException as exc:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:  # pragma: no cover
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise LedgerError(f"ledger write failed: {exc}") from exc
+                raise
+
+    def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Public access to the one write path (projections, access log, photos)."""
+        return self._write(fn)
+
+    def _aad(self, seq: int) -> bytes:
+        return f"entry|{self.device_id}|{seq}".encode()
+
+    def append(
+        self,
+        kind: str,
+        payload: dict,
+        demo: bool = False,
+        *,
+        priority: int | None = None,
+        prepare: Callable[[sqlite3.Connection, dict], dict] | None = None,
+        also: Projector | None = None,
+    ) -> Entry:
+        """Append one entry: row + chain link + projections + outbox row in one SQLite transaction.
+
+        ``prepare(conn, payload) -> payload`` runs inside the transaction before the entry
+        is built (e.g. to number a contract); ``also(conn, entry)`` runs after it is stored
+        (e.g. to store its photos); both commit or roll back with the entry.
+        """
+        if kind not in KINDS:
+            raise LedgerError(f"entry kind: expected one of {KINDS}, found {kind!r}")
+        if not isinstance(payload, dict):
+            raise LedgerError(f"entry payload: expected a dict, found {type(payload).__name__}")
+        if priority is None:
+            priority = 0 if payload.get("type") == "suspicious" else 1
+
+        def do(conn: sqlite3.Connection) -> Entry:
+            body = prepare(conn, dict(payload)) if prepare is not None else payload
+            payload_bytes = canonical_json(body)
+            payload_plain = json.loads(payload_bytes)  # the entry holds exactly what is hashed
+            row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+            entry = Entry(seq=seq, device_id=self.device_id, ts=utc_now(), kind=kind, payload=payload_plain, prev_hash=prev, demo=bool(demo))
+            digest = entry.hash
+            conn.execute(
+                "INSERT INTO entries (seq, ts, kind, demo, prev_hash, hash, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, entry.ts, kind, int(entry.demo), prev, digest, self.sealer.seal(payload_bytes, self._aad(seq))),
+            )
+            conn.execute("INSERT INTO outbox (seq, priority) VALUES (?, ?)", (seq, priority))
+            for project in self.projectors:
+                project(conn, entry)
+            if also is not None:
+                also(conn, entry)
+            if seq % self.checkpoint_every == 0:
+                self._store_checkpoint(conn, seq, digest)
+            return entry
+
+        return self._write(do)
+
+    def _store_checkpoint(self, conn: sqlite3.Connection, seq: int, head_hash: str) -> Checkpoint:
+        cp = Checkpoint(self.device_id, seq, head_hash, utc_now()).signed(self._device_key)
+        conn.execute(
+            "INSERT OR REPLACE INTO checkpoints (seq, head_hash, ts, signature) VALUES (?, ?, ?, ?)",
+            (cp.seq, cp.head_hash, cp.ts, cp.signature),
+        )
+        return cp
+
+    def checkpoint(self) -> Checkpoint:
+        """Sign and store a checkpoint of the current head now (seq 0 / GENESIS when empty)."""
+
+        def do(conn: sqlite3.Connection) -> Checkpoint:
+            row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, head = (row[0], row[1]) if row else (0, GENESIS)
+            return self._store_checkpoint(conn, seq, head)
+
+        return self._write(do)
+
+    def checkpoint_at(self, seq: int) -> Checkpoint:
+        """A signed checkpoint for the stored hash at ``seq`` (for exports ending mid-ledger)."""
+        row = self._read().execute("SELECT hash FROM entries WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise LedgerError(f"no entry at seq {seq}")
+        return self._write(lambda conn: self._store_checkpoint(conn, seq, row[0]))
+
+    # --- signing ---------------------------------------------------------------------
+    def sign(self, data: bytes) -> bytes:
+        return self._device_key.sign(data)
+
+    def public_key_b64(self) -> str:
+        return public_key_b64(self._device_key.public_key())
+
+    # --- reading ---------------------------------------------------------------------
+    def head(self) -> tuple[int, str]:
+        row = self._read().execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def _entry_from_row(self, row: tuple) -> Entry:
+        seq, ts, kind, demo, prev_hash, _hash, sealed = row
+        payload = json.loads(self.sealer.open(sealed, self._aad(seq), f"entry seq {seq}"))
+        return Entry(seq=seq, device_id=self.device_id, ts=ts, kind=kind, payload=payload, prev_hash=prev_hash, demo=bool(demo))
+
+    def entries(self, after_seq: int = 0, limit: int = 500) -> list[Entry]:
+        """Decrypted entries with seq > ``after_seq``, ascending, at most ``limit``."""
+        rows = self._read().execute(
+            "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+            (int(after_seq), int(limit)),
+        ).fetchall()
+        return [self._entry_from_row(r) for r in rows]
+
+    def entries_by_seq(self, seqs: list[int]) -> list[Entry]:
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        rows = self._read().execute(
+            f"SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq IN ({marks}) ORDER BY seq",
+            [int(s) for s in seqs],
+        ).fetchall()
+        return [self._entry_from_row(r) for r in rows]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        row = self._read().execute("SELECT seq, head_hash, ts, signature FROM checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
+        return Checkpoint(self.device_id, row[0], row[1], row[2], row[3]) if row else None
+
+    def checkpoints(self, from_seq: int = 0, to_seq: int | None = None) -> list[Checkpoint]:
+        rows = self._read().execute(
+            "SELECT seq, head_hash, ts, signature FROM checkpoints WHERE seq >= ? AND seq <= ? ORDER BY seq",
+            (from_seq, to_seq if to_seq is not None else 2**62),
+        ).fetchall()
+        return [Checkpoint(self.device_id, *r) for r in rows]
+
+    # --- sync (outbox) ---------------------------------------------------------------
+    def outbox(self, limit: int = 500) -> list[Entry]:
+        """Entries not yet acknowledged, ``suspicious`` events first, then by seq."""
+        seqs = [r[0] for r in self._read().execute("SELECT seq FROM outbox ORDER BY priority, seq LIMIT ?", (int(limit),))]
+        by_seq = {e.seq: e for e in self.entries_by_seq(seqs)}
+        return [by_seq[s] for s in seqs]
+
+    def sync_state(self) -> dict:
+        conn = self._read()
+        row = conn.execute("SELECT acked_seq, last_error, last_attempt, last_success, failures FROM sync_state WHERE id = 1").fetchone()
+        pending = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+        head_seq, _ = self.head()
+        return {
+            "device_id": self.device_id,
+            "head_seq": head_seq,
+            "acked_seq": row[0],
+            "pending": pending,
+            "last_error": row[1],
+            "last_attempt": row[2],
+            "last_success": row[3],
+            "failures": row[4],
+        }
+
+    def record_sync(self, acked_seq: int | None, error: str | None) -> None:
+        """Record a relay attempt: the backend acknowledged every entry up to ``acked_seq``."""
+        now = utc_now()
+
+        def do(conn: sqlite3.Connection) -> None:
+            if acked_seq is not None:
+                conn.execute("DELETE FROM outbox WHERE seq <= ?", (int(acked_seq),))
+                conn.execute(
+                    "UPDATE sync_state SET acked_seq = MAX(acked_seq, ?), last_success = ?, last_attempt = ? WHERE id = 1",
+                    (int(acked_seq), now, now),
+                )
+            if error is not None:
+                conn.execute(
+                    "UPDATE sync_state SET last_error = ?, last_attempt = ?, failures = failures + 1 WHERE id = 1",
+                    (str(error)[:2000], now),
+                )
+            elif acked_seq is not None:
+                conn.execute("UPDATE sync_state SET last_error = NULL, failures = 0 WHERE id = 1")
+
+        self._write(do)
+
+    def ack_entries(self, seqs: list[int]) -> None:
+        """Remove individually acknowledged entries (e.g. ``suspicious`` sent ahead) from the outbox."""
+        self._write(lambda conn: conn.executemany("DELETE FROM outbox WHERE seq = ?", [(int(s),) for s in seqs]))
+
+    # --- access log ------------------------------------------------------------------
+    def log_access(self, user: str, role: str, action: str, record: str, detail: str = "") -> None:
+        """Who read which personal record, when (no personal data in the log itself)."""
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO access_log (ts, user, role, action, record, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (utc_now(), user, role, action, record, detail),
+            )
+        )
+
+    def access_log(self, *, user: str | None = None, record: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        where, args = [], []
+        if user:
+            where.append("user = ?")
+            args.append(user)
+        if record:
+            where.append("record = ?")
+            args.append(record)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        conn = self._read()
+        total = conn.execute(f"SELECT COUNT(*) FROM access_log{clause}", args).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT id, ts, user, role, action, record, detail FROM access_log{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*args, int(limit), int(offset)],
+        ).fetchall()
+        keys = ("id", "ts", "user", "role", "action", "record", "detail")
+        return [dict(zip(keys, r)) for r in rows], total
+
+    # --- verification ------------------------------------------------------------------
+    def iter_raw(self, batch: int = 20000) -> Iterator[list[tuple]]:
+        conn = self._read()
+        last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+
+    def verify(self) -> VerifyReport:
+        """Decrypt and re-hash every entry, check the links and every checkpoint signature.
+
+        Names the first bad entry. Checks, in order per entry: seq continuity, the
+        payload decrypts (AES-GCM tag, bound to its seq), the recomputed hash equals the
+        stored one, ``prev_hash`` links to the previous entry; then each checkpoint.
+        """
+        import hashlib
+
+        sealer = self.sealer
+        device_id = self.device_id
+        prev = GENESIS
+        expected = 1
+        count = 0
+        hashes_at: dict[int, str] = {}
+        cps = self.checkpoints()
+        want = {cp.seq for cp in cps}
+        try:
+            for rows in self.iter_raw():
+                for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
+                    if seq != expected:
+                        raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
+                    if kind not in KINDS:
+                        raise _Bad(seq, f"entry seq {seq}: unknown kind {kind!r}")
+                    try:
+                        plain = sealer.open(sealed, f"entry|{device_id}|{seq}".encode(), f"entry seq {seq}")
+                    except TamperError as e:
+                        raise _Bad(seq, str(e)) from e
+                    digest = hashlib.sha256(canonical_from_parts(seq, device_id, ts, kind, plain, prev_hash, bool(demo))).hexdigest()
+                    if digest != stored_hash:
+                        raise _Bad(seq, f"entry seq {seq}: content hashes to {digest[:16]}… but the stored hash is {stored_hash[:16]}…")
+                    if prev_hash != prev:
+                        raise _Bad(seq, f"entry seq {seq}: prev_hash {prev_hash[:16]}… does not link to entry {seq - 1} ({prev[:16]}…)")
+                    if seq in want:
+                        hashes_at[seq] = digest
+                    prev = digest
+                    expected += 1
+                    count += 1
+            head_seq = expected - 1
+            pub = self._device_key.public_key()
+            for cp in cps:
+                try:
+                    cp.verify(pub)
+                except TamperError as e:
+                    raise _Bad(cp.seq, f"checkpoint at seq {cp.seq}: signature does not verify") from e
+                if cp.seq == 0:
+                    if cp.head_hash != GENESIS:
+                        raise _Bad(0, "checkpoint at seq 0 does not sign the genesis hash")
+                    continue
+                if cp.seq > head_seq:
+                    raise _Bad(head_seq + 1, f"a signed checkpoint covers seq {cp.seq} but the ledger ends at seq {head_seq}: entries were removed")
+                if hashes_at.get(cp.seq) != cp.head_hash:
+                    raise _Bad(cp.seq, f"entry seq {cp.seq}: hash differs from the one signed in the checkpoint at seq {cp.seq}")
+        except _Bad as bad:
+            return VerifyReport(False, count, expected - 1, prev, len(cps), bad.seq, bad.message)
+        return VerifyReport(True, count, head_seq, prev, len(cps))
+
+
+class _Bad(Exception):
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.message = message
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (triggers keep their BEGIN ... END)."""
+    statements, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        text = "\n".join(buf).strip()
+        if text.endswith(";") and sqlite3.complete_statement(text):
+            statements.append(text)
+            buf = []
+    if "\n".join(buf).strip():
+        statements.append("\n".join(buf).strip())
+    return statements
+
+
+def read_public_key(text: str):
+    return load_public_key_b64(text)

@@ -1,0 +1,273 @@
+"""One card at the counter, end to end: reader -> chip session -> checks -> a result.
+
+The result is a plain dict in the shape ``chipid read --json`` prints and
+``GET /api/v1/scans/{id}`` returns (README "chipid read --json").
+
+Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
+
+1. access control (PACE, else BAC by ``chip.access_policy``) with the candidate keys;
+2. read EF.COM, EF.SOD, DG1, DG2, DG13, DG14;
+3. chip authentication with DG14's key, then restart secure messaging under the new keys
+   and read DG15 through them: a chip that lacks DG14's private key fails here (clone);
+4. active authentication with DG15's key;
+5. passive authentication and the remaining checks (:mod:`verifier.inspection`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from verifier import verdict as V
+from verifier.cccd import access as access_keys
+from verifier.config import Config
+from verifier.errors import (
+    AccessKeyError,
+    ChipError,
+    ChipidError,
+    NoReaderError,
+    ParseError,
+    SecureMessagingError,
+    VerificationError,
+)
+from verifier.icao.active_auth import perform_active_authentication
+from verifier.icao.chip_auth import perform_chip_authentication
+from verifier.icao.lds.dg14 import parse_dg14
+from verifier.icao.lds.dg15 import parse_dg15
+from verifier.icao.lds.sod import parse_sod
+from verifier.icao.session import ChipSession
+from verifier.inspection import inspect_document
+from verifier.trust.passive import PAPolicy
+from verifier.transport import CardTransport
+
+log = logging.getLogger(__name__)
+
+DEMO_CARD_DIR = Path(__file__).resolve().parents[1] / "drivers" / "emulator" / "demo" / "card"
+FIRST_FILES = ("COM", "SOD", "DG1", "DG2", "DG13", "DG14")
+AFTER_CA_FILES = ("DG15",)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ScanOutcome:
+    result: dict
+    portrait: bytes | None = None  # the chip's face image, byte for byte
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def keys_from_access(access: dict | None, *, demo_card: Path | None = None) -> access_keys.AccessCandidates:
+    """Access keys from what the clerk typed or scanned.
+
+    ``access`` may hold one of: ``mrz``; ``qr``; ``id_number`` + ``birth_date`` + ``expiry_date``;
+    ``doc_number`` + ``birth_date`` + ``expiry_date``; ``can``. With nothing given, the emulated
+    demo card's CAN is used in demo mode; otherwise an :class:`AccessKeyError` says what is needed.
+    """
+    access = {k: v for k, v in (access or {}).items() if v not in (None, "")}
+    if "mrz" in access:
+        return access_keys.keys_from_mrz(str(access["mrz"]))
+    if "qr" in access:
+        return access_keys.keys_from_qr(str(access["qr"]))
+    if "can" in access:
+        return access_keys.keys_from_can(str(access["can"]))
+    if "id_number" in access or "doc_number" in access:
+        missing = [k for k in ("birth_date", "expiry_date") if k not in access]
+        if missing:
+            raise AccessKeyError(f"an ID or document number needs {' and '.join(missing)} too")
+        if "id_number" in access:
+            return access_keys.keys_from_id(str(access["id_number"]), access["birth_date"], access["expiry_date"])
+        from verifier.icao.keys import BACKey
+
+        try:
+            key = BACKey(str(access["doc_number"]), str(access["birth_date"]), str(access["expiry_date"]))
+        except ChipidError as e:
+            raise AccessKeyError(f"cannot build a BAC key: {e}") from e
+        return access_keys.AccessCandidates([key], [])
+    if demo_card is not None:
+        from drivers.emulator.profile import load_profile
+
+        return access_keys.keys_from_can(load_profile(demo_card).id_number[-6:])
+    raise AccessKeyError(
+        "an access key is needed: the card's QR code, its MRZ, the ID number with birth and expiry dates, or the CAN"
+    )
+
+
+def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | None = None) -> tuple[CardTransport, bool]:
+    """Open the configured reader; returns (transport, demo).
+
+    ``emulator`` (or ``auto`` with no reader attached) gives the emulated CCCD of
+    ``card_dir`` (the bundled demo card by default): demo mode.
+    """
+    from drivers.open import open_transport
+
+    spec = spec or config["reader.name"]
+
+    def emulator_factory():
+        from drivers.emulator.personalise import make_chip
+
+        return make_chip(card_dir or DEMO_CARD_DIR)
+
+    if spec == "auto":
+        try:
+            return open_transport("auto", timeout_s=config["reader.timeout_s"]), False
+        except NoReaderError:
+            log.warning("no card reader attached: demo mode with the emulated CCCD")
+            return open_transport("emulator", emulator_factory=emulator_factory), True
+    transport = open_transport(spec, emulator_factory=emulator_factory, timeout_s=config["reader.timeout_s"])
+    return transport, spec == "emulator"
+
+
+def trust_store(config: Config, demo: bool):
+    from verifier.trust.store import TrustStore
+
+    if demo or config["trust.demo"]:
+        return TrustStore.demo()
+    return TrustStore.open(config.data_dir)
+
+
+def _sod_dgs(files: dict[str, bytes]) -> set[int]:
+    try:
+        return set(parse_sod(files["SOD"]).dg_hashes) if "SOD" in files else set()
+    except ChipidError:
+        return set()
+
+
+def _chip_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> tuple[V.Check | None, bool]:
+    """Run CA when DG14 was read. Returns (check, session_still_usable); the check is confirmed later."""
+    if "DG14" not in files:
+        if required:
+            return V.failed(V.CHIP_AUTHENTICATION, "the SOD lists DG14 but the chip did not return it",
+                            "SOD có DG14 nhưng chip không trả về DG14"), True
+        return None, True
+    try:
+        dg14 = parse_dg14(files["DG14"])
+        if not dg14.security_infos.chip_auth_keys:
+            return None, True
+        sm = perform_chip_authentication(session, dg14)
+    except (ParseError, VerificationError) as e:
+        check = V.failed if required else V.not_performed
+        return check(V.CHIP_AUTHENTICATION, f"chip authentication could not run: {e}",
+                     "Không thực hiện được xác thực chip"), True
+    except ChipError as e:
+        return V.failed(V.CHIP_AUTHENTICATION, f"the chip refused chip authentication: {e}: suspected clone",
+                        "Chip từ chối xác thực chip: nghi chip sao chép"), False
+    session.replace_sm(sm)
+    return V.passed(V.CHIP_AUTHENTICATION, "the chip holds the private key of DG14 (secure messaging restarted under the agreed keys)",
+                    "Chip sở hữu khóa bí mật của DG14: không phải chip sao chép"), True
+
+
+def _active_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> V.Check | None:
+    if "DG15" not in files:
+        if required:
+            return V.failed(V.ACTIVE_AUTHENTICATION, "the SOD lists DG15 but the chip did not return it",
+                            "SOD có DG15 nhưng chip không trả về DG15")
+        return None
+    try:
+        dg15 = parse_dg15(files["DG15"])
+        dg14 = parse_dg14(files["DG14"]) if "DG14" in files else None
+        outcome = perform_active_authentication(session, dg15, dg14)
+    except (ParseError, VerificationError) as e:
+        check = V.failed if required else V.not_performed
+        return check(V.ACTIVE_AUTHENTICATION, f"active authentication could not run: {e}",
+                     "Không thực hiện được xác thực chủ động")
+    except ChipError as e:
+        return V.failed(V.ACTIVE_AUTHENTICATION, f"the chip refused active authentication: {e}: suspected clone",
+                        "Chip từ chối xác thực chủ động: nghi chip sao chép")
+    return outcome.to_check()
+
+
+def read_and_verify(transport: CardTransport, keys: list, store, *, config: Config, demo: bool = False,
+                    progress: Progress | None = None, warnings: list[str] | None = None,
+                    now: _dt.datetime | None = None) -> ScanOutcome:
+    """Read a card already on ``transport`` and verify it; raises only when nothing could be read."""
+    progress = progress or (lambda status: None)
+    started = time.perf_counter()
+    warnings = list(warnings or [])
+    session = ChipSession(transport, keys, policy=config["chip.access_policy"],
+                          extended_length=config["chip.extended_length"], max_le=config["chip.max_le"])
+    progress("reading")
+    session.open()
+    access_check = V.passed(V.CHIP_ACCESS, f"chip opened with {session.access_protocol} ({session.key_used})",
+                            f"Mở chip bằng {session.access_protocol}", protocol=session.access_protocol)
+    first = session.read_all(FIRST_FILES)
+    files = dict(first.files)
+    not_readable = dict(first.not_readable)
+    listed = _sod_dgs(files)
+
+    progress("verifying")
+    ca_check, usable = _chip_authentication(session, files, required=14 in listed)
+    aa_check = None
+    if usable:
+        try:
+            later = session.read_all(AFTER_CA_FILES)
+            files.update(later.files)
+            not_readable.update(later.not_readable)
+        except ChipError as e:
+            # A chip without DG14's private key cannot follow the restarted channel: it answers
+            # 6987/6988 (SM data objects missing/incorrect) or with a MAC that does not verify.
+            if ca_check is not None and ca_check.status is V.Status.PASSED and (
+                    isinstance(e, SecureMessagingError) or e.sw in (0x6987, 0x6988)):
+                ca_check = V.failed(
+                    V.CHIP_AUTHENTICATION,
+                    f"after chip authentication the chip could not continue secure messaging ({e}): "
+                    "it does not hold the key that DG14 promises: suspected clone",
+                    "Sau xác thực chip, chip không tiếp tục được kênh bảo mật: nghi chip sao chép",
+                )
+                usable = False
+            else:
+                raise
+        if usable:
+            aa_check = _active_authentication(session, files, required=15 in listed)
+    if aa_check is None and not usable and 15 in listed:
+        aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
+                                   "Không thực hiện: phiên làm việc bị ngắt khi xác thực chip")
+
+    inspection = inspect_document(files, store, access_check=access_check, chip_auth_check=ca_check,
+                                  active_auth_check=aa_check, now=now, policy=PAPolicy.from_config(config))
+    warnings += inspection.warnings
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    result = {
+        "reader": transport.name,
+        "demo": demo,
+        "access": {"protocol": session.access_protocol, "key": session.key_used, "attempts": list(first.attempts)},
+        "files": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
+        "not_readable": not_readable,
+        "mrz": inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
+        "holder": inspection.holder,
+        "holder_verified": inspection.verdict is V.Outcome.AUTHENTIC,
+        "face_image": inspection.face_image,
+        "checks": V.checks_json(inspection.checks),
+        "verdict": inspection.verdict.value,
+        "warnings": warnings,
+        "apdus": session.apdus,
+        "bytes": session.bytes,
+        "elapsed_ms": round(elapsed_ms, 1),
+    }
+    return ScanOutcome(result, inspection.portrait, files)
+
+
+def run_scan(config: Config, access: dict | None = None, progress: Progress | None = None, *,
+             reader: str | None = None, card_dir: Path | None = None) -> ScanOutcome:
+    """Open the reader, wait for a card, read and verify it. Raises ChipidError when the card cannot be read."""
+    progress = progress or (lambda status: None)
+    progress("waiting_for_card")
+    transport, demo = open_reader(config, reader, card_dir=card_dir)
+    try:
+        candidates = keys_from_access(access, demo_card=(card_dir or DEMO_CARD_DIR) if demo else None)
+        if not candidates.keys:
+            raise AccessKeyError("the access data yields no usable key")
+        store = trust_store(config, demo)
+        return read_and_verify(transport, candidates.keys, store, config=config, demo=demo,
+                               progress=progress, warnings=candidates.warnings)
+    finally:
+        try:
+            transport.close()
+        except ChipidError:
+            pass
+
+

@@ -1,0 +1,471 @@
+"""X.509 certificates of the eMRTD PKI (ICAO 9303-12 §7): loading, public keys, signatures.
+
+Certificates are kept as the DER bytes received; the to-be-signed part, the names and the
+public key are sliced from those bytes (:mod:`verifier.trust.der`), never re-encoded.
+Names and extensions are decoded by the same bounded reader.
+
+Public keys: RSA (rsaEncryption or RSASSA-PSS SPKI) and EC (id-ecPublicKey). EC keys with
+explicit domain parameters, as Vietnam's and Germany's CSCAs use (BSI TR-03111 §5.1.1),
+are mapped through :func:`verifier.icao.curves.match_explicit_point` to the named curve they
+equal, or refused; implicitlyCA (NULL parameters) is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from verifier.errors import ChipidError, LimitExceededError, ParseError, TrustError, VerificationError
+from verifier.icao import curves
+from verifier.trust import der, signatures
+
+MAX_CERT_BYTES = 64 * 1024
+MAX_RSA_BYTES = 8192 // 8 + 1
+MAX_CERT_NODES = 4000
+
+_PRIME_FIELD = "1.2.840.10045.1.1"
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A subject public key: ``algorithm`` "rsa" or "ec"; ``key`` is the ``cryptography`` key
+    (None for EC on a curve ``cryptography`` lacks; ``point`` then carries it)."""
+
+    algorithm: str
+    bits: int
+    curve: str | None
+    key: object | None
+    point: tuple[int, int] | None
+    spki: bytes
+    explicit_curve: bool = False
+
+    def describe(self) -> str:
+        if self.algorithm == "rsa":
+            return f"RSA-{self.bits}"
+        return f"ECDSA {self.curve}" + (" (explicit parameters)" if self.explicit_curve else "")
+
+
+def load_public_key(spki: bytes) -> PublicKey:
+    """Parse a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) taken from received bytes."""
+    spki = bytes(spki)
+    try:
+        node = der.parse(spki, "SubjectPublicKeyInfo").expect(der.SEQUENCE, "SubjectPublicKeyInfo", constructed=True)
+        der.validate(node, 2000)
+        alg, bits = node.children()
+        alg_parts = alg.expect(der.SEQUENCE, "public key AlgorithmIdentifier", constructed=True).children()
+        oid = alg_parts[0].as_oid("public key algorithm")
+        params = alg_parts[1] if len(alg_parts) > 1 else None
+        bits.expect(der.BIT_STRING, "subjectPublicKey", constructed=False)
+        body = bits.content
+        if not body or body[0] != 0:
+            raise ParseError("subjectPublicKey BIT STRING has unused bits")
+        key_bytes = body[1:]
+        if oid in (signatures.RSA_ENCRYPTION, signatures.RSASSA_PSS):
+            seq = der.parse(key_bytes, "RSAPublicKey").expect(der.SEQUENCE, "RSAPublicKey", constructed=True).children()
+            if len(seq) != 2:
+                raise ParseError(f"RSAPublicKey: expected modulus and exponent, found {len(seq)} elements")
+            n = seq[0].as_int("RSA modulus", MAX_RSA_BYTES)
+            e = seq[1].as_int("RSA public exponent", 64)
+            if n <= 0 or e < 3 or e % 2 == 0:
+                raise ParseError("RSA public key with a non-positive modulus or an invalid exponent")
+            key = rsa.RSAPublicNumbers(e, n).public_key()
+            return PublicKey("rsa", n.bit_length(), None, key, None, spki)
+        if oid == signatures.EC_PUBLIC_KEY:
+            if params is None or params.is_(der.NULL):
+                raise TrustError("EC public key with implicitlyCA parameters: the curve is not stated, refused")
+            explicit = False
+            if params.is_(der.OID):
+                curve_oid = params.as_oid("namedCurve")
+                named = curves.BY_OID.get(curve_oid)
+                if named is None:
+                    raise TrustError(f"EC public key on unsupported named curve {curve_oid}: "
+                                     f"expected a Brainpool r1 or NIST curve")
+                name = named.name
+            else:
+                name = _match_specified_domain(params)
+                explicit = True
+            c = curves.CURVES[name]
+            crypto_curve = curves.cryptography_curve(name)
+            if crypto_curve is not None:
+                try:
+                    ckey = ec.EllipticCurvePublicKey.from_encoded_point(crypto_curve, key_bytes)
+                except ValueError as e:
+                    raise ParseError(f"EC public key: the point is not a valid point on {name}") from e
+                pn = ckey.public_numbers()
+                return PublicKey("ec", c.p.bit_length(), name, ckey, (pn.x, pn.y), spki, explicit)
+            point = curves.decode_point(c, key_bytes)
+            return PublicKey("ec", c.p.bit_length(), name, None, point, spki, explicit)
+        raise TrustError(f"unsupported public key algorithm {oid}: expected RSA or EC")
+    except ValueError as e:
+        raise ParseError(f"SubjectPublicKeyInfo: {e}") from e
+
+
+def _match_specified_domain(params: der.Node) -> str:
+    """SpecifiedECDomain (SEC 1 §C.2, RFC 3279 §2.3.5) -> named curve, comparing fields only."""
+    fields = params.expect(der.SEQUENCE, "ECParameters", constructed=True).children()
+    if len(fields) < 5 or len(fields) > 6:
+        raise ParseError(f"SpecifiedECDomain: expected 5 or 6 fields, found {len(fields)}")
+    version = fields[0].as_int("SpecifiedECDomain version", 2)
+    if version not in (1, 2, 3):
+        raise ParseError(f"SpecifiedECDomain version {version}: expected 1")
+    field_id = fields[1].expect(der.SEQUENCE, "fieldID", constructed=True).children()
+    if len(field_id) != 2 or field_id[0].as_oid("fieldType") != _PRIME_FIELD:
+        raise TrustError("explicit EC parameters over a field that is not a prime field: refused")
+    p = field_id[1].as_int("prime p", 67)
+    curve_parts = fields[2].expect(der.SEQUENCE, "curve", constructed=True).children()
+    if len(curve_parts) < 2:
+        raise ParseError("SpecifiedECDomain curve: expected a and b")
+    a = curve_parts[0].expect(der.OCTET_STRING, "curve a", constructed=False).content
+    b = curve_parts[1].expect(der.OCTET_STRING, "curve b", constructed=False).content
+    base = fields[3].expect(der.OCTET_STRING, "base point", constructed=False).content
+    n = fields[4].as_int("order n", 67)
+    h = fields[5].as_int("cofactor h", 4) if len(fields) == 6 else None
+    return curves.match_explicit_point(p, a, b, base, n, h)
+
+
+_ATTR_LABELS = {
+    "2.5.4.6": "C", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.3": "CN", "2.5.4.5": "serialNumber",
+    "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.9": "street", "2.5.4.4": "SN", "2.5.4.42": "GN",
+    "1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.25": "DC", "2.5.4.97": "organizationIdentifier",
+}
+_STRING_TAGS = {12: "utf-8", 19: "ascii", 22: "ascii", 20: "latin-1", 26: "ascii", 28: "utf-32-be", 30: "utf-16-be"}
+
+
+@dataclass(frozen=True)
+class Name:
+    """An X.501 Name as received (``raw``) with its attributes decoded.
+
+    Equality follows RFC 5280 §7.1 in simplified form: same RDN sequence, attribute values
+    compared case-insensitively with whitespace collapsed (enough for CSCA/DSC names).
+    """
+
+    raw: bytes
+    rdns: tuple[tuple[tuple[str, str], ...], ...]
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        return tuple(tuple(sorted((oid, " ".join(v.casefold().split())) for oid, v in rdn)) for rdn in self.rdns)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Name) and (self.raw == other.raw or self.key == other.key)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def get(self, oid: str) -> str | None:
+        for rdn in self.rdns:
+            for t, v in rdn:
+                if t == oid:
+                    return v
+        return None
+
+    @property
+    def text(self) -> str:
+        return ", ".join(f"{_ATTR_LABELS.get(t, t)}={v}" for rdn in self.rdns for t, v in rdn)
+
+    def unordered_key(self) -> tuple:
+        return tuple(sorted(a for rdn in self.key for a in rdn))
+
+
+def parse_name(node: der.Node | bytes, what: str = "Name") -> Name:
+    """X.501 Name (RFC 5280 §4.1.2.4) from its DER, kept as received."""
+    if isinstance(node, (bytes, bytearray)):
+        node = der.parse(bytes(node), what)
+    node.expect(der.SEQUENCE, what, constructed=True)
+    rdns = []
+    for rdn in node.children():
+        atvs = []
+        for atv in rdn.expect(der.SET, f"{what} RDN", constructed=True).children():
+            parts = atv.expect(der.SEQUENCE, f"{what} attribute", constructed=True).children()
+            if len(parts) != 2:
+                raise ParseError(f"{what}: attribute must hold a type and a value")
+            oid = parts[0].as_oid(f"{what} attribute type")
+            v = parts[1]
+            enc = _STRING_TAGS.get(v.number) if v.cls == der.UNIVERSAL and not v.constructed else None
+            if enc is None:
+                value = v.content.hex()
+            else:
+                try:
+                    value = v.content.decode(enc)
+                except UnicodeDecodeError:
+                    value = v.content.decode("latin-1")
+            atvs.append((oid, value))
+        rdns.append(tuple(atvs))
+    return Name(node.raw, tuple(rdns))
+
+
+_EXT_SKI, _EXT_KU, _EXT_BC, _EXT_AKI = "2.5.29.14", "2.5.29.15", "2.5.29.19", "2.5.29.35"
+_KU_BITS = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+            "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+
+
+@dataclass(frozen=True)
+class Extension:
+    oid: str
+    critical: bool
+    value: bytes  # extnValue contents as received
+
+
+def parse_extensions(node: der.Node) -> dict[str, Extension]:
+    """[3] EXPLICIT Extensions (RFC 5280 §4.1.2.9); a repeated extension is an error."""
+    out: dict[str, Extension] = {}
+    seq = node.children()
+    if len(seq) != 1:
+        raise ParseError("extensions: expected one SEQUENCE")
+    for ext in seq[0].expect(der.SEQUENCE, "extensions", constructed=True).children():
+        parts = ext.expect(der.SEQUENCE, "extension", constructed=True).children()
+        if len(parts) not in (2, 3):
+            raise ParseError("extension: expected extnID, critical, extnValue")
+        oid = parts[0].as_oid("extnID")
+        critical = False
+        if len(parts) == 3:
+            parts[1].expect(der.BOOLEAN, "extension critical", constructed=False)
+            critical = parts[1].content not in (b"", b"\x00")
+        value = parts[-1].expect(der.OCTET_STRING, "extnValue", constructed=False).content
+        if oid in out:
+            raise ParseError(f"extension {oid} appears twice")
+        out[oid] = Extension(oid, critical, value)
+    return out
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """One X.509 certificate, as received (``der``) with the fields the PKI checks need."""
+
+    der: bytes
+    tbs: bytes
+    signature_algorithm: str
+    signature_params: bytes | None
+    signature: bytes
+    serial: int
+    issuer_name: Name
+    subject_name: Name
+    spki: bytes
+    not_before: datetime
+    not_after: datetime
+    extensions: dict[str, Extension] = field(default_factory=dict, repr=False, compare=False)
+
+    # --- identities ---------------------------------------------------------------------
+    @functools.cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.der).hexdigest()
+
+    @property
+    def issuer_raw(self) -> bytes:
+        return self.issuer_name.raw
+
+    @property
+    def subject_raw(self) -> bytes:
+        return self.subject_name.raw
+
+    @property
+    def subject(self) -> str:
+        return self.subject_name.text
+
+    @property
+    def issuer(self) -> str:
+        return self.issuer_name.text
+
+    @property
+    def country(self) -> str | None:
+        """Subject country (C), upper case; None when absent."""
+        c = self.subject_name.get("2.5.4.6")
+        return c.strip().upper() if c else None
+
+    @property
+    def issuer_country(self) -> str | None:
+        c = self.issuer_name.get("2.5.4.6")
+        return c.strip().upper() if c else None
+
+    @functools.cached_property
+    def self_issued(self) -> bool:
+        return self.issuer_name == self.subject_name
+
+    # --- extensions -------------------------------------------------------------------
+    def _ext_node(self, oid: str) -> der.Node | None:
+        ext = self.extensions.get(oid)
+        if ext is None:
+            return None
+        return der.parse(ext.value, f"extension {oid}")
+
+    @functools.cached_property
+    def subject_key_identifier(self) -> bytes | None:
+        node = self._ext_node(_EXT_SKI)
+        return node.as_octets("subjectKeyIdentifier") if node is not None else None
+
+    @functools.cached_property
+    def authority_key_identifier(self) -> bytes | None:
+        node = self._ext_node(_EXT_AKI)
+        if node is None:
+            return None
+        for part in node.expect(der.SEQUENCE, "authorityKeyIdentifier", constructed=True).children():
+            if part.is_(0, der.CONTEXT, constructed=False):
+                return part.content
+        return None
+
+    @functools.cached_property
+    def key_usage(self) -> frozenset[str] | None:
+        node = self._ext_node(_EXT_KU)
+        if node is None:
+            return None
+        node.expect(der.BIT_STRING, "keyUsage", constructed=False)
+        c = node.content
+        if not c or c[0] > 7:
+            raise ParseError("keyUsage: malformed BIT STRING")
+        bits = int.from_bytes(c[1:], "big") if len(c) > 1 else 0
+        total = 8 * (len(c) - 1)
+        return frozenset(name for i, name in enumerate(_KU_BITS) if i < total and bits >> (total - 1 - i) & 1)
+
+    @functools.cached_property
+    def is_ca(self) -> bool:
+        node = self._ext_node(_EXT_BC)
+        if node is None:
+            return False
+        parts = node.expect(der.SEQUENCE, "basicConstraints", constructed=True).children()
+        return bool(parts and parts[0].is_(der.BOOLEAN) and parts[0].content not in (b"", b"\x00"))
+
+    @property
+    def critical_extensions(self) -> frozenset[str]:
+        return frozenset(oid for oid, e in self.extensions.items() if e.critical)
+
+    # --- key and signature ------------------------------------------------------------
+    @functools.cached_property
+    def public_key(self) -> PublicKey:
+        return load_public_key(self.spki)
+
+    def valid_at(self, when: datetime) -> bool:
+        return self.not_before <= when <= self.not_after
+
+    def is_signed_by(self, issuer: "Certificate") -> bool:
+        """True when ``issuer``'s key verifies this certificate's signature over the TBS bytes as received."""
+        return signatures.verify(issuer.public_key, self.signature_algorithm, self.signature_params,
+                                 self.signature, self.tbs)
+
+    def summary(self) -> dict:
+        """What ``chipid trust list`` shows."""
+        try:
+            key = self.public_key
+            key_text, curve, algorithm = key.describe(), key.curve, key.algorithm
+        except ChipidError as e:
+            key_text, curve, algorithm = f"unusable key: {e}", None, "unknown"
+        return {
+            "subject": self.subject, "issuer": self.issuer, "country": self.country,
+            "serial": format(self.serial, "x"), "key": key_text, "key_algorithm": algorithm, "curve": curve,
+            "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
+            "sha256": self.sha256,
+        }
+
+
+def parse_time(node: der.Node, what: str) -> datetime:
+    """UTCTime / GeneralizedTime (RFC 5280 §4.1.2.5) -> aware datetime in UTC."""
+    text = node.content.decode("ascii", "replace")
+    try:
+        if node.is_(der.UTCTIME):
+            m = re.fullmatch(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z", text)
+            if not m:
+                raise ValueError(text)
+            yy = int(m.group(1))
+            year = 1900 + yy if yy >= 50 else 2000 + yy
+            return datetime(year, int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)),
+                            int(m.group(6) or 0), tzinfo=timezone.utc)
+        if node.is_(der.GENERALIZEDTIME):
+            m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z", text)
+            if not m:
+                raise ValueError(text)
+            return datetime(*map(int, m.groups()), tzinfo=timezone.utc)
+    except ValueError as e:
+        raise ParseError(f"{what}: expected a UTC time like 250131235959Z, found {text!r}") from e
+    raise ParseError(f"{what}: expected UTCTime or GeneralizedTime, found {node.describe()}")
+
+
+def load_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
+    """Parse one DER certificate. The bytes are kept exactly; the TBS is sliced, not re-encoded."""
+    data = bytes(data)
+    if len(data) > MAX_CERT_BYTES:
+        raise LimitExceededError(f"{what} of {len(data)} bytes: at most {MAX_CERT_BYTES} allowed")
+    try:
+        node = der.parse(data, what).expect(der.SEQUENCE, what, constructed=True)
+        der.validate(node, MAX_CERT_NODES)
+        parts = node.children()
+        if len(parts) != 3:
+            raise ParseError(f"{what}: expected tbsCertificate, signatureAlgorithm, signature; found {len(parts)} elements")
+        tbs, sig_alg, sig = parts
+        tbs.expect(der.SEQUENCE, "tbsCertificate", constructed=True)
+        sig_oid, sig_params = algorithm_identifier(sig_alg, "certificate signatureAlgorithm")
+        sig.expect(der.BIT_STRING, "certificate signature", constructed=False)
+        if not sig.content or sig.content[0] != 0:
+            raise ParseError(f"{what}: signature BIT STRING has unused bits")
+        fields = tbs.children()
+        i = 0
+        if fields and fields[0].is_(0, der.CONTEXT):
+            i = 1
+        serial = fields[i].as_int("serialNumber", 64)
+        issuer = parse_name(fields[i + 2], "issuer")
+        validity = fields[i + 3].expect(der.SEQUENCE, "validity", constructed=True).children()
+        subject = parse_name(fields[i + 4], "subject")
+        spki = fields[i + 5].expect(der.SEQUENCE, "subjectPublicKeyInfo", constructed=True)
+        if len(validity) != 2:
+            raise ParseError(f"{what}: validity must hold notBefore and notAfter")
+        extensions: dict[str, Extension] = {}
+        for extra in fields[i + 6:]:
+            if extra.is_(3, der.CONTEXT, constructed=True):
+                extensions = parse_extensions(extra)
+        return Certificate(
+            der=data, tbs=tbs.raw, signature_algorithm=sig_oid, signature_params=sig_params,
+            signature=sig.content[1:], serial=serial, issuer_name=issuer, subject_name=subject,
+            spki=spki.raw, not_before=parse_time(validity[0], "notBefore"), not_after=parse_time(validity[1], "notAfter"),
+            extensions=extensions,
+        )
+    except IndexError as e:
+        raise ParseError(f"{what}: tbsCertificate has too few fields") from e
+    except ValueError as e:
+        raise ParseError(f"{what}: {e}") from e
+
+
+def algorithm_identifier(node: der.Node, what: str) -> tuple[str, bytes | None]:
+    """AlgorithmIdentifier -> (OID, raw parameters or None when absent or NULL)."""
+    parts = node.expect(der.SEQUENCE, what, constructed=True).children()
+    if not parts or len(parts) > 2:
+        raise ParseError(f"{what}: expected an OID and optional parameters, found {len(parts)} elements")
+    oid = parts[0].as_oid(what)
+    params = None
+    if len(parts) == 2 and not parts[1].is_(der.NULL):
+        params = parts[1].raw
+    return oid, params
+
+
+_PEM = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----", re.S)
+
+
+def load_certificates(data: bytes, *, what: str = "certificate file") -> list[Certificate]:
+    """DER (one certificate) or PEM (one or more) -> certificates."""
+    data = bytes(data)
+    if b"-----BEGIN" in data:
+        blocks = _PEM.findall(data)
+        if not blocks:
+            raise ParseError(f"{what}: PEM text without a CERTIFICATE block")
+        out = []
+        for i, block in enumerate(blocks):
+            try:
+                raw = base64.b64decode(b"".join(block.split()), validate=True)
+            except ValueError as e:
+                raise ParseError(f"{what}: PEM block {i + 1} is not valid base64") from e
+            out.append(load_certificate(raw, what=f"{what} #{i + 1}"))
+        return out
+    return [load_certificate(data, what=what)]
+
+
+def check_signed_by(cert: Certificate, issuer: Certificate) -> None:
+    """Raise :class:`TrustError` unless ``issuer`` signed ``cert``."""
+    try:
+        ok = cert.is_signed_by(issuer)
+    except (VerificationError, ParseError) as e:
+        raise TrustError(f"cannot verify {cert.subject} with {issuer.subject}: {e}") from e
+    if not ok:
+        raise TrustError(f"the signature on {cert.subject} does not verify with the key of {issuer.subject}")
