@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -41,48 +40,49 @@ from biometrics.quality import assess  # noqa: E402
 from biometrics.verify import FaceVerifier, Frame  # noqa: E402
 
 
-def _ms(fn, runs: int) -> tuple[float, float, object]:
+def _ms(fn, runs: int) -> tuple[tuple[float, float, float], object]:
+    """((min, median, p95) in ms, last result)."""
     times, out = [], None
     for _ in range(runs):
         t = time.perf_counter()
         out = fn()
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], out
+    return (times[0], statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]), out
 
 
-def latency(models: Models, verifier: FaceVerifier, photos: dict, runs: int) -> list[tuple[str, float, float]]:
+def latency(models: Models, verifier: FaceVerifier, photos: dict, runs: int) -> list[tuple[str, float, float, float]]:
     rows = []
     face = detect_faces(models, photos["obama.jpg"])[0]
     frame_rgb, _ = S.camera_frame(photos["obama2.jpg"], detect_faces(models, photos["obama2.jpg"])[0])
     frame_jpeg = encode_jpeg(frame_rgb, 85)
     portrait = chip_like_portrait(photos["obama.jpg"], box=face.box())
 
-    med, p95, rgb = _ms(lambda: decode_image(frame_jpeg), runs)
-    rows.append(("decode 640x480 JPEG frame", med, p95))
-    med, p95, prgb = _ms(lambda: decode_image(portrait), runs)
-    rows.append((f"decode 360x480 JPEG 2000 portrait ({len(portrait)} B)", med, p95))
-    med, p95, faces = _ms(lambda: detect_faces(models, rgb), runs)
-    rows.append(("detect + 5 landmarks, 640x480 frame", med, p95))
-    med, p95, pfaces = _ms(lambda: detect_faces(models, prgb), runs)
-    rows.append(("detect + 5 landmarks, portrait", med, p95))
-    med, p95, chip = _ms(lambda: face_chip(rgb, faces[0]), runs)
-    rows.append(("align (150x150 face chip)", med, p95))
-    med, p95, enc = _ms(lambda: encode_chip(models, chip), runs)
-    rows.append(("encode (ResNet descriptor)", med, p95))
-    med, p95, _ = _ms(lambda: assess(rgb, faces[0]), runs)
-    rows.append(("quality gates", med, p95))
+    st, rgb = _ms(lambda: decode_image(frame_jpeg), runs)
+    rows.append(("decode 640x480 JPEG frame", *st))
+    st, prgb = _ms(lambda: decode_image(portrait), runs)
+    rows.append((f"decode 360x480 JPEG 2000 portrait ({len(portrait)} B)", *st))
+    st, faces = _ms(lambda: detect_faces(models, rgb), runs)
+    rows.append(("detect + 5 landmarks, 640x480 frame", *st))
+    st, pfaces = _ms(lambda: detect_faces(models, prgb), runs)
+    rows.append(("detect + 5 landmarks, portrait", *st))
+    st, chip = _ms(lambda: face_chip(rgb, faces[0]), runs)
+    rows.append(("align (150x150 face chip)", *st))
+    st, enc = _ms(lambda: encode_chip(models, chip), runs)
+    rows.append(("encode (ResNet descriptor)", *st))
+    st, _ = _ms(lambda: assess(rgb, faces[0]), runs)
+    rows.append(("quality gates", *st))
     ref = verifier.encode_reference(portrait)
-    med, p95, _ = _ms(lambda: compare.decide(compare.distance(ref.encoding, enc)), runs)
-    rows.append(("compare + decide", med, p95))
-    med, p95, _ = _ms(lambda: verifier.encode_reference(portrait), runs)
-    rows.append(("chip portrait end to end (once, while the camera runs)", med, p95))
-    med, p95, res = _ms(lambda: verifier.verify(ref, Frame(rgb, tuple(faces))), runs)
-    rows.append((f"DECISION after the frame (face found during capture) -> {res.decision}", med, p95))
-    med, p95, res = _ms(lambda: verifier.verify(ref, rgb), runs)
-    rows.append((f"DECISION after the frame, detection included -> {res.decision}", med, p95))
-    med, p95, res = _ms(lambda: verifier.verify(ref, frame_jpeg), runs)
-    rows.append((f"DECISION from JPEG bytes, decode + detection included -> {res.decision}", med, p95))
+    st, _ = _ms(lambda: compare.decide(compare.distance(ref.encoding, enc)), runs)
+    rows.append(("compare + decide", *st))
+    st, _ = _ms(lambda: verifier.encode_reference(portrait), runs)
+    rows.append(("chip portrait end to end (once, while the camera runs)", *st))
+    st, res = _ms(lambda: verifier.verify(ref, Frame(rgb, tuple(faces))), runs)
+    rows.append((f"DECISION after the frame (face found during capture) -> {res.decision}", *st))
+    st, res = _ms(lambda: verifier.verify(ref, rgb), runs)
+    rows.append((f"DECISION after the frame, detection included -> {res.decision}", *st))
+    st, res = _ms(lambda: verifier.verify(ref, frame_jpeg), runs)
+    rows.append((f"DECISION from JPEG bytes, decode + detection included -> {res.decision}", *st))
     return rows
 
 
@@ -167,14 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     verifier = FaceVerifier(models=models)
     photos = {p.name: read_image_file(p) for p in sorted(FACES.iterdir())}
     print(f"face benchmark: {os.cpu_count()} CPU cores, model loading {load_ms:.0f} ms (once per process)\n")
-    print(f"{'stage':<72} {'median ms':>10} {'p95 ms':>8}")
-    print("-" * 92)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at start {load:.1f} (other processes on these cores inflate median and p95; "
+          f"min is the uncontended cost)\n")
+    print(f"{'stage':<72} {'min ms':>7} {'median':>7} {'p95':>7}")
+    print("-" * 96)
     rows = latency(models, verifier, photos, args.runs)
-    for name, med, p95 in rows:
-        print(f"{name:<72} {med:>10.1f} {p95:>8.1f}")
-    decision_ms = rows[9][2]
-    print(f"\ntarget: decision <= 250 ms after the frame (p95 {decision_ms:.0f} ms): "
-          f"{'MET' if decision_ms <= 250 else 'NOT MET'}")
+    for name, lo, med, p95 in rows:
+        print(f"{name:<72} {lo:>7.1f} {med:>7.1f} {p95:>7.1f}")
+    decision = next(r for r in rows if r[0].startswith("DECISION after the frame (face found"))
+    print(f"\ntarget: decision <= 250 ms after the frame: min {decision[1]:.0f} ms "
+          f"({'MET' if decision[1] <= 250 else 'NOT MET'} uncontended), median {decision[2]:.0f} ms / p95 "
+          f"{decision[3]:.0f} ms at load {load:.1f} ({'MET' if decision[3] <= 250 else 'NOT MET'} at p95)")
 
     acc = accuracy(verifier, models, photos)
     o, f = acc["ours"], acc["fr"]
@@ -197,11 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'time for all pairs (s)':<44} {o['seconds']:>14.1f} {f['seconds']:>18.1f}")
     print(f"\ndistances: same person {acc['same_range'][0]:.3f}-{acc['same_range'][1]:.3f}, "
           f"different people {acc['diff_range'][0]:.3f}-{acc['diff_range'][1]:.3f}")
+    for kind, a, b, same, decision, dist, fr_match in acc["rows"]:
+        if decision != ("match" if same else "no_match") or (not same and dist is not None and dist < 0.7):
+            print(f"  {kind:<5} {a:<24} vs {b:<24} {'same' if same else 'diff'}  chipid {decision:<8} "
+                  f"{dist if dist is None else round(dist, 3)}  face_recognition {'match' if fr_match else 'no match'}")
     wrong_ours = o["false_accept"] + o["false_reject"]
     wrong_fr = f["false_accept"] + f["false_reject"]
     print(f"target: no false accept: {'MET' if o['false_accept'] == 0 else 'NOT MET'}; wrong automatic decisions "
           f"chipid {wrong_ours} vs face_recognition {wrong_fr}: {'MET' if wrong_ours <= wrong_fr else 'NOT MET'}")
-    return 0
+    return 0 if o["false_accept"] == 0 and wrong_ours <= wrong_fr else 1
 
 
 if __name__ == "__main__":

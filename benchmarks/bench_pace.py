@@ -7,7 +7,7 @@ Run from the repository root::
 Each row runs the terminal against the in-process emulated chip and reports the mean wall
 time per run, split into the terminal's share and the chip's share (the chip's Python
 arithmetic stands in for a real chip's co-processor, so only "terminal" matters for the
-reader). PACE: ECDH generic mapping per standardized curve (ICAO 9303-11 §9.5.1). CA: ECDH
+reader). PACE: generic mapping per standardized curve and DH group (ICAO 9303-11 §9.5.1). CA: ECDH
 with a brainpoolP256r1 / NIST P-256 key and DH 1024. AA: RSA-1024 / RSA-2048 ISO/IEC
 9796-2 and ECDSA P-256.
 """
@@ -34,6 +34,7 @@ from verifier.icao import active_auth, chip_auth, pace  # noqa: E402
 from verifier.icao.apdu import Command, Response  # noqa: E402
 from verifier.icao.curves import PACE_STANDARD_IDS  # noqa: E402
 from verifier.icao.keys import CANKey, pace_password  # noqa: E402
+from verifier.icao.pace import PACE_DH_IDS  # noqa: E402
 from verifier.icao.lds.dg14 import encode_dg14, parse_dg14  # noqa: E402
 from verifier.icao.lds.dg15 import encode_dg15, parse_dg15  # noqa: E402
 from verifier.icao.lds.files import EMRTD_AID  # noqa: E402
@@ -73,7 +74,8 @@ def _chip(files, card_access, **kw) -> Timed:
 
 
 def _open(card: Timed, card_access: bytes) -> Session:
-    sm = pace.perform_pace(lambda c: Response.parse(card.process(c.encode())), CAN, card_access)
+    sm = pace.perform_pace(lambda c: Response.parse(card.process(c.encode(extended=c.needs_extended))), CAN,
+                           card_access)
     s = Session(card, sm)
     s.transmit(Command(0x00, 0xA4, 0x04, 0x0C, EMRTD_AID))
     return s
@@ -95,7 +97,8 @@ def measure(setup, run, runs: int) -> tuple[float, float]:
 
 def main() -> int:
     rows = []
-    for pid, name in sorted(PACE_STANDARD_IDS.items()):
+    for pid, name in sorted({**PACE_STANDARD_IDS, **{k: f"DH {v.p.bit_length()}/{v.q.bit_length()}"
+                                                     for k, v in PACE_DH_IDS.items()}}.items()):
         for cipher in ("AES-128", "3DES") if pid in (12, 13) else ("AES-128",):
             ca = pace.card_access_for(pid, cipher)
             total, chip = measure(lambda ca=ca: (_chip({"DG1": b"\x61\x00"}, ca), ca),

@@ -90,8 +90,11 @@ class FrameSource:
             cap = cv2.VideoCapture(index, cv2.CAP_V4L2) if hasattr(cv2, "CAP_V4L2") else cv2.VideoCapture(index)
             if not cap.isOpened():
                 cap.release()
-                raise CameraError(f"no camera at {src}: it cannot be opened (not plugged in, or no permission "
-                                  f"on /dev/video*: add the service user to the 'video' group)")
+                device = src if src.startswith("/dev/") else f"/dev/video{src}"
+                if os.path.exists(device):
+                    raise CameraError(f"camera {src} ({device}) exists but cannot be opened: busy (used by another "
+                                      f"program?) or no permission (add the service user to the 'video' group)")
+                raise CameraError(f"no camera at {src}: nothing to open (is the camera plugged in?)")
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
@@ -114,7 +117,7 @@ class FrameSource:
                 try:
                     self._still = read_image_file(path)
                 except ImageError as e:
-                    raise CameraError(f"camera image {src}: {e.message}") from e
+                    raise CameraError(f"camera image: {e.message}") from e
                 self.is_still = True
             else:
                 cap = cv2.VideoCapture(str(path))
@@ -135,7 +138,7 @@ class FrameSource:
             try:
                 return read_image_file(path)
             except ImageError as e:
-                raise CameraError(f"camera folder frame {path.name}: {e.message}") from e
+                raise CameraError(f"camera folder frame: {e.message}") from e
         if self._files == [] and self._cap is None:
             return None
         ok, bgr = self._cap.read()

@@ -117,6 +117,6 @@ def face_chip(rgb: np.ndarray, face: Face, size: int = CHIP_SIZE, padding: float
 
 def encode_chip(models: Models, chip: np.ndarray, jitters: int = 0) -> np.ndarray:
     """The 128-D descriptor of an aligned 150x150 face chip (float64, Euclidean space)."""
-    with models.lock:
+    with models.encode_lock:
         return np.asarray(models.encoder.compute_face_descriptor(np.ascontiguousarray(chip), jitters),
                           dtype=np.float64)

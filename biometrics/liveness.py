@@ -103,6 +103,7 @@ class LivenessParams:
     min_face_fraction: float = 0.7
     still_diff: float = 0.6  # mean absolute grey-level change under which two frames are "the same"
     detect_max_side: int = 640
+    min_eye_px: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,12 @@ class LivenessResult:
     status: str
     reason: Reason
     details: dict = field(default_factory=dict)
+
+    @property
+    def best_frame(self) -> int | None:
+        """Index (in the frames given) of the most frontal open-eyed frame of a passed challenge:
+        verify *that* frame against the chip portrait, so the live face is the compared face."""
+        return self.details.get("best_frame")
 
     def to_json(self) -> dict:
         return {"status": self.status, "reason": self.reason.en, "reason_vi": self.reason.vi,
@@ -124,6 +131,7 @@ def _result(status: str, code: str, en: str, vi: str, **details) -> LivenessResu
 class _Obs:
     t: float
     faces: int
+    index: int = 0
     yaw: float | None = None
     openness: float | None = None
     eye_px: float = 0.0
@@ -167,15 +175,17 @@ def check_liveness(frames: Sequence, challenge: Challenge, *, models: Models | N
                        **details)
     models = models or shared_models()
     obs = []
-    for t, img in seq:
+    for index, (t, img) in enumerate(seq):
         faces = detect_faces(models, img, max_side=params.detect_max_side, retry_upsample=False)
         if not faces:
-            obs.append(_Obs(t, 0))
+            obs.append(_Obs(t, 0, index))
             continue
         n = 1 + len(other_faces(faces))
         yaw, _ = pose(faces[0])
         openness, eye_px = eye_openness(img, faces[0])
-        obs.append(_Obs(t, n, -yaw if mirrored else yaw, openness, eye_px))
+        if eye_px < params.min_eye_px:  # too few pixels across the eye to see a blink
+            openness = None
+        obs.append(_Obs(t, n, index, -yaw if mirrored else yaw, openness, eye_px))
     seen = [o for o in obs if o.faces >= 1]
     details["face_frames"] = len(seen)
     if len(seen) < params.min_face_fraction * len(obs):
@@ -208,6 +218,9 @@ def check_liveness(frames: Sequence, challenge: Challenge, *, models: Models | N
         done.append({"step": step, "t": round(seen[j].t - seq[0][0], 2)})
         i = j + 1
     details["steps_done"] = done
+    frontal = [o for o in seen if o.faces == 1 and o.openness is not None and o.openness >= params.blink_recover * open_level]
+    if frontal:  # the frame to compare with the chip portrait: the live face itself
+        details["best_frame"] = min(frontal, key=lambda o: abs(o.yaw - base_yaw)).index
     return _result(PASSED, "challenge_met", "Live person: the challenge was performed in order.",
                    "Người thật: khách đã thực hiện đúng yêu cầu theo thứ tự.", **details)
 

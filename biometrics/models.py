@@ -51,12 +51,19 @@ def model_dir() -> Path:
 
 @dataclass
 class Models:
-    """The loaded dlib models. Load once per process (~0.6 s); calls are serialised by ``lock``."""
+    """The loaded dlib models. Load once per process (~0.6 s).
+
+    dlib's objects are not documented as thread-safe (the ResNet keeps its layer outputs
+    inside the network object), so calls are serialised: ``lock`` guards the detector and
+    the landmark model, ``encode_lock`` the ResNet, so a camera thread can detect while
+    another thread encodes the chip portrait.
+    """
 
     detector: object
     shape5: object
     encoder: object
     lock: threading.RLock
+    encode_lock: threading.RLock
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Models":
@@ -67,6 +74,7 @@ class Models:
                 shape5=dlib.shape_predictor(str(directory / SHAPE_5)),
                 encoder=dlib.face_recognition_model_v1(str(directory / RESNET)),
                 lock=threading.RLock(),
+                encode_lock=threading.RLock(),
             )
         except RuntimeError as e:
             raise BiometricsError(f"cannot load the dlib face models from {directory}: {e}") from e

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from biometrics import compare
@@ -54,6 +55,8 @@ class Reference:
     quality: Quality | None = None
     issue: tuple[str, Reason] | None = None  # (decision, reason)
     elapsed_ms: float = 0.0
+    #: the portrait is grey (CCCD chips store grey JPEG 2000): camera faces are then compared in grey too
+    grey: bool = False
 
     @property
     def template(self) -> bytes | None:
@@ -137,8 +140,10 @@ class FaceVerifier:
                              elapsed_ms=ms())
         face = faces[0]
         quality = assess(rgb, face, self.limits, check_eyes=False)
-        encoding = encode_chip(self.models, face_chip(rgb, face), self.jitters)
-        return Reference(encoding, face, quality, None, ms())
+        chip = face_chip(rgb, face)
+        grey = _is_grey(chip)
+        encoding = encode_chip(self.models, chip, self.jitters)
+        return Reference(encoding, face, quality, None, ms(), grey)
 
     def encode_reference_async(self, image: bytes | np.ndarray) -> "Future[Reference]":
         """Start encoding the chip portrait in a worker thread (call before the camera starts)."""
@@ -179,7 +184,10 @@ class FaceVerifier:
                         quality={"reference": ref_quality, "frame": None})
         face = faces[0]
         q = assess(rgb, face, self.limits)
-        encoding = encode_chip(self.models, face_chip(rgb, face), self.jitters)
+        chip = face_chip(rgb, face)
+        if reference.grey:  # like with like: a grey chip portrait against a grey camera face
+            chip = _to_grey(chip)
+        encoding = encode_chip(self.models, chip, self.jitters)
         dist = compare.distance(reference.encoding, encoding)
         sc = compare.score(dist, self.thresholds)
         quality = {"reference": ref_quality, "frame": q.measures}
@@ -199,6 +207,15 @@ class FaceVerifier:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _is_grey(rgb: np.ndarray) -> bool:
+    a = rgb.astype(np.int16)
+    return bool(np.abs(a[..., 0] - a[..., 1]).max() <= 2 and np.abs(a[..., 1] - a[..., 2]).max() <= 2)
+
+
+def _to_grey(rgb: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB))
 
 
 def _check_array(rgb: np.ndarray, name: str) -> np.ndarray:

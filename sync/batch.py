@@ -3,10 +3,13 @@
 Wire format (``Content-Type: application/json``, ``Content-Encoding: gzip``)::
 
     {"format": "chipid-sync-batch/1",
-     "batch": {"device_id", "first_seq", "last_seq", "prev_hash", "head_hash",
-               "entries": [Entry.to_json(), ...], "checkpoint": Checkpoint.to_json() | null,
-               "sent_at", "backlog", "priority"},
-     "signature": base64 Ed25519 over canonical_json(batch)}
+     "batch": "<JSON text of {device_id, first_seq, last_seq, prev_hash, head_hash,
+               entries: [Entry.to_json(), ...], checkpoint: Checkpoint.to_json() | null,
+               sent_at, backlog, priority}>",
+     "signature": base64 Ed25519 over the UTF-8 bytes of that text}
+
+The batch travels as the very text that was signed ("verify the bytes that were read"):
+the backend checks the signature before parsing the batch and never re-serialises it.
 
 * A normal batch is contiguous: ``entries[0].seq == first_seq``, each entry links to the
   previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``, or
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import zlib
 from dataclasses import dataclass
@@ -34,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
-from verifier.ledger.entry import GENESIS, Checkpoint, Entry, canonical_json, utc_now, verify_chain
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now, verify_chain
 
 FORMAT = "chipid-sync-batch/1"
 MAX_ENTRIES = 5000            # entries in one batch
@@ -95,8 +99,6 @@ class SignedBatch:
 
     @property
     def digest(self) -> str:
-        import hashlib
-
         return hashlib.sha256(self.signed_bytes + self.signature).hexdigest()
 
 
@@ -133,9 +135,8 @@ def build_batch(
 
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
     """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
-    body = batch.body()
-    signature = sign(canonical_json(body))
-    envelope = {"format": FORMAT, "batch": body, "signature": base64.b64encode(signature).decode()}
+    text = canonical_json(batch.body())
+    envelope = {"format": FORMAT, "batch": text.decode("utf-8"), "signature": base64.b64encode(sign(text)).decode()}
     return gzip.compress(canonical_json(envelope), compresslevel=5, mtime=0)
 
 
@@ -156,7 +157,7 @@ def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
 def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     """Parse a wire batch. Structure errors raise :class:`InputError`; the signature is NOT
     checked here (the caller needs the device id first) and neither are the entry hashes
-    (call :func:`check_batch` after :meth:`SignedBatch.verify`, so tampering by an enrolled
+    (call :func:`checked` after :meth:`SignedBatch.verify`, so tampering by an enrolled
     device is told apart from garbage sent by anyone)."""
     if len(raw) > MAX_WIRE_BYTES:
         raise LimitExceededError(f"batch body of {len(raw)} bytes exceeds {MAX_WIRE_BYTES}")
@@ -172,14 +173,21 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         found = envelope.get("format") if isinstance(envelope, dict) else type(envelope).__name__
         raise InputError(f"expected a {FORMAT} envelope, found {found!r}")
-    body = envelope.get("batch")
-    if not isinstance(body, dict):
-        raise InputError("envelope has no 'batch' object")
+    text = envelope.get("batch")
+    if not isinstance(text, str):
+        raise InputError("envelope has no 'batch' text")
     try:
         signature = base64.b64decode(str(envelope.get("signature", "")), validate=True)
     except ValueError as e:
         raise InputError("batch signature is not base64") from e
-    return SignedBatch(batch=_batch_from_body(body), signed_bytes=canonical_json(body), signature=signature)
+    signed_bytes = text.encode("utf-8")
+    try:
+        body = json.loads(text)
+    except ValueError as e:
+        raise InputError(f"batch text is not JSON: {e}") from e
+    if not isinstance(body, dict):
+        raise InputError(f"batch: expected a JSON object, found {type(body).__name__}")
+    return SignedBatch(batch=_batch_from_body(body), signed_bytes=signed_bytes, signature=signature)
 
 
 class _Unchecked(dict):
@@ -235,14 +243,60 @@ def _int(v: Any, name: str) -> int:
     return v
 
 
-def checked(signed: SignedBatch) -> Batch:
-    """Rebuild the entries (re-hashing each) and check the batch's internal consistency."""
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A verified batch with each entry's canonical bytes and hash computed once."""
+
+    batch: Batch
+    canonical: tuple[bytes, ...]
+    hashes: tuple[str, ...]
+
+
+def checked(signed: SignedBatch) -> CheckedBatch:
+    """Rebuild the entries, hash each once, check claimed hashes, links and the head hash."""
     b = signed.batch
-    entries = tuple(e if isinstance(e, Entry) else Entry.from_json(e) for e in b.entries)
-    batch = Batch(b.device_id, b.first_seq, b.last_seq, b.prev_hash, b.head_hash, entries,
+    entries, canon, hashes = [], [], []
+    prev, expected = b.prev_hash, b.first_seq
+    for raw in b.entries:
+        claimed = raw.get("hash") if isinstance(raw, dict) else None
+        e = raw if isinstance(raw, Entry) else Entry.from_json({k: v for k, v in raw.items() if k != "hash"})
+        c = e.canonical()
+        h = hashlib.sha256(c).hexdigest()
+        if claimed is not None and claimed != h:
+            raise TamperError(f"entry seq {e.seq}: stored hash {claimed} but content hashes to {h}")
+        if e.device_id != b.device_id:
+            raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {b.device_id!r}")
+        if e.kind not in KINDS:
+            raise TamperError(f"entry seq {e.seq}: unknown kind {e.kind!r}")
+        if not b.priority:
+            if e.seq != expected:
+                raise TamperError(f"entry seq {e.seq}: expected seq {expected} (gap or reordering)")
+            if e.prev_hash != prev:
+                raise TamperError(f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to {prev[:16]}…")
+        prev, expected = h, e.seq + 1
+        entries.append(e)
+        canon.append(c)
+        hashes.append(h)
+    batch = Batch(b.device_id, b.first_seq, b.last_seq, b.prev_hash, b.head_hash, tuple(entries),
                   b.checkpoint, b.sent_at, b.backlog, b.priority)
-    check_batch(batch)
-    return batch
+    _check_envelope(batch, hashes[-1])
+    if batch.priority:
+        seqs = [e.seq for e in entries]
+        if seqs != sorted(set(seqs)):
+            raise TamperError("priority batch entries are not in strictly increasing seq order")
+    return CheckedBatch(batch, tuple(canon), tuple(hashes))
+
+
+def _check_envelope(batch: Batch, last_hash: str) -> None:
+    if batch.checkpoint is not None and batch.checkpoint.device_id != batch.device_id:
+        raise TamperError(f"checkpoint belongs to device {batch.checkpoint.device_id!r}, batch is from {batch.device_id!r}")
+    first, last = batch.entries[0], batch.entries[-1]
+    if first.seq != batch.first_seq or last.seq != batch.last_seq:
+        raise TamperError(f"batch claims seq {batch.first_seq}-{batch.last_seq}, entries are {first.seq}-{last.seq}")
+    if batch.first_seq == 1 and batch.prev_hash != GENESIS and not batch.priority:
+        raise TamperError("batch starting at seq 1 must link to the genesis hash")
+    if last_hash != batch.head_hash:
+        raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its entries hash to {last_hash[:16]}…")
 
 
 def check_batch(batch: Batch) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CORE = [REPO / "verifier" / p for p in ("icao", "cccd", "trust")]
-CORE_FILES = [REPO / "verifier" / f for f in ("errors.py", "verdict.py", "transport.py")]
+CORE_FILES = [REPO / "verifier" / f for f in ("errors.py", "verdict.py", "transport.py", "inspection.py", "report.py")]
 FORBIDDEN_IN_CORE = {"smartcard", "nfc", "cv2", "fastapi", "sqlite3", "sqlite_utils", "httpx", "uvicorn",
                      "face_recognition", "dlib", "PIL", "numpy", "sqlalchemy", "psycopg", "starlette"}
 FORBIDDEN_IN_BIOMETRICS = {"smartcard", "nfc", "fastapi", "sqlite3", "sqlite_utils", "httpx", "sqlalchemy", "psycopg"}

@@ -30,13 +30,11 @@ from verifier.errors import (
     AccessKeyError,
     ChipError,
     ChipidError,
-    NoReaderError,
     ParseError,
-    SecureMessagingError,
     VerificationError,
 )
 from verifier.icao.active_auth import perform_active_authentication
-from verifier.icao.chip_auth import perform_chip_authentication
+from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authentication
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.lds.sod import parse_sod
@@ -97,6 +95,25 @@ def keys_from_access(access: dict | None, *, demo_card: Path | None = None) -> a
     )
 
 
+#: Readers of the test stack (vsmartcard's vpcd): never picked by ``auto``, only when named.
+VIRTUAL_READER_PREFIXES = ("Virtual PCD",)
+
+
+def physical_readers() -> list[dict]:
+    """Attached PC/SC and NFC readers, without the virtual test readers."""
+    from drivers.open import describe_readers
+
+    return [r for r in describe_readers() if not str(r.get("name", "")).startswith(VIRTUAL_READER_PREFIXES)]
+
+
+def demo_mode(config: Config, spec: str | None = None) -> bool:
+    """True when scans use the emulated demo card: ``reader.name = "emulator"``, or ``auto`` with no reader."""
+    spec = spec or config["reader.name"]
+    if spec == "emulator":
+        return True
+    return spec == "auto" and not physical_readers()
+
+
 def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | None = None) -> tuple[CardTransport, bool]:
     """Open the configured reader; returns (transport, demo).
 
@@ -113,11 +130,11 @@ def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | Non
         return make_chip(card_dir or DEMO_CARD_DIR)
 
     if spec == "auto":
-        try:
-            return open_transport("auto", timeout_s=config["reader.timeout_s"]), False
-        except NoReaderError:
+        readers = physical_readers()
+        if not readers:
             log.warning("no card reader attached: demo mode with the emulated CCCD")
             return open_transport("emulator", emulator_factory=emulator_factory), True
+        spec = readers[0]["spec"]
     transport = open_transport(spec, emulator_factory=emulator_factory, timeout_s=config["reader.timeout_s"])
     return transport, spec == "emulator"
 
@@ -138,7 +155,11 @@ def _sod_dgs(files: dict[str, bytes]) -> set[int]:
 
 
 def _chip_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> tuple[V.Check | None, bool]:
-    """Run CA when DG14 was read. Returns (check, session_still_usable); the check is confirmed later."""
+    """Run CA when DG14 was read and confirm the restarted channel (ICAO 9303-11 §6.2).
+
+    Returns (check, session_still_usable). A chip without DG14's private key cannot follow
+    the restarted secure messaging: that is the clone the check exists to catch.
+    """
     if "DG14" not in files:
         if required:
             return V.failed(V.CHIP_AUTHENTICATION, "the SOD lists DG14 but the chip did not return it",
@@ -148,7 +169,7 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
         dg14 = parse_dg14(files["DG14"])
         if not dg14.security_infos.chip_auth_keys:
             return None, True
-        sm = perform_chip_authentication(session, dg14)
+        ca = run_chip_authentication(session, dg14)
     except (ParseError, VerificationError) as e:
         check = V.failed if required else V.not_performed
         return check(V.CHIP_AUTHENTICATION, f"chip authentication could not run: {e}",
@@ -156,9 +177,9 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
     except ChipError as e:
         return V.failed(V.CHIP_AUTHENTICATION, f"the chip refused chip authentication: {e}: suspected clone",
                         "Chip từ chối xác thực chip: nghi chip sao chép"), False
-    session.replace_sm(sm)
-    return V.passed(V.CHIP_AUTHENTICATION, "the chip holds the private key of DG14 (secure messaging restarted under the agreed keys)",
-                    "Chip sở hữu khóa bí mật của DG14: không phải chip sao chép"), True
+    session.replace_sm(ca.sm)
+    confirmation = confirm_chip_authentication(session, ca.protocol)
+    return confirmation.to_check(), confirmation.valid
 
 
 def _active_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> V.Check | None:
@@ -203,26 +224,10 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
     ca_check, usable = _chip_authentication(session, files, required=14 in listed)
     aa_check = None
     if usable:
-        try:
-            later = session.read_all(AFTER_CA_FILES)
-            files.update(later.files)
-            not_readable.update(later.not_readable)
-        except ChipError as e:
-            # A chip without DG14's private key cannot follow the restarted channel: it answers
-            # 6987/6988 (SM data objects missing/incorrect) or with a MAC that does not verify.
-            if ca_check is not None and ca_check.status is V.Status.PASSED and (
-                    isinstance(e, SecureMessagingError) or e.sw in (0x6987, 0x6988)):
-                ca_check = V.failed(
-                    V.CHIP_AUTHENTICATION,
-                    f"after chip authentication the chip could not continue secure messaging ({e}): "
-                    "it does not hold the key that DG14 promises: suspected clone",
-                    "Sau xác thực chip, chip không tiếp tục được kênh bảo mật: nghi chip sao chép",
-                )
-                usable = False
-            else:
-                raise
-        if usable:
-            aa_check = _active_authentication(session, files, required=15 in listed)
+        later = session.read_all(AFTER_CA_FILES)
+        files.update(later.files)
+        not_readable.update(later.not_readable)
+        aa_check = _active_authentication(session, files, required=15 in listed)
     if aa_check is None and not usable and 15 in listed:
         aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
                                    "Không thực hiện: phiên làm việc bị ngắt khi xác thực chip")

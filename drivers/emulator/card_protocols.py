@@ -27,32 +27,26 @@ from asn1crypto import core
 from verifier.errors import ChipidError, InputError, ParseError
 from verifier.icao import crypto, curves, ecc, pace, tlv
 from verifier.icao.active_auth import ECDSA_PLAIN_OID, sign_rsa_9796_2
+from verifier.icao.apdu import SW_CONDITIONS_NOT_SATISFIED, SW_OK, SW_WARNING_NO_INFO, SW_WRONG_DATA
 from verifier.icao.chip_keys import ID_PK_DH, ID_PK_ECDH, dh_spki, ec_spki, rsa_spki
 from verifier.icao.curves import CurveParams
 from verifier.icao.ecc import DHParams, Point
 from verifier.icao.keys import KDF_ENC, KDF_MAC, derive_key
 from verifier.icao.lds.security_infos import (
+    CIPHER_SUFFIX,
     ChipAuthenticationInfo,
     ChipAuthenticationPublicKeyInfo,
-    CIPHER_SUFFIX,
     PACEInfo,
-    split_cipher_suffix,
     ca_protocol_oid,
     parse_card_access,
+    split_cipher_suffix,
 )
 from verifier.icao.sm import SecureMessaging
 
 log = logging.getLogger(__name__)
 
-SW_OK = 0x9000
-SW_AUTH_FAILED = 0x6300
-SW_WRONG_LENGTH = 0x6700
-SW_SECURITY_NOT_SATISFIED = 0x6982
-SW_CONDITIONS = 0x6985
-SW_WRONG_DATA = 0x6A80
+#: "Referenced data not found" (ISO/IEC 7816-4 §5.6): unknown password, protocol or key id.
 SW_REF_NOT_FOUND = 0x6A88
-
-RFC5114_1024_160 = ecc.RFC5114_1024_160
 
 
 def _dyn(inner: bytes) -> bytes:
@@ -124,7 +118,7 @@ def make_chip_auth_key(curve: str = "brainpoolP256r1", *, explicit: bool = False
     ``curve``: a named curve of :mod:`verifier.icao.curves`, or "dh1024" (RFC 5114 group).
     """
     if curve.lower() in ("dh", "dh1024", "modp1024"):
-        key = DHPrivateKey(RFC5114_1024_160, ecc.dh_generate_private_key(RFC5114_1024_160))
+        key = DHPrivateKey(ecc.RFC5114_1024_160, ecc.dh_generate_private_key(ecc.RFC5114_1024_160))
         return key, dh_spki(key.params, key.public, algorithm=ID_PK_DH)
     c = curves.curve(curve)
     key = ECPrivateKey(c, ecc.generate_private_key(c))
@@ -225,7 +219,7 @@ class PaceResponder:
         state = self.state
         if last is not None and last != (state == "token"):
             self._reset()
-            return b"", SW_CONDITIONS, None
+            return b"", SW_CONDITIONS_NOT_SATISFIED, None
         group = self.group
         try:
             if state == "nonce" and not dyn:
@@ -263,7 +257,7 @@ class PaceResponder:
                 if not crypto.constant_time_equal(expected, dyn[0x85]):
                     self.failures += 1
                     self._reset()
-                    return b"", SW_AUTH_FAILED, None
+                    return b"", SW_WARNING_NO_INFO, None
                 t_ic = pace.authentication_token(self.ks_mac, self.info.protocol, self.pk_ifd_raw, self.cipher, tag)
                 sm = SecureMessaging(self.ks_enc, self.ks_mac, 0, self.cipher)
                 self._reset()
@@ -273,7 +267,7 @@ class PaceResponder:
             self._reset()
             return b"", SW_WRONG_DATA, None
         self._reset()
-        return b"", SW_CONDITIONS, None
+        return b"", SW_CONDITIONS_NOT_SATISFIED, None
 
 
 def _decode_oid(contents: bytes) -> str:
@@ -372,7 +366,7 @@ class ChipAuthResponder:
         """GENERAL AUTHENTICATE 7C { 80 PK_IFD } after MSE:Set AT: answers 7C 00 and the new SM."""
         selected, self._selected = self._selected, None
         if selected is None:
-            return b"", SW_CONDITIONS, None
+            return b"", SW_CONDITIONS_NOT_SATISFIED, None
         dyn = _parse_dyn(data)
         if dyn is None or 0x80 not in dyn:
             return b"", SW_WRONG_DATA, None

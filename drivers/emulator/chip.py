@@ -51,7 +51,7 @@ class Faults:
     ``remove_after_apdus``: after n APDUs every call raises :class:`CardRemovedError`.
     ``bad_mac``: protected responses carry a wrong MAC.
     ``read_sw``: answer every READ BINARY with this status word and no data
-    (e.g. 0x6C10 or 0x6110 for endless 6Cxx / 61xx).
+    (e.g. 0x6C10 for endless 6Cxx, 0x6700, or 0x9000 for empty answers).
     ``extra_bytes``: READ BINARY returns this many bytes more than asked.
     """
 
@@ -64,7 +64,16 @@ class Faults:
 
 
 class EmulatedChip:
-    """An eMRTD chip serving ``files`` (name -> raw bytes, names as in ``verifier.icao.lds.files``)."""
+    """An eMRTD chip serving ``files`` (name -> raw bytes, names as in ``verifier.icao.lds.files``).
+
+    ``bac_key`` enables BAC (and PACE with the MRZ password); ``can`` the PACE CAN password;
+    ``card_access`` (or ``files["CardAccess"]``) enables PACE: without a ``pace_responder`` the
+    chip builds P2's :class:`PaceResponder` with its passwords. ``max_le``: the most plaintext
+    bytes one READ BINARY returns (beyond it: ``wrong_le_sw``, 6700 or 6Cxx); under secure
+    messaging also no more than fits the response APDU. ``extended_length``: the chip accepts
+    extended-length APDUs. ``chip_auth_key`` / ``active_auth_key`` build the CA / AA
+    responders when none are given. ``eac_protected`` files answer 6982.
+    """
 
     def __init__(self, files: dict[str, bytes], bac_key: BACKey | None, can: str | None = None,
                  card_access: bytes | None = None, max_le: int = 256, extended_length: bool = True,

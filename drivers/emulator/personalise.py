@@ -205,8 +205,8 @@ def make_chip(profile: CardProfile | str | Path, *, dg2_standard: str = "19794-5
     """An :class:`drivers.emulator.chip.EmulatedChip` personalised from ``profile``.
 
     ``profile``: a :class:`CardProfile` or a profile directory. The chip answers BAC with the
-    card's MRZ key (unless ``chip.bac`` is off, or the card has no expiry: P1's BACKey refuses
-    ``<<<<<<``), PACE with the MRZ or the CAN (last 6 digits of the ID), chip authentication and
+    card's MRZ key (unless ``chip.bac`` is off; a card without expiry has ``<<<<<<`` as its MRZ
+    date of expiry), PACE with the MRZ or the CAN (last 6 digits of the ID), chip authentication and
     active authentication with the profile's keys.
 
     ``replace_files``: files swapped in *after* signing (tampered cards); ``clone``: the chip
@@ -218,7 +218,7 @@ def make_chip(profile: CardProfile | str | Path, *, dg2_standard: str = "19794-5
     from drivers.emulator.card_protocols import ActiveAuthResponder, ChipAuthResponder, PaceResponder
     from drivers.emulator.chip import EmulatedChip
     from drivers.emulator.profile import load_profile
-    from verifier.icao.keys import BACKey
+    from verifier.icao.keys import NO_EXPIRY, BACKey
 
     if not isinstance(profile, CardProfile):
         profile = load_profile(profile)
@@ -226,9 +226,9 @@ def make_chip(profile: CardProfile | str | Path, *, dg2_standard: str = "19794-5
     files.update(replace_files or {})
     chip = profile.chip
     bac_key = None
-    if chip.get("bac", True) and profile.date_of_expiry is not None:
-        bac_key = BACKey(profile.id_number[-9:], profile.date_of_birth.strftime("%y%m%d"),
-                         profile.date_of_expiry.strftime("%y%m%d"))
+    if chip.get("bac", True):
+        expiry = NO_EXPIRY if profile.date_of_expiry is None else profile.date_of_expiry.strftime("%y%m%d")
+        bac_key = BACKey(profile.id_number[-9:], profile.date_of_birth.strftime("%y%m%d"), expiry)
     mrz_password = hashlib.sha1(mrz_information(profile).encode("ascii")).digest()  # ICAO 9303-11 §9.7.3
     can = profile.id_number[-6:]
 

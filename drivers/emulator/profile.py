@@ -18,7 +18,12 @@
      "photo": "photo.jp2",
      "keys": {"chip_auth": "chip_auth_key.pem", "active_auth": "active_auth_key.pem"},
      "signer": {"dsc": "dsc.pem", "dsc_key": "dsc_key.pem"} | null,
-     "chip": {"bac": true, "pace": true, ...}}
+     "chip": {"bac": true, "pace": true, "pace_parameter_id": 13, "pace_cipher": "AES",
+              "pace_key_bits": 128, "chip_auth": true, "active_auth": true}}
+
+``chip``: which protocols the emulated chip offers: BAC, PACE (ECDH generic mapping over the
+standardized domain parameters ``pace_parameter_id``, e.g. 13 = brainpoolP256r1, 12 = NIST P-256),
+chip authentication (DG14) and active authentication (DG15).
 
 A profile holds synthetic people only: real citizens' data never belongs here.
 """
@@ -47,8 +52,7 @@ DEFAULT_CHIP = {
     "bac": True,
     "pace": True,
     "pace_parameter_id": 13,  # standardized domain parameters: brainpoolP256r1 (ICAO 9303-11 §9.5.1)
-    "pace_mapping": "GM",
-    "pace_cipher": "AES",
+    "pace_cipher": "AES",  # ECDH generic mapping with AES (or "3DES")
     "pace_key_bits": 128,
     "chip_auth": True,
     "active_auth": True,

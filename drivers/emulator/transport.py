@@ -31,19 +31,17 @@ class EmulatorTransport:
         self.link_seconds = 0.0  # simulated link time (the floor)
         self.wait_seconds = 0.0  # wall time actually spent waiting for it (>= link_seconds)
         self.chip_seconds = 0.0  # time spent inside the emulated chip (its own crypto), for benchmarks
-        self.chip_cpu_seconds = 0.0  # the same in CPU time of this process
 
     def transmit(self, apdu: bytes) -> bytes:
         if self.closed:
             raise TransportError("the emulator transport is closed", step="transmit")
         if not self.extended_length and Command.is_extended(apdu):
             raise TransportError("this reader cannot carry extended-length APDUs", step="transmit")
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start = time.perf_counter()
         try:
             rapdu = self.chip.process(bytes(apdu))
         finally:
             self.chip_seconds += time.perf_counter() - start
-            self.chip_cpu_seconds += time.process_time() - start_cpu
         if self.bitrate:
             seconds = (len(apdu) + len(rapdu)) * 8 / self.bitrate
             self.link_seconds += seconds

@@ -68,7 +68,7 @@ class Database:
                 if self.dialect == "postgresql":
                     # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
-                for ddl in schema.TABLES:
+                for ddl in schema.tables(self.dialect):
                     conn.exec_driver_sql(ddl)
                 conn.execute(
                     text("INSERT INTO meta (key, value) VALUES ('schema_version', :v) ON CONFLICT (key) DO NOTHING"),

@@ -22,14 +22,29 @@ MAX_KEY = 200
 MAX_SEARCH_TEXT = 2000
 
 
+def _fold_table() -> dict[int, str]:
+    """Latin letters with diacritics (Vietnamese included) -> base letter, lower case."""
+    table = {ord("đ"): "d", ord("Đ"): "d"}
+    for cp in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        if base != ch and base.isascii():
+            table[cp] = base.lower()
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def norm_text(s: Any) -> str:
-    """'Nguyễn  Văn Đức' -> 'nguyen van duc' (NFKD, combining marks dropped, đ -> d)."""
+    """'Nguyễn  Văn Đức' -> 'nguyen van duc' (diacritics dropped, đ -> d, lower case, single spaces)."""
     if s is None:
         return ""
-    s = str(s).replace("đ", "d").replace("Đ", "D")
-    s = unicodedata.normalize("NFKD", s)
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    return _SPACES.sub(" ", s).strip().lower()[:MAX_SEARCH_TEXT]
+    s = str(s)[: 4 * MAX_SEARCH_TEXT].translate(_FOLD)
+    if not s.isascii():
+        s = unicodedata.normalize("NFKD", s)
+        s = "".join(c for c in s if not unicodedata.combining(c))
+    return " ".join(s.lower().split())[:MAX_SEARCH_TEXT]
 
 
 def norm_code(s: Any) -> str:

@@ -63,16 +63,6 @@ _DEVICE_SQL = (
     "JOIN shops s ON s.shop_id = d.shop_id WHERE d.device_id = :dev"
 )
 
-_INSERT_ENTRY = text(
-    "INSERT INTO entries (shop_id, device_id, seq, province, ts, kind, hash, prev_hash, demo, contract_no, "
-    "id_number, full_name, event_type, search_text, body, received_at) VALUES (:shop_id, :device_id, :seq, "
-    ":province, :ts, :kind, :hash, :prev_hash, :demo, :contract_no, :id_number, :full_name, :event_type, "
-    ":search_text, :body, :received_at)"
-)
-_INSERT_KEY = text(
-    "INSERT INTO entry_keys (shop_id, device_id, seq, key_type, value) VALUES (:shop_id, :device_id, :seq, :key_type, :value)"
-)
-
 
 def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> IngestResponse:
     """Verify and store one wire batch; never raises for bad input (the answer says why)."""
@@ -93,16 +83,17 @@ def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> I
         except TamperError as e:
             raise _Refusal(401, "signature", str(e), "signature", signed.batch.first_seq) from e
         try:
-            b = batch_mod.checked(signed)
+            cb = batch_mod.checked(signed)
         except (TamperError, SyncError) as e:
             raise _Refusal(422, "tampered", str(e), "tampered", signed.batch.first_seq) from e
+        b = cb.batch
         if b.checkpoint is not None:
             try:
                 b.checkpoint.verify(load_public_key_b64(dev["public_key"]))
             except TamperError as e:
                 raise _Refusal(422, "checkpoint", str(e), "checkpoint", b.checkpoint.seq) from e
         with db.write() as conn:
-            return _store(db, conn, b, signed.digest)
+            return _store(db, conn, cb, signed.digest)
     except _Refusal as r:
         return _refuse_with_alert(db, dev, r)
     except SQLAlchemyError as e:
@@ -138,7 +129,9 @@ def _lock_device(db: Database, conn: Connection, device_id: str):
     return conn.execute(text(sql), {"dev": device_id}).mappings().first()
 
 
-def _store(db: Database, conn: Connection, b: batch_mod.Batch, digest: str) -> IngestResponse:
+def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: str) -> IngestResponse:
+    b = cb.batch
+    hashes = {e.seq: h for e, h in zip(b.entries, cb.hashes)}
     dev = _lock_device(db, conn, b.device_id)
     if dev["last_batch_digest"] == digest and dev["last_batch_response"]:
         return IngestResponse(200, json.loads(dev["last_batch_response"]), duplicate=True)
@@ -148,29 +141,28 @@ def _store(db: Database, conn: Connection, b: batch_mod.Batch, digest: str) -> I
     shop_id, device_id = dev["shop_id"], dev["device_id"]
     head_seq, head_hash = int(dev["head_seq"]), dev["head_hash"]
     if b.priority:
-        return _store_priority(conn, dev, b, digest)
+        return _store_priority(conn, dev, b, hashes, digest)
     if b.first_seq > head_seq + 1:
         raise _Refusal(409, "gap", f"batch starts at seq {b.first_seq} but the stored chain ends at seq {head_seq}: "
                        f"entries {head_seq + 1}-{b.first_seq - 1} are missing", "gap", head_seq + 1)
     overlap = [e for e in b.entries if e.seq <= head_seq]
-    new = [e for e in b.entries if e.seq > head_seq]
+    new = [(e, c, h) for e, c, h in zip(b.entries, cb.canonical, cb.hashes) if e.seq > head_seq]
     if overlap:
         stored = dict(conn.execute(
             text("SELECT seq, hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq BETWEEN :a AND :b"),
             {"shop": shop_id, "dev": device_id, "a": overlap[0].seq, "b": overlap[-1].seq},
         ).all())
         for e in overlap:
-            if stored.get(e.seq) != e.hash:
+            if stored.get(e.seq) != hashes[e.seq]:
                 raise _Refusal(409, "conflict", f"seq {e.seq} was stored with hash {str(stored.get(e.seq))[:16]}… "
-                               f"but is now sent with hash {e.hash[:16]}…: same seq, other content", "conflict", e.seq)
+                               f"but is now sent with hash {hashes[e.seq][:16]}…: same seq, other content", "conflict", e.seq)
     elif b.prev_hash != head_hash:
         raise _Refusal(409, "fork", f"batch at seq {b.first_seq} links to {b.prev_hash[:16]}… but the stored chain head "
                        f"(seq {head_seq}) is {head_hash[:16]}…: the chain forked", "fork", b.first_seq)
     now = utc_now()
-    hashes = {e.seq: e.hash for e in b.entries}
     if new:
-        _insert_entries(conn, dev, new, now)
-        _check_priority(conn, dev, new, hashes)
+        _insert_entries(db, conn, dev, new, now)
+        _check_priority(conn, dev, [e for e, _, _ in new], hashes)
     new_head_seq = max(head_seq, b.last_seq)
     new_head_hash = b.head_hash if new else head_hash
     _check_checkpoints(conn, dev, b.checkpoint, new_head_seq, hashes)
@@ -185,21 +177,21 @@ def _store(db: Database, conn: Connection, b: batch_mod.Batch, digest: str) -> I
     return IngestResponse(200, response, duplicate=not new, stored=len(new))
 
 
-def _insert_entries(conn: Connection, dev, new: list[Entry], now: str) -> None:
+_ENTRY_COLUMNS = ("shop_id", "device_id", "seq", "province", "ts", "kind", "hash", "prev_hash", "demo", "contract_no",
+                  "id_number", "full_name", "event_type", "search_text", "body", "received_at")
+_KEY_COLUMNS = ("shop_id", "device_id", "seq", "key_type", "value")
+
+
+def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, bytes, str]], now: str) -> None:
     shop_id, device_id, province = dev["shop_id"], dev["device_id"], dev["province"]
     rows, keys, suspicious = [], [], []
     ids, serials = {}, {}
-    for e in new:
+    for e, canonical, h in new:
         ix = index_entry(e)
-        rows.append({
-            "shop_id": shop_id, "device_id": device_id, "seq": e.seq, "province": province, "ts": e.ts,
-            "kind": e.kind, "hash": e.hash, "prev_hash": e.prev_hash, "demo": int(e.demo),
-            "contract_no": ix.contract_no, "id_number": ix.id_number, "full_name": ix.full_name,
-            "event_type": ix.event_type, "search_text": ix.search_text,
-            "body": canonical_json(e.body()).decode("utf-8"), "received_at": now,
-        })
+        rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
+                     ix.id_number, ix.full_name, ix.event_type, ix.search_text, canonical.decode("utf-8"), now))
         for key_type, value in ix.keys:
-            keys.append({"shop_id": shop_id, "device_id": device_id, "seq": e.seq, "key_type": key_type, "value": value})
+            keys.append((shop_id, device_id, e.seq, key_type, value))
         if e.kind == "transaction":
             if ix.id_number:
                 ids.setdefault(ix.id_number, []).append((e, ix))
@@ -207,9 +199,8 @@ def _insert_entries(conn: Connection, dev, new: list[Entry], now: str) -> None:
                 serials.setdefault(s, []).append((e, ix))
         elif ix.event_type == "suspicious":
             suspicious.append((e, ix))
-    conn.execute(_INSERT_ENTRY, rows)
-    if keys:
-        conn.execute(_INSERT_KEY, keys)
+    bulk_insert(db, conn, "entries", _ENTRY_COLUMNS, rows)
+    bulk_insert(db, conn, "entry_keys", _KEY_COLUMNS, keys)
     for e, ix in suspicious:
         already = conn.execute(
             text("SELECT 1 FROM priority_events WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
@@ -219,6 +210,20 @@ def _insert_entries(conn: Connection, dev, new: list[Entry], now: str) -> None:
             raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious",
                         detail=_suspicious_detail(e, ix), seq=e.seq)
     _watchlist_hits(conn, dev, ids, serials)
+
+
+def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many rows in the open transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    if db.dialect == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
 def _suspicious_detail(e: Entry, ix) -> str:
@@ -288,7 +293,7 @@ def _check_checkpoints(conn: Connection, dev, cp: Checkpoint | None, head_seq: i
         )
 
 
-def _store_priority(conn: Connection, dev, b: batch_mod.Batch, digest: str) -> IngestResponse:
+def _store_priority(conn: Connection, dev, b: batch_mod.Batch, hashes: dict, digest: str) -> IngestResponse:
     """Suspicious events ahead of the queue: alert now, hold the hashes to check against the chain later."""
     shop_id, device_id, head_seq = dev["shop_id"], dev["device_id"], int(dev["head_seq"])
     now = utc_now()
@@ -298,7 +303,7 @@ def _store_priority(conn: Connection, dev, b: batch_mod.Batch, digest: str) -> I
                 text("SELECT hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
                 {"shop": shop_id, "dev": device_id, "seq": e.seq},
             ).first()
-            if row and row[0] != e.hash:
+            if row and row[0] != hashes[e.seq]:
                 raise _Refusal(409, "conflict", f"priority event seq {e.seq} differs from the stored entry", "conflict", e.seq)
             continue
         old = conn.execute(
@@ -306,13 +311,13 @@ def _store_priority(conn: Connection, dev, b: batch_mod.Batch, digest: str) -> I
             {"shop": shop_id, "dev": device_id, "seq": e.seq},
         ).first()
         if old:
-            if old[0] != e.hash:
+            if old[0] != hashes[e.seq]:
                 raise _Refusal(409, "conflict", f"priority event seq {e.seq} was reported with other content", "conflict", e.seq)
             continue
         ix = index_entry(e)
         conn.execute(
             text("INSERT INTO priority_events (shop_id, device_id, seq, hash, received_at) VALUES (:shop, :dev, :seq, :h, :now)"),
-            {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": e.hash, "now": now},
+            {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": hashes[e.seq], "now": now},
         )
         if ix.event_type == "suspicious":
             raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(e, ix), seq=e.seq)

@@ -78,14 +78,14 @@ TABLES = [
         PRIMARY KEY (shop_id, device_id, seq))""",
     "CREATE INDEX IF NOT EXISTS entries_shop_ts ON entries (shop_id, ts)",
     "CREATE INDEX IF NOT EXISTS entries_province_ts ON entries (province, ts)",
-    "CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts)",
     """CREATE TABLE IF NOT EXISTS entry_keys (
         shop_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
         key_type TEXT NOT NULL,
         value TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS entry_keys_value ON entry_keys (key_type, value)",
+    # {pattern_ops}: text_pattern_ops on PostgreSQL, so one index serves = and LIKE 'prefix%'
+    "CREATE INDEX IF NOT EXISTS entry_keys_value ON entry_keys (key_type, value{pattern_ops})",
     """CREATE TABLE IF NOT EXISTS checkpoints (
         shop_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
@@ -147,9 +147,14 @@ TABLES = [
         at TEXT NOT NULL)""",
 ]
 
+
+
+def tables(dialect: str) -> list[str]:
+    return [ddl.replace("{pattern_ops}", " text_pattern_ops" if dialect == "postgresql" else "") for ddl in TABLES]
+
+
 # Only on PostgreSQL; each is optional (pg_trgm may be unavailable to a non-superuser).
 POSTGRES_EXTRA = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS entries_search_trgm ON entries USING gin (search_text gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS entry_keys_prefix ON entry_keys (key_type, value text_pattern_ops)",
 ]

@@ -54,12 +54,17 @@ def test_verify_each_photo_as_the_camera_picture(face_verifier, references, phot
 def test_chip_portrait_against_camera_photos(face_verifier, chip_portrait, photos):
     ref = face_verifier.encode_reference(chip_portrait)
     assert ref.issue is None and ref.encoding.shape == (128,)
+    assert ref.grey  # camera faces are compared in grey against it
     for name in SAME:
         result = face_verifier.verify(ref, photos[name])
         assert result.decision in (compare.MATCH, compare.REFER), (name, result)
     assert face_verifier.verify(ref, photos["obama.jpg"]).decision == compare.MATCH
     for name in OTHERS:
         assert face_verifier.verify(ref, photos[name]).decision == compare.NO_MATCH, name
+
+
+def test_colour_portraits_are_compared_in_colour(references):
+    assert not references["obama.jpg"].grey
 
 
 def test_to_json_has_the_cli_fields(face_verifier, references, photos):
@@ -134,3 +139,18 @@ def test_stricter_threshold_turns_matches_into_refer(models, references, photos)
     strict = FaceVerifier(Thresholds(0.2, 0.6), models=models)
     result = strict.verify(references["obama.jpg"], photos["obama2.jpg"])
     assert result.decision == compare.REFER and isinstance(result, FaceResult)
+
+
+def test_nothing_biometric_is_logged(face_verifier, references, photos, caplog):
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        result = face_verifier.verify(references["obama.jpg"], photos["obama2.jpg"])
+    import re
+
+    mine = [r.getMessage() for r in caplog.records if r.name.startswith("biometrics")]
+    assert mine, "the decision is logged (without biometric data)"
+    for message in mine:  # decision and timing only: no distance, score, template or image
+        assert re.fullmatch(r"face decision (match|refer|no_match|no_face|multiple_faces|poor_quality) in \d+ ms",
+                            message), message
+    assert result.decision == "match"

@@ -58,6 +58,8 @@ def test_blink_passes(models, clips):
     result = check_liveness(_seq(o[:6], clips["closed"], o[6:]), Challenge((BLINK,)), models=models)
     assert result.status == PASSED, result
     assert result.details["steps_done"][0]["step"] == BLINK
+    best = result.best_frame
+    assert best is not None and not 6 <= best < 8  # never a closed-eye frame
 
 
 def test_head_turn_direction(models, clips):

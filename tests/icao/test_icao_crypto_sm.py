@@ -301,3 +301,10 @@ def test_channel_fast_paths_match_the_reference_primitives(cipher):
         assert sm._encrypt(data) == ref_enc
         assert sm._decrypt(ref_enc, "test") == data
         assert len(ref_enc) % block == 0
+
+
+def test_degenerate_3des_keys_are_input_errors():
+    with pytest.raises(InputError):
+        crypto.des3_cbc_encrypt(bytes(16), bytes(8))
+    with pytest.raises(InputError):
+        SecureMessaging(bytes(16), bytes(16), 0, "3DES")

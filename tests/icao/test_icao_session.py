@@ -145,6 +145,15 @@ def test_odd_ins_past_32767_for_a_40_kb_file():
     assert len(rec.ins(0xB0)) == -(-32768 // 223)  # even INS up to offset 32767, odd beyond
 
 
+@pytest.mark.parametrize("wrong_le_sw", [0x6700, 0x6C00])
+def test_odd_ins_with_le_learning(wrong_le_sw):
+    files = make_files(40_000)
+    chip = EmulatedChip(files, KEY, max_le=150, extended_length=False, wrong_le_sw=wrong_le_sw)
+    s, rec = session(chip, reader_extended=False)
+    assert s.open().read_file("DG2") == files["DG2"]
+    assert rec.ins(0xB1)
+
+
 def test_extended_length_reads_dg2_in_one_apdu():
     files = make_files(40_000)
     s, rec = session(EmulatedChip(files, KEY, max_le=65536))
@@ -221,3 +230,24 @@ def test_closed_transport_is_a_transport_error():
     t.close()
     with pytest.raises(TransportError):
         ChipSession(t, [KEY]).open()
+
+
+def test_configured_max_le_caps_short_reads():
+    files = make_files(3_000)
+    s, rec = session(EmulatedChip(files, KEY), reader_extended=False, max_le=100)
+    assert s.read_all().files["DG2"] == files["DG2"]
+    les = [c[7] for c in rec.ins(0xB0) if c[5:7] == b"\x97\x01"]
+    assert les and max(les) == 100
+    with pytest.raises(InputError):
+        ChipSession(EmulatorTransport(EmulatedChip(files, KEY)), [KEY], max_le=300)
+
+
+def test_pace_aes_short_apdus_and_odd_ins():
+    pace = pytest.importorskip("verifier.icao.pace")
+    files = make_files(40_000)
+    chip = EmulatedChip(files, KEY, can="047064", card_access=pace.card_access_for(13, "AES-128"), max_le=256)
+    s, rec = session(chip, keys=[CANKey("047064")], reader_extended=False)
+    read = s.read_all()
+    assert read.access_protocol == "PACE" and s.sm.cipher == "AES"
+    assert all(read.files[n] == files[n] for n in CCCD_READ_ORDER)
+    assert rec.ins(0xB1)

@@ -83,6 +83,7 @@ def test_from_qr_no_expiry_card_still_yields_the_can():
     c = keys_from_qr("079060001234|025123456|Nguyễn Văn An|15031960|Nam|x|01022019")
     assert CANKey("001234") in c.keys
     assert BACKey("060001234", "600315", "200315") in c.keys
+    assert BACKey("060001234", "600315", "<<<<<<") in c.keys  # no expiry after 60 (ICAO filler)
 
 
 @pytest.mark.parametrize("bad", ["", "garbage", "a|b|c|d|e|f"])
@@ -107,3 +108,8 @@ def test_from_text_dispatch():
 
 def test_keys_never_show_in_repr():
     assert "090001234" not in repr(keys_from_qr(QR))
+
+
+def test_from_id_without_expiry_still_gives_the_can():
+    c = keys_from_id("079060001234", "600315", "none")
+    assert c.keys[-1] == CANKey("001234")

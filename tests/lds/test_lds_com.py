@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.errors import ParseError
+from verifier.errors import InputError, ParseError
 from verifier.icao.lds.com import encode_com, parse_com
 
 # ICAO 9303-10 worked example shape: LDS 1.7, Unicode 4.0.0, DG1 DG2 DG13 DG14 DG15 (a CCCD)
@@ -52,8 +52,10 @@ def test_malformed_com_is_a_parse_error(raw, message):
 
 
 def test_encode_refuses_bad_dg_number():
-    with pytest.raises(ParseError, match="out of range"):
+    with pytest.raises(InputError, match="out of range"):
         encode_com((0,))
+    with pytest.raises(InputError, match="dot-separated"):
+        encode_com((1,), lds_version="1.7.3")
 
 
 @given(st.lists(st.integers(1, 16), unique=True, max_size=16),

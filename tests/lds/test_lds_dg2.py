@@ -187,3 +187,16 @@ def test_other_19794_editions_fall_back_to_the_image_magic():
     assert face.standard == "19794-5:030" and face.warnings
     with pytest.raises(ParseError, match="no JPEG"):
         parse_19794_5(header + b"\x00" * 60)
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((b"GIF89a",), {}, "JPEG or JPEG 2000"),
+    ((b"\xff\xd8\xff\xe0",), {}, "width/height"),
+    ((SAMPLE_JPEG,), {"standard": "19794-4"}, "standard"),
+    ((SAMPLE_JPEG,), {"gender": "robot"}, "gender"),
+])
+def test_encoder_refuses_bad_input(args, kwargs, message):
+    from verifier.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        encode_dg2(*args, **kwargs)

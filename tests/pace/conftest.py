@@ -43,7 +43,7 @@ class SMSession:
 
 
 def plain_send(chip: EmulatedChip):
-    return lambda cmd: Response.parse(chip.process(cmd.encode()))
+    return lambda cmd: Response.parse(chip.process(cmd.encode(extended=cmd.needs_extended)))
 
 
 def password_for(mrz: BACKey = MRZ_KEY, can: str = CAN):

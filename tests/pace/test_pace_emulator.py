@@ -1,4 +1,5 @@
-"""PACE terminal against the emulated chip: MRZ and CAN, NIST P-256 and brainpoolP256r1 (and more), AES and 3DES."""
+"""PACE terminal against the emulated chip: MRZ and CAN, NIST P-256 and brainpoolP256r1 (every standardized
+curve, and the DH groups), AES and 3DES."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ CASES = [
     (13, "3DES", "can"),
     (13, "AES-256", "mrz"),
     (12, "AES-192", "can"),
+    (0, "AES-128", "mrz"),  # DH generic mapping, RFC 5114 groups
+    (1, "3DES", "can"),
+    (2, "AES-256", "mrz"),
 ]
 
 
@@ -36,6 +40,7 @@ def test_pace_then_protected_read(pace_helpers, param_id, cipher, password):
     result = pace.run_pace(pace_helpers["plain_send"](chip), key, card_access)
     assert result.info.parameter_id == param_id
     assert result.cipher == ("3DES" if cipher == "3DES" else "AES")
+    assert result.info.agreement == ("DH" if param_id < 8 else "ECDH")
     assert result.password_ref == (1 if password == "mrz" else 2)
     session = pace_helpers["SMSession"](chip, result.sm)
     assert session.transmit(Command(0x00, 0xA4, 0x04, 0x0C, bytes.fromhex("A0000002471001"))).sw == 0x9000
@@ -116,6 +121,7 @@ def test_card_access_for():
     infos = parse_card_access(pace.card_access_for(12, "AES-256")).pace
     assert infos == (PACEInfo("0.4.0.127.0.7.2.2.4.2.4", 2, 12),)
     assert parse_card_access(pace.card_access_for(13, "3DES")).pace[0].cipher == ("3DES", 112)
+    assert parse_card_access(pace.card_access_for(0, "AES-128")).pace[0].agreement == "DH"
     with pytest.raises(InputError):
         pace.card_access_for(3, "AES-128")
     with pytest.raises(InputError):

@@ -86,3 +86,55 @@ def test_ca_responder_answers_status_words(messages):
 def test_verify_active_auth_never_crashes(signature, challenge):
     spki = AA_SPKI  # EC key: the ECDSA path
     assert not active_auth.verify_active_auth(spki, challenge, signature, "1.2.840.10045.4.3.2").valid
+
+
+def _hostile_chip(answers):
+    """MSE:Set AT succeeds, then every GENERAL AUTHENTICATE gets the next hostile answer."""
+    from verifier.icao.apdu import Response
+
+    it = iter(answers)
+
+    def send(cmd):
+        if cmd.ins == 0x22:
+            return Response(b"", 0x9000)
+        try:
+            data, sw = next(it)
+        except StopIteration:
+            return Response(b"", 0x6F00)
+        return Response(data, sw)
+    return send
+
+
+hostile_answer = st.tuples(
+    st.one_of(_der_like(), st.builds(lambda tag, v: tlv.encode(0x7C, tlv.encode(tag, v)),
+                                     st.sampled_from([0x80, 0x82, 0x84, 0x86]), st.binary(max_size=140))),
+    st.sampled_from([0x9000, 0x9000, 0x9000, 0x6300, 0x6A80, 0x63C2]))
+
+
+@SETTINGS
+@given(st.lists(hostile_answer, max_size=5), st.sampled_from([13, 12, 0]))
+def test_pace_terminal_against_a_hostile_chip(answers, param_id):
+    try:
+        pace.perform_pace(_hostile_chip(answers), CANKey("123456"), pace.card_access_for(param_id, "AES-128"))
+    except ChipidError:
+        return
+    raise AssertionError("a hostile chip completed PACE")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=80), st.sampled_from([0x9000, 0x6A80]))
+def test_ca_terminal_against_hostile_answers(answer, sw):
+    from verifier.icao import chip_auth
+    from verifier.icao.apdu import Response
+    from verifier.icao.lds.dg14 import encode_dg14, parse_dg14
+    from drivers.emulator.card_protocols import chip_auth_infos
+
+    class Session:
+        def transmit(self, cmd):
+            return Response(answer if cmd.ins == 0x86 else b"", sw)
+
+    dg14 = parse_dg14(encode_dg14(chip_auth_infos(CA_KEY, CA_SPKI)))
+    try:
+        chip_auth.perform_chip_authentication(Session(), dg14)
+    except ChipidError:
+        pass

@@ -167,3 +167,26 @@ def test_huge_integer_refused():
 def test_dg14_wrong_tag():
     with pytest.raises(ParseError, match="expected tag 6E"):
         parse_dg14(tlv.encode(0x6F, APPENDIX_G_CARD_ACCESS))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(curves.CURVES)), st.integers(1, 2**64), st.booleans(),
+       st.sampled_from([chip_keys.ID_EC_PUBLIC_KEY, chip_keys.ID_PK_ECDH]))
+def test_ec_subject_public_key_info_roundtrip(name, d, explicit, algorithm):
+    c = curves.CURVES[name]
+    q = ecc.public_key(c, d)
+    spki = chip_keys.ec_spki(c, q, algorithm=algorithm, explicit=explicit)
+    key = chip_keys.parse_public_key(spki)
+    assert (key.curve.name, key.point, key.algorithm) == (name, q, algorithm)
+
+
+def test_crafted_explicit_curve_is_refused():
+    from verifier.errors import TrustError
+
+    c = curves.CURVES["brainpoolP256r1"]
+    spki = bytearray(chip_keys.ec_spki(c, ecc.public_key(c, 5), explicit=True))
+    a = c.a.to_bytes(32, "big")
+    i = bytes(spki).index(a)
+    spki[i + 31] ^= 1  # change the curve's coefficient a
+    with pytest.raises((TrustError, ParseError)):
+        chip_keys.parse_public_key(bytes(spki))

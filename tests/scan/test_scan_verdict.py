@@ -175,3 +175,14 @@ def test_cli_read_human_output_and_wrong_key_exit_1():
     proc = _chipid("read", "--reader", "emulator", "--can", "123456")
     assert proc.returncode == 1
     assert "CAN" in proc.stderr
+
+
+def test_card_without_expiry_opens_with_bac(profile, demo_store):
+    card = dataclasses.replace(profile, date_of_expiry=None)
+    result = scan(make_chip(card), demo_store,
+                  {"id_number": card.id_number, "birth_date": card.date_of_birth.strftime("%y%m%d"),
+                   "expiry_date": "none"}, chip__access_policy="bac").result
+    assert result["access"]["protocol"] == "BAC"
+    assert result["verdict"] == "authentic", result["checks"]
+    assert result["checks"]["card_expiry"]["status"] == "passed"
+    assert "no expiry" in result["checks"]["card_expiry"]["reason"]

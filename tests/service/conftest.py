@@ -233,3 +233,9 @@ def live_server(tmp_path):
     except Exception:  # noqa: BLE001
         proc.kill()
         proc.wait(5)
+
+
+@pytest.fixture()
+def server_factory():
+    """``start(data_dir, log_path, *args) -> (process, base URL, admin password)``; stop it yourself."""
+    return start_server

@@ -67,3 +67,10 @@ def test_no_external_resources(api, svc):
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
         assert "url(http" not in text and "cdn" not in text.lower()
     assert api.get("/static/fonts/DejaVuSans.ttf").status_code == 200
+
+
+def test_api_docs_are_offline(api):
+    r = api.get("/docs")
+    assert r.status_code == 200 and "/openapi.json" in r.text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", r.text)
+    assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 200

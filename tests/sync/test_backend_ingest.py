@@ -28,8 +28,9 @@ def _wire(dev: SigningDevice, first: int, last: int, *, checkpoint=None, sent_at
 
 
 def _raw_wire(body: dict, sign) -> bytes:
-    sig = base64.b64encode(sign(canonical_json(body))).decode()
-    return gzip.compress(canonical_json({"format": batch_mod.FORMAT, "batch": body, "signature": sig}))
+    text_ = canonical_json(body)
+    sig = base64.b64encode(sign(text_)).decode()
+    return gzip.compress(canonical_json({"format": batch_mod.FORMAT, "batch": text_.decode(), "signature": sig}))
 
 
 def _count(db, device_id) -> int:

@@ -116,7 +116,8 @@ def test_sigkill_and_network_faults_lose_and_duplicate_nothing(tmp_path, monkeyp
             proxy.faults = faults
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                if all(len(_stored(db, led.device_id)) == led.head()[0] for led in ledgers):
+                if all(len(_stored(db, led.device_id)) == led.head()[0] == int(led.sync_state()["acked_seq"])
+                       for led in ledgers):
                     break
                 time.sleep(0.2)
     finally:

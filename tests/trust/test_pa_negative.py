@@ -438,3 +438,35 @@ def test_demo_card_verifies_under_demo_trust_only_and_is_marked():
     prod = {c.name: c for c in passive_authentication(sod, files, TrustStore.default(), at=AT,
                                                       mrz_issuing_state="VNM", com_dgs=[1, 2])}
     assert prod["dsc_chain"].status is Status.FAILED
+
+
+def test_digest_algorithm_differing_from_the_message_digest_fails(pki):
+    # SignerInfo says SHA-384 but the message digest attribute holds a SHA-256 value.
+    checks = run(pki, sod_for(pki, digest_algorithm_oid="2.16.840.1.101.3.4.2.2"))
+    assert status(checks, "sod_signature") is Status.FAILED
+    assert "digest" in checks["sod_signature"].reason
+
+
+def test_unreadable_sod_fails_without_raising(pki):
+    checks = run(pki, b"\x77\x05\x30\x03\x02\x01\x01")
+    assert status(checks, "sod_signature") is Status.FAILED
+    assert status(checks, "dsc_chain") is Status.NOT_PERFORMED
+    assert all(checks[f"dg_hash_{n}"].status is Status.NOT_PERFORMED for n in pki.dgs)
+
+
+def test_dsc_with_an_unknown_critical_extension_fails(pki):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    key = p.new_key("secp256r1")
+    builder = (x509.CertificateBuilder().subject_name(pki.dsc.cert.subject).issuer_name(pki.csca.cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(datetime(2025, 1, 1, tzinfo=UTC)).not_valid_after(datetime(2035, 1, 1, tzinfo=UTC))
+               .add_extension(p._key_usage(("digital_signature",)), critical=True)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.csca.key.public_key()), critical=False)
+               .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"),
+                              critical=True))
+    dsc = p.Issued(builder.sign(pki.csca.key, hashes.SHA384()), key)
+    checks = run(pki, sod_for(pki, dsc=dsc))
+    assert status(checks, "dsc_chain") is Status.FAILED
+    assert "1.3.6.1.4.1.99999.1" in checks["dsc_chain"].reason

@@ -74,3 +74,19 @@ def test_shipped_default_trust_verifies_the_real_sods(real_sods):
         result = verify_passive(bytes.fromhex(case["sod"]), {}, store, at=AT,
                                 mrz_issuing_state=MRZ_STATE[case["label"]], com_dgs=None)
         assert result.csca is not None and result.csca.der == bytes.fromhex(case["csca"]), case["label"]
+
+
+@pytest.mark.parametrize("policy", ["shell", "chain", "signing-time"])
+def test_real_sods_under_each_validity_policy(real_sods, german_store, policy):
+    for case in real_sods:
+        checks = {c.name: c for c in passive_authentication(bytes.fromhex(case["sod"]), {}, german_store, at=AT,
+                                                            mrz_issuing_state=MRZ_STATE[case["label"]], com_dgs=None,
+                                                            policy=policy)}
+        chain = checks["dsc_chain"]
+        assert chain.status is Status.PASSED, (case["label"], chain.reason)
+        assert chain.details["validity_policy"] == policy
+    # Far in the future every DSC has expired under the shell policy.
+    late = datetime(2045, 1, 1, tzinfo=timezone.utc)
+    checks = {c.name: c for c in passive_authentication(bytes.fromhex(real_sods[0]["sod"]), {}, german_store, at=late,
+                                                        mrz_issuing_state="D", com_dgs=None)}
+    assert checks["dsc_chain"].status is Status.FAILED and "expired" in checks["dsc_chain"].reason

@@ -114,3 +114,16 @@ def test_random_mutations_raise_only_parse_errors(pki, data):
 
 
 _GOOD: dict = {}
+
+
+@pytest.mark.timeout(20)
+def test_nested_indefinite_lengths_are_read_once():
+    # 23 nested indefinite SEQUENCEs around 125 000 NULLs: each level used to re-read everything below it.
+    depth = 23
+    count = (250_000 - 4 * depth) // 2
+    data = b"\x77\x80" + b"\x30\x80" * depth + b"\x05\x00" * count + b"\x00\x00" * depth + b"\x00\x00"
+    with pytest.raises(LimitExceededError, match="nodes"):
+        parse_sod(data)
+    node = der.read_node(data, 0)
+    inner = node.children()[0]
+    assert inner.indefinite and inner.end == len(data) - 2

@@ -34,11 +34,17 @@ def test_generator_on_curve_and_order(name):
     assert c.h == 1
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+LIBRARY_CURVES = sorted(n for n in EXPECTED if curves.cryptography_curve(n) is not None)
+
+
+def test_cryptography_supports_the_expected_curves():
+    # brainpoolP192r1/P224r1/P320r1 are verified with the reference arithmetic instead.
+    assert set(EXPECTED) - set(LIBRARY_CURVES) == {"brainpoolP192r1", "brainpoolP224r1", "brainpoolP320r1"}
+
+
+@pytest.mark.parametrize("name", LIBRARY_CURVES)
 def test_cryptography_agrees_on_public_point(name):
     cc = curves.cryptography_curve(name)
-    if cc is None:
-        pytest.skip(f"cryptography lacks {name}")
     c = CURVES[name]
     k = 0x1D2C3B4A5968778695A4B3C2D1E0F << 3
     pub = ec.derive_private_key(k, cc).public_key().public_numbers()
@@ -111,3 +117,34 @@ def test_lookup_by_alias_and_oid():
     assert curves.curve("1.3.36.3.3.2.8.1.1.13").name == "brainpoolP512r1"
     with pytest.raises(TrustError):
         curves.curve("curve25519")
+
+
+@pytest.mark.parametrize("name", ["brainpoolP192r1", "brainpoolP224r1", "brainpoolP320r1"])
+def test_ecdsa_on_curves_the_library_lacks_goes_through_the_reference(name):
+    """A certificate key on brainpoolP224r1 (named or explicit) verifies DER and plain ECDSA signatures."""
+    import hashlib
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from drivers.emulator import pki as p
+    from verifier.trust import signatures
+    from verifier.trust.certs import load_public_key
+
+    c = CURVES[name]
+    d = secrets.randbelow(c.n - 1) + 1
+    q = curves.scalar_mult(c, d)
+    msg = b"chipid reference ECDSA"
+    e = int.from_bytes(hashlib.sha256(msg).digest(), "big") >> max(0, 256 - c.n.bit_length())
+    k = secrets.randbelow(c.n - 1) + 1
+    r = curves.scalar_mult(c, k)[0] % c.n
+    s = pow(k, -1, c.n) * (e + r * d) % c.n
+    point = curves.encode_point(c, q)
+    named = p.seq(p.seq(p.oid("1.2.840.10045.2.1"), p.oid(c.oid)), p.tlv(0x03, b"\x00" + point))
+    pk = load_public_key(named)
+    assert pk.key is None and pk.point == q and pk.curve == name
+    assert signatures.verify(pk, "1.2.840.10045.4.3.2", None, encode_dss_signature(r, s), msg)
+    plain = r.to_bytes(c.order_bytes, "big") + s.to_bytes(c.order_bytes, "big")
+    assert signatures.verify(pk, "0.4.0.127.0.7.1.1.4.1.3", None, plain, msg)
+    assert not signatures.verify(pk, "0.4.0.127.0.7.1.1.4.1.3", None, plain, msg + b"!")
+    assert not signatures.verify(pk, "0.4.0.127.0.7.1.1.4.1.3", None, plain[:-1], msg)

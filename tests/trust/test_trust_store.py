@@ -124,3 +124,20 @@ def test_newest_crl_first_and_stale_detection(pki):
     assert crls[0].crl.freshness(AT, 90) == "current"
     assert crls[1].crl.freshness(AT, 90) == "late"
     assert crls[1].crl.freshness(AT + timedelta(days=100), 90) == "stale"
+
+
+def test_sniff_recognises_each_kind(pki):
+    from cryptography.hazmat.primitives import serialization
+
+    from verifier.trust.store import sniff
+    from .conftest import ML_FILE, ML_ROOT_FILE
+
+    assert sniff(ML_FILE.read_bytes()) == "master_list"
+    assert sniff(ML_ROOT_FILE.read_bytes()) == "certificate"
+    assert sniff(pki.csca.cert.public_bytes(serialization.Encoding.PEM)) == "certificate"
+    crl = p.make_crl(pki.csca)
+    assert sniff(crl) == "crl"
+    from cryptography import x509
+
+    assert sniff(x509.load_der_x509_crl(crl).public_bytes(serialization.Encoding.PEM)) == "crl"
+    assert sniff(b"garbage") == "certificate"  # and then refused by the certificate parser

@@ -130,6 +130,8 @@ def create_app(
     book.purge_photos(cfg["privacy.face_retention_days"])
 
     app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
         title="chipid counter service",
         version=__version__,
         description="Reads and verifies chipped CCCD cards, records pawn contracts in a tamper-evident ledger. "
@@ -142,9 +144,34 @@ def create_app(
 
     app.include_router(routes.router)
     web.install(app)
+    _install_docs(app)
 
     stop = threading.Event()
     app.state.stop = stop
     threading.Thread(target=_retention_loop, args=(service, stop), name="retention", daemon=True).start()
 
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the locally installed swagger-ui-bundle: no CDN, works offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    try:
+        import swagger_ui_bundle
+
+        app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+        bundled = True
+    except ImportError:  # pragma: no cover - the package is a declared dependency
+        bundled = False
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        if not bundled:
+            return HTMLResponse('<!doctype html><title>chipid API</title><p>OpenAPI: <a href="/openapi.json">/openapi.json</a></p>')
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="chipid API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")

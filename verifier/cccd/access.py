@@ -37,6 +37,8 @@ def _yymmdd(value, what: str) -> str:
     if isinstance(value, _dt.date):
         return value.strftime("%y%m%d")
     text = str(value).strip()
+    if text.lower() in ("none", "<<<<<<", "không thời hạn"):
+        return NO_EXPIRY.mrz
     if re.fullmatch(r"[0-9]{8}", text):  # YYYYMMDD
         text = text[2:]
     elif re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
@@ -50,9 +52,6 @@ def _bac(document_number: str, birth: str, expiry: str, warnings: list) -> BACKe
     try:
         return BACKey(document_number, birth, expiry)
     except AccessKeyError as e:
-        if expiry == NO_EXPIRY.mrz:
-            warnings.append("the key for a card without expiry ('<<<<<<') is not accepted by BACKey: skipped")
-            return None
         raise AccessKeyError(f"cannot build a BAC key: {e.message}") from e
 
 

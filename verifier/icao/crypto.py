@@ -79,8 +79,10 @@ def adjust_des_parity(key: bytes) -> bytes:
 def _des3(key: bytes, iv: bytes):
     if len(key) not in (16, 24):
         raise InputError(f"3DES key must be 16 or 24 bytes, found {len(key)}")
-    # pycryptodome refuses keys that degrade to single DES (K1 == K2); ICAO keys never do.
-    return DES3.new(bytes(key), DES3.MODE_CBC, iv=bytes(iv))
+    try:
+        return DES3.new(bytes(key), DES3.MODE_CBC, iv=bytes(iv))
+    except ValueError as e:  # a key that degenerates to single DES (K1 == K2)
+        raise InputError(f"unusable 3DES key: {e}") from e
 
 
 def des3_cbc_encrypt(key: bytes, data: bytes, iv: bytes = ZERO_IV8) -> bytes:

@@ -27,6 +27,8 @@ KDF_PACE = 3
 
 _DOCNO = re.compile(r"^[0-9A-Z<]{1,22}$")
 _DATE = re.compile(r"^[0-9]{6}$")
+#: The MRZ date of expiry of a card that does not expire (all filler, check digit 0).
+NO_EXPIRY = "<<<<<<"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class BACKey:
         for name in ("date_of_birth", "date_of_expiry"):
             value = getattr(self, name).strip()
             object.__setattr__(self, name, value)
+            if name == "date_of_expiry" and value == NO_EXPIRY:
+                continue
             if not _DATE.match(value):
                 raise AccessKeyError(f"{name.replace('_', ' ')} must be YYMMDD (6 digits), found {len(value)} characters")
 
@@ -68,6 +72,8 @@ class BACKey:
 
     def describe(self) -> str:
         """A report-safe description: no document number, no date of birth."""
+        if self.date_of_expiry == NO_EXPIRY:
+            return "MRZ key (no date of expiry)"
         return f"MRZ key (date of expiry {self.date_of_expiry})"
 
 

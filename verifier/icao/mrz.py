@@ -50,7 +50,7 @@ class MRZ:
     primary_identifier: str
     secondary_identifier: str
     raw: str = field(repr=False)
-    check_digits_ok: dict[str, bool] = field(default_factory=dict)
+    check_digits_ok: dict[str, bool] = field(default_factory=dict, hash=False)
 
     def __repr__(self) -> str:  # personal data stays out of logs
         return f"MRZ(format={self.format!r}, document_code={self.document_code!r}, issuing_state={self.issuing_state!r}, <redacted>)"

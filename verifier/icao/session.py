@@ -77,7 +77,13 @@ class ChipRead:
 
 
 class ChipSession:
-    """One card session over a :class:`CardTransport`: open (access control), then read."""
+    """One card session over a :class:`CardTransport`: open (access control), then read.
+
+    ``keys``: tried in order (PACE first with every key, then BAC with the MRZ keys).
+    ``policy``: "pace-then-bac", "pace" or "bac". ``extended_length``: "auto" (use it when
+    the transport carries it and the chip accepts it), "on", "off". ``max_le``: the largest
+    short Le to use (1-256), 0 to learn it from the chip.
+    """
 
     def __init__(self, transport: CardTransport, keys: Iterable[BACKey | CANKey], policy: str = "pace-then-bac",
                  extended_length: str = "auto", max_le: int = 0) -> None:
@@ -87,8 +93,8 @@ class ChipSession:
             raise InputError(f"access policy must be one of {', '.join(POLICIES)}, found {policy!r}")
         if extended_length not in ("auto", "on", "off"):
             raise InputError(f"extended_length must be auto, on or off, found {extended_length!r}")
-        if not 0 <= max_le <= 65536:
-            raise InputError(f"max_le must be 0 (learn) or 1-65536, found {max_le}")
+        if not 0 <= max_le <= 256:
+            raise InputError(f"max_le (largest short Le) must be 0 (learn) or 1-256, found {max_le}")
         for k in self.keys:
             if not isinstance(k, (BACKey, CANKey)):
                 raise InputError(f"access keys must be BACKey or CANKey, found {type(k).__name__}")
@@ -279,12 +285,9 @@ class ChipSession:
     def _chunk(self) -> int:
         """The Le to ask for now (learnt once per session)."""
         if self._ext is not False:
-            le = EXTENDED_LE
-        else:
-            le = self._short_le or (SHORT_SM_LE if self.sm is not None else SHORT_PLAIN_LE)
-        if self.max_le:
-            le = min(le, self.max_le)
-        return le
+            return EXTENDED_LE
+        le = self._short_le or (SHORT_SM_LE if self.sm is not None else SHORT_PLAIN_LE)
+        return min(le, self.max_le) if self.max_le else le
 
     def _learn_smaller_le(self, asked: int, name: str) -> None:
         """6700 to Le=``asked``: an extended Le refused means short APDUs from now on; a short Le
@@ -392,7 +395,7 @@ class ChipSession:
                                               sw=sw)
                 if total is not None and exact < total - offset:
                     self._short_le, self._ext = exact, False  # the chip's per-command limit
-                once_le = exact
+                once_le = max(1, exact - (le_sent - asked))  # B1: the DO'53' header counts in Le
             elif sw == A.SW_WRONG_P1P2:
                 raise ResponseFormatError(
                     f"EF.{name}: offset {offset} is beyond the end of the file, but its header declares "

@@ -58,7 +58,13 @@ class SecureMessaging:
         # ECB objects are stateless; the CBC objects are reused by folding their chaining
         # state into the first block (CBC state after encrypt() = last ciphertext block):
         # E(p1 xor iv) == cbc.encrypt(p1 xor iv xor state).
-        if cipher == "3DES":
+        try:
+            self._build_ciphers()
+        except ValueError as e:  # e.g. a 3DES key that degenerates to single DES (K1 == K2)
+            raise InputError(f"unusable {cipher} session key: {e}") from e
+
+    def _build_ciphers(self) -> None:
+        if self.cipher == "3DES":
             self._enc_ecb = DES3.new(self.ks_enc, DES3.MODE_ECB)
             self._enc_cbc = DES3.new(self.ks_enc, DES3.MODE_CBC, iv=bytes(8))
             self._mac_cbc = DES.new(self.ks_mac[:8], DES.MODE_CBC, iv=bytes(8))

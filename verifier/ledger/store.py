@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -116,7 +117,12 @@ MIGRATIONS: tuple[str, ...] = (
 Projector = Callable[[sqlite3.Connection, Entry], None]
 
 
+_PLAIN = re.compile(r"[0-9A-Za-z:.+_\-]*")
+
+
 def _dumps(value: str) -> bytes:
+    if _PLAIN.fullmatch(value):  # hex hashes, ISO times, ids: nothing to escape
+        return b'"' + value.encode("ascii") + b'"'
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 

@@ -461,6 +461,27 @@ def load_certificates(data: bytes, *, what: str = "certificate file") -> list[Ce
     return [load_certificate(data, what=what)]
 
 
+_SIGNED_BY: dict[tuple[str, str], bool] = {}
+_SIGNED_BY_MAX = 4096
+
+
+def signed_by(cert: Certificate, issuer: Certificate) -> bool:
+    """:meth:`Certificate.is_signed_by`, memoised by the SHA-256 of both certificates' DER.
+
+    A Document Signer signs thousands of cards: its certificate's signature is verified
+    once per process. The key covers every byte of both certificates (signature included),
+    so a cached answer can only be reused for the very same pair.
+    """
+    key = (cert.sha256, issuer.sha256)
+    ok = _SIGNED_BY.get(key)
+    if ok is None:
+        ok = cert.is_signed_by(issuer)
+        if len(_SIGNED_BY) >= _SIGNED_BY_MAX:
+            _SIGNED_BY.pop(next(iter(_SIGNED_BY)))
+        _SIGNED_BY[key] = ok
+    return ok
+
+
 def check_signed_by(cert: Certificate, issuer: Certificate) -> None:
     """Raise :class:`TrustError` unless ``issuer`` signed ``cert``."""
     try:

@@ -21,6 +21,8 @@ from verifier.trust.certs import Certificate, Name, algorithm_identifier, parse_
 
 MAX_CRL_BYTES = 16 * 1024 * 1024
 MAX_CRL_NODES = 2_000_000
+#: A CRL issued up to this long "in the future" is accepted (shop computers' clocks drift).
+CLOCK_SKEW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,9 @@ class CRL:
                                  self.signature, self.tbs)
 
     def freshness(self, at: datetime, max_age_days: int) -> str:
-        """"current" (before nextUpdate), "late" (within the grace period), "stale", or "future"."""
-        if at < self.this_update:
+        """"current" (before nextUpdate), "late" (within the grace period), "stale", or "future"
+        (thisUpdate more than a day ahead of ``at``: the computer's clock is probably wrong)."""
+        if at < self.this_update - CLOCK_SKEW:
             return "future"
         if self.next_update is None or at <= self.next_update:
             return "current"

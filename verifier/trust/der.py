@@ -36,10 +36,11 @@ class Node:
     thousands of these for a master list. Treat it as immutable.
     """
 
-    __slots__ = ("data", "cls", "constructed", "number", "start", "cstart", "cend", "end", "depth")
+    __slots__ = ("data", "cls", "constructed", "number", "start", "cstart", "cend", "end", "depth", "_kids")
 
     def __init__(self, data: bytes, cls: int, constructed: bool, number: int, start: int, cstart: int,
-                 cend: int, end: int, depth: int = 0) -> None:
+                 cend: int, end: int, depth: int = 0, kids: list | None = None) -> None:
+        self._kids = kids  # children found while locating an indefinite-length end (read once, kept)
         self.data = data
         self.cls = cls
         self.constructed = constructed
@@ -87,6 +88,8 @@ class Node:
         """The nodes inside a constructed encoding (one level)."""
         if not self.constructed:
             raise ParseError(f"expected a constructed encoding, found primitive {self.describe()} at offset {self.start}")
+        if self._kids is not None:
+            return list(self._kids)
         out = []
         pos = self.cstart
         while pos < self.cend:
@@ -180,14 +183,19 @@ def read_node(data: bytes, pos: int, limit: int | None = None, depth: int = 0) -
     if lb == 0x80:
         if not constructed:
             raise ParseError(f"indefinite length on a primitive encoding at offset {start}")
+        # The end is found by reading the children; they are kept on the node so that no
+        # level is read twice (nested indefinite lengths would otherwise cost depth x size).
         cstart = pos
         p = pos
+        kids = []
         while True:
             if p + 2 > limit:
                 raise ParseError(f"indefinite-length value at offset {start} has no end-of-contents marker")
             if data[p] == 0 and data[p + 1] == 0:
-                return Node(data, cls, constructed, number, start, cstart, p, p + 2, depth)
-            p = read_node(data, p, limit, depth + 1).end
+                return Node(data, cls, constructed, number, start, cstart, p, p + 2, depth, kids)
+            child = read_node(data, p, limit, depth + 1)
+            kids.append(child)
+            p = child.end
     if lb & 0x80:
         n = lb & 0x7F
         if n > MAX_LENGTH_BYTES:

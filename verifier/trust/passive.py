@@ -31,13 +31,13 @@ import hmac
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from verifier import verdict
 from verifier.errors import ChipidError, ParseError, VerificationError
 from verifier.icao.lds.sod import SOD, parse_sod
 from verifier.trust import cms, signatures
-from verifier.trust.certs import Certificate, load_certificate
+from verifier.trust.certs import Certificate, load_certificate, signed_by
 from verifier.trust.countries import alpha2
 from verifier.trust.store import TrustEntry, TrustStore, self_signed
 from verifier.verdict import Check
@@ -45,6 +45,14 @@ from verifier.verdict import Check
 log = logging.getLogger(__name__)
 
 VALIDITY_POLICIES = ("shell", "chain", "signing-time")
+
+#: Extensions understood here (RFC 5280 §4.2, ICAO 9303-12 §7.1.1); any other marked critical is refused.
+KNOWN_EXTENSIONS = frozenset({
+    "2.5.29.14", "2.5.29.15", "2.5.29.16", "2.5.29.17", "2.5.29.18", "2.5.29.19", "2.5.29.30", "2.5.29.31",
+    "2.5.29.32", "2.5.29.35", "2.5.29.36", "2.5.29.37", "2.5.29.54",
+    "2.23.136.1.1.6.1",  # ICAO name change
+    "2.23.136.1.1.6.2",  # ICAO document type list
+})
 
 _DEMO_EN = "[DEMO test authority, not a real card] "
 _DEMO_VI = "[DEMO: cơ quan thử nghiệm, không phải thẻ thật] "
@@ -273,7 +281,7 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
     for entry in candidates:
         c = entry.cert
         try:
-            ok = dsc.is_signed_by(c)
+            ok = signed_by(dsc, c)
         except ChipidError as e:
             tried.append(f"{c.subject}: {e}")
             continue
@@ -295,7 +303,8 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
 
     def rank(e: TrustEntry):
         c = e.cert
-        return (c.subject_name != dsc.issuer_name,
+        return (not self_signed(c),  # a self-issued link certificate without key identifiers is no anchor
+                c.subject_name != dsc.issuer_name,
                 not (aki and c.subject_key_identifier == aki),
                 not c.valid_at(at), -c.not_after.timestamp(), c.sha256)
 
@@ -324,6 +333,12 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
     if (cku is not None and "key_cert_sign" not in cku) or (cku is None and not csca.is_ca):
         problems_en.append("the CSCA certificate is not allowed to issue certificates (key usage)")
         problems_vi.append("chứng thư gốc CSCA không được phép cấp chứng thư")
+    for cert, who_en, who_vi in ((dsc, "document signer", "cơ quan ký"), (csca, "CSCA", "CSCA")):
+        unknown = sorted(cert.critical_extensions - KNOWN_EXTENSIONS)
+        if unknown:
+            problems_en.append(f"the {who_en} certificate has a critical extension this verifier does not know "
+                               f"({', '.join(unknown)}), which RFC 5280 requires to refuse")
+            problems_vi.append(f"chứng thư {who_vi} có phần mở rộng bắt buộc không xác định")
     v_en, v_vi, v_info = _validity_window(dsc, csca, sod, at, policy)
     details.update(v_info)
     problems_en += v_en

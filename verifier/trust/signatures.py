@@ -192,15 +192,12 @@ def verify(public_key, sig_oid: str, params_raw: bytes | None, signature: bytes,
     """Verify ``signature`` over ``message`` with ``public_key`` (a :class:`verifier.trust.certs.PublicKey`).
 
     ``digest_oid`` supplies the hash when the signature OID names none (rsaEncryption,
-    id-ecPublicKey in SignerInfo.signatureAlgorithm, RFC 5652 §5.3). When both name a hash,
-    they must agree.
+    id-ecPublicKey in SignerInfo.signatureAlgorithm, RFC 5652 §5.3). When the signature OID
+    names a hash (sha256WithRSAEncryption, ecdsa-with-SHA384, RSASSA-PSS parameters), that
+    hash is the one signed, as OpenSSL and BouncyCastle verify it; the SignerInfo's
+    digestAlgorithm then governs only the message-digest attribute.
     """
     family, h = _signature_hash(sig_oid, params_raw, digest_oid)
-    if digest_oid is not None and SIGNATURES[sig_oid][1] is not None:
-        named = DIGESTS.get(digest_oid)
-        if named != h:
-            raise VerificationError(f"digest algorithm {named or digest_oid} does not match the "
-                                    f"signature algorithm {algorithm_name(sig_oid)}")
     message_hash = hashlib.new(h, message).digest()
     return verify_digest(public_key, family, h, params_raw, signature, message_hash)
 

@@ -23,15 +23,15 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from verifier.errors import ChipidError, ParseError, TrustError
 from verifier.trust import cms, der
 from verifier.trust.certs import Certificate, load_certificate, load_certificates
 from verifier.trust.crl import CRL, check_crl_signed_by, load_crl
-from verifier.trust.masterlist import CSCA_MASTER_LIST, MasterList, load_master_list
+from verifier.trust.masterlist import MasterList, load_master_list
 
 log = logging.getLogger(__name__)
 
@@ -346,24 +346,14 @@ class TrustStore:
             raise TrustError(f"trust store manifest {path} is unreadable: {e}") from e
         for item in manifest.get("ml_roots", []):
             self.add_ml_root(_read_checked(directory / "certs" / f"{item['sha256']}.der", item["sha256"]))
-        certs = manifest.get("certificates", [])
-        # CSCAs first, then links (a link needs its issuer).
-        for item in sorted(certs, key=lambda x: x.get("kind") != CSCA):
+        # Each file was verified when it was imported; on reload its bytes are checked against
+        # the SHA-256 recorded in the manifest and it keeps the kind it was given then.
+        for item in manifest.get("certificates", []):
             raw = _read_checked(directory / "certs" / f"{item['sha256']}.der", item["sha256"])
-            cert = load_certificate(raw)
             kind = item.get("kind", CSCA)
-            if kind == LINK and not self._issuer_candidates(cert):
-                self._put(TrustEntry(cert, LINK, item.get("source", "imported"), bool(item.get("demo"))))
-            elif cert.self_issued or kind == LINK:
-                # Re-checked on load: self-signature (CSCA) or issuer signature (link).
-                try:
-                    self.add_certificate(cert, source=item.get("source", "imported"), demo=bool(item.get("demo")))
-                except TrustError:
-                    if kind != LINK:
-                        raise
-                    self._put(TrustEntry(cert, LINK, item.get("source", "imported"), bool(item.get("demo"))))
-            else:
-                self._put(TrustEntry(cert, kind, item.get("source", "imported"), bool(item.get("demo"))))
+            if kind not in (CSCA, LINK):
+                raise TrustError(f"trust store manifest {path}: unknown kind {kind!r} for {item['sha256']}")
+            self._put(TrustEntry(load_certificate(raw), kind, item.get("source", "imported"), bool(item.get("demo"))))
         for item in manifest.get("crls", []):
             raw = _read_checked(directory / "crls" / f"{item['sha256']}.crl", item["sha256"])
             self.add_crl(raw, source=item.get("source", "imported"))

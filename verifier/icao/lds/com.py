@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.errors import ParseError, TLVError
+from verifier.errors import InputError, ParseError, TLVError
 from verifier.icao import tlv
 from verifier.icao.lds.files import DG_TAG, TAG_DG
 
@@ -46,7 +46,7 @@ def _version_text(value: bytes, parts: int, what: str) -> str:
 def _version_bytes(version: str, parts: int, what: str) -> bytes:
     pieces = version.split(".")
     if len(pieces) != parts or not all(p.isdigit() and 0 <= int(p) <= 99 for p in pieces):
-        raise ParseError(f"{what}: expected {parts} dot-separated numbers 0-99, found {version!r}")
+        raise InputError(f"{what}: expected {parts} dot-separated numbers 0-99, found {version!r}")
     return "".join(f"{int(p):02d}" for p in pieces).encode("ascii")
 
 
@@ -84,7 +84,7 @@ def encode_com(dg_numbers, lds_version: str = "1.7", unicode_version: str = "4.0
     tags = bytearray()
     for n in dg_numbers:
         if n not in DG_TAG:
-            raise ParseError(f"EF.COM: data group number {n} out of range 1-16")
+            raise InputError(f"EF.COM: data group number {n} out of range 1-16")
         tags.append(DG_TAG[n])
     body = (tlv.encode(LDS_VERSION_TAG, _version_bytes(lds_version, 2, "LDS version"))
             + tlv.encode(UNICODE_VERSION_TAG, _version_bytes(unicode_version, 3, "Unicode version"))

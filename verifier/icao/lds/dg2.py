@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from verifier.errors import LimitExceededError, ParseError, TLVError
+from verifier.errors import InputError, LimitExceededError, ParseError, TLVError
 from verifier.icao import tlv
 
 DG2_TAG = 0x75
@@ -293,7 +293,7 @@ def _code(mapping: dict, value: str, what: str) -> int:
     for k, v in mapping.items():
         if v == value:
             return k
-    raise ParseError(f"{what}: expected one of {', '.join(mapping.values())}, found {value!r}")
+    raise InputError(f"{what}: expected one of {', '.join(mapping.values())}, found {value!r}")
 
 
 def encode_19794_5(image: bytes, width: int, height: int, format: str, *, gender: str = "unspecified",
@@ -416,7 +416,7 @@ def encode_39794_5(image: bytes, width: int, height: int, format: str, *, gender
     """One-face ISO/IEC 39794-5 FaceImageDataBlock, DER, [APPLICATION 5] (for tests and emulated chips)."""
     fmt = {"jpeg": 2, "jpeg2000": 3}.get(format)
     if fmt is None:
-        raise ParseError(f"image format: expected jpeg or jpeg2000, found {format!r}")
+        raise InputError(f"image format: expected jpeg or jpeg2000, found {format!r}")
     info = tlv.encode(0xA0, _der_int(0x80, fmt)) + tlv.encode(0xA7, _der_int(0x80, width) + _der_int(0x81, height))
     rep2d = tlv.encode(0x80, bytes(image)) + tlv.encode(0xA1, info)
     rep = tlv.encode(0xA1, tlv.encode(0xA0, tlv.encode(0xA0, rep2d)))
@@ -478,11 +478,11 @@ def encode_dg2(image_bytes: bytes, width: int | None = None, height: int | None 
     image_bytes = bytes(image_bytes)
     fmt = format or image_format(image_bytes)
     if fmt not in ("jpeg", "jpeg2000"):
-        raise ParseError(f"DG2 image: expected JPEG or JPEG 2000 data, found {image_bytes[:4].hex()}")
+        raise InputError(f"DG2 image: expected JPEG or JPEG 2000 data, found {image_bytes[:4].hex()}")
     if width is None or height is None:
         size = image_size(image_bytes)
         if size is None:
-            raise ParseError("DG2 image: width/height not given and not readable from the image header")
+            raise InputError("DG2 image: width/height not given and not readable from the image header")
         width, height = size
     if standard == "19794-5":
         bdb = tlv.encode(BDB_TAG, encode_19794_5(image_bytes, width, height, fmt, **record_fields))
@@ -491,7 +491,7 @@ def encode_dg2(image_bytes: bytes, width: int | None = None, height: int | None 
         bdb = tlv.encode(BDB_CONSTRUCTED_TAG, encode_39794_5(image_bytes, width, height, fmt, **record_fields))
         header = _bht(0x0040)
     else:
-        raise ParseError(f"DG2 standard: expected 19794-5 or 39794-5, found {standard!r}")
+        raise InputError(f"DG2 standard: expected 19794-5 or 39794-5, found {standard!r}")
     bit = tlv.encode(BIT_TAG, header + bdb)
     group = tlv.encode(BIT_GROUP_TAG, tlv.encode(0x02, b"\x01") + bit)
     return tlv.encode(DG2_TAG, group)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.errors import LimitExceededError, ParseError
-from verifier.trust import cms, der
+from verifier.trust import cms, der, signatures
 from verifier.trust.cms import SignerInfo
 
 __all__ = ["SOD", "SignerInfo", "parse_sod", "ACCEPTED_CONTENT_TYPES", "LDS_SECURITY_OBJECT"]
@@ -37,13 +37,6 @@ LDS_SECURITY_OBJECT_LEGACY = "1.3.27.1.1.1"
 #: id-data, written by some issuers instead of the ICAO OID.
 ID_DATA = "1.2.840.113549.1.7.1"
 ACCEPTED_CONTENT_TYPES = (LDS_SECURITY_OBJECT, LDS_SECURITY_OBJECT_LEGACY, ID_DATA)
-
-_DIGEST_NAMES = {
-    "1.3.14.3.2.26": "sha1", "2.16.840.1.101.3.4.2.4": "sha224", "2.16.840.1.101.3.4.2.1": "sha256",
-    "2.16.840.1.101.3.4.2.2": "sha384", "2.16.840.1.101.3.4.2.3": "sha512", "1.2.840.113549.2.5": "md5",
-    "1.3.36.3.2.1": "ripemd160",
-}
-_DIGEST_SIZES = {"sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64, "md5": 16, "ripemd160": 20}
 
 
 @dataclass(frozen=True)
@@ -110,8 +103,8 @@ def _lds_security_object(econtent: bytes) -> dict:
     if version not in (0, 1):
         raise ParseError(f"LDSSecurityObject version {version}: expected 0 (v0) or 1 (v1)")
     hash_oid, _ = cms.algorithm(f[1], "LDSSecurityObject hashAlgorithm")
-    hash_name = _DIGEST_NAMES.get(hash_oid, hash_oid)
-    size = _DIGEST_SIZES.get(hash_name)
+    hash_name = signatures.DIGESTS.get(hash_oid, hash_oid)
+    size = signatures.DIGEST_SIZES.get(hash_name)
     dg_hashes: dict[int, bytes] = {}
     entries = f[2].expect(der.SEQUENCE, "dataGroupHashValues", constructed=True).children()
     if not entries:

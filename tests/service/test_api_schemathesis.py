@@ -1,0 +1,58 @@
+"""Schemathesis against the OpenAPI of the service (in-process ASGI): no input gives a 5xx."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from verifier.config import Config
+
+pytestmark = pytest.mark.slow
+
+_DATA = Path(tempfile.mkdtemp(prefix="chipid-schemathesis-"))
+
+
+@dataclass
+class _Outcome:
+    result: dict
+    portrait: bytes | None
+
+
+def _scripted_card(config, access, progress):
+    """The card edge: an instant finished read (no reader here)."""
+    progress("reading")
+    return _Outcome({"verdict": "authentic", "demo": True, "holder": {"id_number": "001000000001", "full_name": "A B"}}, None)
+
+
+def _make_app():
+    from argon2 import PasswordHasher
+
+    from verifier.api.app import create_app
+    from verifier.users import UserStore
+
+    cfg = Config().with_overrides(service__data_dir=str(_DATA))
+    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    app = create_app(cfg, demo=True, users=users, runner=_scripted_card, announce=lambda m: None)
+    users.add("fuzz", "admin")
+    return app, users.issue_token("fuzz")
+
+
+APP, TOKEN = _make_app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_server_errors(case):
+    if case.path == "/api/v1/events":
+        case.query = {**(case.query or {}), "limit": 1, "timeout_s": 0.05}
+    response = case.call(headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:500])
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"]), body
