@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -83,6 +85,12 @@ def latency(models: Models, verifier: FaceVerifier, photos: dict, runs: int) -> 
     rows.append((f"DECISION after the frame, detection included -> {res.decision}", *st))
     st, res = _ms(lambda: verifier.verify(ref, frame_jpeg), runs)
     rows.append((f"DECISION from JPEG bytes, decode + detection included -> {res.decision}", *st))
+    from biometrics.liveness import Challenge, check_liveness
+
+    rng = np.random.default_rng(0)
+    seq = [S.jitter(rgb, rng) for _ in range(60)]
+    st, res = _ms(lambda: check_liveness(seq, Challenge(("blink",)), models=models), max(1, runs // 10))
+    rows.append((f"liveness check, 60 frames (4 s at 15 fps) -> {res.status}", *st))
     return rows
 
 

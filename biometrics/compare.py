@@ -13,11 +13,11 @@ CCCD chip portrait is small, grey and heavily compressed. So a single cut-off is
 * ``distance > 0.60``: **no_match**.
 
 On ``shared/data/faces`` (run ``python -m benchmarks.bench_face``) same-person pairs
-measure 0.24-0.45 photo-to-photo and up to 0.57 from a grey 13.5 KB JPEG 2000
-chip-like portrait to a photo; different people 0.65-0.89. On those 84 pairs: 26 of 30
-same-person pairs match automatically and 4 go to the clerk (refer), 0 of 54
-different-person pairs are accepted or referred; ``face_recognition`` at 0.6 accepts
-all 30 and rejects all 54. The no-match cut-off equals ``face_recognition``'s tolerance, so every
+measure 0.24-0.45 photo-to-photo and up to 0.56 from a grey 13.5 KB JPEG 2000
+chip-like portrait to a photo (the camera face is compared in grey when the portrait is
+grey); different people 0.66-0.89. On those 84 pairs: 27 of 30 same-person pairs match
+automatically and 3 go to the clerk (refer), 0 of 54 different-person pairs are
+accepted or referred; ``face_recognition`` at 0.6 accepts all 30 and rejects all 54. The no-match cut-off equals ``face_recognition``'s tolerance, so every
 pair it rejects we reject too, and the automatic-accept cut-off is stricter: the
 refer band trades clerk time for false accepts. Tighten ``face.match_threshold`` first
 if a shop sees look-alikes accepted.

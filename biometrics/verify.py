@@ -17,6 +17,7 @@ calibration), or ``no_face`` / ``multiple_faces`` / ``poor_quality`` with reason
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ import numpy as np
 from biometrics import compare
 from biometrics.compare import Thresholds
 from biometrics.faces import Face, detect_faces, encode_chip, face_chip
-from biometrics.images import decode_image
+from biometrics.images import MAX_BYTES, MAX_PIXELS, decode_image
 from biometrics.models import Models, shared_models
 from biometrics.quality import Quality, QualityLimits, Reason, assess, other_faces, reason, what
 from verifier.errors import ImageError
@@ -107,12 +108,16 @@ class FaceVerifier:
     """Compares a chip portrait with camera frames. Thread-safe; load once per process."""
 
     def __init__(self, thresholds: Thresholds = Thresholds(), limits: QualityLimits = QualityLimits(), *,
-                 models: Models | None = None, jitters: int = 0) -> None:
+                 models: Models | None = None, jitters: int = 0, max_bytes: int = MAX_BYTES,
+                 max_pixels: int = MAX_PIXELS) -> None:
         self.thresholds = thresholds
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
         self.limits = limits
         self.jitters = jitters
         self._models = models
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def models(self) -> Models:
@@ -128,7 +133,8 @@ class FaceVerifier:
         image without a usable face gives a :class:`Reference` with ``issue`` set.
         """
         t0 = time.perf_counter()
-        rgb = decode_image(image, name=name) if not isinstance(image, np.ndarray) else _check_array(image, name)
+        rgb = _check_array(image, name) if isinstance(image, np.ndarray) else \
+            decode_image(image, name=name, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         faces = detect_faces(self.models, rgb)
         ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
         if not faces:
@@ -147,9 +153,10 @@ class FaceVerifier:
 
     def encode_reference_async(self, image: bytes | np.ndarray) -> "Future[Reference]":
         """Start encoding the chip portrait in a worker thread (call before the camera starts)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-reference")
-        return self._pool.submit(self.encode_reference, image)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-reference")
+            return self._pool.submit(self.encode_reference, image)
 
     # --- the camera side -------------------------------------------------------------
     def verify(self, reference: Reference, frame: Frame | np.ndarray | bytes, *, name: str = "camera picture",
@@ -162,7 +169,7 @@ class FaceVerifier:
         elif isinstance(frame, np.ndarray):
             rgb, faces = _check_array(frame, name), None
         else:
-            rgb, faces = decode_image(frame, name=name), None
+            rgb, faces = decode_image(frame, name=name, max_bytes=self.max_bytes, max_pixels=self.max_pixels), None
 
         def done(decision, reasons, dist=None, score=None, quality=None, encoding=None) -> FaceResult:
             ms = (time.perf_counter() - t0) * 1000
@@ -204,9 +211,10 @@ class FaceVerifier:
         return self.verify(ref, probe_image, name=names[1], started=t0)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
 
 def _is_grey(rgb: np.ndarray) -> bool:

@@ -7,8 +7,9 @@ Specs (setting ``reader.name``):
 ``nfc`` / ``nfc:DEVICE`` an nfcpy reader: ``nfc`` = ``nfc:usb``; DEVICE is an nfcpy path
                         such as ``usb``, ``usb:072f:2200``, ``udp:127.0.0.1:54321``
 ``auto``                the first PC/SC reader that holds a card (waiting on all of
-                        them), else an NFC reader on USB; :class:`NoReaderError` when
-                        there is neither (the service then falls back to demo mode)
+                        them; vsmartcard's virtual readers only when they hold a card),
+                        else an NFC reader on USB; :class:`NoReaderError` when there is
+                        neither (the service then falls back to demo mode)
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def _open_auto(timeout_s: float) -> CardTransport:
     except NoReaderError as e:
         log.info("PC/SC unavailable (%s); trying NFC", e)
         readers = []
+    # The test stack's virtual readers (vsmartcard vpcd) count only while they hold a card:
+    # an idle "Virtual PCD" on a developer machine must not stop the fallback to demo mode.
+    readers = [r for r in readers if not pcsc.is_virtual(r) or pcsc.card_present(r)]
     if readers:
         return pcsc.PcscTransport(_wait_any_card(readers, timeout_s), wait_s=0)
     from drivers.nfc import NfcTransport, open_frontend
@@ -124,7 +128,8 @@ def _wait_any_card(readers: list[str], timeout_s: float) -> str:
 def describe_readers(*, nfc_usb: bool = True) -> list[dict]:
     """The readers attached now, for status pages and ``chipid readers``.
 
-    Each: ``{"spec", "kind", "name", "card_present", "atr"}`` (atr hex or ``None``).
+    Each: ``{"spec", "kind", "name", "virtual", "card_present", "atr"}`` (atr hex or
+    ``None``; ``virtual`` marks vsmartcard's test readers).
     NFC readers on USB are probed only when ``nfc_usb`` (opening one briefly).
     """
     found: list[dict] = []
@@ -147,7 +152,7 @@ def describe_readers(*, nfc_usb: bool = True) -> list[dict]:
             state, atr = by_name.get(name, (0, b""))
             present = bool(state & scard.SCARD_STATE_PRESENT)
             found.append({
-                "spec": f"pcsc:{name}", "kind": "pcsc", "name": name,
+                "spec": f"pcsc:{name}", "kind": "pcsc", "name": name, "virtual": pcsc.is_virtual(name),
                 "card_present": present, "atr": atr.hex().upper() if present and atr else None,
             })
     if nfc_usb:
@@ -161,7 +166,7 @@ def describe_readers(*, nfc_usb: bool = True) -> list[dict]:
             try:
                 path = getattr(clf.device, "path", "usb")
                 found.append({
-                    "spec": f"nfc:{path}", "kind": "nfc", "name": str(clf.device),
+                    "spec": f"nfc:{path}", "kind": "nfc", "name": str(clf.device), "virtual": False,
                     "card_present": None, "atr": None,
                 })
             finally:

@@ -26,7 +26,7 @@ from typing import Literal
 
 from smartcard import scard
 
-from verifier.errors import CardRemovedError, NoCardError, NoReaderError, TransportError
+from verifier.errors import CardRemovedError, NoCardError, NoReaderError, ResponseFormatError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,13 @@ _READER_GONE = {_E_UNKNOWN_READER, _E_READER_UNAVAILABLE}
 #: though they do not report SCARD_ATTR_MAXINPUT. vsmartcard's vpcd forwards any APDU
 #: up to 65535 bytes over its socket.
 _EXTENDED_BY_NAME = ("Virtual PCD",)
+#: Reader names of the test stack (vsmartcard vpcd), never a shop's reader.
+VIRTUAL_READER_PREFIXES = ("Virtual PCD",)
 #: A CCID reader reports MAXINPUT = dwMaxCCIDMessageLength - 10; short APDUs need 261.
 _SHORT_APDU_MAX = 261
+#: Bounds on T=0 response chaining (61XX -> GET RESPONSE): a card cannot make us loop.
+_MAX_GET_RESPONSE = 300
+_MAX_RESPONSE_BYTES = 65536
 
 
 def _u32(hr: int) -> int:
@@ -123,6 +128,11 @@ def list_readers() -> list[str]:
         return _list(ctx, "list readers")
     finally:
         _release(ctx)
+
+
+def is_virtual(reader: str) -> bool:
+    """Whether ``reader`` is one of vsmartcard's virtual readers (tests, demos)."""
+    return reader.startswith(VIRTUAL_READER_PREFIXES)
 
 
 def choose_reader(names: list[str], wanted: str | None) -> str:
@@ -316,8 +326,16 @@ class PcscTransport:
         if rapdu[-2] == 0x6C:
             rapdu = self._transmit_once(_with_le(apdu, rapdu[-1]))
         data = b""
+        rounds = 0
         while rapdu[-2] == 0x61:
             data += rapdu[:-2]
+            rounds += 1
+            if rounds > _MAX_GET_RESPONSE or len(data) > _MAX_RESPONSE_BYTES:
+                raise ResponseFormatError(
+                    f"the card keeps answering 61XX: expected the response within {_MAX_GET_RESPONSE} "
+                    f"GET RESPONSE commands, found {len(data)} bytes and more to come",
+                    step="GET RESPONSE", sw=int.from_bytes(rapdu[-2:], "big"),
+                )
             rapdu = self._transmit_once(bytes([apdu[0] & 0x03, 0xC0, 0x00, 0x00, rapdu[-1]]))
         return data + rapdu
 

@@ -1,15 +1,17 @@
 """The sync batch: a run of ledger entries from one device, signed by the device.
 
-Wire format (``Content-Type: application/json``, ``Content-Encoding: gzip``)::
+Wire format (``Content-Type: application/vnd.chipid.batch``, ``Content-Encoding: gzip``),
+three parts separated by the first two newlines::
 
-    {"format": "chipid-sync-batch/1",
-     "batch": "<JSON text of {device_id, first_seq, last_seq, prev_hash, head_hash,
-               entries: [Entry.to_json(), ...], checkpoint: Checkpoint.to_json() | null,
-               sent_at, backlog, priority}>",
-     "signature": base64 Ed25519 over the UTF-8 bytes of that text}
+    chipid-sync-batch/1\n
+    <base64 Ed25519 signature over the batch bytes>\n
+    <batch bytes: canonical JSON of {"device_id", "first_seq", "last_seq", "prev_hash",
+     "head_hash", "entries": [Entry.to_json(), ...], "checkpoint": Checkpoint.to_json() | null,
+     "sent_at", "backlog", "priority"}>
 
-The batch travels as the very text that was signed ("verify the bytes that were read"):
-the backend checks the signature before parsing the batch and never re-serialises it.
+The batch travels as the very bytes that were signed ("verify the bytes that were read"):
+the backend checks the signature on them, parses them once and never re-serialises them
+(compact JSON never holds a raw newline, so the framing is unambiguous).
 
 * A normal batch is contiguous: ``entries[0].seq == first_seq``, each entry links to the
   previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``, or
@@ -135,9 +137,9 @@ def build_batch(
 
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
     """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
-    text = canonical_json(batch.body())
-    envelope = {"format": FORMAT, "batch": text.decode("utf-8"), "signature": base64.b64encode(sign(text)).decode()}
-    return gzip.compress(canonical_json(envelope), compresslevel=5, mtime=0)
+    data = canonical_json(batch.body())
+    wire = FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
+    return gzip.compress(wire, compresslevel=5, mtime=0)
 
 
 def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
@@ -166,25 +168,18 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
         raw = gunzip_limited(raw)
     elif enc not in ("identity", ""):
         raise InputError(f"expected Content-Encoding gzip or identity, found {content_encoding!r}")
+    head, sep1, rest = raw.partition(b"\n")
+    sig_b64, sep2, signed_bytes = rest.partition(b"\n")
+    if head != FORMAT.encode() or not sep1 or not sep2:
+        raise InputError(f"expected a {FORMAT} batch (format line, signature line, batch), found {raw[:40]!r}")
     try:
-        envelope = json.loads(raw)
+        signature = base64.b64decode(sig_b64, validate=True)
+    except ValueError as e:
+        raise InputError("batch signature line is not base64") from e
+    try:
+        body = json.loads(signed_bytes)
     except (ValueError, UnicodeDecodeError) as e:
         raise InputError(f"batch is not JSON: {e}") from e
-    if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
-        found = envelope.get("format") if isinstance(envelope, dict) else type(envelope).__name__
-        raise InputError(f"expected a {FORMAT} envelope, found {found!r}")
-    text = envelope.get("batch")
-    if not isinstance(text, str):
-        raise InputError("envelope has no 'batch' text")
-    try:
-        signature = base64.b64decode(str(envelope.get("signature", "")), validate=True)
-    except ValueError as e:
-        raise InputError("batch signature is not base64") from e
-    signed_bytes = text.encode("utf-8")
-    try:
-        body = json.loads(text)
-    except ValueError as e:
-        raise InputError(f"batch text is not JSON: {e}") from e
     if not isinstance(body, dict):
         raise InputError(f"batch: expected a JSON object, found {type(body).__name__}")
     return SignedBatch(batch=_batch_from_body(body), signed_bytes=signed_bytes, signature=signature)

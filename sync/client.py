@@ -110,7 +110,7 @@ class BackendClient:
 
     def post_batch(self, wire: bytes) -> Reply:
         return self._request("POST", "/api/v1/ingest", content=wire,
-                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+                             headers={"Content-Type": "application/vnd.chipid.batch", "Content-Encoding": "gzip"})
 
     def head(self, device_id: str) -> Reply:
         return self._request("GET", f"/api/v1/devices/{device_id}/head")

@@ -137,11 +137,13 @@ class ThreadServer:
         self.thread.join(10)
 
 
-def backend_process(data_dir: Path, port: int, database_url: str | None = None, extra_env: dict | None = None) -> subprocess.Popen:
+def backend_process(data_dir: Path, port: int, database_url: str | None = None, extra_env: dict | None = None,
+                    workers: int = 1) -> subprocess.Popen:
     """``chipid backend serve`` in a child process (for SIGKILL tests)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
     env.pop("CHIPID_CONFIG", None)
-    args = [sys.executable, "-m", "sync.backend", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)]
+    args = [sys.executable, "-m", "sync.backend", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
     if database_url:
         env["CHIPID_BACKEND_DATABASE_URL"] = database_url
     return subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

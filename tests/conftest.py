@@ -5,7 +5,8 @@
   started here. Missing pcscd or vpcd is an ERROR with instructions, never a skip.
 * ``virtual_card``: ``virtual_card(processor, atr=...) -> (card, reader_name)`` puts any
   APDU processor into slot ``Virtual PCD 00 00`` (drivers/vpcd.py) and waits until pcscd
-  sees it; every card is removed after the test. Tests using it run serially.
+  sees it; every card is removed after the test. A file lock serialises the slot
+  across concurrent pytest sessions on one machine.
 * ``nfc_card``: ``nfc_card(processor, technology="A") -> (card, device)`` puts a processor
   into nfcpy's udp RF simulation on a free 127.0.0.1 port (drivers/nfc_card.py);
   ``NfcTransport(device)`` reads it.
@@ -13,10 +14,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,9 +60,56 @@ def _wait_for_virtual_readers(timeout_s: float) -> list[str] | None:
     return readers
 
 
+@contextlib.contextmanager
+def _flock(name: str, mode: int, timeout_s: float = 900.0):
+    """A cross-process file lock in the temp directory: several pytest sessions on one
+    machine (developers running suites side by side) share one pcscd and one vpcd slot."""
+    path = Path(tempfile.gettempdir()) / name
+    with open(path, "a+") as f:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(f, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"{path} stayed locked for {timeout_s:g} s by another test session")
+                time.sleep(0.1)
+        try:
+            yield f
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def pcscd():
-    """A pcscd serving the vpcd virtual reader; yields the reader names."""
+    """A pcscd serving the vpcd virtual reader; yields the reader names.
+
+    Sessions hold a shared lock while they use pcscd; the one that started it stops it
+    at the end only when no other session still holds the lock.
+    """
+    with _flock("chipid-pcscd-users.lock", fcntl.LOCK_SH) as users:
+        with _flock("chipid-pcscd-start.lock", fcntl.LOCK_EX):
+            proc = _ensure_pcscd()
+        try:
+            yield _readers()
+        finally:
+            if proc is not None:
+                try:
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)  # alone: stop it
+                except BlockingIOError:
+                    proc = None  # another session still reads through it: leave it running
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+
+
+def _ensure_pcscd() -> subprocess.Popen | None:
+    """Start pcscd unless one runs; check it offers the virtual reader. Returns our process."""
     readers = _readers()
     proc = None
     if readers is None:
@@ -66,10 +117,12 @@ def pcscd():
             raise RuntimeError(f"pcscd not found at {PCSCD}: {_INSTALL_HINT}")
         if not VPCD_CONF.exists():
             raise RuntimeError(f"vpcd reader configuration {VPCD_CONF} missing: {_INSTALL_HINT}")
-        proc = subprocess.Popen([PCSCD, "--foreground"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        log_path = Path(tempfile.gettempdir()) / "chipid-pcscd.log"
+        with open(log_path, "wb") as log_file:
+            proc = subprocess.Popen([PCSCD, "--foreground"], stdout=log_file, stderr=subprocess.STDOUT)
         readers = _wait_for_virtual_readers(15.0)
         if proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = log_path.read_text(errors="replace")
             raise RuntimeError(f"pcscd exited with status {proc.returncode} at start-up:\n{out[-2000:]}")
     elif not any(r.startswith("Virtual PCD") for r in readers):
         readers = _wait_for_virtual_readers(5.0)
@@ -80,16 +133,7 @@ def pcscd():
             f"pcscd runs but offers no {VIRTUAL_READER!r} reader (found {readers}): "
             f"expected the vsmartcard vpcd driver configured in {VPCD_CONF}; {_INSTALL_HINT}"
         )
-    try:
-        yield readers
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+    return proc
 
 
 def _wait_presence(reader: str, present: bool, timeout_s: float = 10.0) -> None:
@@ -109,6 +153,8 @@ def virtual_card(pcscd):
     from drivers.vpcd import DEFAULT_ATR, VirtualCard
 
     cards: list[VirtualCard] = []
+    slot = _flock("chipid-vpcd-slot0.lock", fcntl.LOCK_EX)
+    slot.__enter__()
     _wait_presence(VIRTUAL_READER, False)  # a card from an earlier test has left
 
     def attach(processor, atr: bytes | None = None):
@@ -121,9 +167,12 @@ def virtual_card(pcscd):
     try:
         yield attach
     finally:
-        for card in cards:
-            card.remove()
-        _wait_presence(VIRTUAL_READER, False)
+        try:
+            for card in cards:
+                card.remove()
+            _wait_presence(VIRTUAL_READER, False)
+        finally:
+            slot.__exit__(None, None, None)
 
 
 def free_udp_port() -> int:

@@ -22,6 +22,7 @@ _COMMANDS = [
     ("verifier.commands.backend", "backend"),
     ("verifier.commands.trust", "trust"),
     ("verifier.commands.sod", "sod"),
+    ("verifier.commands.reader", "reader"),
 ]
 
 

@@ -68,7 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pawn.shop_address", "", "Shop address printed on contracts and receipts."),
     Setting("pawn.shop_license", "", "Number of the shop's certificate of security-and-order eligibility, printed on contracts."),
     # --- face verification (biometrics/) ------------------------------------------------
-    Setting("face.match_threshold", 0.45, "Face distance at or below which chip portrait and camera face are the same person (match). Calibration: dlib ResNet descriptors, same person 0.15-0.57 and different people 0.65-0.89 on the shared test photos and grey JPEG 2000 chip-like portraits made from them (python -m benchmarks.bench_face); 0.45 is stricter than face_recognition's 0.6 because that model separates East-Asian faces less well. See biometrics/compare.py."),
+    Setting("face.match_threshold", 0.45, "Face distance at or below which chip portrait and camera face are the same person (match). Calibration: dlib ResNet descriptors, same person 0.15-0.56 and different people 0.66-0.89 on the shared test photos and grey JPEG 2000 chip-like portraits made from them (python -m benchmarks.bench_face); 0.45 is stricter than face_recognition's 0.6 because that model separates East-Asian faces less well. See biometrics/compare.py."),
     Setting("face.no_match_threshold", 0.60, "Face distance above which the decision is no_match; between the two thresholds the clerk compares both photos and decides (refer). 0.60 = face_recognition's default tolerance."),
     Setting("face.min_face_px", 80, "Smallest face width in the camera picture (pixels); smaller faces are refused as poor_quality (too small)."),
     Setting("face.min_brightness", 55.0, "Darkest acceptable mean grey level of the face (0-255): below it, poor_quality (too dark)."),
@@ -90,7 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
     # --- privacy and retention --------------------------------------------------------
     Setting("privacy.face_retention_days", 30, "Face images (chip photo and camera photo) stored with a contract are purged after this many days."),
     Setting("privacy.contract_retention_years", 5, "Contract data is kept at least this long (the legal period); the ledger never deletes within it."),
-    Setting("privacy.scan_ttl_minutes", 30, "A finished scan (identity read from the chip, held in memory only) is forgotten after this many minutes unless a contract uses it."),
+    Setting("privacy.scan_ttl_minutes", 30, "A finished scan (identity read from the chip, held in memory only, never written to disk) is forgotten after this many minutes; a contract keeps what it needs in the ledger."),
     # --- delivery to the police backend (shop side) -----------------------------------
     Setting("sync.backend_url", "", "URL of the police backend (https://...). Empty: the URL recorded by `chipid sync enroll`. Plain http:// is accepted only for loopback addresses (tests, demo)."),
     Setting("sync.backend_cert_sha256", "", "SHA-256 (hex) of the backend's TLS certificate (DER), pinned: the relay refuses any other certificate. Required for https://."),

@@ -225,6 +225,19 @@ def create_app(db: Database) -> FastAPI:
     return app
 
 
+WORKER_ENV_DIR = "CHIPID_BACKEND_WORKER_DATA_DIR"
+WORKER_ENV_URL = "CHIPID_BACKEND_WORKER_DATABASE_URL"
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory for ``chipid backend serve --workers N``: each worker process opens the
+    database named by the environment the serve command set (schema already migrated)."""
+    import os
+
+    url = os.environ.get(WORKER_ENV_URL) or None
+    return create_app(Database.open(os.environ.get(WORKER_ENV_DIR), url, migrate=False))
+
+
 def _optional_user(db: Database, request: Request) -> auth.User | None:
     return auth.session_user(db, request.cookies.get(SESSION_COOKIE))
 

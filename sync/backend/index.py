@@ -51,7 +51,10 @@ def norm_code(s: Any) -> str:
     """Serial numbers, IMEIs and ID numbers: upper-case alphanumerics only ('35-2099 00' -> '35209900')."""
     if s is None:
         return ""
-    return _NON_ALNUM.sub("", norm_text(s)).upper()[:MAX_KEY]
+    s = str(s)[: 4 * MAX_KEY].translate(_FOLD)
+    if not s.isascii():
+        s = norm_text(s)
+    return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]
 
 
 def name_suffixes(name: str) -> list[str]:
@@ -68,56 +71,64 @@ class Indexed:
     full_name: str | None
     event_type: str | None
     search_text: str
-    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, contract
+    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, contract, txn
     serials: tuple[str, ...]
 
 
-def _dict(v: Any) -> dict:
-    return v if isinstance(v, dict) else {}
+_EMPTY: dict = {}
+_SERIAL_FIELDS = ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no")
+_ITEM_TEXT = ("description", "category", "brand", "model")
+_FREE_TEXT = ("description", "notes", "note", "reason")
 
 
 def _str(v: Any) -> str | None:
-    if v is None or isinstance(v, (dict, list)):
+    if v is None or isinstance(v, (dict, list, bool)):
         return None
     s = str(v).strip()
     return s[:MAX_KEY] or None
 
 
 def index_entry(entry: Entry) -> Indexed:
-    p = _dict(entry.payload)
-    pawner = _dict(p.get("pawner") or p.get("customer") or p.get("person"))
-    id_number = _str(pawner.get("id_number") or p.get("id_number"))
+    """Search keys and free text of one entry. The free text (``q``) holds what keys do not:
+    item descriptions, category, brand, model, notes and reasons."""
+    p = entry.payload if isinstance(entry.payload, dict) else _EMPTY
+    pawner = p.get("pawner") or p.get("customer") or p.get("person")
+    if not isinstance(pawner, dict):
+        pawner = _EMPTY
+    id_number = norm_code(_str(pawner.get("id_number") or p.get("id_number"))) or None
     full_name = _str(pawner.get("full_name") or pawner.get("name") or p.get("full_name"))
     contract_no = _str(p.get("contract_no"))
     # the contract's own id (transaction) or the contract an event is about
     txn_ref = _str(p.get("id")) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
     event_type = _str(p.get("type")) if entry.kind == "event" else None
-    items = p.get("items") if isinstance(p.get("items"), list) else []
     keys: list[tuple[str, str]] = []
     serials: list[str] = []
     texts: list[str] = []
-    if id_number and norm_code(id_number):
-        keys.append(("id", norm_code(id_number)))
+    if id_number:
+        keys.append(("id", id_number))
     if full_name:
         keys += [("name", s) for s in name_suffixes(full_name)]
-        texts.append(full_name)
     if contract_no:
         keys.append(("contract", contract_no))
-        texts.append(contract_no)
     if txn_ref:
         keys.append(("txn", txn_ref))
-    for item in items[:100]:
-        item = _dict(item)
-        for field in ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no"):
-            code = norm_code(_str(item.get(field)))
-            if code and ("serial", code) not in keys:
-                keys.append(("serial", code))
-                serials.append(code)
-        for field in ("description", "category", "brand", "model"):
-            v = _str(item.get(field)) if field != "description" else (str(item.get(field))[:MAX_SEARCH_TEXT] if item.get(field) else None)
-            if v:
-                texts.append(v)
-    for field in ("description", "note", "notes", "reason", "ownership_evidence"):
+    items = p.get("items")
+    if isinstance(items, list):
+        for item in items[:100]:
+            if not isinstance(item, dict):
+                continue
+            for field in _SERIAL_FIELDS:
+                v = item.get(field)
+                if v:
+                    code = norm_code(_str(v))
+                    if code and code not in serials:
+                        serials.append(code)
+                        keys.append(("serial", code))
+            for field in _ITEM_TEXT:
+                v = item.get(field)
+                if isinstance(v, str) and v:
+                    texts.append(v[:MAX_SEARCH_TEXT])
+    for field in _FREE_TEXT:
         v = p.get(field)
         if isinstance(v, str) and v:
             texts.append(v[:MAX_SEARCH_TEXT])
@@ -126,10 +137,10 @@ def index_entry(entry: Entry) -> Indexed:
     return Indexed(
         contract_no=contract_no,
         txn_ref=txn_ref,
-        id_number=norm_code(id_number) or None if id_number else None,
+        id_number=id_number,
         full_name=full_name,
         event_type=event_type,
-        search_text=norm_text(" ".join(texts))[:MAX_SEARCH_TEXT],
+        search_text=norm_text(" ".join(texts)) if texts else "",
         keys=tuple(keys),
         serials=tuple(serials),
     )

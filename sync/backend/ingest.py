@@ -25,7 +25,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -178,7 +178,7 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
 
 
 _ENTRY_COLUMNS = ("shop_id", "device_id", "seq", "province", "ts", "kind", "hash", "prev_hash", "demo", "contract_no",
-                  "id_number", "full_name", "event_type", "search_text", "body", "received_at")
+                  "event_type", "search_text", "body", "received_at")
 _KEY_COLUMNS = ("shop_id", "device_id", "seq", "key_type", "value")
 
 
@@ -189,7 +189,7 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     for e, canonical, h in new:
         ix = index_entry(e)
         rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
-                     ix.id_number, ix.full_name, ix.event_type, ix.search_text, canonical.decode("utf-8"), now))
+                     ix.event_type, ix.search_text, canonical.decode("utf-8"), now))
         for key_type, value in ix.keys:
             keys.append((shop_id, device_id, e.seq, key_type, value))
         if e.kind == "transaction":
@@ -209,18 +209,29 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         if not already:
             raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious",
                         detail=_suspicious_detail(e, ix), seq=e.seq)
-    _watchlist_hits(conn, dev, ids, serials)
+    _watchlist_hits(db, conn, dev, ids, serials)
+
+
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(v) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, str):
+        return v.translate(_COPY_ESCAPE)
+    return str(int(v))
 
 
 def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows in the open transaction: COPY on PostgreSQL, executemany on SQLite."""
+    """Insert many rows in the open transaction: COPY (text format) on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
     raw = conn.connection.driver_connection
     if db.dialect == "postgresql":
+        data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.write(data.encode("utf-8"))
     else:
         marks = ", ".join("?" * len(columns))
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
@@ -232,17 +243,22 @@ def _suspicious_detail(e: Entry, ix) -> str:
     return f"suspicious event at seq {e.seq} for contract {about}" + (f": {str(reason)[:300]}" if reason else "")
 
 
-def _watchlist_hits(conn: Connection, dev, ids: dict, serials: dict) -> None:
-    q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind AND value IN :values").bindparams(
-        bindparam("values", expanding=True))
+def _watchlist_hits(db: Database, conn: Connection, dev, ids: dict, serials: dict) -> None:
+    if db.dialect == "postgresql":
+        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind AND value = ANY(:values)")
+        param = list
+    else:
+        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind "
+                 "AND value IN (SELECT value FROM json_each(:values))")
+        param = json.dumps
     for kind, found in (("id_number", ids), ("serial", serials)):
-        values = list(found)
-        for i in range(0, len(values), 500):
-            for wkind, value, note in conn.execute(q, {"kind": kind, "values": values[i:i + 500]}):
-                for e, ix in found.get(value, []):
-                    what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
-                    raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
-                                detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
+        if not found:
+            continue
+        for wkind, value, note in conn.execute(q, {"kind": kind, "values": param(list(found))}):
+            for e, ix in found.get(value, []):
+                what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
+                raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
+                            detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
 
 
 def _check_priority(conn: Connection, dev, new: list[Entry], hashes: dict) -> None:

@@ -154,3 +154,21 @@ def test_nothing_biometric_is_logged(face_verifier, references, photos, caplog):
         assert re.fullmatch(r"face decision (match|refer|no_match|no_face|multiple_faces|poor_quality) in \d+ ms",
                             message), message
     assert result.decision == "match"
+
+
+def test_verifier_image_limits(models, faces_dir):
+    small = FaceVerifier(models=models, max_pixels=500_000)
+    with pytest.raises(ImageError, match="exceeds the limit of 500000 pixels"):
+        small.encode_reference((faces_dir / "obama.jpg").read_bytes())
+
+
+def test_very_small_chip_portrait(face_verifier, photos, main_faces):
+    from biometrics.images import chip_like_portrait
+
+    tiny = chip_like_portrait(photos["obama.jpg"], box=main_faces["obama.jpg"].box(), size=(120, 160),
+                              target_bytes=3000)
+    assert len(tiny) < 3500
+    ref = face_verifier.encode_reference(tiny)
+    assert ref.issue is None and ref.face.width < 80  # found by the 2x upsampling retry
+    assert face_verifier.verify(ref, photos["obama2.jpg"]).decision in (compare.MATCH, compare.REFER)
+    assert face_verifier.verify(ref, photos["biden.jpg"]).decision == compare.NO_MATCH

@@ -146,3 +146,16 @@ def test_fuzzed_headers_give_image_error_or_an_image(body, magic):
     except ImageError:
         return
     assert rgb.ndim == 3 and rgb.shape[2] == 3
+
+
+def test_jpeg2000_declaring_a_huge_size_is_refused(sample):
+    buf = io.BytesIO()
+    Image.fromarray(sample).convert("L").save(buf, format="JPEG2000", no_jp2=True)
+    j2k = bytearray(buf.getvalue())
+    assert j2k[:4] == b"\xff\x4f\xff\x51"
+    j2k[8:16] = struct.pack(">II", 50_000, 50_000)  # SIZ Xsiz, Ysiz (ISO/IEC 15444-1 A.5.1)
+    with pytest.raises(ImageError, match="decompression bomb|exceeds the limit|corrupt"):
+        decode_image(bytes(j2k))
+    j2k[8:16] = struct.pack(">II", 7000, 7000)  # 49 MP: over our 40 MP limit, under Pillow's
+    with pytest.raises(ImageError, match="7000x7000 = 49000000 pixels exceeds the limit"):
+        decode_image(bytes(j2k))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from drivers.open import describe_readers, open_transport, parse_spec
+from drivers import pcsc
 from drivers.pcsc import PcscTransport
-from verifier.errors import ConfigError, NoCardError
+from verifier.errors import ConfigError, NoCardError, NoReaderError
 
 
 def test_parse_spec():
@@ -56,7 +57,16 @@ def test_auto_picks_the_reader_holding_a_card(virtual_card, fake_card):
 
 
 @pytest.mark.pcsc
-def test_auto_without_a_card_times_out(pcscd, virtual_card):
+def test_auto_ignores_idle_virtual_readers(pcscd, virtual_card):
+    # only vpcd's empty slots and no NFC reader on USB: no reader (demo-mode fallback)
+    with pytest.raises(NoReaderError, match="no card reader"):
+        open_transport("auto", timeout_s=0.5)
+
+
+@pytest.mark.pcsc
+def test_auto_waits_for_a_card_on_physical_readers(virtual_card, monkeypatch):
+    # no physical reader exists here: let the two vpcd slots stand in for empty ones
+    monkeypatch.setattr(pcsc, "VIRTUAL_READER_PREFIXES", ("No such prefix",))
     with pytest.raises(NoCardError, match="no card was presented to any PC/SC reader"):
         open_transport("auto", timeout_s=0.5)
 
@@ -65,7 +75,7 @@ def test_auto_without_a_card_times_out(pcscd, virtual_card):
 def test_describe_readers(virtual_card, fake_card):
     _card, reader = virtual_card(fake_card)
     found = {r["spec"]: r for r in describe_readers(nfc_usb=False)}
-    assert found[f"pcsc:{reader}"] == {
-        "spec": f"pcsc:{reader}", "kind": "pcsc", "name": reader, "card_present": True, "atr": "3B80800101"}
+    assert found[f"pcsc:{reader}"] == {"spec": f"pcsc:{reader}", "kind": "pcsc", "name": reader, "virtual": True,
+                                       "card_present": True, "atr": "3B80800101"}
     other = found["pcsc:Virtual PCD 00 01"]
     assert other["card_present"] is False and other["atr"] is None

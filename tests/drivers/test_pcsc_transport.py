@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from drivers.pcsc import PcscTransport, card_present, choose_reader, list_readers
-from verifier.errors import CardRemovedError, NoCardError, NoReaderError
+from verifier.errors import CardRemovedError, NoCardError, NoReaderError, ResponseFormatError
 from verifier.transport import CardTransport
 
 pytestmark = pytest.mark.pcsc
@@ -135,3 +135,12 @@ def test_no_pcsc_service_is_no_reader(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert "NoReaderError:" in out.stdout, out.stdout + out.stderr
     assert "PC/SC service is not running" in out.stdout
+
+
+def test_t0_endless_get_response_is_refused(virtual_card, fake_card):
+    fake_card.scripted = {bytes.fromhex("00C0000010"): bytes(16) + bytes.fromhex("6110"),
+                          bytes.fromhex("00CA010000"): bytes.fromhex("6110")}
+    _card, reader = virtual_card(fake_card, atr=bytes.fromhex("3B00"))
+    with PcscTransport(reader) as t:
+        with pytest.raises(ResponseFormatError, match="GET RESPONSE"):
+            t.transmit(bytes.fromhex("00CA010000"))

@@ -127,3 +127,36 @@ def test_verify_export_bad_file(tmp_path):
     f.write_text("not json")
     result = CliRunner().invoke(cli, ["ledger", "verify-export", str(f)])
     assert result.exit_code == 1 and "expected JSON" in result.output
+
+
+@pytest.mark.parametrize("seq", [1, 3, 6, 10])
+def test_parallel_verify_names_the_same_entry(data_dir, seq):
+    conn = _raw(data_dir)
+    blob = bytearray(conn.execute("SELECT payload FROM entries WHERE seq = ?", (seq,)).fetchone()[0])
+    blob[-1] ^= 0x80
+    conn.execute("UPDATE entries SET payload = ? WHERE seq = ?", (bytes(blob), seq))
+    conn.commit()
+    conn.close()
+    led = Ledger.open(data_dir)
+    one = led.verify()
+    two = led.verify(workers=2, parallel_min=1)
+    assert one.first_bad_seq == two.first_bad_seq == seq
+    assert one.error == two.error
+    led.close()
+
+
+def test_parallel_verify_intact_and_links_between_ranges(data_dir):
+    led = Ledger.open(data_dir)
+    report = led.verify(workers=2, parallel_min=1)
+    assert report.ok and report.entries == 10 and report.head_hash == led.head()[1]
+    led.close()
+    # an entry deleted from the middle of a range
+    conn = _raw(data_dir)
+    conn.execute("DELETE FROM entries WHERE seq = 5")
+    conn.commit()
+    conn.close()
+    led = Ledger.open(data_dir)
+    for workers in (1, 2):
+        report = led.verify(workers=workers, parallel_min=1)
+        assert report.first_bad_seq == 5 and "missing" in report.error
+    led.close()

@@ -23,7 +23,7 @@ def _send(backend, dev, first, last, checkpoint=None):
     entries = dev.entries[first - 1:last]
     b = batch_mod.build_batch(dev.device_id, entries, prev_hash=dev.prev_of(first), checkpoint=checkpoint)
     r = httpx.post(backend.url + "/api/v1/ingest", content=batch_mod.encode(b, dev.sign),
-                   headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+                   headers={"Content-Encoding": "gzip", "Content-Type": "application/vnd.chipid.batch"})
     return r
 
 

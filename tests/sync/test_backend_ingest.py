@@ -28,9 +28,8 @@ def _wire(dev: SigningDevice, first: int, last: int, *, checkpoint=None, sent_at
 
 
 def _raw_wire(body: dict, sign) -> bytes:
-    text_ = canonical_json(body)
-    sig = base64.b64encode(sign(text_)).decode()
-    return gzip.compress(canonical_json({"format": batch_mod.FORMAT, "batch": text_.decode(), "signature": sig}))
+    data = canonical_json(body)
+    return gzip.compress(batch_mod.FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data)
 
 
 def _count(db, device_id) -> int:
@@ -145,7 +144,8 @@ def test_unknown_device_and_garbage_are_refused_without_alerts(db, device):
     assert ingest(db, _wire(stranger, 1, 2)).body["reason"] == "unknown-device"
     assert ingest(db, b"not gzip").status_code == 400
     assert ingest(db, gzip.compress(b"[1,2]")).status_code == 400
-    assert ingest(db, gzip.compress(b"{" * 10)).status_code == 400
+    assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nAAAA\n" + b"{" * 10)).status_code == 400
+    assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nnot base64!\n{}")).status_code == 400
     bomb = gzip.compress(b" " * (batch_mod.MAX_JSON_BYTES + 10))
     assert ingest(db, bomb).status_code == 413
     assert _alerts(db) == []

@@ -88,7 +88,14 @@ class Service:
             "sync": {k: v for k, v in self.ledger.sync_state().items() if k in ("acked_seq", "pending", "last_success", "last_error")},
         }
 
+    watcher: Any = None
+
     def close(self) -> None:
+        if self.watcher is not None:
+            try:
+                self.watcher.stop(2.0)
+            except Exception:  # noqa: BLE001
+                pass
         self.ledger.close()
         self.users.close()
 
@@ -101,6 +108,23 @@ def _retention_loop(service: Service, stop: threading.Event) -> None:
                 log.info("purged %d face images past privacy.face_retention_days", n)
         except Exception:  # noqa: BLE001
             log.exception("face image purge failed")
+
+
+def _watch_cards(bus: EventBus):
+    """Publish ``card_inserted`` / ``card_removed`` for every PC/SC reader (a tap reaches the page without polling)."""
+    try:
+        from drivers.pcsc import CardWatcher
+    except ImportError:  # pragma: no cover - pyscard is a dependency
+        return None
+
+    def on_event(event) -> None:
+        bus.publish(f"card_{event.kind}", {"reader": event.reader})
+
+    try:
+        return CardWatcher(on_event, initial=False).start()
+    except Exception as e:  # noqa: BLE001 - no PC/SC at all: the service still runs
+        log.warning("card watcher not started: %s", e)
+        return None
 
 
 def create_app(
@@ -128,6 +152,8 @@ def create_app(
         bus=bus, face=face or FaceService(cfg, is_demo), demo=is_demo,
     )
     book.purge_photos(cfg["privacy.face_retention_days"])
+    if not is_demo and (cfg["reader.name"] == "auto" or cfg["reader.name"].startswith("pcsc")):
+        service.watcher = _watch_cards(bus)
 
     app = FastAPI(
         docs_url=None,

@@ -44,22 +44,32 @@ def backend() -> None:
 @_opts
 @click.option("--host", default=None, help="Bind address (overrides backend.host).")
 @click.option("--port", type=int, default=None, help="TCP port (overrides backend.port).")
-def serve_cmd(config_path, data_dir, database_url, host, port) -> None:
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes (the service is stateless over the database).")
+def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     """Run the backend (ingest, inspector API and pages)."""
     import uvicorn
 
-    from sync.backend.app import create_app
+    from sync.backend.app import WORKER_ENV_DIR, WORKER_ENV_URL, create_app
 
     try:
-        cfg, _ddir, _url = backend_settings(config_path, data_dir, database_url)
+        cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
         db = _open_db(config_path, data_dir, database_url)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     kwargs = {}
     if cfg["backend.tls_cert"]:
         kwargs = {"ssl_certfile": os.path.expanduser(cfg["backend.tls_cert"]), "ssl_keyfile": os.path.expanduser(cfg["backend.tls_key"])}
-    uvicorn.run(create_app(db), host=host or cfg["backend.host"], port=port if port is not None else cfg["backend.port"],
-                log_level="warning", **kwargs)
+    host = host or cfg["backend.host"]
+    port = port if port is not None else cfg["backend.port"]
+    if workers > 1:
+        db.close()
+        os.environ[WORKER_ENV_DIR] = str(ddir)
+        if url:
+            os.environ[WORKER_ENV_URL] = url
+        uvicorn.run("sync.backend.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", **kwargs)
+    else:
+        uvicorn.run(create_app(db), host=host, port=port, log_level="warning", **kwargs)
 
 
 @backend.group("device")

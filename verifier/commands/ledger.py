@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def verify_cmd(config_path, data_dir, as_json) -> None:
     """Decrypt and re-hash every entry, check links and checkpoint signatures. Exit 0 intact, 2 tampered."""
     try:
         led = _open(config_path, data_dir)
-        report = led.verify()
+        report = led.verify(workers=os.cpu_count() or 1)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     if as_json:

@@ -201,7 +201,7 @@ def ec_spki(curve: CurveParams, point: Point, *, algorithm: str = ID_EC_PUBLIC_K
                 "version": "ecdpVer1",
                 "field_id": {"field_type": "prime_field", "parameters": curve.p},
                 "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
-                "base": ecc.encode_point(curve, Point(curve.gx, curve.gy)),
+                "base": ecc.encode_point(curve, ecc.generator(curve)),
                 "order": curve.n,
                 "cofactor": curve.h,
             },

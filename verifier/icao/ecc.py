@@ -1,71 +1,50 @@
-"""Elliptic-curve and modular Diffie-Hellman arithmetic for PACE, CA and AA.
+"""Elliptic-curve and modular Diffie-Hellman arithmetic for PACE, CA, AA and passive authentication.
 
-Short Weierstrass curves y^2 = x^3 + a*x + b over GF(p) from
-:class:`verifier.icao.curves.CurveParams` (BSI TR-03111 §2.3, ICAO 9303-11 §9.5).
+The one implementation of point arithmetic in chipid. Short Weierstrass curves
+y^2 = x^3 + a*x + b over GF(p) given by a :class:`verifier.icao.curves.CurveParams`
+(BSI TR-03111 §2.3, ICAO 9303-11 §9.5); only ever called with the named curves of
+:data:`verifier.icao.curves.CURVES` (explicit parameters are matched to those first).
 Jacobian coordinates internally, affine :class:`Point` outside. Not constant-time:
 the terminal's ephemeral keys live for one session and the emulated chip is a test
 device; correctness and input validation are what matter here.
 
 Also: uncompressed point encoding 04||X||Y (BSI TR-03111 §3.2.1), ECDH / DH shared
 secrets (x-coordinate / integer, as octet strings of the field size, TR-03111 §4.3.1,
-ICAO 9303-11 §9.6), plain ECDSA r||s signatures (TR-03111 §4.2.1, §5.2.1).
+ICAO 9303-11 §9.6), ECDSA (TR-03111 §4.2.1, SEC 1 §4.1.4), used for plain r||s
+signatures of Active Authentication and for certificates on the curves ``cryptography``
+lacks (brainpoolP192r1, P224r1, P320r1).
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple
 
 from verifier.errors import ParseError, VerificationError
+from verifier.icao.curves import CurveParams
 
 
-class Curve(Protocol):
-    """The part of ``verifier.icao.curves.CurveParams`` this module uses."""
+class Point(NamedTuple):
+    """An affine point other than the point at infinity (which is ``None`` here).
 
-    name: str
-    p: int
-    a: int
-    b: int
-    gx: int
-    gy: int
-    n: int
-    h: int
-
-
-@dataclass(frozen=True)
-class Point:
-    """An affine point other than the point at infinity (which is ``None`` here)."""
+    A named tuple, so that it also compares equal to a plain ``(x, y)``.
+    """
 
     x: int
     y: int
 
 
-# --- field helpers -----------------------------------------------------------------
+# --- points ----------------------------------------------------------------------
 
 
-def field_size(curve: Curve) -> int:
-    """Length in bytes of a field element (ceil(log256 p))."""
-    return (curve.p.bit_length() + 7) // 8
-
-
-def order_size(curve: Curve) -> int:
-    return (curve.n.bit_length() + 7) // 8
-
-
-def generator(curve: Curve) -> Point:
+def generator(curve: CurveParams) -> Point:
     return Point(curve.gx, curve.gy)
 
 
-def is_on_curve(curve: Curve, point: Point | None) -> bool:
+def is_on_curve(curve: CurveParams, point: Point | None) -> bool:
     """True when ``point`` is a finite point with coordinates in [0, p) satisfying the equation."""
-    if point is None:
-        return False
-    p = curve.p
-    x, y = point.x, point.y
-    if not (0 <= x < p and 0 <= y < p):
-        return False
-    return (y * y - (x * x * x + curve.a * x + curve.b)) % p == 0
+    return point is not None and curve.contains(point.x, point.y)
 
 
 # --- Jacobian arithmetic (X, Y, Z) with x = X/Z^2, y = Y/Z^3; Z == 0 is infinity ---
@@ -77,7 +56,7 @@ def _to_jac(pt: Point | None) -> tuple[int, int, int]:
     return _INF if pt is None else (pt.x, pt.y, 1)
 
 
-def _from_jac(curve: Curve, j: tuple[int, int, int]) -> Point | None:
+def _from_jac(curve: CurveParams, j: tuple[int, int, int]) -> Point | None:
     x, y, z = j
     if z == 0:
         return None
@@ -87,7 +66,7 @@ def _from_jac(curve: Curve, j: tuple[int, int, int]) -> Point | None:
     return Point(x * zi2 % p, y * zi2 * zi % p)
 
 
-def _jac_double(curve: Curve, j: tuple[int, int, int]) -> tuple[int, int, int]:
+def _jac_double(curve: CurveParams, j: tuple[int, int, int]) -> tuple[int, int, int]:
     x, y, z = j
     if z == 0 or y == 0:
         return _INF
@@ -102,7 +81,7 @@ def _jac_double(curve: Curve, j: tuple[int, int, int]) -> tuple[int, int, int]:
     return (x3, y3, z3)
 
 
-def _jac_add(curve: Curve, j1: tuple[int, int, int], j2: tuple[int, int, int]) -> tuple[int, int, int]:
+def _jac_add(curve: CurveParams, j1: tuple[int, int, int], j2: tuple[int, int, int]) -> tuple[int, int, int]:
     x1, y1, z1 = j1
     x2, y2, z2 = j2
     if z1 == 0:
@@ -131,7 +110,7 @@ def _jac_add(curve: Curve, j1: tuple[int, int, int], j2: tuple[int, int, int]) -
     return (x3, y3, z3)
 
 
-def _jac_mul(curve: Curve, k: int, j: tuple[int, int, int]) -> tuple[int, int, int]:
+def _jac_mul(curve: CurveParams, k: int, j: tuple[int, int, int]) -> tuple[int, int, int]:
     result = _INF
     for bit in bin(k)[2:] if k > 0 else "":
         result = _jac_double(curve, result)
@@ -140,20 +119,37 @@ def _jac_mul(curve: Curve, k: int, j: tuple[int, int, int]) -> tuple[int, int, i
     return result
 
 
-def point_add(curve: Curve, p1: Point | None, p2: Point | None) -> Point | None:
+def _jac_mul2(curve: CurveParams, k1: int, j1: tuple[int, int, int], k2: int,
+              j2: tuple[int, int, int]) -> tuple[int, int, int]:
+    """k1*P1 + k2*P2 in one pass of doublings (Shamir's trick), as ECDSA verification needs."""
+    j12 = _jac_add(curve, j1, j2)
+    result = _INF
+    for i in range(max(k1.bit_length(), k2.bit_length()) - 1, -1, -1):
+        result = _jac_double(curve, result)
+        b1, b2 = (k1 >> i) & 1, (k2 >> i) & 1
+        if b1 and b2:
+            result = _jac_add(curve, result, j12)
+        elif b1:
+            result = _jac_add(curve, result, j1)
+        elif b2:
+            result = _jac_add(curve, result, j2)
+    return result
+
+
+def point_add(curve: CurveParams, p1: Point | None, p2: Point | None) -> Point | None:
     """P1 + P2 (``None`` is the point at infinity)."""
     return _from_jac(curve, _jac_add(curve, _to_jac(p1), _to_jac(p2)))
 
 
-def point_double(curve: Curve, pt: Point | None) -> Point | None:
+def point_double(curve: CurveParams, pt: Point | None) -> Point | None:
     return _from_jac(curve, _jac_double(curve, _to_jac(pt)))
 
 
-def point_neg(curve: Curve, pt: Point | None) -> Point | None:
+def point_neg(curve: CurveParams, pt: Point | None) -> Point | None:
     return None if pt is None else Point(pt.x, (-pt.y) % curve.p)
 
 
-def scalar_mult(curve: Curve, k: int, pt: Point | None) -> Point | None:
+def scalar_mult(curve: CurveParams, k: int, pt: Point | None) -> Point | None:
     """k * P by double-and-add; k is reduced modulo n (negative k allowed)."""
     k %= curve.n
     if k == 0 or pt is None:
@@ -161,7 +157,7 @@ def scalar_mult(curve: Curve, k: int, pt: Point | None) -> Point | None:
     return _from_jac(curve, _jac_mul(curve, k, _to_jac(pt)))
 
 
-def generic_map(curve: Curve, s: int, h: Point) -> Point:
+def generic_map(curve: CurveParams, s: int, h: Point) -> Point:
     """PACE generic mapping G~ = s*G + H (ICAO 9303-11 §4.4.3.3.1).
 
     ``h`` is the shared point of the mapping key agreement. Raises ``VerificationError``
@@ -177,15 +173,15 @@ def generic_map(curve: Curve, s: int, h: Point) -> Point:
 # --- encoding ---------------------------------------------------------------------
 
 
-def encode_point(curve: Curve, pt: Point) -> bytes:
+def encode_point(curve: CurveParams, pt: Point) -> bytes:
     """Uncompressed encoding 04 || X || Y, each coordinate of the field size (TR-03111 §3.2.1)."""
     if pt is None:
         raise VerificationError("cannot encode the point at infinity")
-    size = field_size(curve)
+    size = curve.field_bytes
     return b"\x04" + pt.x.to_bytes(size, "big") + pt.y.to_bytes(size, "big")
 
 
-def decode_point(curve: Curve, data: bytes, *, what: str = "EC point") -> Point:
+def decode_point(curve: CurveParams, data: bytes, *, what: str = "EC point") -> Point:
     """Decode an uncompressed point and validate it (TR-03111 §3.2.1, §4.3.2.2 public key validation).
 
     Rejects the point at infinity (``00``), compressed forms, wrong lengths, coordinates
@@ -193,7 +189,7 @@ def decode_point(curve: Curve, data: bytes, *, what: str = "EC point") -> Point:
     what was expected and what was found.
     """
     data = bytes(data)
-    size = field_size(curve)
+    size = curve.field_bytes
     if data == b"\x00":
         raise ParseError(f"{what}: the point at infinity is not an acceptable public key")
     if not data or data[0] != 0x04:
@@ -209,7 +205,7 @@ def decode_point(curve: Curve, data: bytes, *, what: str = "EC point") -> Point:
     return pt
 
 
-def scalar_mult_raw(curve: Curve, k: int, pt: Point) -> Point | None:
+def scalar_mult_raw(curve: CurveParams, k: int, pt: Point) -> Point | None:
     """k * P without reducing k modulo n (used for the subgroup check)."""
     return _from_jac(curve, _jac_mul(curve, k, _to_jac(pt)))
 
@@ -221,12 +217,12 @@ def int_to_bytes(value: int, size: int) -> bytes:
 # --- ECDH -------------------------------------------------------------------------
 
 
-def generate_private_key(curve: Curve) -> int:
+def generate_private_key(curve: CurveParams) -> int:
     """A uniformly random private key in [1, n-1]."""
     return secrets.randbelow(curve.n - 1) + 1
 
 
-def public_key(curve: Curve, d: int, g: Point | None = None) -> Point:
+def public_key(curve: CurveParams, d: int, g: Point | None = None) -> Point:
     """d * G, or d * g for a mapped generator."""
     pt = scalar_mult(curve, d, g if g is not None else generator(curve))
     if pt is None:
@@ -234,7 +230,7 @@ def public_key(curve: Curve, d: int, g: Point | None = None) -> Point:
     return pt
 
 
-def ecdh_point(curve: Curve, d: int, peer: Point) -> Point:
+def ecdh_point(curve: CurveParams, d: int, peer: Point) -> Point:
     """Shared point d * Q (after checking Q is on the curve). Infinity is an error."""
     if not is_on_curve(curve, peer):
         raise VerificationError(f"peer public key is not on curve {curve.name}")
@@ -244,15 +240,15 @@ def ecdh_point(curve: Curve, d: int, peer: Point) -> Point:
     return shared
 
 
-def ecdh(curve: Curve, d: int, peer: Point) -> bytes:
+def ecdh(curve: CurveParams, d: int, peer: Point) -> bytes:
     """ECKA shared secret: the x-coordinate of d*Q as a field-size octet string (TR-03111 §4.3.1)."""
-    return int_to_bytes(ecdh_point(curve, d, peer).x, field_size(curve))
+    return int_to_bytes(ecdh_point(curve, d, peer).x, curve.field_bytes)
 
 
 # --- ECDSA with plain signatures (BSI TR-03111 §4.2.1.1, §5.2.1) ---------------------
 
 
-def _hash_to_int(curve: Curve, digest: bytes) -> int:
+def _hash_to_int(curve: CurveParams, digest: bytes) -> int:
     e = int.from_bytes(digest, "big")
     excess = len(digest) * 8 - curve.n.bit_length()
     if excess > 0:
@@ -260,10 +256,10 @@ def _hash_to_int(curve: Curve, digest: bytes) -> int:
     return e
 
 
-def ecdsa_sign(curve: Curve, d: int, digest: bytes) -> bytes:
+def ecdsa_sign(curve: CurveParams, d: int, digest: bytes) -> bytes:
     """Plain signature r || s, each of the order's byte length (for the emulated chip)."""
     e = _hash_to_int(curve, digest)
-    size = order_size(curve)
+    size = curve.order_bytes
     while True:
         k = generate_private_key(curve)
         r_pt = scalar_mult(curve, k, generator(curve))
@@ -276,21 +272,30 @@ def ecdsa_sign(curve: Curve, d: int, digest: bytes) -> bytes:
         return int_to_bytes(r, size) + int_to_bytes(s, size)
 
 
-def ecdsa_verify(curve: Curve, q: Point, digest: bytes, signature: bytes) -> bool:
+def ecdsa_verify(curve: CurveParams, q: Point, digest: bytes, signature: bytes) -> bool:
     """Verify a plain r || s signature over a precomputed digest. Returns False when it does not verify."""
     if len(signature) % 2 or not signature:
         return False
     half = len(signature) // 2
     r = int.from_bytes(signature[:half], "big")
     s = int.from_bytes(signature[half:], "big")
+    return ecdsa_verify_rs(curve, q, digest, r, s)
+
+
+def ecdsa_verify_rs(curve: CurveParams, q: Point, digest: bytes, r: int, s: int) -> bool:
+    """ECDSA verification of (r, s) over a precomputed digest (BSI TR-03111 §4.2.1.2, SEC 1 §4.1.4).
+
+    ``digest`` is truncated to the bit length of n as SEC 1 requires. Returns False when r or s
+    is out of [1, n-1], when ``q`` is not on the curve, or when the signature does not verify.
+    """
     n = curve.n
     if not (0 < r < n and 0 < s < n):
         return False
+    if not is_on_curve(curve, q):
+        return False
     e = _hash_to_int(curve, digest)
     w = pow(s, -1, n)
-    u1 = e * w % n
-    u2 = r * w % n
-    j = _jac_add(curve, _jac_mul(curve, u1, (curve.gx, curve.gy, 1)), _jac_mul(curve, u2, _to_jac(q)))
+    j = _jac_mul2(curve, e * w % n, (curve.gx, curve.gy, 1), r * w % n, _to_jac(q))
     pt = _from_jac(curve, j)
     return pt is not None and pt.x % n == r
 

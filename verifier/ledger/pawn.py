@@ -14,6 +14,7 @@ so search is by exact ID number, whole words of the name (accents optional) or e
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import unicodedata
@@ -183,8 +184,6 @@ class PawnBook:
         term = int(form["term_days"])
         checks = {name: (c.get("status") if isinstance(c, dict) else str(c)) for name, c in (scan.get("checks") or {}).items()}
         photos = photos or {}
-        import hashlib
-
         payload = {
             "type": "pawn_contract",
             "id": str(uuid.uuid4()),
@@ -276,7 +275,6 @@ class PawnBook:
         if event_type == "suspicious":
             payload["target"] = body.get("target") or "pawner"
         allowed, _ = TRANSITIONS[event_type]
-        status_now = row[0]
 
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             current = conn.execute("SELECT status FROM transactions WHERE id = ?", (txn_id,)).fetchone()[0]
@@ -289,7 +287,6 @@ class PawnBook:
             p["at"] = utc_now()
             return p
 
-        del status_now
         entry = self.ledger.append("event", payload, demo=bool(row[2]), prepare=prepare)
         return {"seq": entry.seq, "type": event_type, "txn_id": txn_id, "ts": entry.ts}
 

@@ -508,7 +508,7 @@ class Ledger:
         return [dict(zip(keys, r)) for r in rows], total
 
     # --- verification ------------------------------------------------------------------
-    def iter_raw(self, batch: int = 20000) -> Iterator[list[tuple]]:
+    def iter_raw(self, batch: int = 20000) -> Iterator[list[tuple]]:  # noqa: D401 - raw rows for tools
         conn = self._read()
         last = 0
         while True:
@@ -521,45 +521,48 @@ class Ledger:
             yield rows
             last = rows[-1][0]
 
-    def verify(self) -> VerifyReport:
+    def verify(self, workers: int = 1, parallel_min: int = 50_000) -> VerifyReport:
         """Decrypt and re-hash every entry, check the links and every checkpoint signature.
 
         Names the first bad entry. Checks, in order per entry: seq continuity, the
         payload decrypts (AES-GCM tag, bound to its seq), the recomputed hash equals the
         stored one, ``prev_hash`` links to the previous entry; then each checkpoint.
-        """
-        import hashlib
 
-        sealer = self.sealer
-        device_id = self.device_id
-        prev = GENESIS
-        expected = 1
-        count = 0
-        hashes_at: dict[int, str] = {}
+        ``workers > 1`` splits the seq range over forked processes (each recomputes its
+        entries' hashes; the links between ranges are checked here). Use it only from a
+        single-threaded process (the CLI), never inside the service.
+        """
         cps = self.checkpoints()
-        want = {cp.seq for cp in cps}
+        want = frozenset(cp.seq for cp in cps)
+        max_seq = self._read().execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
+        if workers > 1 and max_seq >= parallel_min:
+            import multiprocessing
+
+            step = -(-max_seq // (workers * 4))
+            ranges = [(lo, min(max_seq, lo + step - 1)) for lo in range(1, max_seq + 1, step)]
+            global _FORKED
+            _FORKED = (self, want)
+            try:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    parts = pool.map(_verify_range_forked, ranges, chunksize=1)
+            finally:
+                _FORKED = None
+        else:
+            parts = [self._verify_range(1, max_seq, want, self._read())] if max_seq else []
+        prev, count, hashes_at = GENESIS, 0, {}
         try:
-            for rows in self.iter_raw():
-                for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
-                    if seq != expected:
-                        raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
-                    if kind not in KINDS:
-                        raise _Bad(seq, f"entry seq {seq}: unknown kind {kind!r}")
-                    try:
-                        plain = sealer.open(sealed, f"entry|{device_id}|{seq}".encode(), f"entry seq {seq}")
-                    except TamperError as e:
-                        raise _Bad(seq, str(e)) from e
-                    digest = hashlib.sha256(canonical_from_parts(seq, device_id, ts, kind, plain, prev_hash, bool(demo))).hexdigest()
-                    if digest != stored_hash:
-                        raise _Bad(seq, f"entry seq {seq}: content hashes to {digest[:16]}… but the stored hash is {stored_hash[:16]}…")
-                    if prev_hash != prev:
-                        raise _Bad(seq, f"entry seq {seq}: prev_hash {prev_hash[:16]}… does not link to entry {seq - 1} ({prev[:16]}…)")
-                    if seq in want:
-                        hashes_at[seq] = digest
-                    prev = digest
-                    expected += 1
-                    count += 1
-            head_seq = expected - 1
+            for part in parts:
+                if part["count"] and part["first_prev"] != prev:
+                    first = part["first_seq"]
+                    raise _Bad(first, f"entry seq {first}: prev_hash {part['first_prev'][:16]}… does not link to entry {first - 1} ({prev[:16]}…)")
+                if part["bad"] is not None:
+                    count += part["count"]
+                    prev = part["last_hash"] or prev
+                    raise _Bad(*part["bad"])
+                count += part["count"]
+                prev = part["last_hash"] or prev
+                hashes_at.update(part["hashes_at"])
+            head_seq = count
             pub = self._device_key.public_key()
             for cp in cps:
                 try:
@@ -575,8 +578,74 @@ class Ledger:
                 if hashes_at.get(cp.seq) != cp.head_hash:
                     raise _Bad(cp.seq, f"entry seq {cp.seq}: hash differs from the one signed in the checkpoint at seq {cp.seq}")
         except _Bad as bad:
-            return VerifyReport(False, count, expected - 1, prev, len(cps), bad.seq, bad.message)
+            return VerifyReport(False, count, count, prev, len(cps), bad.seq, bad.message)
         return VerifyReport(True, count, head_seq, prev, len(cps))
+
+    def _verify_range(self, lo: int, hi: int, want: frozenset, conn: sqlite3.Connection, batch: int = 20000) -> dict:
+        """Check entries lo..hi: contiguous seqs, decryption, hash, and links inside the range."""
+        import hashlib
+
+        sealer, device_id = self.sealer, self.device_id
+        sha256 = hashlib.sha256
+        # canonical_from_parts, unrolled: the constant parts are encoded once
+        dev = _dumps(device_id)
+        pre = {False: b'{"demo":false,"device_id":' + dev + b',"kind":', True: b'{"demo":true,"device_id":' + dev + b',"kind":'}
+        kind_b = {k: _dumps(k) + b',"payload":' for k in KINDS}
+        aad_pre = f"entry|{device_id}|"
+
+        def q(text: str) -> bytes:
+            if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+                return b'"' + text.encode("ascii") + b'"'
+            return json.dumps(text, ensure_ascii=False).encode("utf-8")
+        out = {"first_seq": lo, "first_prev": None, "last_hash": None, "count": 0, "hashes_at": {}, "bad": None}
+        prev = None
+        expected = lo
+        try:
+            while expected <= hi:
+                rows = conn.execute(
+                    "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (expected, hi, batch),
+                ).fetchall()
+                if not rows:
+                    raise _Bad(expected, f"entry seq {expected} is missing (the ledger ends before seq {hi})")
+                for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
+                    if seq != expected:
+                        raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
+                    if kind not in KINDS:
+                        raise _Bad(seq, f"entry seq {seq}: unknown kind {kind!r}")
+                    try:
+                        plain = sealer.open(sealed, (aad_pre + str(seq)).encode(), f"entry seq {seq}")
+                    except TamperError as e:
+                        raise _Bad(seq, str(e)) from e
+                    digest = sha256(b"".join((pre[bool(demo)], kind_b[kind], plain, b',"prev_hash":', q(prev_hash),
+                                              b',"seq":', str(seq).encode(), b',"ts":', q(ts), b"}"))).hexdigest()
+                    if digest != stored_hash:
+                        raise _Bad(seq, f"entry seq {seq}: content hashes to {digest[:16]}… but the stored hash is {stored_hash[:16]}…")
+                    if prev is None:
+                        out["first_prev"] = prev_hash
+                    elif prev_hash != prev:
+                        raise _Bad(seq, f"entry seq {seq}: prev_hash {prev_hash[:16]}… does not link to entry {seq - 1} ({prev[:16]}…)")
+                    if seq in want:
+                        out["hashes_at"][seq] = digest
+                    prev = digest
+                    expected += 1
+                    out["count"] += 1
+        except _Bad as bad:
+            out["bad"] = (bad.seq, bad.message)
+        out["last_hash"] = prev
+        return out
+
+
+_FORKED: tuple | None = None
+
+
+def _verify_range_forked(bounds: tuple[int, int]) -> dict:
+    ledger, want = _FORKED  # inherited through fork
+    conn = sqlite3.connect(f"file:{ledger.path}?mode=ro", uri=True, timeout=30.0)
+    try:
+        return ledger._verify_range(bounds[0], bounds[1], want, conn)
+    finally:
+        conn.close()
 
 
 class _Bad(Exception):

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from verifier.errors import ChipidError, LimitExceededError, ParseError, TrustError, VerificationError
-from verifier.icao import curves
+from verifier.icao import curves, ecc
 from verifier.trust import der, signatures
 
 MAX_CERT_BYTES = 64 * 1024
@@ -41,7 +41,7 @@ class PublicKey:
     bits: int
     curve: str | None
     key: object | None
-    point: tuple[int, int] | None
+    point: ecc.Point | None
     spki: bytes
     explicit_curve: bool = False
 
@@ -98,8 +98,8 @@ def load_public_key(spki: bytes) -> PublicKey:
                 except ValueError as e:
                     raise ParseError(f"EC public key: the point is not a valid point on {name}") from e
                 pn = ckey.public_numbers()
-                return PublicKey("ec", c.p.bit_length(), name, ckey, (pn.x, pn.y), spki, explicit)
-            point = curves.decode_point(c, key_bytes)
+                return PublicKey("ec", c.p.bit_length(), name, ckey, ecc.Point(pn.x, pn.y), spki, explicit)
+            point = ecc.decode_point(c, key_bytes, what="EC public key")
             return PublicKey("ec", c.p.bit_length(), name, None, point, spki, explicit)
         raise TrustError(f"unsupported public key algorithm {oid}: expected RSA or EC")
     except ValueError as e:

@@ -9,15 +9,19 @@ than :data:`MAX_OID_ARCS` arcs. Structural errors raise :class:`ParseError`.
 
 Indefinite lengths (X.690 §8.1.3.6) are accepted for constructed encodings, as BER
 allows; ``Node.content`` then excludes the end-of-contents octets.
+
+Why two readers: :mod:`verifier.icao.tlv` is the ICAO 9303 BER-TLV codec (tags as the hex
+numbers the LDS specs name, 0x5F1F / 0x7F61; small files; copied values; also encodes); this is
+the X.509 / CMS reader (class + tag number, lazy offset-only nodes for 10^4-node master lists,
+node-count and OID limits). They share the header limits (:data:`MAX_TAG_BYTES`, :data:`MAX_LENGTH_BYTES`).
 """
 
 from __future__ import annotations
 
 from verifier.errors import LimitExceededError, ParseError
+from verifier.icao.tlv import MAX_LENGTH_BYTES, MAX_TAG_BYTES
 
 MAX_DEPTH = 24
-MAX_TAG_BYTES = 4
-MAX_LENGTH_BYTES = 4
 MAX_OID_BYTES = 64
 MAX_OID_ARCS = 32
 DEFAULT_MAX_NODES = 20_000

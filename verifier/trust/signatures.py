@@ -5,8 +5,8 @@ Accepted: RSA PKCS#1 v1.5 (RFC 8017 §8.2), RSASSA-PSS with explicit parameters
 ``r || s`` signatures (BSI TR-03111 §5.2.1, OIDs 0.4.0.127.0.7.1.1.4.1.x), over
 SHA-1/224/256/384/512. MD5 and RIPEMD-160 are refused (:class:`VerificationError`),
 as are unknown algorithms. ECDSA on Brainpool curves that ``cryptography`` lacks
-(P192r1, P224r1, P320r1) is verified with the reference arithmetic of
-:mod:`verifier.icao.curves` (public values only).
+(P192r1, P224r1, P320r1) is verified with the pure-Python arithmetic of
+:mod:`verifier.icao.ecc` (public values only).
 
 :func:`verify` returns True/False for a signature that could be checked and raises
 :class:`VerificationError` when it cannot even be attempted (refused algorithm, key type
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from verifier.errors import ParseError, VerificationError
-from verifier.icao import curves
+from verifier.icao import curves, ecc
 from verifier.trust import der
 
 #: Digest algorithm OIDs (RFC 3279, RFC 5754) -> name.
@@ -233,7 +233,7 @@ def verify_digest(public_key, family: str, h: str, params_raw: bytes | None, sig
             except InvalidSignature:
                 return False
             return True
-        return curves.ecdsa_verify_raw(c, public_key.point, message_hash, r, s)
+        return ecc.ecdsa_verify_rs(c, public_key.point, message_hash, r, s)
     raise VerificationError(f"unsupported signature family {family}")
 
 

@@ -135,7 +135,11 @@ function listen() {
   if (!window.EventSource) return;
   const es = new EventSource("/api/v1/events");
   es.addEventListener("scan", (m) => { const d = JSON.parse(m.data); if (d.scan_id === currentScan) { setProgress(d.status, d.step); if (d.status === "done" || d.status === "failed") poll(); } });
-  es.addEventListener("card_inserted", () => health());
+  es.addEventListener("card_inserted", () => {
+    health();
+    // a tap starts the read when the counter is idle (no customer on screen)
+    if (!currentScan && $("identity").hidden && !$("read-card").disabled) startScan();
+  });
   es.addEventListener("card_removed", () => health());
 }
 
