@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +153,7 @@ SELECT 'S' || (i %% %(shops)s), 'D' || (i %% %(shops)s), i / %(shops)s + 1, lpad
          || '"},"type":"pawn_contract","valuation_vnd":9000000},"prev_hash":"' || md5(i::text) || '","seq":' || (i / %(shops)s + 1)
          || ',"ts":"2025-01-01T00:00:00.000000Z"}',
        '2026-01-01T00:00:00Z'
-FROM generate_series(%(lo)s, %(hi)s - 1) AS i
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) AS i
 """
 
 GEN_KEYS_SQL = """
@@ -163,7 +162,7 @@ SELECT 'S' || (i %% %(shops)s), 'D' || (i %% %(shops)s), i / %(shops)s + 1, k.ke
        CASE k.key_type WHEN 'id' THEN lpad(((i %% (%(n)s / 2)) * 7919 %% 1000000000000)::text, 12, '0')
                        WHEN 'serial' THEN 'SN' || i
                        ELSE 'nguyen van ' || (i %% 5000) END
-FROM generate_series(%(lo)s, %(hi)s - 1) AS i CROSS JOIN (VALUES ('id'), ('serial'), ('name')) AS k(key_type)
+FROM generate_series(%(lo)s::bigint, %(hi)s::bigint - 1) AS i CROSS JOIN (VALUES ('id'), ('serial'), ('name')) AS k(key_type)
 """
 
 
@@ -213,7 +212,7 @@ def bench_search(admin_url: str, tmp: Path, n: int, queries: int = 300) -> None:
     base = f"http://127.0.0.1:{port}"
     rng = random.Random(n)
     try:
-        wait_http(base, proc=proc)
+        wait_http(base, timeout=120, proc=proc)
         with httpx.Client(base_url=base, timeout=60) as c:
             token = c.post("/api/v1/login", json={"name": "bench", "password": pw}).json()["token"]
             h = {"Authorization": f"Bearer {token}"}

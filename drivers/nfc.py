@@ -29,11 +29,42 @@ from verifier.errors import CardRemovedError, NoCardError, NoReaderError, Transp
 
 log = logging.getLogger(__name__)
 
+FIELD_RESET_S = 0.01
+
 _TAG_ERRORS = {
     nfc.tag.TIMEOUT_ERROR: "timeout",
     nfc.tag.RECEIVE_ERROR: "receive error",
     nfc.tag.PROTOCOL_ERROR: "ISO-DEP protocol error",
 }
+
+
+def find_usb_readers() -> list[dict]:
+    """NFC readers on USB that nfcpy has a driver for, found without opening them (so no
+    RF field is switched and no reader in use is disturbed). ``[]`` when libusb is absent.
+
+    Each: ``{"path": "usb:BUS:DEV", "driver", "vid", "pid", "accessible"}``.
+    """
+    import os
+
+    import nfc.clf.device
+    import nfc.clf.transport
+
+    try:
+        found = nfc.clf.transport.USB.find("usb") or []
+    except Exception as e:  # libusb missing or not permitted: nothing we could open either
+        log.debug("USB enumeration failed: %r", e)
+        return []
+    readers = []
+    for vid, pid, bus, dev in found:
+        driver = nfc.clf.device.usb_device_map.get((vid, pid))
+        if driver is None:
+            continue
+        node = f"/dev/bus/usb/{int(bus):03d}/{int(dev):03d}"
+        readers.append({
+            "path": f"usb:{int(bus):03d}:{int(dev):03d}", "driver": driver, "vid": f"{vid:04x}",
+            "pid": f"{pid:04x}", "accessible": os.access(node, os.R_OK | os.W_OK),
+        })
+    return readers
 
 
 def open_frontend(device: str) -> nfc.ContactlessFrontend:
@@ -98,7 +129,11 @@ class NfcTransport:
                 raise NoReaderError(f"NFC reader {self.device!r} stopped answering: {e}",
                                     step="sense card") from e
             if target is not None:
-                tag = nfc.tag.activate(self._clf, target)
+                try:
+                    tag = nfc.tag.activate(self._clf, target)
+                except (IndexError, ValueError, TypeError) as e:  # malformed ATS/ATTRIB answer
+                    log.debug("activation of %s failed: %r", target, e)
+                    tag = None
                 if isinstance(tag, nfc.tag.tt4.Type4Tag):
                     return tag
                 other = tag or target
@@ -136,6 +171,9 @@ class NfcTransport:
             raise CardRemovedError(f"the link to the card on {self.name} broke: {e!r}", step="transmit") from e
         except OSError as e:
             raise NoReaderError(f"NFC reader {self.device!r} stopped answering: {e}", step="transmit") from e
+        except (IndexError, ValueError, TypeError) as e:  # nfcpy indexing a malformed frame
+            raise TransportError(f"malformed ISO-DEP frame from the card on {self.name}: {e!r}",
+                                 step="transmit") from e
         if rapdu is None or len(rapdu) < 2:
             raise TransportError(
                 f"the card on {self.name} returned {0 if rapdu is None else len(rapdu)} bytes: "
@@ -153,6 +191,10 @@ class NfcTransport:
                 clf.close()
             except Exception:  # pragma: no cover - nfcpy device close is best effort
                 log.debug("closing %s failed", self.name, exc_info=True)
+            if self.device.startswith("udp"):
+                # Keep the simulated field off for an operating-field reset time (ISO/IEC
+                # 14443-3 field reset: at least 5.1 ms) so the card sees it before the next poll.
+                time.sleep(FIELD_RESET_S)
 
     def __enter__(self) -> "NfcTransport":
         return self

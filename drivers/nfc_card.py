@@ -112,8 +112,11 @@ class NfcCard:
     # -- lifecycle -------------------------------------------------------------
 
     def insert(self) -> "NfcCard":
-        if self._thread is not None and self._thread.is_alive():
-            return self
+        old = self._thread
+        if old is not None and old.is_alive():
+            if self._present.is_set():
+                return self
+            old.join(5.0)  # removed but still leaving the field
         self._present.set()
         self._thread = threading.Thread(target=self._run, name=f"nfc-card:{self.device}", daemon=True)
         self._thread.start()
@@ -194,7 +197,8 @@ class NfcCard:
                     log.debug("activated without an ISO-DEP command (%s): ignored", activated)
                     continue
                 self.activations += 1
-                self.processor.reset()
+                # on the processor's own thread: an APDU left running by a removal finishes first
+                self._executor.submit(self.processor.reset).result()
                 try:
                     self._serve(clf, bytes(activated.tt4_cmd))
                 except _Deselected:

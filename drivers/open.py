@@ -85,16 +85,15 @@ def _open_auto(timeout_s: float) -> CardTransport:
     readers = [r for r in readers if not pcsc.is_virtual(r) or pcsc.card_present(r)]
     if readers:
         return pcsc.PcscTransport(_wait_any_card(readers, timeout_s), wait_s=0)
-    from drivers.nfc import NfcTransport, open_frontend
+    from drivers.nfc import NfcTransport, find_usb_readers
 
-    try:
-        open_frontend("usb").close()
-    except NoReaderError as e:
+    usb = [r for r in find_usb_readers() if r["accessible"]]
+    if not usb:
         raise NoReaderError(
             "no card reader: expected a PC/SC reader (pcscd) or an NFC reader on USB, found neither",
             step="open reader",
-        ) from e
-    return NfcTransport("usb", wait_s=timeout_s)
+        )
+    return NfcTransport(usb[0]["path"], wait_s=timeout_s)
 
 
 def _wait_any_card(readers: list[str], timeout_s: float) -> str:
@@ -130,7 +129,8 @@ def describe_readers(*, nfc_usb: bool = True) -> list[dict]:
 
     Each: ``{"spec", "kind", "name", "virtual", "card_present", "atr"}`` (atr hex or
     ``None``; ``virtual`` marks vsmartcard's test readers).
-    NFC readers on USB are probed only when ``nfc_usb`` (opening one briefly).
+    NFC readers on USB (those nfcpy drives) are listed when ``nfc_usb``, without opening them;
+    their ``card_present`` is ``None`` (unknown without switching the field on).
     """
     found: list[dict] = []
     try:
@@ -156,19 +156,11 @@ def describe_readers(*, nfc_usb: bool = True) -> list[dict]:
                 "card_present": present, "atr": atr.hex().upper() if present and atr else None,
             })
     if nfc_usb:
-        try:
-            from drivers.nfc import open_frontend
+        from drivers.nfc import find_usb_readers
 
-            clf = open_frontend("usb")
-        except NoReaderError as e:
-            log.debug("no NFC reader on USB: %s", e)
-        else:
-            try:
-                path = getattr(clf.device, "path", "usb")
-                found.append({
-                    "spec": f"nfc:{path}", "kind": "nfc", "name": str(clf.device), "virtual": False,
-                    "card_present": None, "atr": None,
-                })
-            finally:
-                clf.close()
+        for r in find_usb_readers():
+            found.append({
+                "spec": f"nfc:{r['path']}", "kind": "nfc", "name": f"{r['driver']} usb:{r['vid']}:{r['pid']}",
+                "virtual": False, "card_present": None, "atr": None,
+            })
     return found

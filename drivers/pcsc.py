@@ -62,11 +62,9 @@ _SERVICE_DOWN = {_E_NO_SERVICE, _E_SERVICE_STOPPED}
 _CARD_GONE = {_W_REMOVED_CARD, _E_NO_SMARTCARD, _W_RESET_CARD, _W_UNPOWERED_CARD}
 _READER_GONE = {_E_UNKNOWN_READER, _E_READER_UNAVAILABLE}
 
-#: Readers known to carry extended-length APDUs end to end (ISO/IEC 7816-4 §5.1) even
-#: though they do not report SCARD_ATTR_MAXINPUT. vsmartcard's vpcd forwards any APDU
-#: up to 65535 bytes over its socket.
-_EXTENDED_BY_NAME = ("Virtual PCD",)
-#: Reader names of the test stack (vsmartcard vpcd), never a shop's reader.
+#: Reader names of the test stack (vsmartcard vpcd), never a shop's reader. vpcd carries
+#: extended-length APDUs (ISO/IEC 7816-4 §5.1) up to 65535 bytes over its socket without
+#: reporting SCARD_ATTR_MAXINPUT.
 VIRTUAL_READER_PREFIXES = ("Virtual PCD",)
 #: A CCID reader reports MAXINPUT = dwMaxCCIDMessageLength - 10; short APDUs need 261.
 _SHORT_APDU_MAX = 261
@@ -253,7 +251,7 @@ class PcscTransport:
         return bytes(atr)
 
     def _reader_extended_length(self) -> bool:
-        if self.reader.startswith(_EXTENDED_BY_NAME):
+        if is_virtual(self.reader):
             return True
         hr, value = scard.SCardGetAttrib(self._card, scard.SCARD_ATTR_MAXINPUT)
         if hr == _OK and value:

@@ -132,8 +132,12 @@ class VirtualCard:
     def insert(self) -> "VirtualCard":
         """Connect to vpcd and serve APDUs in a daemon thread."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return self
+            old = self._thread
+            if old is not None and old.is_alive():
+                if self._sock is not None:
+                    return self
+                if old is not threading.current_thread():
+                    old.join(5.0)  # removed but still leaving the reader
             self.connect()
             self._thread = threading.Thread(target=self.run, name=f"vpcd-card:{self.port}", daemon=True)
             self._thread.start()

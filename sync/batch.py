@@ -227,8 +227,8 @@ def _checkpoint(cp: Any) -> Checkpoint | None:
 
 
 def _text(v: Any, name: str) -> str:
-    if not isinstance(v, str) or not v or len(v) > 200:
-        raise InputError(f"batch field {name!r}: expected a non-empty string, found {type(v).__name__}")
+    if not isinstance(v, str) or not v or len(v) > 200 or not v.isprintable():
+        raise InputError(f"batch field {name!r}: expected a non-empty printable string of at most 200 characters")
     return v
 
 
@@ -263,6 +263,8 @@ def checked(signed: SignedBatch) -> CheckedBatch:
             raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {b.device_id!r}")
         if e.kind not in KINDS:
             raise TamperError(f"entry seq {e.seq}: unknown kind {e.kind!r}")
+        if len(e.ts) > 64 or not e.ts.isprintable() or len(e.prev_hash) != 64:
+            raise TamperError(f"entry seq {e.seq}: malformed ts or prev_hash")
         if not b.priority:
             if e.seq != expected:
                 raise TamperError(f"entry seq {e.seq}: expected seq {expected} (gap or reordering)")

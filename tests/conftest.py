@@ -1,8 +1,9 @@
 """Shared test infrastructure: pcscd with the vsmartcard virtual reader, and an nfcpy UDP link.
 
 * ``pcscd`` (session): a running pcscd whose readers include vsmartcard's "Virtual PCD"
-  slots; started here (``pcscd --foreground``) when none runs, stopped at the end if
-  started here. Missing pcscd or vpcd is an ERROR with instructions, never a skip.
+  slots; started here (``pcscd --foreground``) when none runs, and stopped by the last
+  test session that used it (a pcscd that was already running is left alone). Missing
+  pcscd or vpcd is an ERROR with instructions, never a skip.
 * ``virtual_card``: ``virtual_card(processor, atr=...) -> (card, reader_name)`` puts any
   APDU processor into slot ``Virtual PCD 00 00`` (drivers/vpcd.py) and waits until pcscd
   sees it; every card is removed after the test. A file lock serialises the slot
@@ -18,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -32,6 +34,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 PCSCD = os.environ.get("CHIPID_PCSCD", shutil.which("pcscd") or "/usr/sbin/pcscd")
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
 VIRTUAL_READER = "Virtual PCD 00 00"
+_STARTED_PID = Path(tempfile.gettempdir()) / "chipid-pcscd-started.pid"
 _INSTALL_HINT = (
     "install the Debian packages pcscd and vsmartcard-vpcd "
     "(apt-get install -y pcscd vsmartcard-vpcd); see README 'Tests'"
@@ -94,18 +97,38 @@ def pcscd():
         try:
             yield _readers()
         finally:
-            if proc is not None:
+            with _flock("chipid-pcscd-start.lock", fcntl.LOCK_EX):
                 try:
-                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)  # alone: stop it
+                    fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the last user stops it
                 except BlockingIOError:
-                    proc = None  # another session still reads through it: leave it running
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+                    pass  # another session still reads through it: it will stop pcscd
+                else:
+                    _stop_test_pcscd(proc)
+
+
+def _stop_test_pcscd(proc: subprocess.Popen | None) -> None:
+    """Stop the pcscd a test session started (recorded in ``_STARTED_PID``), if any."""
+    try:
+        pid = int(_STARTED_PID.read_text())
+    except (OSError, ValueError):
+        return
+    _STARTED_PID.unlink(missing_ok=True)
+    try:
+        if b"pcscd" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return  # that process is gone and the pid reused
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ProcessLookupError):
+        return
+    if proc is not None and proc.pid == pid:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        return
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _ensure_pcscd() -> subprocess.Popen | None:
@@ -120,6 +143,7 @@ def _ensure_pcscd() -> subprocess.Popen | None:
         log_path = Path(tempfile.gettempdir()) / "chipid-pcscd.log"
         with open(log_path, "wb") as log_file:
             proc = subprocess.Popen([PCSCD, "--foreground"], stdout=log_file, stderr=subprocess.STDOUT)
+        _STARTED_PID.write_text(str(proc.pid))
         readers = _wait_for_virtual_readers(15.0)
         if proc.poll() is not None:
             out = log_path.read_text(errors="replace")

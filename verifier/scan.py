@@ -95,15 +95,11 @@ def keys_from_access(access: dict | None, *, demo_card: Path | None = None) -> a
     )
 
 
-#: Readers of the test stack (vsmartcard's vpcd): never picked by ``auto``, only when named.
-VIRTUAL_READER_PREFIXES = ("Virtual PCD",)
-
-
-def physical_readers() -> list[dict]:
-    """Attached PC/SC and NFC readers, without the virtual test readers."""
+def usable_readers() -> list[dict]:
+    """Attached PC/SC and NFC readers; vsmartcard's virtual test readers count only while they hold a card."""
     from drivers.open import describe_readers
 
-    return [r for r in describe_readers() if not str(r.get("name", "")).startswith(VIRTUAL_READER_PREFIXES)]
+    return [r for r in describe_readers() if not r.get("virtual") or r.get("card_present")]
 
 
 def demo_mode(config: Config, spec: str | None = None) -> bool:
@@ -111,7 +107,7 @@ def demo_mode(config: Config, spec: str | None = None) -> bool:
     spec = spec or config["reader.name"]
     if spec == "emulator":
         return True
-    return spec == "auto" and not physical_readers()
+    return spec == "auto" and not usable_readers()
 
 
 def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | None = None) -> tuple[CardTransport, bool]:
@@ -129,12 +125,9 @@ def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | Non
 
         return make_chip(card_dir or DEMO_CARD_DIR)
 
-    if spec == "auto":
-        readers = physical_readers()
-        if not readers:
-            log.warning("no card reader attached: demo mode with the emulated CCCD")
-            return open_transport("emulator", emulator_factory=emulator_factory), True
-        spec = readers[0]["spec"]
+    if spec == "auto" and not usable_readers():
+        log.warning("no card reader attached: demo mode with the emulated CCCD")
+        return open_transport("emulator", emulator_factory=emulator_factory), True
     transport = open_transport(spec, emulator_factory=emulator_factory, timeout_s=config["reader.timeout_s"])
     return transport, spec == "emulator"
 
@@ -266,6 +259,7 @@ def run_scan(config: Config, access: dict | None = None, progress: Progress | No
         candidates = keys_from_access(access, demo_card=(card_dir or DEMO_CARD_DIR) if demo else None)
         if not candidates.keys:
             raise AccessKeyError("the access data yields no usable key")
+        demo = demo or config["trust.demo"]  # anything verified under demo trust is marked demo
         store = trust_store(config, demo)
         return read_and_verify(transport, candidates.keys, store, config=config, demo=demo,
                                progress=progress, warnings=candidates.warnings)

@@ -23,11 +23,13 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from sync.backend import alerts as alerts_mod
 from sync.backend import auth, enroll, export, search, watchlist
 from sync.backend.db import Database
 from sync.backend.ingest import device_head, ingest
+from sync.batch import MAX_WIRE_BYTES
 from verifier.errors import ChipidError, InputError, LimitExceededError, SyncError
 
 log = logging.getLogger(__name__)
@@ -106,14 +108,10 @@ def create_app(db: Database) -> FastAPI:
     @app.post("/api/v1/ingest")
     async def post_ingest(request: Request) -> Response:
         raw = bytearray()
-        from sync.batch import MAX_WIRE_BYTES
-
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > MAX_WIRE_BYTES:
                 return JSONResponse({"status": "refused", "reason": "too-large", "detail": f"body exceeds {MAX_WIRE_BYTES} bytes"}, 413)
-        from starlette.concurrency import run_in_threadpool
-
         result = await run_in_threadpool(ingest, db, bytes(raw), request.headers.get("content-encoding"))
         headers = {"X-Chipid-Duplicate": "1" if result.duplicate else "0"}
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
@@ -216,12 +214,9 @@ def create_app(db: Database) -> FastAPI:
             raise HTTPException(404, "no such active watchlist item")
         return {"status": "removed"}
 
-    try:
-        from sync.backend.pages import add_pages
-    except ImportError:  # pages are optional
-        add_pages = None
-    if add_pages is not None:
-        add_pages(app, db, current_user_optional=lambda request: _optional_user(db, request))
+    from sync.backend.pages import add_pages
+
+    add_pages(app, db, current_user_optional=lambda request: _optional_user(db, request))
     return app
 
 

@@ -70,11 +70,11 @@ class Database:
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
                 for ddl in schema.tables(self.dialect):
                     conn.exec_driver_sql(ddl)
-                conn.execute(
+                fresh = conn.execute(
                     text("INSERT INTO meta (key, value) VALUES ('schema_version', :v) ON CONFLICT (key) DO NOTHING"),
                     {"v": str(schema.SCHEMA_VERSION)},
-                )
-            if self.dialect == "postgresql":
+                ).rowcount == 1
+            if self.dialect == "postgresql" and fresh:  # optional indexes: created once, on the empty tables
                 for ddl in schema.POSTGRES_EXTRA:
                     try:
                         with self.write() as conn:

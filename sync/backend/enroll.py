@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -24,6 +25,7 @@ from verifier.errors import InputError, SyncError, TamperError
 from verifier.ledger.entry import GENESIS, load_public_key_b64, utc_now
 
 TOKEN_TTL_HOURS = 72
+_DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def _token_hash(token: str) -> str:
@@ -63,8 +65,8 @@ def add_device_token(db: Database, *, shop: str, license_no: str, province: str,
 
 def enroll_device(db: Database, *, token: str, device_id: str, public_key: str, proof: str) -> dict:
     """Register a device's public key against a one-time token. Raises InputError / SyncError."""
-    if not isinstance(device_id, str) or not 1 <= len(device_id) <= 200:
-        raise InputError("expected a device_id of 1-200 characters")
+    if not isinstance(device_id, str) or not _DEVICE_ID.fullmatch(device_id):
+        raise InputError("expected a device_id of 1-100 letters, digits, '.', '_' or '-'")
     try:
         key = load_public_key_b64(public_key)
         key.verify(base64.b64decode(proof, validate=True), enroll_message(token, device_id))

@@ -40,7 +40,7 @@ def norm_text(s: Any) -> str:
     """'Nguyễn  Văn Đức' -> 'nguyen van duc' (diacritics dropped, đ -> d, lower case, single spaces)."""
     if s is None:
         return ""
-    s = str(s)[: 4 * MAX_SEARCH_TEXT].translate(_FOLD)
+    s = str(s)[: 4 * MAX_SEARCH_TEXT].translate(_FOLD).replace("\x00", "")
     if not s.isascii():
         s = unicodedata.normalize("NFKD", s)
         s = "".join(c for c in s if not unicodedata.combining(c))
@@ -84,7 +84,7 @@ _FREE_TEXT = ("description", "notes", "note", "reason")
 def _str(v: Any) -> str | None:
     if v is None or isinstance(v, (dict, list, bool)):
         return None
-    s = str(v).strip()
+    s = str(v).replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     return s[:MAX_KEY] or None
 
 

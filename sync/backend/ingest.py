@@ -34,7 +34,7 @@ from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
 from sync.backend.index import index_entry
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
-from verifier.ledger.entry import Checkpoint, Entry, canonical_json, load_public_key_b64, utc_now
+from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,12 @@ def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> I
     except InputError as e:
         return _refused(400, "malformed", str(e))
     device_id = signed.batch.device_id
-    with db.read() as conn:
-        dev = conn.execute(text(_DEVICE_SQL), {"dev": device_id}).mappings().first()
+    try:
+        with db.read() as conn:
+            dev = conn.execute(text(_DEVICE_SQL), {"dev": device_id}).mappings().first()
+    except SQLAlchemyError as e:
+        log.error("device lookup failed in the database: %s", e.__class__.__name__)
+        return _refused(503, "unavailable", "the backend database is unavailable; retry later")
     if dev is None:
         return _refused(401, "unknown-device", f"device {device_id!r} is not enrolled")
     try:
@@ -219,7 +223,9 @@ def _copy_field(v) -> str:
     if v is None:
         return "\\N"
     if isinstance(v, str):
-        return v.translate(_COPY_ESCAPE)
+        if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
+            return v.translate(_COPY_ESCAPE)
+        return v
     return str(int(v))
 
 

@@ -6,13 +6,14 @@ Type4ATag/Type4BTag, the ISO-DEP initiator); only the RF link is UDP.
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 from drivers.nfc import NfcTransport
 from drivers.open import open_transport
-from verifier.errors import CardRemovedError, NoCardError, NoReaderError
+from verifier.errors import CardRemovedError, NoCardError, NoReaderError, TransportError
 from verifier.transport import CardTransport
 
 
@@ -98,3 +99,59 @@ def test_open_transport_nfc_spec(nfc_card, fake_card):
         assert t.transmit(bytes.fromhex("00A4000C")) == b"\x90\x00"
     finally:
         t.close()
+
+
+def test_iso_dep_block_rules_of_the_emulated_card(nfc_card, fake_card):
+    # raw ISO/IEC 14443-4 blocks through nfcpy's frontend after nfcpy activated the card
+    card, device = nfc_card(fake_card)
+    with NfcTransport(device, wait_s=10) as t:
+        clf = t._clf
+        assert clf.exchange(bytearray.fromhex("0200A4000C"), 1.0) == bytearray.fromhex("029000")  # I(0)
+        # rule 11: R(NAK) carrying the card's current block number -> the last block again
+        assert clf.exchange(bytearray.fromhex("B2"), 1.0) == bytearray.fromhex("029000")
+        # rule 12: R(NAK) with the other block number -> R(ACK) with the current one
+        assert clf.exchange(bytearray.fromhex("B3"), 1.0) == bytearray.fromhex("A2")
+        # I(1) with chaining: acknowledged with R(ACK) block 1, then the last part completes it
+        assert clf.exchange(bytearray.fromhex("1300D6000004AABB"), 1.0) == bytearray.fromhex("A3")
+        assert clf.exchange(bytearray.fromhex("02CCDD"), 1.0) == bytearray.fromhex("02AABBCCDD9000")
+        assert fake_card.apdus[-1] == bytes.fromhex("00D6000004AABBCCDD")
+        # S(DESELECT) is answered and ends the session; nfcpy's presence check then fails
+        assert clf.exchange(bytearray.fromhex("C2"), 1.0) == bytearray.fromhex("C2")
+        assert t.tag.is_present is False
+    assert card.activations == 1
+
+
+def test_malformed_frame_from_the_card_is_a_transport_error(nfc_card, fake_card, monkeypatch):
+    from drivers.nfc_card import NfcCard
+
+    # the card answers with a 1-byte S(WTX) block: no WTXM byte for nfcpy to read
+    monkeypatch.setattr(NfcCard, "_next_i_block", staticmethod(lambda pending, block_number: b"\xf2"))
+    _card, device = nfc_card(fake_card)
+    with NfcTransport(device, wait_s=10) as t:
+        with pytest.raises(TransportError, match="malformed ISO-DEP frame"):
+            t.transmit(bytes.fromhex("00A4000C"))
+
+
+def test_truncated_ats_is_no_usable_card(nfc_card, fake_card, monkeypatch):
+    import drivers.nfc_card
+
+    monkeypatch.setattr(drivers.nfc_card, "_ats", lambda historical=b"": b"\x01")  # TL only
+    _card, device = nfc_card(fake_card)
+    with pytest.raises(NoCardError):
+        NfcTransport(device, wait_s=0.5)
+
+
+def test_usb_readers_are_listed_without_opening_them(monkeypatch):
+    import nfc.clf.transport
+
+    from drivers.nfc import find_usb_readers
+    from drivers.open import describe_readers
+
+    # no USB bus with readers here: the enumeration is the one part faked
+    found = [(0x072F, 0x2200, 1, 7), (0x1234, 0x5678, 1, 8)]  # an ACR122U, and a USB mouse
+    monkeypatch.setattr(nfc.clf.transport.USB, "find", classmethod(lambda cls, path: found))
+    assert find_usb_readers() == [{"path": "usb:001:007", "driver": "acr122", "vid": "072f", "pid": "2200",
+                                   "accessible": os.access("/dev/bus/usb/001/007", os.R_OK | os.W_OK)}]
+    nfc_rows = [r for r in describe_readers() if r["kind"] == "nfc"]
+    assert nfc_rows == [{"spec": "nfc:usb:001:007", "kind": "nfc", "name": "acr122 usb:072f:2200",
+                         "virtual": False, "card_present": None, "atr": None}]

@@ -3,6 +3,8 @@ ChipSession -> PcscTransport -> pyscard -> pcsc-lite -> pcscd -> vpcd -> Virtual
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from drivers.emulator.chip import Faults
@@ -39,6 +41,19 @@ def test_full_read_with_extended_length(virtual_card, demo_chip, demo_keys, chec
             read = session.read_all()
     check_demo_read(read, chip)
     assert read.apdus < 30  # short APDUs need about 80
+
+
+def test_bac_only_chip_falls_back_to_bac(virtual_card, demo_profile, demo_keys, check_demo_read):
+    # no EF.CardAccess: its SELECT fails with 6A82 through pcscd, and the session runs BAC
+    from drivers.emulator.personalise import make_chip
+
+    chip = make_chip(dataclasses.replace(demo_profile, chip={**demo_profile.chip, "pace": False}))
+    _card, reader = virtual_card(chip)
+    with PcscTransport(reader) as transport:
+        with ChipSession(transport, [demo_keys["mrz"]], policy="pace-then-bac") as session:
+            read = session.read_all()
+    assert read.access_protocol == "BAC"
+    check_demo_read(read, chip)
 
 
 def test_two_reads_in_a_row_each_start_fresh(virtual_card, demo_chip, demo_keys, check_demo_read):

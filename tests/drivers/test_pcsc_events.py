@@ -60,3 +60,30 @@ def test_event_iterator_ends_after_quiet_period(virtual_card):
 def test_event_as_dict_for_sse():
     assert CardEvent("inserted", READER, b"\x3b\x80").as_dict() == {
         "kind": "inserted", "reader": READER, "atr": "3B80"}
+
+
+def test_state_transitions_including_a_missed_remove_and_reinsert():
+    # pcsc-lite counts card events in the upper 16 bits of the reader state: a card pulled
+    # and put back between two polls shows as "present" twice, with the count up by two
+    from smartcard import scard
+
+    from drivers.pcsc import CardWatcher
+
+    seen: list[CardEvent] = []
+    w = CardWatcher(seen.append)
+    known: dict = {}
+    present, empty = scard.SCARD_STATE_PRESENT, scard.SCARD_STATE_EMPTY
+    w._update(known, "R", (1 << 16) | present, b"\x3b\x01", first=True)
+    w._update(known, "R", (1 << 16) | present, b"\x3b\x01", first=False)  # nothing new
+    w._update(known, "R", (3 << 16) | present, b"\x3b\x01", first=False)  # out and in again
+    w._update(known, "R", (4 << 16) | empty, b"", first=False)
+    w._update(known, "R", (5 << 16) | present, b"\x3b\x02", first=False)
+    w._update(known, "R", (5 << 16) | present, b"\x3b\x03", first=False)  # another card's ATR
+    assert [(e.kind, e.atr) for e in seen] == [
+        ("inserted", b"\x3b\x01"), ("removed", b""), ("inserted", b"\x3b\x01"), ("removed", b""),
+        ("inserted", b"\x3b\x02"), ("removed", b""), ("inserted", b"\x3b\x03")]
+
+    quiet: list[CardEvent] = []
+    w = CardWatcher(quiet.append, initial=False)
+    w._update({}, "R", (1 << 16) | present, b"\x3b\x01", first=True)
+    assert quiet == []

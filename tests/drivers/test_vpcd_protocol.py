@@ -160,3 +160,20 @@ def test_no_vpcd_is_no_reader():
 def test_atr_length_is_checked(fake_card):
     with pytest.raises(ValueError, match="ATR"):
         VirtualCard(fake_card, atr=b"\x3b")
+
+
+def test_reinserted_after_removal_from_inside_the_processor(vpcd, fake_card):
+    card = VirtualCard(fake_card, port=vpcd.port).insert()
+    vpcd.accept()
+    fake_card.on_apdu = lambda apdu: card.remove()
+    vpcd.send(bytes.fromhex("00A4040C00"))
+    with pytest.raises(EOFError):
+        vpcd.recv()
+    fake_card.on_apdu = None
+    card.insert()
+    vpcd.accept()
+    try:
+        vpcd.send(bytes.fromhex("00A4040C00"))
+        assert vpcd.recv() == b"\x90\x00"
+    finally:
+        card.remove()

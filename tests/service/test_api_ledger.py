@@ -53,3 +53,13 @@ def test_face_images_are_purged_after_retention(svc, make_scan, txn_body):
     assert svc.book.purge_photos(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 2
     assert svc.book.photo(txn, "chip") is None and svc.book.photo(txn, "camera") is None
     assert svc.ledger.verify().ok  # the chain is untouched: it holds only the photos' hashes
+
+
+def test_sync_status_for_every_user(api, tokens, svc, make_scan, txn_body):
+    _seed(svc, make_scan, txn_body, 2)
+    for role in ("clerk", "inspector", "integrator"):
+        r = api.get("/api/v1/sync", tokens[role])
+        assert r.status_code == 200
+        body = r.json()
+        assert body["head_seq"] == 2 and body["acked_seq"] == 0 and body["backlog"] == 2 and body["running"] is False
+    assert api.get("/api/v1/sync").status_code == 401

@@ -120,3 +120,13 @@ def test_clerk_flow_and_inspector_search(live_server, browser_context):
     page2.click("#verify-ledger")
     page2.wait_for_selector("#ledger-result.ok")
     assert "Sổ cái nguyên vẹn" in page2.inner_text("#ledger-result")
+    # the export downloads a bundle that verifies offline
+    with page2.expect_download() as download:
+        page2.click("#export-link")
+    import json
+
+    from verifier.ledger.export import verify_bundle
+
+    bundle = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    report = verify_bundle(bundle)
+    assert report["ok"] and report["entries"] == 3 and report["demo_entries"] == 3  # contract, extension, redemption: all demo

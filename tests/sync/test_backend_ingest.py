@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
 
 from sqlalchemy import text
 
@@ -196,3 +195,19 @@ def test_batch_from_another_device_cannot_ride_on_a_device_id(db, make_device):
     res = ingest(db, _raw_wire(body, b.sign))  # b signs a's entries under its own id
     assert res.status_code == 422 and res.body["reason"] == "tampered"
     assert _count(db, b.device_id) == 0 and _count(db, a.device_id) == 0
+
+
+def test_odd_characters_survive_storage_and_the_export_verifies(db, device):
+    from sync.backend.export import export_device
+    from verifier.ledger.export import verify_bundle
+
+    weird = "a\\b\tc\nd\re \u2028 ' \" %s :x \\N \x00 Ω 😀"
+    device.append("transaction", {**pawn_payload(1), "contract_no": "HĐ\t1\\N", "notes": weird,
+                                  "items": [{"description": weird, "serial": "SN\\1\t2"}]})
+    device.append("event", {"type": "redeemed", "txn_id": pawn_payload(1)["id"], "notes": weird})
+    assert ingest(db, _wire(device, 1, 2, checkpoint=device.checkpoint(2))).status_code == 200
+    bundle = export_device(db, device.device_id)
+    report = verify_bundle(bundle)
+    assert report["ok"], report
+    assert bundle["entries"][0]["payload"]["notes"] == weird
+    assert [e["hash"] for e in bundle["entries"]] == [e.hash for e in device.entries]

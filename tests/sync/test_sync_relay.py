@@ -139,3 +139,28 @@ def test_backoff_has_full_jitter_and_a_ceiling():
     assert max(backoff_delay(20, 1.0, 60.0, rng) for _ in range(200)) <= 60.0
     assert len({round(backoff_delay(5, 1.0, 60.0, rng), 6) for _ in range(20)}) > 10
     assert backoff_delay(0, 1.0, 60.0) == 0.0
+
+
+def test_start_relay_runs_in_a_thread_and_wakes_on_demand(backend, shop_ledger):
+    import time
+
+    from sync.relay import start_relay
+    from verifier.config import Config
+
+    assert start_relay(shop_ledger, Config()) is None  # no backend configured, not enrolled: no relay
+    _enrolled(backend, shop_ledger)
+    cfg = Config().with_overrides(**{"sync.interval_s": 600.0, "sync.backoff_base_s": 0.05, "sync.batch_size": 10})
+    handle = start_relay(shop_ledger, cfg)  # URL from the enrolment record
+    try:
+        for i in range(25):
+            shop_ledger.append("transaction", pawn_payload(i))
+        handle.wake()
+        deadline = time.monotonic() + 30
+        while handle.status()["backlog"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = handle.status()
+        assert status["backlog"] == 0 and status["running"] and status["acked_seq"] == 25
+    finally:
+        handle.stop()
+    assert not handle.thread.is_alive()
+    assert len(_stored(backend.db, shop_ledger.device_id)) == 25

@@ -59,15 +59,23 @@ class Service:
     demo: bool
     started: float = field(default_factory=time.time)
 
+    _trust_cache: tuple[float, dict] | None = None
+
     def trust_summary(self) -> dict:
+        """What the trust store holds (cached 5 minutes: loading master lists takes a moment)."""
+        if self._trust_cache and time.time() - self._trust_cache[0] < 300:
+            return self._trust_cache[1]
+        demo = self.demo or bool(self.cfg["trust.demo"])
         try:
-            from verifier.scan import trust_summary  # optional, from the scan orchestration
-        except ImportError:
-            return {"status": "demo" if self.demo else "unknown", "demo": self.demo}
-        try:
-            return {**trust_summary(self.cfg), "demo": self.demo}
+            from verifier.scan import trust_store
+
+            store = trust_store(self.cfg, demo)
+            summary = {"status": "ok" if len(store) else "empty", "demo": demo, "entries": len(store),
+                       "cscas": len(store.cscas()), "vietnam_cscas": len(store.cscas("VN")), "crls": len(store.crls())}
         except Exception as e:  # noqa: BLE001 - health must answer
-            return {"status": "error", "error": str(e), "demo": self.demo}
+            summary = {"status": "error", "demo": demo, "error": f"{type(e).__name__}: {e}"}
+        self._trust_cache = (time.time(), summary)
+        return summary
 
     def health(self) -> dict:
         seq, head = self.ledger.head()
@@ -89,8 +97,25 @@ class Service:
         }
 
     watcher: Any = None
+    relay: Any = None  # sync.relay.RelayHandle when a police backend is enrolled
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    def sync_status(self) -> dict:
+        try:
+            from sync.relay import sync_status
+        except ImportError:  # pragma: no cover - sync ships with the service
+            return {k: v for k, v in self.ledger.sync_state().items()}
+        return sync_status(self.ledger, self.relay.relay if self.relay is not None else None)
 
     def close(self) -> None:
+        if self.relay is not None:
+            try:
+                self.relay.stop(5.0)
+            except Exception:  # noqa: BLE001
+                pass
         if self.watcher is not None:
             try:
                 self.watcher.stop(2.0)
@@ -134,6 +159,7 @@ def create_app(
     face: FaceService | None = None,
     demo: bool | None = None,
     users: UserStore | None = None,
+    start_sync: bool = True,
     announce: Callable[[str], None] | None = None,
 ) -> FastAPI:
     ledger = Ledger.open(cfg.data_dir, config=cfg)
@@ -154,6 +180,13 @@ def create_app(
     book.purge_photos(cfg["privacy.face_retention_days"])
     if not is_demo and (cfg["reader.name"] == "auto" or cfg["reader.name"].startswith("pcsc")):
         service.watcher = _watch_cards(bus)
+    if start_sync:
+        try:
+            from sync.relay import start_relay
+
+            service.relay = start_relay(ledger, cfg)
+        except Exception as e:  # noqa: BLE001 - the counter works offline; sync reports its own errors
+            log.warning("sync relay not started: %s", e)
 
     app = FastAPI(
         docs_url=None,

@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import io
 import json
 import logging
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from verifier import __version__
 from verifier.api.auth import SESSION_COOKIE, current_user, need
 from verifier.api.errors import ERROR_RESPONSES, ApiError
 from verifier.api.models import (
@@ -221,14 +218,18 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
     face = scan.face
     confirmed_by = user.name if (body.face_refer_confirmed and face and face.get("decision") == "refer") else None
     photos = {k: v for k, v in (("chip", scan.portrait), ("camera", scan.camera_image)) if v}
+    result = dict(scan.result)
+    # anything read under demo trust or in demo mode stays marked demo in the ledger
+    result["demo"] = bool(result.get("demo") or s.demo or s.cfg["trust.demo"] or (face or {}).get("demo"))
     form = body.model_dump(exclude={"scan_id", "face_refer_confirmed", "override_reason"})
     form["items"] = [i.model_dump(exclude_none=True) for i in body.items]
     try:
-        created = s.book.create(scan.result, form, user=user.name, role=user.role, face=face, face_confirmed_by=confirmed_by,
+        created = s.book.create(result, form, user=user.name, role=user.role, face=face, face_confirmed_by=confirmed_by,
                                 override_reason=body.override_reason, photos=photos, scan_id=scan.id)
     except ContractRefused as e:
         raise ApiError(422, e.code, e.message, e.details) from e
     s.bus.publish("transaction_created", {"id": created["id"], "contract_no": created["contract_no"], "demo": created["demo"]})
+    s.wake_relay()
     return created
 
 
@@ -288,6 +289,7 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
         status = 409 if e.code == "bad_transition" else 422
         raise ApiError(status, e.code, e.message, e.details) from e
     s.bus.publish("transaction_event", {"id": txn_id, "type": body.type})
+    s.wake_relay()
     return out
 
 
@@ -354,6 +356,11 @@ def ledger_export(
     name = f"chipid-ledger-{s.ledger.device_id}-{from_ or 'start'}-{to or 'now'}.json"
     return Response(json.dumps(bundle, ensure_ascii=False), media_type="application/json",
                     headers={"Content-Disposition": _disposition("attachment", name), "Cache-Control": "no-store"})
+
+
+@router.get("/sync", tags=["ledger"], summary="Delivery of the ledger to the police backend: backlog, last success, last error")
+def sync_state(request: Request, user: User = Depends(current_user)) -> dict:
+    return svc(request).sync_status()
 
 
 @router.post("/ledger/checkpoint", tags=["ledger"], summary="Sign a checkpoint of the current head now")

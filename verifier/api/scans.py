@@ -107,6 +107,7 @@ class ScanRegistry:
     def start(self, user: str, access: dict | None) -> Scan:
         """Start a scan in a worker thread. Raises ``RuntimeError`` when the reader is busy."""
         runner = self.runner  # fail early (ImportError) when there is no scan orchestration
+        self._expire()
         if not self._reader.acquire(blocking=False):
             raise RuntimeError("the reader is busy with another scan")
         scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=_access_kind(access))

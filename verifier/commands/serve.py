@@ -27,4 +27,6 @@ def serve(config_path, data_dir, host, port, reader) -> None:
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"chipid counter service on http://{cfg['service.host']}:{cfg['service.port']}/  (API docs: /docs)")
-    uvicorn.run(app, host=cfg["service.host"], port=cfg["service.port"], log_level="info", access_log=False)
+    # event streams stay open: give them 5 s on shutdown, then close them
+    uvicorn.run(app, host=cfg["service.host"], port=cfg["service.port"], log_level="info", access_log=False,
+                timeout_graceful_shutdown=5)

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 from asn1crypto import core
 
-from verifier.errors import ChipError, StatusWordError, VerificationError
+from verifier.errors import ChipError, VerificationError
 from verifier.icao import crypto, ecc
-from verifier.icao.apdu import Command, sw_text
+from verifier.icao.apdu import Command
 from verifier.icao.chip_keys import ECPublicKey, RSAPublicKey, parse_public_key
 from verifier.verdict import ACTIVE_AUTHENTICATION, Check, failed, passed
 
@@ -250,9 +250,7 @@ def perform_active_authentication(session, dg15, dg14=None, *, challenge: bytes 
     # Parse the key before talking to the chip: a malformed DG15 is not the chip's answer.
     parse_public_key(dg15.public_key_info, what="DG15 public key")
     resp = session.transmit(internal_authenticate_command(challenge))
-    if resp.sw != 0x9000:
-        raise StatusWordError(f"expected 9000, found {resp.sw:04X} ({sw_text(resp.sw)})", step=STEP_AA, sw=resp.sw)
-    if not resp.data:
+    if not resp.require_ok(STEP_AA).data:
         raise ChipError("INTERNAL AUTHENTICATE returned no signature", step=STEP_AA)
     result = verify_active_auth(dg15.public_key_info, challenge, resp.data, sig_alg)
     log.debug("Active Authentication: %s (%s)", "valid" if result.valid else "INVALID", result.algorithm)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.errors import InputError, ParseError, ResponseFormatError
+from verifier.errors import InputError, ParseError, ResponseFormatError, StatusWordError
 
 # --- status words (ISO/IEC 7816-4 §5.6, ICAO 9303-11 §9.8.4) ---------------------------
 SW_OK = 0x9000
@@ -66,6 +66,13 @@ def sw_text(sw: int) -> str:
     if sw >> 8 == SW1_BYTES_REMAINING:
         return f"{sw & 0xFF or 256} more bytes available"
     return "unknown status"
+
+
+def unexpected_sw(sw: int, doing: str = "", *, step: str | None = None) -> StatusWordError:
+    """The one error for a status word other than 9000:
+    ``expected 9000 <doing>, found 6A82 (file or application not found)``."""
+    return StatusWordError(f"expected 9000{' ' + doing if doing else ''}, found {sw:04X} ({sw_text(sw)})",
+                           step=step, sw=sw)
 
 
 def _check_byte(name: str, v: int) -> None:
@@ -191,6 +198,12 @@ class Response:
     @property
     def ok(self) -> bool:
         return self.sw == SW_OK
+
+    def require_ok(self, step: str, doing: str = "") -> "Response":
+        """This response when its status word is 9000; else raise :func:`unexpected_sw`."""
+        if self.sw != SW_OK:
+            raise unexpected_sw(self.sw, doing, step=step)
+        return self
 
     @property
     def sw1(self) -> int:

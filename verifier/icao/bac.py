@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from verifier.errors import AccessDeniedError, ResponseFormatError, StatusWordError
+from verifier.errors import AccessDeniedError, ResponseFormatError
 from verifier.icao import crypto
 from verifier.icao.apdu import (INS_EXTERNAL_AUTHENTICATE, INS_GET_CHALLENGE, SW_CONDITIONS_NOT_SATISFIED,
                                 SW_OK, SW_SECURITY_NOT_SATISFIED, SW_WARNING_NO_INFO, SW_WRONG_LENGTH, Command,
-                                Response, sw_text)
+                                Response, sw_text, unexpected_sw)
 from verifier.icao.keys import KDF_ENC, KDF_MAC, BACKey, derive_key
 from verifier.icao.sm import SecureMessaging
 
@@ -64,8 +64,7 @@ def complete_bac(k_enc: bytes, k_mac: bytes, rnd_icc: bytes, rnd_ifd: bytes, k_i
         raise AccessDeniedError(f"chip refused mutual authentication ({sw_text(sw)}): wrong access key?",
                                 step=STEP_MUTUAL, sw=sw)
     if sw != SW_OK:
-        raise StatusWordError(f"expected 9000 to EXTERNAL AUTHENTICATE, found {sw:04X} ({sw_text(sw)})",
-                              step=STEP_MUTUAL, sw=sw)
+        raise unexpected_sw(sw, "to EXTERNAL AUTHENTICATE", step=STEP_MUTUAL)
     if len(answer) != 40:
         raise ResponseFormatError(f"expected a 40-byte E_ICC || M_ICC, found {len(answer)} bytes",
                                   step=STEP_MUTUAL, sw=sw)
@@ -86,9 +85,7 @@ def perform_bac(send: Callable[[Command], Response], key: BACKey, *, rnd_ifd: by
     """Run BAC over ``send`` (plain, unprotected APDUs) and return the terminal's secure messaging."""
     k_enc, k_mac = bac_keys(key)
     resp = send(Command(0x00, INS_GET_CHALLENGE, 0x00, 0x00, le=8))
-    if resp.sw != SW_OK:
-        raise StatusWordError(f"expected 9000 to GET CHALLENGE, found {resp.sw:04X} ({sw_text(resp.sw)})",
-                              step=STEP_CHALLENGE, sw=resp.sw)
+    resp.require_ok(STEP_CHALLENGE, "to GET CHALLENGE")
     if len(resp.data) != 8:
         raise ResponseFormatError(f"expected an 8-byte RND.ICC, found {len(resp.data)} bytes", step=STEP_CHALLENGE)
     rnd_icc = resp.data

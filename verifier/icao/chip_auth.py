@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from verifier.errors import ChipError, ParseError, SecureMessagingError, StatusWordError, VerificationError
+from verifier.errors import ChipError, ParseError, SecureMessagingError, VerificationError
 from verifier.icao import ecc, tlv
 from verifier.icao.apdu import Command, sw_text
 from verifier.icao.chip_keys import DHPublicKey, ECPublicKey, parse_public_key
@@ -110,11 +110,6 @@ def select_key(dg14, key_id: int | None = None) -> tuple[ChipAuthenticationPubli
     return pk, ChipAuthenticationInfo(ca_protocol_oid(agreement, "3DES", 112), 1, pk.key_id), True
 
 
-def _check(resp, step: str) -> None:
-    if resp.sw != 0x9000:
-        raise StatusWordError(f"expected 9000, found {resp.sw:04X} ({sw_text(resp.sw)})", step=step, sw=resp.sw)
-
-
 def run_chip_authentication(session, dg14, key_id: int | None = None, *,
                             ephemeral_key: Callable[[object], int] | None = None) -> CAResult:
     """Run Chip Authentication over ``session.transmit`` and return the new channel (not yet installed)."""
@@ -144,13 +139,13 @@ def run_chip_authentication(session, dg14, key_id: int | None = None, *,
 
     if cipher == "3DES":
         resp = session.transmit(Command(0x00, 0x22, 0x41, 0xA6, tlv.encode(0x91, pk_ifd) + kid_do))
-        _check(resp, STEP_KAT)
+        resp.require_ok(STEP_KAT)
     else:
         oid = encode_oid(info.protocol)[2:]
         resp = session.transmit(Command(0x00, 0x22, 0x41, 0xA4, tlv.encode(0x80, oid) + kid_do))
-        _check(resp, STEP_AT)
+        resp.require_ok(STEP_AT)
         resp = session.transmit(Command(0x00, 0x86, 0x00, 0x00, tlv.encode(0x7C, tlv.encode(0x80, pk_ifd)), le=256))
-        _check(resp, STEP_GA)
+        resp.require_ok(STEP_GA)
         if resp.data:
             try:
                 outer = tlv.decode(resp.data)

@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from verifier.errors import (AccessDeniedError, AccessKeyError, ChipError, ChipidError, InputError,
                              LimitExceededError, ParseError, ResponseFormatError, StatusWordError, TLVError,
                              TransportError)
 from verifier.icao import apdu as A
-from verifier.icao.apdu import Command, Response, sw_text
+from verifier.icao.apdu import Command, Response
 from verifier.icao.bac import perform_bac
 from verifier.icao.keys import BACKey, CANKey
 from verifier.icao.lds.files import CCCD_READ_ORDER, EMRTD_AID, EFInfo, ef
+from verifier.icao.pace import perform_pace
 from verifier.icao.sm import SecureMessaging
 from verifier.icao.tlv import decode_first, encode, read_header
 from verifier.transport import CardTransport
@@ -224,63 +225,49 @@ class ChipSession:
             return None
 
     def _try_pace(self, key: BACKey | CANKey, i: int, n: int) -> str:
-        label = f"PACE with {key.describe()} (key {i} of {n})"
-        try:
-            from verifier.icao.pace import perform_pace
-        except ImportError:  # pragma: no cover - PACE module not installed
-            self.attempts.append(f"{label}: PACE not available")
-            return "unusable"
         if i > 1:
             self.send_plain(Command(0x00, A.INS_SELECT, 0x00, 0x0C, (0x3F00).to_bytes(2, "big")))
-        try:
-            sm = perform_pace(self.send_plain, key, self.card_access)
-        except AccessDeniedError as e:
-            self.attempts.append(f"{label}: refused")
-            log.info("%s refused: %s", label, e.message)
-            return "refused"
-        except TransportError:
-            raise
-        except ChipidError as e:
-            self.attempts.append(f"{label}: PACE unusable ({type(e).__name__}: {e})")
-            log.info("PACE unusable: %s", e)
-            return "unusable"
-        self.sm, self.access_protocol, self.key_used = sm, "PACE", label.removeprefix("PACE with ")
-        self.attempts.append(f"{label}: ok")
-        log.info("access: %s", label)
-        return "ok"
+        return self._attempt("PACE", f"PACE with {key.describe()} (key {i} of {n})",
+                             lambda: perform_pace(self.send_plain, key, self.card_access), unusable=ChipidError)
 
     def _try_bac(self, key: BACKey, i: int, n: int) -> str:
-        label = f"BAC with {key.describe()} (key {i} of {n})"
-        self.sm = None
-        try:
+        def run() -> SecureMessaging:
             self._select_application()
-            sm = perform_bac(self.send_plain, key)
+            return perform_bac(self.send_plain, key)
+
+        self.sm = None
+        return self._attempt("BAC", f"BAC with {key.describe()} (key {i} of {n})", run, unusable=ChipError)
+
+    def _attempt(self, protocol: str, label: str, run: Callable[[], SecureMessaging], *,
+                 unusable: type[ChipidError]) -> str:
+        """One access-control attempt, recorded in :attr:`attempts`: "ok" (secure messaging is
+        installed), "refused" (wrong key: try the next one) or "unusable" (the protocol itself
+        failed with an ``unusable`` error: give up on it). Transport errors propagate."""
+        try:
+            sm = run()
         except AccessDeniedError as e:
             self.attempts.append(f"{label}: refused")
             log.info("%s refused: %s", label, e.message)
             return "refused"
         except TransportError:
             raise
-        except ChipError as e:
-            self.attempts.append(f"{label}: BAC unusable ({type(e).__name__}: {e})")
+        except unusable as e:
+            self.attempts.append(f"{label}: {protocol} unusable ({type(e).__name__}: {e})")
+            log.info("%s unusable: %s", protocol, e)
             return "unusable"
-        self.sm, self.access_protocol, self.key_used = sm, "BAC", label.removeprefix("BAC with ")
+        self.sm, self.access_protocol, self.key_used = sm, protocol, label.removeprefix(f"{protocol} with ")
         self.attempts.append(f"{label}: ok")
         log.info("access: %s", label)
         return "ok"
 
     def _select_application(self) -> None:
         resp = self.transmit(Command(0x00, A.INS_SELECT, 0x04, 0x0C, EMRTD_AID))
-        if not resp.ok:
-            raise StatusWordError(f"expected 9000 selecting the eMRTD application, found {resp.sw:04X} "
-                                  f"({sw_text(resp.sw)})", step="SELECT eMRTD application", sw=resp.sw)
+        resp.require_ok("SELECT eMRTD application", "selecting the eMRTD application")
 
     # --- reading ----------------------------------------------------------------------------------
     def _select_ef(self, info: EFInfo) -> None:
         resp = self.transmit(Command(0x00, A.INS_SELECT, 0x02, 0x0C, info.fid.to_bytes(2, "big")))
-        if not resp.ok:
-            raise StatusWordError(f"expected 9000 selecting EF.{info.name}, found {resp.sw:04X} ({sw_text(resp.sw)})",
-                                  step=f"SELECT {info.name}", sw=resp.sw)
+        resp.require_ok(f"SELECT {info.name}", f"selecting EF.{info.name}")
 
     def _chunk(self) -> int:
         """The Le to ask for now (learnt once per session)."""
@@ -412,8 +399,7 @@ class ChipSession:
                 self._use_sfi = False
                 stalls += 1
             else:
-                raise StatusWordError(f"expected 9000 reading EF.{name} at offset {offset}, found {sw:04X} "
-                                      f"({sw_text(sw)})", sw=sw)
+                raise A.unexpected_sw(sw, f"reading EF.{name} at offset {offset}")
             if stalls > MAX_STALLS:
                 raise ResponseFormatError(f"no progress reading EF.{name} at offset {offset} after {MAX_STALLS} "
                                           f"answers (last SW {sw:04X})", sw=sw)

@@ -3,6 +3,7 @@
 Sans-I/O and defensive: every length is checked against the bytes actually present,
 tags are at most 4 bytes, lengths at most 4 bytes (0x84 ...), nesting is bounded.
 Raw bytes are kept so callers can hash exactly what was read.
+X.509 / CMS structures are read with :mod:`verifier.trust.der` instead (its docstring says why).
 """
 
 from __future__ import annotations

@@ -271,6 +271,7 @@ class PawnBook:
             bad = [k for k in fields if k not in CORRECTABLE]
             if not fields or bad:
                 raise ContractRefused("bad_correction", f"a correction changes some of {', '.join(CORRECTABLE)}; found {sorted(fields) or 'nothing'}")
+            _check_correction(fields)
             payload["fields"] = fields
         if event_type == "suspicious":
             payload["target"] = body.get("target") or "pawner"
@@ -425,3 +426,20 @@ def _utc_bound(text: str, *, start: bool) -> str:
     except ValueError as e:
         raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
     return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _check_correction(fields: dict) -> None:
+    """The corrected values must have the types of the originals."""
+    for key in ("valuation_vnd", "fees_vnd"):
+        if key in fields and (not isinstance(fields[key], int) or isinstance(fields[key], bool) or not 0 <= fields[key] <= 10**13):
+            raise ContractRefused("bad_correction", f"{key}: expected a whole number of VND, found {fields[key]!r}")
+    for key in ("notes", "ownership_evidence"):
+        if key in fields and (not isinstance(fields[key], str) or len(fields[key]) > 2000):
+            raise ContractRefused("bad_correction", f"{key}: expected text (at most 2000 characters), found {type(fields[key]).__name__}")
+    if "items" in fields:
+        items = fields["items"]
+        ok = isinstance(items, list) and 1 <= len(items) <= 50 and all(
+            isinstance(i, dict) and isinstance(i.get("description"), str) and i["description"]
+            and all(isinstance(v, str) and len(v) <= 500 for v in i.values()) for i in items)
+        if not ok:
+            raise ContractRefused("bad_correction", "items: expected 1-50 items, each with a description and text fields")

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from verifier.errors import ChipidError, LimitExceededError, ParseError, TrustError, VerificationError
+from verifier.errors import ChipidError, LimitExceededError, ParseError, TrustError
 from verifier.icao import curves, ecc
 from verifier.trust import der, signatures
 
@@ -390,17 +390,7 @@ def load_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
     if len(data) > MAX_CERT_BYTES:
         raise LimitExceededError(f"{what} of {len(data)} bytes: at most {MAX_CERT_BYTES} allowed")
     try:
-        node = der.parse(data, what).expect(der.SEQUENCE, what, constructed=True)
-        der.validate(node, MAX_CERT_NODES)
-        parts = node.children()
-        if len(parts) != 3:
-            raise ParseError(f"{what}: expected tbsCertificate, signatureAlgorithm, signature; found {len(parts)} elements")
-        tbs, sig_alg, sig = parts
-        tbs.expect(der.SEQUENCE, "tbsCertificate", constructed=True)
-        sig_oid, sig_params = algorithm_identifier(sig_alg, "certificate signatureAlgorithm")
-        sig.expect(der.BIT_STRING, "certificate signature", constructed=False)
-        if not sig.content or sig.content[0] != 0:
-            raise ParseError(f"{what}: signature BIT STRING has unused bits")
+        tbs, sig_oid, sig_params, signature = parse_signed(data, what, "certificate", "tbsCertificate", MAX_CERT_NODES)
         fields = tbs.children()
         i = 0
         if fields and fields[0].is_(0, der.CONTEXT):
@@ -418,7 +408,7 @@ def load_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
                 extensions = parse_extensions(extra)
         return Certificate(
             der=data, tbs=tbs.raw, signature_algorithm=sig_oid, signature_params=sig_params,
-            signature=sig.content[1:], serial=serial, issuer_name=issuer, subject_name=subject,
+            signature=signature, serial=serial, issuer_name=issuer, subject_name=subject,
             spki=spki.raw, not_before=parse_time(validity[0], "notBefore"), not_after=parse_time(validity[1], "notAfter"),
             extensions=extensions,
         )
@@ -428,16 +418,24 @@ def load_certificate(data: bytes, *, what: str = "certificate") -> Certificate:
         raise ParseError(f"{what}: {e}") from e
 
 
-def algorithm_identifier(node: der.Node, what: str) -> tuple[str, bytes | None]:
-    """AlgorithmIdentifier -> (OID, raw parameters or None when absent or NULL)."""
-    parts = node.expect(der.SEQUENCE, what, constructed=True).children()
-    if not parts or len(parts) > 2:
-        raise ParseError(f"{what}: expected an OID and optional parameters, found {len(parts)} elements")
-    oid = parts[0].as_oid(what)
-    params = None
-    if len(parts) == 2 and not parts[1].is_(der.NULL):
-        params = parts[1].raw
-    return oid, params
+def parse_signed(data: bytes, what: str, kind: str, tbs_name: str,
+                 max_nodes: int) -> tuple[der.Node, str, bytes | None, bytes]:
+    """The SIGNED envelope of a certificate or CRL (RFC 5280 §4.1.1, §5.1.1): a validated
+    ``SEQUENCE { tbs, signatureAlgorithm, signatureValue BIT STRING }`` of at most ``max_nodes``
+    nodes -> (tbs node, signature algorithm OID, raw parameters, signature bytes).
+    ``kind`` ("certificate", "CRL") and ``tbs_name`` name the parts in error messages."""
+    node = der.parse(data, what).expect(der.SEQUENCE, what, constructed=True)
+    der.validate(node, max_nodes)
+    parts = node.children()
+    if len(parts) != 3:
+        raise ParseError(f"{what}: expected {tbs_name}, signatureAlgorithm, signature; found {len(parts)} elements")
+    tbs, sig_alg, sig = parts
+    tbs.expect(der.SEQUENCE, tbs_name, constructed=True)
+    sig_oid, sig_params = signatures.algorithm_identifier(sig_alg, f"{kind} signatureAlgorithm")
+    sig.expect(der.BIT_STRING, f"{kind} signature", constructed=False)
+    if not sig.content or sig.content[0] != 0:
+        raise ParseError(f"{what}: signature BIT STRING has unused bits")
+    return tbs, sig_oid, sig_params, sig.content[1:]
 
 
 _PEM = re.compile(rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----", re.S)
@@ -480,13 +478,3 @@ def signed_by(cert: Certificate, issuer: Certificate) -> bool:
             _SIGNED_BY.pop(next(iter(_SIGNED_BY)))
         _SIGNED_BY[key] = ok
     return ok
-
-
-def check_signed_by(cert: Certificate, issuer: Certificate) -> None:
-    """Raise :class:`TrustError` unless ``issuer`` signed ``cert``."""
-    try:
-        ok = cert.is_signed_by(issuer)
-    except (VerificationError, ParseError) as e:
-        raise TrustError(f"cannot verify {cert.subject} with {issuer.subject}: {e}") from e
-    if not ok:
-        raise TrustError(f"the signature on {cert.subject} does not verify with the key of {issuer.subject}")

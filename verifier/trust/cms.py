@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from verifier.errors import LimitExceededError, ParseError, VerificationError
-from verifier.trust import der
+from verifier.trust import der, signatures
+from verifier.trust.certs import parse_name, parse_time
 
 SIGNED_DATA = "1.2.840.113549.1.7.2"
 ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3"
@@ -55,41 +56,31 @@ class SignerInfo:
         """RFC 5652 §5.3: version 1 with issuerAndSerialNumber, version 3 with subjectKeyIdentifier."""
         return self.version == (1 if self.sid_kind == "issuer_and_serial_number" else 3)
 
-    def _single(self, oid: str) -> bytes | None:
+    def _single(self, oid: str, what: str, read):
+        """The one value of signed attribute ``oid`` read as ``read(node, what)``; None when the
+        attribute is absent, repeated, multi-valued or malformed."""
         values = self.attributes.get(oid)
-        if not values or len(values) != 1 or oid in self.duplicate_attributes:
+        if not values or len(values) != 1 or oid in self.duplicate_attributes or not values[0]:
             return None
-        return values[0]
+        try:
+            return read(der.parse(values[0], what), what)
+        except ParseError:
+            return None
 
     @property
     def content_type(self) -> str | None:
         """The content-type signed attribute (an OID), or None when absent, repeated or malformed."""
-        value = self._single(ATTR_CONTENT_TYPE)
-        try:
-            return der.parse(value, "content-type attribute").as_oid("content-type attribute") if value else None
-        except ParseError:
-            return None
+        return self._single(ATTR_CONTENT_TYPE, "content-type attribute", der.Node.as_oid)
 
     @property
     def message_digest(self) -> bytes | None:
         """The message-digest signed attribute, or None when absent, repeated or malformed."""
-        value = self._single(ATTR_MESSAGE_DIGEST)
-        try:
-            return der.parse(value, "message-digest attribute").as_octets("message-digest attribute") if value else None
-        except ParseError:
-            return None
+        return self._single(ATTR_MESSAGE_DIGEST, "message-digest attribute", der.Node.as_octets)
 
     @property
     def signing_time(self) -> datetime | None:
-        value = self._single(ATTR_SIGNING_TIME)
-        if not value:
-            return None
-        from verifier.trust.certs import parse_time
-
-        try:
-            return parse_time(der.parse(value, "signing-time attribute"), "signing-time attribute")
-        except ParseError:
-            return None
+        """The signing-time signed attribute, or None when absent, repeated or malformed."""
+        return self._single(ATTR_SIGNING_TIME, "signing-time attribute", parse_time)
 
 
 @dataclass(frozen=True)
@@ -101,15 +92,6 @@ class SignedData:
     certificates: tuple[bytes, ...]  # DER exactly as embedded
     signer_infos: tuple[SignerInfo, ...]
     end: int  # offset just past the ContentInfo in the input
-
-
-def algorithm(node: der.Node, what: str) -> tuple[str, bytes | None]:
-    """AlgorithmIdentifier -> (OID, raw parameters; None when absent or NULL)."""
-    parts = node.expect(der.SEQUENCE, what, constructed=True).children()
-    if not parts or len(parts) > 2:
-        raise ParseError(f"{what}: expected an OID and optional parameters, found {len(parts)} elements")
-    params = parts[1].raw if len(parts) == 2 and not parts[1].is_(der.NULL) else None
-    return parts[0].as_oid(what), params
 
 
 def parse_signed_data(content_info: der.Node, what: str, *, max_nodes: int, validated: bool = False) -> SignedData:
@@ -133,7 +115,7 @@ def parse_signed_data(content_info: der.Node, what: str, *, max_nodes: int, vali
     if len(sd) < 4:
         raise ParseError(f"{what} SignedData: expected at least 4 fields, found {len(sd)}")
     version = sd[0].as_int("SignedData version", 2)
-    digest_algs = tuple(algorithm(a, "SignedData digestAlgorithms")[0]
+    digest_algs = tuple(signatures.algorithm_identifier(a, "SignedData digestAlgorithms")[0]
                         for a in sd[1].expect(der.SET, "SignedData digestAlgorithms", constructed=True).children())
     eci = sd[2].expect(der.SEQUENCE, "EncapsulatedContentInfo", constructed=True).children()
     if len(eci) != 2:
@@ -183,7 +165,7 @@ def _signer_info(node: der.Node) -> SignerInfo:
         ski = sid.content
     else:
         raise ParseError(f"SignerInfo sid: expected IssuerAndSerialNumber or [0] SubjectKeyIdentifier, found {sid.describe()}")
-    digest_alg, _ = algorithm(f[2], "SignerInfo digestAlgorithm")
+    digest_alg, _ = signatures.algorithm_identifier(f[2], "SignerInfo digestAlgorithm")
     i = 3
     signed_attrs = None
     attributes: dict[str, list[bytes]] = {}
@@ -202,7 +184,7 @@ def _signer_info(node: der.Node) -> SignerInfo:
         i += 1
     if i + 1 >= len(f):
         raise ParseError("SignerInfo: signatureAlgorithm or signature missing")
-    sig_alg, sig_params = algorithm(f[i], "SignerInfo signatureAlgorithm")
+    sig_alg, sig_params = signatures.algorithm_identifier(f[i], "SignerInfo signatureAlgorithm")
     signature = f[i + 1].as_octets("SignerInfo signature")
     rest = f[i + 2:]
     if rest and not (len(rest) == 1 and rest[0].is_(1, der.CONTEXT)):
@@ -228,8 +210,6 @@ def signer_matches(signer: SignerInfo, cert) -> str | None:
         return None
     if cert.issuer_raw == signer.sid_issuer:
         return "exact"
-    from verifier.trust.certs import parse_name
-
     try:
         sid_name = parse_name(signer.sid_issuer, "sid issuer")
     except ParseError:
@@ -257,8 +237,6 @@ def check_signer(signer: SignerInfo, econtent: bytes, econtent_type: str, public
     Raises :class:`VerificationError` when the check cannot be attempted (MD5, unknown
     algorithm, key mismatch); returns ``SignerCheck(valid=False, ...)`` when it fails.
     """
-    from verifier.trust import signatures
-
     h = signatures.digest_name(signer.digest_algorithm)
     if h in signatures.REFUSED_DIGESTS:
         raise VerificationError(f"the signature uses {h.upper()}, which is refused as broken")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from verifier.errors import LimitExceededError, ParseError, TrustError, VerificationError
 from verifier.trust import der, signatures
-from verifier.trust.certs import Certificate, Name, algorithm_identifier, parse_extensions, parse_name, parse_time
+from verifier.trust.certs import Certificate, Name, parse_extensions, parse_name, parse_signed, parse_time
 
 MAX_CRL_BYTES = 16 * 1024 * 1024
 MAX_CRL_NODES = 2_000_000
@@ -84,17 +84,8 @@ def load_crl(data: bytes, *, what: str = "CRL") -> CRL:
     if len(data) > MAX_CRL_BYTES:
         raise LimitExceededError(f"{what} of {len(data)} bytes: at most {MAX_CRL_BYTES} allowed")
     try:
-        node = der.parse(data, what).expect(der.SEQUENCE, what, constructed=True)
-        der.validate(node, MAX_CRL_NODES)
-        parts = node.children()
-        if len(parts) != 3:
-            raise ParseError(f"{what}: expected tbsCertList, signatureAlgorithm, signature; found {len(parts)} elements")
-        tbs, sig_alg, sig = parts
-        sig_oid, sig_params = algorithm_identifier(sig_alg, "CRL signatureAlgorithm")
-        sig.expect(der.BIT_STRING, "CRL signature", constructed=False)
-        if not sig.content or sig.content[0] != 0:
-            raise ParseError(f"{what}: signature BIT STRING has unused bits")
-        fields = tbs.expect(der.SEQUENCE, "tbsCertList", constructed=True).children()
+        tbs, sig_oid, sig_params, signature = parse_signed(data, what, "CRL", "tbsCertList", MAX_CRL_NODES)
+        fields = tbs.children()
         i = 1 if fields and fields[0].is_(der.INTEGER) else 0
         issuer = parse_name(fields[i + 1], "CRL issuer")
         this_update = parse_time(fields[i + 2], "thisUpdate")
@@ -118,7 +109,7 @@ def load_crl(data: bytes, *, what: str = "CRL") -> CRL:
                         if part.is_(0, der.CONTEXT, constructed=False):
                             aki = part.content
         return CRL(der=data, tbs=tbs.raw, signature_algorithm=sig_oid, signature_params=sig_params,
-                   signature=sig.content[1:], issuer_name=issuer, this_update=this_update,
+                   signature=signature, issuer_name=issuer, this_update=this_update,
                    next_update=next_update, revoked=frozenset(revoked), authority_key_identifier=aki)
     except IndexError as e:
         raise ParseError(f"{what}: tbsCertList has too few fields") from e

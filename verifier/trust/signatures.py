@@ -123,6 +123,15 @@ class PssParams:
     trailer: int = 1
 
 
+def algorithm_identifier(node: der.Node, what: str) -> tuple[str, bytes | None]:
+    """AlgorithmIdentifier (RFC 5280 §4.1.1.2) -> (OID, raw parameters; None when absent or NULL)."""
+    parts = node.expect(der.SEQUENCE, what, constructed=True).children()
+    if not parts or len(parts) > 2:
+        raise ParseError(f"{what}: expected an OID and optional parameters, found {len(parts)} elements")
+    params = parts[1].raw if len(parts) == 2 and not parts[1].is_(der.NULL) else None
+    return parts[0].as_oid(what), params
+
+
 def parse_pss_params(params_raw: bytes | None) -> PssParams:
     """RSASSA-PSS-params (RFC 4055 §3.1); absent fields take the defaults (SHA-1, MGF1-SHA-1, 20, 1)."""
     h, mgf_h, salt, trailer = "sha1", "sha1", 20, 1

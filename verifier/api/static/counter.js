@@ -28,6 +28,10 @@ async function health() {
     $("reader-status").textContent = `${h.reader.name} · ${h.reader.busy ? T.reader_busy : T.reader_ready}` + (h.demo ? ` · ${T.demo}` : "");
     $("reader-status").className = "badge " + (h.reader.busy ? "refer" : "ok");
   } catch (e) { $("reader-status").textContent = e.message; }
+  try {
+    const s = await api("GET", "/api/v1/sync");
+    $("sync-status").textContent = (s.summary && (s.summary[LANG] || s.summary.vi)) || "";
+  } catch (e) { $("sync-status").textContent = ""; }
 }
 
 async function startScan(ev) {

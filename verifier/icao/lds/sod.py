@@ -102,7 +102,7 @@ def _lds_security_object(econtent: bytes) -> dict:
     version = f[0].as_int("LDSSecurityObject version", 2)
     if version not in (0, 1):
         raise ParseError(f"LDSSecurityObject version {version}: expected 0 (v0) or 1 (v1)")
-    hash_oid, _ = cms.algorithm(f[1], "LDSSecurityObject hashAlgorithm")
+    hash_oid, _ = signatures.algorithm_identifier(f[1], "LDSSecurityObject hashAlgorithm")
     hash_name = signatures.DIGESTS.get(hash_oid, hash_oid)
     size = signatures.DIGEST_SIZES.get(hash_name)
     dg_hashes: dict[int, bytes] = {}
