@@ -33,14 +33,14 @@ import gzip
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
-from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now, verify_chain
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now
 
 FORMAT = "chipid-sync-batch/1"
 MAX_ENTRIES = 5000            # entries in one batch
@@ -66,15 +66,20 @@ class Batch:
     sent_at: str
     backlog: int = 0
     priority: bool = False
+    hashes: tuple[str, ...] = field(default=(), compare=False, repr=False)  # of the entries, when known
 
     def body(self) -> dict:
+        if len(self.hashes) == len(self.entries):
+            entries = [{**e.body(), "hash": h} for e, h in zip(self.entries, self.hashes)]
+        else:
+            entries = [e.to_json() for e in self.entries]
         return {
             "device_id": self.device_id,
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
             "prev_hash": self.prev_hash,
             "head_hash": self.head_hash,
-            "entries": [e.to_json() for e in self.entries],
+            "entries": entries,
             "checkpoint": self.checkpoint.to_json() if self.checkpoint else None,
             "sent_at": self.sent_at,
             "backlog": self.backlog,
@@ -131,8 +136,7 @@ def build_batch(
         backlog=backlog,
         priority=priority,
     )
-    check_batch(batch)
-    return batch
+    return replace(batch, hashes=check_batch(batch))
 
 
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
@@ -296,27 +300,29 @@ def _check_envelope(batch: Batch, last_hash: str) -> None:
         raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its entries hash to {last_hash[:16]}…")
 
 
-def check_batch(batch: Batch) -> None:
-    """Internal consistency: one device, seq range, hash links (normal batches), head hash."""
+def check_batch(batch: Batch) -> tuple[str, ...]:
+    """Internal consistency: one device, seq range, hash links (normal batches), head hash.
+    Returns the entries' hashes (each computed once)."""
+    hashes = []
+    prev, expected = batch.prev_hash, batch.first_seq
     for e in batch.entries:
         if not isinstance(e, Entry):
             raise SyncError("batch entries were not hash-checked")
         if e.device_id != batch.device_id:
             raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {batch.device_id!r}")
-    if batch.checkpoint is not None and batch.checkpoint.device_id != batch.device_id:
-        raise TamperError(f"checkpoint belongs to device {batch.checkpoint.device_id!r}, batch is from {batch.device_id!r}")
-    first, last = batch.entries[0], batch.entries[-1]
-    if first.seq != batch.first_seq or last.seq != batch.last_seq:
-        raise TamperError(f"batch claims seq {batch.first_seq}-{batch.last_seq}, entries are {first.seq}-{last.seq}")
+        if e.kind not in KINDS:
+            raise TamperError(f"entry seq {e.seq}: unknown kind {e.kind!r}")
+        if not batch.priority:
+            if e.seq != expected:
+                raise TamperError(f"entry seq {e.seq}: expected seq {expected} (gap or reordering)")
+            if e.prev_hash != prev:
+                raise TamperError(f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to {prev[:16]}…")
+        h = e.hash
+        hashes.append(h)
+        prev, expected = h, e.seq + 1
+    _check_envelope(batch, hashes[-1])
     if batch.priority:
         seqs = [e.seq for e in batch.entries]
         if seqs != sorted(set(seqs)):
             raise TamperError("priority batch entries are not in strictly increasing seq order")
-        if last.hash != batch.head_hash:
-            raise TamperError(f"batch head_hash {batch.head_hash[:16]}… is not the hash of its last entry")
-        return
-    if batch.first_seq == 1 and batch.prev_hash != GENESIS:
-        raise TamperError("batch starting at seq 1 must link to the genesis hash")
-    head = verify_chain(list(batch.entries), start_prev=batch.prev_hash, start_seq=batch.first_seq)
-    if head != batch.head_hash:
-        raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its entries hash to {head[:16]}…")
+    return tuple(hashes)

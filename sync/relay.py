@@ -136,11 +136,15 @@ class Relay:
         done = self._cursor if self._cursor is not None else int(self.ledger.sync_state().get("acked_seq") or 0)
         return max(0, head_seq - done)
 
-    def _send_priority(self) -> int:
+    def _urgent(self) -> list:
+        """``suspicious`` events waiting beyond the next batch: they go ahead of the queue."""
         limit_seq = (self._cursor or 0) + self.settings.batch_size
-        urgent = [e for e in self.ledger.outbox(limit=PRIORITY_PEEK)
-                  if e.kind == "event" and isinstance(e.payload, dict) and e.payload.get("type") == "suspicious"
-                  and e.seq > limit_seq]
+        return [e for e in self.ledger.outbox(limit=PRIORITY_PEEK)
+                if e.kind == "event" and isinstance(e.payload, dict) and e.payload.get("type") == "suspicious"
+                and e.seq > limit_seq]
+
+    def _send_priority(self, urgent: list | None = None) -> int:
+        urgent = self._urgent() if urgent is None else urgent
         if not urgent:
             return 0
         b = batch_mod.build_batch(self.ledger.device_id, urgent, prev_hash=urgent[0].prev_hash, sent_at=self._sent_at(),
@@ -151,30 +155,67 @@ class Relay:
         log.info("sent %d suspicious event(s) ahead of the queue", len(urgent))
         return len(urgent)
 
-    def step(self) -> int:
-        """Send one batch (after any urgent events). Returns the number of chain entries acknowledged, 0 when idle."""
-        if self._cursor is None:
-            self._resync()
-        self._send_priority()
-        entries = self.ledger.entries(after_seq=self._cursor, limit=self.settings.batch_size)
+    def _prepare(self, after_seq: int, prev_hash: str) -> tuple[batch_mod.Batch, bytes] | None:
+        """Read, sign and gzip the batch after ``after_seq`` (may run while the previous one is in flight)."""
+        entries = self.ledger.entries(after_seq=after_seq, limit=self.settings.batch_size)
         if not entries:
-            return 0
+            return None
         head_seq, _ = self.ledger.head()
         last = entries[-1].seq
         cp = self.ledger.latest_checkpoint()
         if last >= head_seq and (cp is None or cp.seq < last):
             cp = self.ledger.checkpoint_at(last)  # anchor the end of the backlog with a signature
-        b = batch_mod.build_batch(self.ledger.device_id, entries, prev_hash=self._prev_hash, checkpoint=cp,
+        b = batch_mod.build_batch(self.ledger.device_id, entries, prev_hash=prev_hash, checkpoint=cp,
                                   backlog=max(0, head_seq - last), sent_at=self._sent_at())
-        reply = self.client.post_batch(batch_mod.encode(b, self.ledger.sign))
+        return b, batch_mod.encode(b, self.ledger.sign)
+
+    def _deliver(self, b: batch_mod.Batch, wire: bytes) -> int:
+        reply = self.client.post_batch(wire)
         self._check(reply, b)
         acked = int(reply.body.get("acked_seq", -1))
         if acked != b.last_seq or reply.body.get("head_hash") != b.head_hash:
             raise DeliveryError(f"backend acknowledged {reply.body} for batch {b.first_seq}-{b.last_seq}")
-        self.ledger.record_sync(acked, None)
+        self.ledger.record_sync(acked, None)  # only now: the backend has committed
         self._cursor, self._prev_hash = acked, b.head_hash
-        self.delivered += len(entries)
-        return len(entries)
+        self.delivered += len(b.entries)
+        return len(b.entries)
+
+    def step(self) -> int:
+        """Send one batch (after any urgent events). Returns the number of chain entries acknowledged, 0 when idle."""
+        if self._cursor is None:
+            self._resync()
+        self._send_priority()
+        prepared = self._prepare(self._cursor, self._prev_hash)
+        return self._deliver(*prepared) if prepared else 0
+
+    def _drain_pipelined(self, stop: threading.Event | None) -> int:
+        """Like repeated :meth:`step`, but the next batch is read and signed while the current one
+        is in flight. Batches are still sent one at a time, in order, each after the previous ack."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._cursor is None:
+            self._resync()
+        self._send_priority()
+        sent = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="chipid-relay-prepare") as pool:
+            nxt = pool.submit(self._prepare, self._cursor, self._prev_hash)
+            while stop is None or not stop.is_set():
+                prepared = nxt.result()
+                if prepared is None:
+                    break
+                b, wire = prepared
+                nxt = pool.submit(self._prepare, b.last_seq, b.head_hash)
+                try:
+                    sent += self._deliver(b, wire)
+                except BaseException:
+                    nxt.cancel()
+                    raise
+                urgent = self._urgent()
+                if urgent:  # the prefetched batch is older than the priority batch: prepare it again
+                    nxt.result()
+                    self._send_priority(urgent)
+                    nxt = pool.submit(self._prepare, self._cursor, self._prev_hash)
+        return sent
 
     def _check(self, reply: Reply, b: batch_mod.Batch) -> None:
         if reply.status_code == 200:
@@ -194,17 +235,12 @@ class Relay:
     # --- loops ------------------------------------------------------------------------
     def drain(self, stop: threading.Event | None = None) -> int:
         """Send until the backlog is empty. Raises :class:`SyncError` on the first failure."""
-        sent = 0
-        while stop is None or not stop.is_set():
-            try:
-                n = self.step()
-            except DeliveryError:
-                raise
-            except ChipidError as e:
-                raise DeliveryError(str(e)) from e
-            if n == 0:
-                break
-            sent += n
+        try:
+            sent = self._drain_pipelined(stop)
+        except DeliveryError:
+            raise
+        except ChipidError as e:
+            raise DeliveryError(str(e)) from e
         self._succeeded()
         return sent
 

@@ -30,8 +30,6 @@ from verifier.errors import (
     AccessKeyError,
     ChipError,
     ChipidError,
-    ParseError,
-    VerificationError,
 )
 from verifier.icao.active_auth import perform_active_authentication
 from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authentication
@@ -163,13 +161,13 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
         if not dg14.security_infos.chip_auth_keys:
             return None, True
         ca = run_chip_authentication(session, dg14)
-    except (ParseError, VerificationError) as e:
-        check = V.failed if required else V.not_performed
-        return check(V.CHIP_AUTHENTICATION, f"chip authentication could not run: {e}",
-                     "Không thực hiện được xác thực chip"), True
     except ChipError as e:
         return V.failed(V.CHIP_AUTHENTICATION, f"the chip refused chip authentication: {e}: suspected clone",
                         "Chip từ chối xác thực chip: nghi chip sao chép"), False
+    except ChipidError as e:  # malformed DG14, a refused (crafted) curve, an unsupported protocol
+        check = V.failed if required else V.not_performed
+        return check(V.CHIP_AUTHENTICATION, f"chip authentication could not run: {e}",
+                     "Không thực hiện được xác thực chip"), True
     session.replace_sm(ca.sm)
     confirmation = confirm_chip_authentication(session, ca.protocol)
     return confirmation.to_check(), confirmation.valid
@@ -185,13 +183,13 @@ def _active_authentication(session: ChipSession, files: dict[str, bytes], requir
         dg15 = parse_dg15(files["DG15"])
         dg14 = parse_dg14(files["DG14"]) if "DG14" in files else None
         outcome = perform_active_authentication(session, dg15, dg14)
-    except (ParseError, VerificationError) as e:
-        check = V.failed if required else V.not_performed
-        return check(V.ACTIVE_AUTHENTICATION, f"active authentication could not run: {e}",
-                     "Không thực hiện được xác thực chủ động")
     except ChipError as e:
         return V.failed(V.ACTIVE_AUTHENTICATION, f"the chip refused active authentication: {e}: suspected clone",
                         "Chip từ chối xác thực chủ động: nghi chip sao chép")
+    except ChipidError as e:  # malformed DG15, a refused (crafted) curve, an unknown algorithm
+        check = V.failed if required else V.not_performed
+        return check(V.ACTIVE_AUTHENTICATION, f"active authentication could not run: {e}",
+                     "Không thực hiện được xác thực chủ động")
     return outcome.to_check()
 
 

@@ -31,7 +31,7 @@ from verifier.icao.apdu import SW_CONDITIONS_NOT_SATISFIED, SW_OK, SW_WARNING_NO
 from verifier.icao.chip_keys import ID_PK_DH, ID_PK_ECDH, dh_spki, ec_spki, rsa_spki
 from verifier.icao.curves import CurveParams
 from verifier.icao.ecc import DHParams, Point
-from verifier.icao.keys import KDF_ENC, KDF_MAC, derive_key
+from verifier.icao.keys import derive_keys
 from verifier.icao.lds.security_infos import (
     CIPHER_SUFFIX,
     ChipAuthenticationInfo,
@@ -247,8 +247,7 @@ class PaceResponder:
                 if pk == pk_ifd:
                     raise ParseError("terminal's ephemeral key equals ours")
                 self.pk_raw = mapped.encode(pk)
-                self.ks_enc, self.ks_mac = pace.session_keys(mapped.shared_secret(sk, pk_ifd), self.cipher,
-                                                             self.key_bits)
+                self.ks_enc, self.ks_mac = derive_keys(mapped.shared_secret(sk, pk_ifd), self.cipher, self.key_bits)
                 self.state = "token"
                 return _dyn(tlv.encode(0x84, self.pk_raw)), SW_OK, None
             if state == "token" and 0x85 in dyn:
@@ -317,7 +316,7 @@ class ChipAuthResponder:
             k = ecc.ecdh(self.key.curve, self.key.d, peer)
         else:
             k = ecc.dh_shared(self.key.params, self.key.x, int.from_bytes(pk_ifd_raw, "big"))
-        return SecureMessaging(derive_key(k, KDF_ENC, cipher, bits), derive_key(k, KDF_MAC, cipher, bits), 0, cipher)
+        return SecureMessaging(*derive_keys(k, cipher, bits), 0, cipher)
 
     def reset(self) -> None:
         self._selected = None

@@ -11,7 +11,7 @@ committed demo trust in ``drivers/emulator/demo/`` is trusted only when ``trust.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from verifier.errors import InputError
+from verifier.icao import chip_keys, curves, ecc
 from verifier.trust.der import encode_oid
 
 DEMO_DIR = Path(__file__).with_name("demo")
@@ -378,22 +379,11 @@ if __name__ == "__main__":  # pragma: no cover
 def explicit_spki(public_key, *, tamper: str | None = None) -> bytes:
     """SubjectPublicKeyInfo of an EC key with *explicit* domain parameters (SpecifiedECDomain,
     SEC 1 §C.2). ``tamper`` names a field (p, a, b, gx, n) to alter, for negative tests."""
-    from verifier.icao import curves
-
-    name = {"brainpoolP256r1": "brainpoolP256r1", "brainpoolP384r1": "brainpoolP384r1",
-            "brainpoolP512r1": "brainpoolP512r1", "secp256r1": "secp256r1", "secp384r1": "secp384r1",
-            "secp521r1": "secp521r1", "secp224r1": "secp224r1", "secp192r1": "secp192r1"}[public_key.curve.name]
-    c = curves.CURVES[name]
-    size = c.field_bytes
-    vals = {"p": c.p, "a": c.a, "b": c.b, "gx": c.gx, "n": c.n}
+    c = curves.curve(public_key.curve.name)
     if tamper:
-        vals[tamper] += 2
-    g = b"\x04" + vals["gx"].to_bytes(size, "big") + c.gy.to_bytes(size, "big")
-    params = seq(integer(1), seq(oid("1.2.840.10045.1.1"), integer(vals["p"])),
-                 seq(octets(vals["a"].to_bytes(size, "big")), octets(vals["b"].to_bytes(size, "big"))),
-                 octets(g), integer(vals["n"]), integer(1))
-    point = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    return seq(seq(oid("1.2.840.10045.2.1"), params), tlv(0x03, b"\x00" + point))
+        c = replace(c, **{tamper: getattr(c, tamper) + 2})
+    numbers = public_key.public_numbers()
+    return chip_keys.ec_spki(c, ecc.Point(numbers.x, numbers.y), explicit=True)
 
 
 def make_dsc_explicit(csca: Issued, key: str = "brainpoolP256r1", name: str = "chipid DEMO Document Signer explicit",

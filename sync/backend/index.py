@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from verifier.ledger.entry import Entry
 
@@ -59,12 +58,11 @@ def norm_code(s: Any) -> str:
 
 def name_suffixes(name: str) -> list[str]:
     """Every suffix of the name's words, so 'van an' and 'an' find 'nguyen van an' by prefix."""
-    words = norm_text(name).split(" ")
-    return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words)) if words[i]]
+    words = norm_text(name).split()[:12]
+    return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words))]
 
 
-@dataclass(frozen=True)
-class Indexed:
+class Indexed(NamedTuple):
     contract_no: str | None
     txn_ref: str | None
     id_number: str | None

@@ -188,14 +188,23 @@ _KEY_COLUMNS = ("shop_id", "device_id", "seq", "key_type", "value")
 
 def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, bytes, str]], now: str) -> None:
     shop_id, device_id, province = dev["shop_id"], dev["device_id"], dev["province"]
+    pg = db.dialect == "postgresql"
     rows, keys, suspicious = [], [], []
     ids, serials = {}, {}
+    prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
+    prov, now_e = _esc(province), _esc(now)
     for e, canonical, h in new:
         ix = index_entry(e)
-        rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
-                     ix.event_type, ix.search_text, canonical.decode("utf-8"), now))
-        for key_type, value in ix.keys:
-            keys.append((shop_id, device_id, e.seq, key_type, value))
+        body = canonical.decode("utf-8")
+        if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
+            rows.append(f"{prefix}{e.seq}\t{prov}\t{_esc(e.ts)}\t{_esc(e.kind)}\t{h}\t{_esc(e.prev_hash)}\t{int(e.demo)}\t"
+                        f"{_esc(ix.contract_no)}\t{_esc(ix.event_type)}\t{_esc(ix.search_text)}\t"
+                        f"{body.replace(chr(92), chr(92) * 2) if chr(92) in body else body}\t{now_e}\n")
+            keys += [f"{prefix}{e.seq}\t{key_type}\t{_esc(value)}\n" for key_type, value in ix.keys]
+        else:
+            rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
+                         ix.event_type, ix.search_text, body, now))
+            keys += [(shop_id, device_id, e.seq, key_type, value) for key_type, value in ix.keys]
         if e.kind == "transaction":
             if ix.id_number:
                 ids.setdefault(ix.id_number, []).append((e, ix))
@@ -219,25 +228,24 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_field(v) -> str:
+def _esc(v: str | None) -> str:
+    """A text field in PostgreSQL COPY text format."""
     if v is None:
         return "\\N"
-    if isinstance(v, str):
-        if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
-            return v.translate(_COPY_ESCAPE)
-        return v
-    return str(int(v))
+    if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
+        return v.translate(_COPY_ESCAPE)
+    return v
 
 
-def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert many rows in the open transaction: COPY (text format) on PostgreSQL, executemany on SQLite."""
+def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list) -> None:
+    """Insert many rows in the open transaction: on PostgreSQL ``rows`` are COPY text lines
+    (see :func:`_esc`), on SQLite tuples for executemany."""
     if not rows:
         return
     raw = conn.connection.driver_connection
     if db.dialect == "postgresql":
-        data = "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows)
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(data.encode("utf-8"))
+            copy.write("".join(rows).encode("utf-8"))
     else:
         marks = ", ".join("?" * len(columns))
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

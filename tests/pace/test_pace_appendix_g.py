@@ -15,7 +15,7 @@ from verifier.errors import AccessDeniedError, ResponseFormatError, StatusWordEr
 from verifier.icao import curves, ecc, pace
 from verifier.icao.apdu import Command, Response
 from verifier.icao.ecc import Point
-from verifier.icao.keys import BACKey, pace_password
+from verifier.icao.keys import BACKey, derive_keys, pace_password
 
 BP256 = curves.CURVES["brainpoolP256r1"]
 OID_AES128 = "0.4.0.127.0.7.2.2.4.2.2"
@@ -107,7 +107,7 @@ def test_key_agreement_shared_secret_and_session_keys():
     assert ecc.encode_point(BP256, ecc.public_key(BP256, SK_IC, G_MAPPED)) == PK_IC
     assert ecc.ecdh(BP256, SK_IFD, ecc.decode_point(BP256, PK_IC)) == K
     assert ecc.ecdh(BP256, SK_IC, ecc.decode_point(BP256, PK_IFD)) == K
-    assert pace.session_keys(K, "AES", 128) == (KS_ENC, KS_MAC)
+    assert derive_keys(K, "AES", 128) == (KS_ENC, KS_MAC)
 
 
 def test_authentication_tokens():

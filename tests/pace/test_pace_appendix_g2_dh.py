@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from verifier.icao import ecc, pace
 from verifier.icao.apdu import Command, Response
-from verifier.icao.keys import BACKey, pace_password
+from verifier.icao.keys import BACKey, derive_keys, pace_password
 from verifier.icao.lds.security_infos import PACEInfo, encode_security_infos
 
 X = bytes.fromhex
@@ -75,7 +75,7 @@ def test_every_intermediate_value():
     assert mapped.encode(mapped.public(SK_IFD)) == PK_IFD
     assert mapped.encode(mapped.public(SK_IC)) == PK_IC
     assert mapped.shared_secret(SK_IFD, int.from_bytes(PK_IC, "big")) == K
-    assert pace.session_keys(K, "AES", 128) == (KS_ENC, KS_MAC)
+    assert derive_keys(K, "AES", 128) == (KS_ENC, KS_MAC)
     assert pace.authentication_token(KS_MAC, OID, PK_IC, "AES", pace.TAG_DH_Y) == T_IFD
     assert pace.authentication_token(KS_MAC, OID, PK_IFD, "AES", pace.TAG_DH_Y) == T_IC
 

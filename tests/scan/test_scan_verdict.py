@@ -186,3 +186,24 @@ def test_card_without_expiry_opens_with_bac(profile, demo_store):
     assert result["verdict"] == "authentic", result["checks"]
     assert result["checks"]["card_expiry"]["status"] == "passed"
     assert "no expiry" in result["checks"]["card_expiry"]["reason"]
+
+
+def test_dg14_with_a_crafted_curve_fails_the_check_instead_of_the_scan(profile, demo_store):
+    from dataclasses import replace as dc_replace
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from drivers.emulator.card_protocols import ECPrivateKey, chip_auth_infos
+    from verifier.icao import curves, ecc
+    from verifier.icao.chip_keys import ec_spki
+    from verifier.icao.lds.dg14 import encode_dg14
+
+    key = load_pem_private_key(profile.chip_auth_key_pem, None)
+    numbers = key.public_key().public_numbers()
+    crafted = dc_replace(curves.curve(key.curve.name), b=curves.curve(key.curve.name).b + 2)
+    spki = ec_spki(crafted, ecc.Point(numbers.x, numbers.y), explicit=True)
+    infos = chip_auth_infos(ECPrivateKey(crafted, key.private_numbers().private_value), spki)
+    result = scan(make_chip(profile, replace_files={"DG14": encode_dg14(infos)}), demo_store).result
+    assert result["verdict"] == "not_authentic"
+    assert result["checks"]["chip_authentication"]["status"] == "failed"
+    assert "could not run" in result["checks"]["chip_authentication"]["reason"]

@@ -56,7 +56,7 @@ def _kill(proc):
     proc.wait(10)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend_url_for_child(request, tmp_path):
     if request.param == "sqlite":
         yield None, f"sqlite:///{tmp_path / 'backend' / 'backend.sqlite3'}"

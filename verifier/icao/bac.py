@@ -22,7 +22,7 @@ from verifier.icao import crypto
 from verifier.icao.apdu import (INS_EXTERNAL_AUTHENTICATE, INS_GET_CHALLENGE, SW_CONDITIONS_NOT_SATISFIED,
                                 SW_OK, SW_SECURITY_NOT_SATISFIED, SW_WARNING_NO_INFO, SW_WRONG_LENGTH, Command,
                                 Response, sw_text, unexpected_sw)
-from verifier.icao.keys import KDF_ENC, KDF_MAC, BACKey, derive_key
+from verifier.icao.keys import BACKey, derive_keys
 from verifier.icao.sm import SecureMessaging
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,7 @@ STEP_MUTUAL = "BAC mutual authenticate"
 
 def bac_keys(key: BACKey) -> tuple[bytes, bytes]:
     """K_enc, K_mac from the MRZ information (ICAO 9303-11 §4.3.2, Appendix D.2)."""
-    kseed = key.kseed()
-    return derive_key(kseed, KDF_ENC, "3DES"), derive_key(kseed, KDF_MAC, "3DES")
+    return derive_keys(key.kseed(), "3DES")
 
 
 def external_authenticate_data(k_enc: bytes, k_mac: bytes, rnd_icc: bytes, rnd_ifd: bytes, k_ifd: bytes) -> bytes:
@@ -51,7 +50,7 @@ def session_keys(k_ifd: bytes, k_icc: bytes, rnd_icc: bytes, rnd_ifd: bytes) -> 
     """KS_enc, KS_mac from K_seed = K.IFD xor K.ICC; SSC = low 4 bytes of RND.ICC || of RND.IFD (§4.3.3.3)."""
     kseed = bytes(a ^ b for a, b in zip(k_ifd, k_icc))
     ssc = int.from_bytes(bytes(rnd_icc[4:8]) + bytes(rnd_ifd[4:8]), "big")
-    return derive_key(kseed, KDF_ENC, "3DES"), derive_key(kseed, KDF_MAC, "3DES"), ssc
+    return (*derive_keys(kseed, "3DES"), ssc)
 
 
 def complete_bac(k_enc: bytes, k_mac: bytes, rnd_icc: bytes, rnd_ifd: bytes, k_ifd: bytes,

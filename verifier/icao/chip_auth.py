@@ -27,7 +27,7 @@ from verifier.errors import ChipError, ParseError, SecureMessagingError, Verific
 from verifier.icao import ecc, tlv
 from verifier.icao.apdu import Command, sw_text
 from verifier.icao.chip_keys import DHPublicKey, ECPublicKey, parse_public_key
-from verifier.icao.keys import KDF_ENC, KDF_MAC, derive_key
+from verifier.icao.keys import derive_keys
 from verifier.icao.lds.security_infos import (
     ChipAuthenticationInfo,
     ChipAuthenticationPublicKeyInfo,
@@ -156,7 +156,7 @@ def run_chip_authentication(session, dg14, key_id: int | None = None, *,
                                 step=STEP_GA)
 
     k = shared_secret(key, sk, peer)
-    sm = SecureMessaging(derive_key(k, KDF_ENC, cipher, key_bits), derive_key(k, KDF_MAC, cipher, key_bits), 0, cipher)
+    sm = SecureMessaging(*derive_keys(k, cipher, key_bits), 0, cipher)
     log.debug("Chip Authentication keys agreed (%s, key id %s)", info.protocol, kid)
     return CAResult(sm, info.protocol, kid, info.agreement, cipher, key_bits, assumed)
 

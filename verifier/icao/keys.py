@@ -4,7 +4,7 @@
   (or, for a CCCD, from the ID number and the QR code): the "MRZ information"
   (ICAO 9303-11 §4.3.2 / §9.7.2) keys BAC and is one of PACE's passwords.
 * :class:`CANKey` -- the 6-digit Card Access Number printed on the card (PACE only).
-* :func:`derive_key` -- KDF(K, c) of ICAO 9303-11 §9.7.1.
+* :func:`derive_key` -- KDF(K, c) of ICAO 9303-11 §9.7.1; :func:`derive_keys` -- the (K_enc, K_mac) pair.
 * :func:`pace_password` -- the PACE password before derivation (§9.7.3).
 
 Keys never appear in ``repr`` or logs: use :meth:`describe` for reports.
@@ -121,6 +121,12 @@ def derive_key(shared_secret: bytes, counter: int, cipher: str, key_bits: int = 
             return hashlib.sha256(d).digest()[: key_bits // 8]
         raise InputError(f"AES key length must be 128, 192 or 256 bits, found {key_bits}")
     raise InputError(f"cipher must be '3DES' or 'AES', found {cipher!r}")
+
+
+def derive_keys(shared_secret: bytes, cipher: str, key_bits: int = 128) -> tuple[bytes, bytes]:
+    """(K_enc, K_mac) = (KDF(K, 1), KDF(K, 2)) (ICAO 9303-11 §9.7.1): BAC's keys from K_seed and the
+    session keys of BAC, PACE and Chip Authentication."""
+    return derive_key(shared_secret, KDF_ENC, cipher, key_bits), derive_key(shared_secret, KDF_MAC, cipher, key_bits)
 
 
 def pace_password(key: AccessKey) -> bytes:

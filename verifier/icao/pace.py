@@ -34,7 +34,7 @@ from verifier.errors import (AccessDeniedError, ChipError, ChipidError, InputErr
 from verifier.icao import crypto, ecc, tlv
 from verifier.icao.apdu import Command, Response
 from verifier.icao.curves import CURVES, PACE_STANDARD_IDS, CurveParams
-from verifier.icao.keys import KDF_ENC, KDF_MAC, KDF_PACE, BACKey, CANKey, derive_key, pace_password
+from verifier.icao.keys import KDF_PACE, BACKey, CANKey, derive_key, derive_keys, pace_password
 from verifier.icao.lds.security_infos import (
     PACEInfo,
     SecurityInfos,
@@ -128,11 +128,6 @@ def authentication_token(ks_mac: bytes, protocol: str, encoded_key: bytes, ciphe
     if cipher == "AES":
         return crypto.aes_cmac(ks_mac, data, 8)
     return crypto.retail_mac(ks_mac, crypto.pad(data, 8))
-
-
-def session_keys(shared_secret: bytes, cipher: str, key_bits: int) -> tuple[bytes, bytes]:
-    """(KS_enc, KS_mac) = (KDF(K, 1), KDF(K, 2)) (ICAO 9303-11 §9.7.1)."""
-    return derive_key(shared_secret, KDF_ENC, cipher, key_bits), derive_key(shared_secret, KDF_MAC, cipher, key_bits)
 
 
 #: PACE standardized DH domain parameters (ICAO 9303-11 §9.5.1): RFC 5114 §2.1-2.3.
@@ -387,7 +382,7 @@ def run_pace(send: Callable[[Command], Response], key: BACKey | CANKey, card_acc
         shared = mapped.shared_secret(sk, pk_ic)
     except ChipidError as e:
         raise ChipError(f"key agreement failed: {e.message}", step=STEP_KA) from e
-    ks_enc, ks_mac = session_keys(shared, cipher, key_bits)
+    ks_enc, ks_mac = derive_keys(shared, cipher, key_bits)
 
     # 5. mutual authentication
     t_ifd = authentication_token(ks_mac, info.protocol, pk_ic_raw, cipher, mapped.key_tag)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import re
 import sqlite3
 import threading
@@ -185,7 +186,15 @@ class Ledger:
         self.projectors: list[Projector] = []
         self._wconn = self._connect()
         self._migrate()
-        self.device_id = self._init_identity()
+        self._closed = False
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._writer_loop, name="ledger-writer", daemon=True)
+        self._writer.start()
+        try:
+            self.device_id = self._init_identity()
+        except BaseException:
+            self.close()
+            raise
 
     # --- opening -------------------------------------------------------------------
     @classmethod
@@ -278,6 +287,11 @@ class Ledger:
         return self._write(init)
 
     def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._jobs.put(None)
+            if self._writer.is_alive() and threading.current_thread() is not self._writer:
+                self._writer.join(30)
         with self._conns_lock:
             for conn in self._conns:
                 try:
@@ -288,25 +302,80 @@ class Ledger:
 
     # --- the one write path ---------------------------------------------------------
     def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run ``fn(conn)`` in one ``BEGIN IMMEDIATE`` transaction; commit or roll back whole."""
-        with self._lock:
-            conn = self._wconn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise LedgerError(f"cannot start a ledger write: {e}") from e
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-                return result
-            except BaseException as exc:
+        """Run ``fn(conn)`` atomically on the one writer; returns once it is durably committed.
+
+        Group commit: the writer thread takes every job waiting (up to :data:`GROUP_MAX`),
+        runs each inside its own SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction (a job
+        that raises is rolled back alone and gets its exception), then commits once: one
+        fsync for the group. Nobody is answered before the COMMIT succeeded.
+        """
+        if threading.current_thread() is self._writer:  # nested write from inside a job
+            return fn(self._wconn)
+        job = _Job(fn)
+        if self._closed:
+            raise LedgerError("the ledger is closed")
+        self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            if isinstance(job.error, sqlite3.Error):
+                raise LedgerError(f"ledger write failed: {job.error}") from job.error
+            raise job.error
+        return job.result
+
+    def _writer_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < GROUP_MAX:
                 try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:  # pragma: no cover
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise LedgerError(f"ledger write failed: {exc}") from exc
-                raise
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._run_group(batch)
+            if stop:
+                return
+
+    def _run_group(self, batch: list["_Job"]) -> None:
+        conn = self._wconn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            for job in batch:
+                job.error = LedgerError(f"cannot start a ledger write: {e}")
+                job.done.set()
+            return
+        done: list[_Job] = []
+        try:
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    job.result = job.fn(conn)
+                    conn.execute("RELEASE job")
+                    done.append(job)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    job.error = exc
+            conn.execute("COMMIT")
+        except BaseException as e:  # noqa: BLE001 - the whole group failed: nobody is acknowledged
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:  # pragma: no cover
+                pass
+            for job in batch:
+                if job.error is None:
+                    job.result = None
+                    job.error = LedgerError(f"ledger write failed: {e}")
+        finally:
+            for job in batch:
+                job.done.set()
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Public access to the one write path (projections, access log, photos)."""
@@ -648,6 +717,20 @@ def _verify_range_forked(bounds: tuple[int, int]) -> dict:
         return ledger._verify_range(bounds[0], bounds[1], want, conn)
     finally:
         conn.close()
+
+
+#: Largest number of writes committed together by the writer.
+GROUP_MAX = 64
+
+
+class _Job:
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 class _Bad(Exception):
