@@ -42,7 +42,7 @@ from sync import batch as batch_mod  # noqa: E402
 from sync.backend import auth, enroll  # noqa: E402
 from sync.backend.db import Database  # noqa: E402
 from sync.testing import (SigningDevice, TempPostgres, backend_process, create_database, free_port,  # noqa: E402
-                          pawn_payload, wait_http)
+                          kill_tree, pawn_payload, wait_http)
 
 ROWS: list[tuple[str, str, str, str]] = []
 
@@ -58,7 +58,8 @@ def _enroll(db: Database, dev_sign, device_id: str, public_key: str, n: int) -> 
     enroll.enroll_device(db, token=tok, device_id=device_id, public_key=public_key, proof=proof)
 
 
-def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: int, devices: int = 4, batch: int = 1000) -> None:
+def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: int, devices: int = 4, batch: int = 1000,
+                 workers: int = 2) -> None:
     db = Database.open(data_dir, database_url)
     devs = [SigningDevice() for _ in range(devices)]
     wires: list[list[bytes]] = []
@@ -71,7 +72,7 @@ def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: in
                       for j in range(0, len(dev.entries), batch)])
     db.close()
     port = free_port()
-    proc = backend_process(data_dir, port, database_url, workers=2)
+    proc = backend_process(data_dir, port, database_url, workers=workers)
     url = f"http://127.0.0.1:{port}"
     errors: list[str] = []
     try:
@@ -93,12 +94,11 @@ def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: in
             t.join()
         elapsed = time.perf_counter() - t0
     finally:
-        proc.kill()
-        proc.wait()
+        kill_tree(proc)
     if errors:
         raise SystemExit(f"ingest benchmark failed: {errors[0]}")
     n = (total // devices) * devices
-    row("ingest rate (entries/s)", label, f"{n / elapsed:,.0f}  ({n:,} entries in {elapsed:.1f} s)",
+    row(f"ingest rate (entries/s), {workers} workers", label, f"{n / elapsed:,.0f}  ({n:,} entries in {elapsed:.1f} s)",
         ">= 20,000" if label.startswith("PostgreSQL") else "")
 
 
@@ -130,8 +130,7 @@ def bench_drain(database_url: str, data_dir: Path, shop_dir: Path, total: int, b
         elapsed = time.perf_counter() - t0
         relay.close()
     finally:
-        proc.kill()
-        proc.wait()
+        kill_tree(proc)
         led.close()
     assert sent == total, (sent, total)
     row(f"backlog drain, {total:,} entries (batch {batch_size})", "PostgreSQL", f"{elapsed:.1f} s ({total / elapsed:,.0f} entries/s)",
@@ -236,8 +235,7 @@ def bench_search(admin_url: str, tmp: Path, n: int, queries: int = 300) -> None:
                 row(f"search by {label}, {n:,} entries (p50 / p95)", "PostgreSQL", f"{p50:.1f} ms / {p95:.1f} ms",
                     "p95 < 50 ms" if n >= 10_000_000 else "")
     finally:
-        proc.kill()
-        proc.wait()
+        kill_tree(proc)
 
 
 def main() -> None:
@@ -247,6 +245,7 @@ def main() -> None:
     ap.add_argument("--ingest-entries", type=int, default=None)
     ap.add_argument("--drain-entries", type=int, default=None)
     ap.add_argument("--drain-batch", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2, help="backend worker processes for the ingest benchmark")
     ap.add_argument("--search-sizes", default=None)
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -258,8 +257,8 @@ def main() -> None:
     print(f"PostgreSQL 15 temporary cluster on port {pg.port} (fsync on); work dir {tmp}", flush=True)
     try:
         if "ingest" in only:
-            bench_ingest("PostgreSQL", create_database(pg.url, "chipid_ingest"), tmp / "ingest-pg", ingest_n)
-            bench_ingest("SQLite", None, tmp / "ingest-sqlite", ingest_n)
+            bench_ingest("PostgreSQL", create_database(pg.url, "chipid_ingest"), tmp / "ingest-pg", ingest_n, workers=args.workers)
+            bench_ingest("SQLite", None, tmp / "ingest-sqlite", ingest_n, workers=args.workers)
         if "drain" in only:
             bench_drain(create_database(pg.url, "chipid_drain"), tmp / "drain-backend", tmp / "drain-shop", drain_n, args.drain_batch)
         if "search" in only:

@@ -96,6 +96,7 @@ class Relay:
         self.last_error: str | None = None
         self.last_success: str | None = None
         self.delivered = 0
+        self._checked_stale_error = False
 
     def close(self) -> None:
         self.client.close()
@@ -115,7 +116,10 @@ class Relay:
             raise DeliveryError("this device is not enrolled at the backend: run `chipid sync enroll`", permanent=True)
         if reply.status_code != 200:
             raise DeliveryError(f"backend answered HTTP {reply.status_code} to the head query: {reply.body.get('detail')}")
-        seq, head_hash = int(reply.body["head_seq"]), str(reply.body["head_hash"])
+        try:
+            seq, head_hash = int(reply.body["head_seq"]), str(reply.body["head_hash"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise DeliveryError(f"the backend's head answer is not what a chipid backend sends: {reply.body!r:.200}") from e
         local_seq, _ = self.ledger.head()
         if seq > local_seq:
             raise DeliveryError(f"the backend holds {seq} entries of this device but the ledger only {local_seq}: "
@@ -245,6 +249,10 @@ class Relay:
         return sent
 
     def _succeeded(self) -> None:
+        if self.failures or not self._checked_stale_error:
+            self._checked_stale_error = True
+            if self._cursor is not None and self.ledger.sync_state().get("last_error"):
+                self.ledger.record_sync(self._cursor, None)  # delivering again: clear the reported error
         self.failures = 0
         self.last_error = None
         self.last_success = utc_now()

@@ -146,7 +146,20 @@ def backend_process(data_dir: Path, port: int, database_url: str | None = None, 
             "--workers", str(workers)]
     if database_url:
         env["CHIPID_BACKEND_DATABASE_URL"] = database_url
-    return subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a child started with :func:`backend_process` / :func:`relay_process` and its workers."""
+    import signal
+
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(10)
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
@@ -320,7 +333,7 @@ def relay_process(config_file: Path) -> subprocess.Popen:
     env.pop("CHIPID_LEDGER_KEY", None)
     env.pop("CHIPID_CONFIG", None)
     return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config_file)], env=env, cwd=str(REPO),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
 def write_relay_config(path: Path, data_dir: Path, backend_url: str, **sync_settings) -> Path:

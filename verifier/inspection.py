@@ -63,7 +63,8 @@ def holder_fields(mrz: MRZ | None, dg13: DG13 | None) -> dict:
     """The holder's data from DG13, falling back to DG1's MRZ field by field."""
     out: dict = {}
     if mrz is not None:
-        id_number = mrz.optional_data.replace("<", "") if mrz.format == "TD1" else ""
+        # CCCD TD1 optional data: the 12-digit ID, "<<", its check digit (verifier.icao.mrz.cccd_optional_data)
+        id_number = mrz.optional_data[:12] if mrz.format == "TD1" else ""
         out.update(
             id_number=id_number if len(id_number) == 12 and id_number.isdigit() else mrz.document_number,
             full_name=" ".join(p for p in (mrz.primary_identifier, mrz.secondary_identifier) if p),

@@ -9,7 +9,8 @@ Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
 2. read EF.COM, EF.SOD, DG1, DG2, DG13, DG14;
 3. chip authentication with DG14's key, then restart secure messaging under the new keys
    and read DG15 through them: a chip that lacks DG14's private key fails here (clone);
-4. active authentication with DG15's key;
+4. active authentication with DG15's key, then DG3 when the card lists it (EAC-protected on a
+   CCCD: reported in ``not_readable``, not as an error);
 5. passive authentication and the remaining checks (:mod:`verifier.inspection`).
 """
 
@@ -33,6 +34,7 @@ from verifier.errors import (
 )
 from verifier.icao.active_auth import perform_active_authentication
 from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authentication
+from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.lds.sod import parse_sod
@@ -46,6 +48,9 @@ log = logging.getLogger(__name__)
 DEMO_CARD_DIR = Path(__file__).resolve().parents[1] / "drivers" / "emulator" / "demo" / "card"
 FIRST_FILES = ("COM", "SOD", "DG1", "DG2", "DG13", "DG14")
 AFTER_CA_FILES = ("DG15",)
+#: Files a CCCD keeps behind Extended Access Control (fingerprints): asked for last, only when EF.COM
+#: or EF.SOD lists them, and reported in ``not_readable`` (6982: "access-protected"), never as an error.
+EAC_FILES = ("DG3",)
 
 Progress = Callable[[str], None]
 
@@ -145,6 +150,30 @@ def _sod_dgs(files: dict[str, bytes]) -> set[int]:
         return set()
 
 
+def _com_dgs(files: dict[str, bytes]) -> set[int]:
+    try:
+        return set(parse_com(files["COM"]).dg_numbers) if "COM" in files else set()
+    except ChipidError:
+        return set()
+
+
+def _read_eac_files(session: ChipSession, files: dict[str, bytes], not_readable: dict[str, str],
+                    listed: set[int]) -> None:
+    """Ask for the EAC-protected files the card lists, after every check that needs the session
+    (some chips drop secure messaging after 6982). What cannot be read is reported, not raised."""
+    for name in EAC_FILES:
+        if int(name[2:]) not in listed:
+            continue
+        try:
+            got = session.read_all((name,))
+        except ChipidError as e:
+            log.info("%s could not be read: %s", name, e)
+            not_readable[name] = f"could not be read ({type(e).__name__})"
+            continue
+        files.update({n: b for n, b in got.files.items() if n == name})
+        not_readable.update(got.not_readable)
+
+
 def _chip_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> tuple[V.Check | None, bool]:
     """Run CA when DG14 was read and confirm the restarted channel (ICAO 9303-11 §6.2).
 
@@ -158,8 +187,9 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
         return None, True
     try:
         dg14 = parse_dg14(files["DG14"])
-        if not dg14.security_infos.chip_auth_keys:
-            return None, True
+        if not dg14.security_infos.chip_auth_keys:  # e.g. only PACE / active authentication infos
+            return V.not_performed(V.CHIP_AUTHENTICATION, "DG14 holds no chip authentication key",
+                                   "DG14 không có khóa xác thực chip"), True
         ca = run_chip_authentication(session, dg14)
     except ChipError as e:
         return V.failed(V.CHIP_AUTHENTICATION, f"the chip refused chip authentication: {e}: suspected clone",
@@ -219,6 +249,7 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
         files.update(later.files)
         not_readable.update(later.not_readable)
         aa_check = _active_authentication(session, files, required=15 in listed)
+        _read_eac_files(session, files, not_readable, listed | _com_dgs(files))
     if aa_check is None and not usable and 15 in listed:
         aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
                                    "Không thực hiện: phiên làm việc bị ngắt khi xác thực chip")

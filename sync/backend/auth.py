@@ -25,6 +25,8 @@ from verifier.ledger.entry import utc_now
 
 ROLES = ("inspector", "admin")
 SESSION_HOURS = 12
+MAX_FAILED_LOGINS = 10       # per user name ...
+FAILED_WINDOW_MINUTES = 15   # ... within this window; further attempts are refused
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("chipid-dummy-password")
 
@@ -66,19 +68,37 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _window_start() -> str:
+    t = datetime.now(timezone.utc) - timedelta(minutes=FAILED_WINDOW_MINUTES)
+    return t.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _failed(db: Database, name: str) -> None:
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM login_failures WHERE at < :w"), {"w": _window_start()})
+        conn.execute(text("INSERT INTO login_failures (name, at) VALUES (:n, :t)"), {"n": name[:100], "t": utc_now()})
+
+
 def login(db: Database, name: str, password: str) -> tuple[User, str] | None:
+    """A session token for the right password; None otherwise (and after too many failures)."""
     with db.read() as conn:
+        failures = conn.execute(text("SELECT COUNT(*) FROM login_failures WHERE name = :n AND at >= :w"),
+                                {"n": name[:100], "w": _window_start()}).scalar()
         row = conn.execute(text("SELECT role, password_hash, disabled FROM users WHERE name = :n"), {"n": name}).first()
+    if failures >= MAX_FAILED_LOGINS:
+        return None
     if row is None:
         try:
             _hasher.verify(_DUMMY, password)  # same cost whether or not the user exists
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             pass
+        _failed(db, name)
         return None
     role, pw_hash, disabled = row
     try:
         _hasher.verify(pw_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
+        _failed(db, name)
         return None
     if disabled:
         return None

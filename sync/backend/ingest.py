@@ -221,7 +221,7 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         ).first()
         if not already:
             raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious",
-                        detail=_suspicious_detail(e, ix), seq=e.seq)
+                        detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
     _watchlist_hits(db, conn, dev, ids, serials)
 
 
@@ -251,10 +251,16 @@ def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, 
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def _suspicious_detail(e: Entry, ix) -> str:
-    reason = e.payload.get("reason") or e.payload.get("note") or ""
-    about = ix.contract_no or ix.txn_ref or "?"
-    return f"suspicious event at seq {e.seq} for contract {about}" + (f": {str(reason)[:300]}" if reason else "")
+def _suspicious_detail(conn: Connection, dev, e: Entry, ix) -> str:
+    about = ix.contract_no
+    if not about and ix.txn_ref:  # an event names its contract by id: show the contract number when known
+        row = conn.execute(text(
+            "SELECT e.contract_no FROM entries e JOIN entry_keys k ON k.shop_id = e.shop_id AND k.device_id = e.device_id "
+            "AND k.seq = e.seq WHERE k.shop_id = :shop AND k.device_id = :dev AND k.key_type = 'txn' AND k.value = :ref "
+            "AND e.kind = 'transaction' LIMIT 1"), {"shop": dev["shop_id"], "dev": dev["device_id"], "ref": ix.txn_ref}).first()
+        about = row[0] if row and row[0] else ix.txn_ref
+    reason = e.payload.get("reason") or e.payload.get("note") or e.payload.get("notes") or ""
+    return f"suspicious event at seq {e.seq} for contract {about or '?'}" + (f": {str(reason)[:300]}" if reason else "")
 
 
 def _watchlist_hits(db: Database, conn: Connection, dev, ids: dict, serials: dict) -> None:
@@ -350,7 +356,7 @@ def _store_priority(conn: Connection, dev, b: batch_mod.Batch, hashes: dict, dig
             {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": hashes[e.seq], "now": now},
         )
         if ix.event_type == "suspicious":
-            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(e, ix), seq=e.seq)
+            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
     response = {"status": "accepted", "device_id": device_id, "first_seq": b.first_seq, "last_seq": b.last_seq,
                 "acked_seq": head_seq, "head_hash": b.head_hash, "priority": True}
     conn.execute(

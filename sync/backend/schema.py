@@ -135,6 +135,10 @@ TABLES = [
         role TEXT NOT NULL,
         created_at TEXT NOT NULL,
         expires_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS login_failures (
+        name TEXT NOT NULL,
+        at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures (name, at)",
     """CREATE TABLE IF NOT EXISTS access_log (
         log_id TEXT PRIMARY KEY,
         user_name TEXT NOT NULL,

@@ -97,8 +97,15 @@ def demo_keys(demo_profile):
 def check_demo_read(demo_profile):
     """``check_demo_read(read, chip)``: the files read are the chip's bytes, exactly, and parse
     to the demo citizen."""
+    import hashlib
+
     from verifier.cccd.dg13 import parse_dg13
+    from verifier.icao.lds.com import parse_com
     from verifier.icao.lds.dg1 import parse_dg1
+    from verifier.icao.lds.dg2 import parse_dg2
+    from verifier.icao.lds.dg14 import parse_dg14
+    from verifier.icao.lds.dg15 import parse_dg15
+    from verifier.icao.lds.sod import parse_sod
 
     def check(read, chip, *, same_signature: bool = True) -> None:
         """``same_signature=False``: ``chip`` is another personalisation of the same citizen
@@ -120,10 +127,53 @@ def check_demo_read(demo_profile):
         assert mrz.date_of_birth == p.date_of_birth.strftime("%y%m%d")
         assert mrz.date_of_expiry == p.date_of_expiry.strftime("%y%m%d")
         assert mrz.issuing_state == "VNM"
+        # every DG1 field
+        primary, secondary = mrz.primary_identifier, mrz.secondary_identifier
+        assert (mrz.format, mrz.document_code[:1], mrz.nationality) == ("TD1", "I", "VNM")
+        assert mrz.sex == p.sex
+        assert mrz.optional_data[:12] == p.id_number  # CCCD: ID12 + "<<" + its check digit
+        assert primary and secondary and fold(f"{primary} {secondary}") == fold(p.full_name)
+        # every DG13 field
         dg13 = parse_dg13(read.files["DG13"])
         assert dg13.id_number == p.id_number
         assert dg13.full_name == p.full_name
         assert dg13.date_of_birth == p.date_of_birth
-        assert dg13.place_of_residence == p.place_of_residence
+        assert dg13.sex == p.sex_vi and dg13.sex_code == p.sex
+        for name in ("nationality", "ethnicity", "religion", "place_of_origin", "place_of_residence",
+                     "personal_identification", "father_name", "mother_name", "old_id_number"):
+            assert getattr(dg13, name) == getattr(p, name), name
+        assert dg13.spouse_name == (p.spouse_name or None)
+        assert dg13.date_of_issue == p.date_of_issue
+        assert dg13.date_of_expiry == p.date_of_expiry
+        assert dg13.unknown == {}
+        # EF.COM, DG2 (the portrait byte for byte), DG14, DG15, EF.SOD
+        com = parse_com(read.files["COM"])
+        dgs = sorted(int(n[2:]) for n in read.files if n.startswith("DG"))
+        assert sorted(com.dg_numbers) == dgs
+        faces = parse_dg2(read.files["DG2"]).faces
+        assert len(faces) == 1 and faces[0].image == p.photo
+        assert faces[0].format == ("jpeg2000" if p.photo_name.endswith(".jp2") else "jpeg")
+        ca_keys = parse_dg14(read.files["DG14"]).security_infos.chip_auth_keys
+        assert [k.public_key for k in ca_keys] == [spki(p.chip_auth_key_pem)]
+        assert parse_dg15(read.files["DG15"]).public_key_info == spki(p.active_auth_key_pem)
+        sod = parse_sod(read.files["SOD"])
+        assert sorted(sod.dg_hashes) == dgs
+        for n in dgs:
+            assert sod.dg_hashes[n] == hashlib.new(sod.hash_algorithm, read.files[f"DG{n}"]).digest(), f"DG{n}"
 
     return check
+
+
+def fold(text: str) -> str:
+    """Upper case without diacritics, as the MRZ writes a Vietnamese name."""
+    import unicodedata
+
+    text = text.replace("Đ", "D").replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).upper()
+
+
+def spki(pem: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem, password=None)
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

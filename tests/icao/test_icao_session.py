@@ -192,7 +192,7 @@ def test_short_reads_are_tolerated():
 
 @pytest.mark.parametrize("cipher, parameter_id", [("AES-128", 13), ("3DES", 12)])
 def test_pace_then_select_and_read(cipher, parameter_id):
-    pace = pytest.importorskip("verifier.icao.pace")
+    from verifier.icao import pace
     files = make_files(5_000)
     chip = EmulatedChip(files, KEY, can="047064", card_access=pace.card_access_for(parameter_id, cipher))
     s, rec = session(chip, keys=[CANKey("111111"), CANKey("047064")])
@@ -203,7 +203,7 @@ def test_pace_then_select_and_read(cipher, parameter_id):
 
 
 def test_pace_refused_falls_back_to_bac():
-    pace = pytest.importorskip("verifier.icao.pace")
+    from verifier.icao import pace
     files = make_files(500)
     chip = EmulatedChip(files, KEY, can="047064", card_access=pace.card_access_for(13))
     s, _ = session(chip, keys=[CANKey("111111"), KEY])
@@ -243,7 +243,7 @@ def test_configured_max_le_caps_short_reads():
 
 
 def test_pace_aes_short_apdus_and_odd_ins():
-    pace = pytest.importorskip("verifier.icao.pace")
+    from verifier.icao import pace
     files = make_files(40_000)
     chip = EmulatedChip(files, KEY, can="047064", card_access=pace.card_access_for(13, "AES-128"), max_le=256)
     s, rec = session(chip, keys=[CANKey("047064")], reader_extended=False)
@@ -251,3 +251,22 @@ def test_pace_aes_short_apdus_and_odd_ins():
     assert read.access_protocol == "PACE" and s.sm.cipher == "AES"
     assert all(read.files[n] == files[n] for n in CCCD_READ_ORDER)
     assert rec.ins(0xB1)
+
+
+def test_sfi_refused_with_6b00_falls_back_to_select():
+    # SFI lives in P1: some chips answer "wrong P1-P2" (6B00) to READ BINARY by SFI
+    files = make_files(1_000)
+    chip = EmulatedChip(files, KEY)
+    original = chip._read_binary
+
+    def sfi_is_wrong_p1p2(cmd, capacity):
+        if cmd.ins == 0xB0 and cmd.p1 & 0x80:
+            return b"", 0x6B00
+        return original(cmd, capacity)
+    chip._read_binary = sfi_is_wrong_p1p2
+    s, rec = session(chip)
+    read = s.read_all()
+    assert all(read.files[n] == files[n] for n in CCCD_READ_ORDER)
+    assert s._use_sfi is False
+    # learnt once: later files are selected by FID straight away
+    assert sum(1 for c in rec.commands if c[1] == 0xB0 and c[2] & 0x80) == 1

@@ -71,3 +71,23 @@ def test_make_warns_on_inconsistent_id_and_refuses_bad_input(tmp_path):
 def test_show_missing_directory_fails_cleanly(tmp_path):
     result = CliRunner().invoke(cli, ["card", "show", str(tmp_path)])
     assert result.exit_code != 0 and "cannot read" in result.output
+
+
+def test_made_card_is_served_by_the_emulator_and_reads_authentic(tmp_path):
+    import json
+
+    out = tmp_path / "served"
+    made = CliRunner().invoke(cli, [
+        "card", "make", "--name", "Phạm Minh Châu", "--id-number", "048199001234", "--birth-date", "1999-02-28",
+        "--sex", "F", "--issue-date", "2023-05-05", "--photo", str(FACES / "grace_hopper.jpg"), "--out", str(out),
+    ])
+    assert made.exit_code == 0, made.output
+    read = CliRunner().invoke(cli, ["read", "--reader", "emulator", "--card", str(out), "--json",
+                                    "--data-dir", str(tmp_path / "data")])
+    assert read.exit_code == 0, read.output
+    result = json.loads(read.stdout)
+    assert result["verdict"] == "authentic" and result["demo"] is True
+    assert result["holder"]["id_number"] == "048199001234"
+    assert result["holder"]["full_name"] == "Phạm Minh Châu"
+    assert result["holder"]["expiry_date"] == "2039-02-28"  # issued at 24: renew at 40
+    assert result["face_image"]["format"] == "jpeg"

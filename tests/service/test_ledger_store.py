@@ -151,3 +151,48 @@ _json = st.recursive(
 def test_spliced_canonical_equals_entry_canonical(payload, seq, demo, ts, device):
     e = Entry(seq=seq, device_id=device, ts=ts, kind="event", payload=payload, prev_hash=GENESIS, demo=demo)
     assert canonical_from_parts(seq, device, ts, "event", canonical_json(payload), GENESIS, demo) == e.canonical()
+
+
+def test_group_commit_isolates_a_failing_write(ledger):
+    """Writes committed together: one that raises is rolled back alone, the others all land."""
+    results, errors = [], []
+
+    def prepare_fail(conn, body):
+        raise ValueError("refused by a rule")
+
+    def work(i):
+        try:
+            if i % 5 == 0:
+                ledger.append("event", {"i": i}, prepare=prepare_fail)
+            else:
+                results.append(ledger.append("event", {"i": i}).payload["i"])
+        except ValueError:
+            errors.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(errors) == list(range(0, 60, 5))
+    stored = sorted(e.payload["i"] for e in ledger.entries(limit=1000))
+    assert stored == sorted(results) and len(stored) == 48
+    assert ledger.verify().ok
+    # a nested write from inside a job runs in the same transaction
+    ledger.write(lambda conn: ledger.log_access("x", "clerk", "read", "r"))
+    assert ledger.access_log()[1] == 1
+
+
+def test_closed_ledger_refuses_writes(tmp_path):
+    led = Ledger.open(tmp_path)
+    led.close()
+    with pytest.raises(LedgerError, match="closed"):
+        led.append("event", {})
+
+
+def test_missing_key_is_not_silently_replaced(tmp_path):
+    Ledger.open(tmp_path).close()
+    (tmp_path / "keys" / "ledger.key").unlink()
+    with pytest.raises(ConfigError, match="does not exist"):
+        Ledger.open(tmp_path)
+    assert not (tmp_path / "keys" / "ledger.key").exists()

@@ -160,3 +160,17 @@ def test_parallel_verify_intact_and_links_between_ranges(data_dir):
         report = led.verify(workers=workers, parallel_min=1)
         assert report.first_bad_seq == 5 and "missing" in report.error
     led.close()
+
+
+def test_export_cli_date_range(data_dir, tmp_path):
+    out = tmp_path / "range.json"
+    r = CliRunner().invoke(cli, ["ledger", "export", "--data-dir", str(data_dir), "--from", "2000-01-01", "--to", "2000-12-31", "--out", str(out)])
+    assert r.exit_code == 0 and "exported 0 entries" in r.output
+    assert CliRunner().invoke(cli, ["ledger", "verify-export", str(out)]).exit_code == 0
+    r = CliRunner().invoke(cli, ["ledger", "export", "--data-dir", str(data_dir), "--from", "2000-01-01", "--out", str(out)])
+    assert "exported 10 entries" in r.output
+
+
+def test_cli_on_a_missing_ledger(tmp_path):
+    r = CliRunner().invoke(cli, ["ledger", "verify", "--data-dir", str(tmp_path / "none")])
+    assert r.exit_code == 1 and "no ledger" in r.output

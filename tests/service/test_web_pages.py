@@ -74,3 +74,14 @@ def test_api_docs_are_offline(api):
     assert r.status_code == 200 and "/openapi.json" in r.text
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", r.text)
     assert api.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_login_redirects_only_to_local_pages(api, svc):
+    created = svc.users.add("lan2", "clerk")
+    for evil in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        api.client.cookies.clear()
+        r = api.post("/login", data={"name": "lan2", "password": created["password"], "next": evil})
+        assert r.status_code == 303 and r.headers["location"] == "/counter", evil
+    api.client.cookies.clear()
+    r = api.post("/login", data={"name": "lan2", "password": created["password"], "next": "/inspector"})
+    assert r.headers["location"] == "/inspector"

@@ -151,3 +151,14 @@ def test_cli_device_add_and_user_add(tmp_path, monkeypatch, database_url):
     assert user["role"] == "inspector" and len(user["password"]) >= 12
     r = runner.invoke(backend_cli, ["user", "add", "an", "--role", "admin", "--data-dir", str(tmp_path)])
     assert r.exit_code != 0 and "already exists" in r.output
+
+
+def test_repeated_wrong_passwords_lock_the_name_for_a_while(backend):
+    from sync.backend.auth import MAX_FAILED_LOGINS
+
+    auth.add_user(backend.db, "nhan.vien", "inspector", "dung-mat-khau")
+    for _ in range(MAX_FAILED_LOGINS):
+        assert httpx.post(backend.url + "/api/v1/login", json={"name": "nhan.vien", "password": "sai"}).status_code == 401
+    r = httpx.post(backend.url + "/api/v1/login", json={"name": "nhan.vien", "password": "dung-mat-khau"})
+    assert r.status_code == 401  # locked even with the right password
+    assert auth.login(backend.db, "nhan.vien", "dung-mat-khau") is None

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sync.backend import enroll
 from sync.backend.db import Database
 from sync.enrollment import save_enrollment
-from sync.testing import (FaultProxy, backend_process, create_database, drop_database, free_port, pawn_payload,
-                          relay_process, wait_http, write_relay_config)
+from sync.testing import (FaultProxy, backend_process, create_database, drop_database, free_port, kill_tree,
+                          pawn_payload, relay_process, wait_http, write_relay_config)
 from verifier.ledger.entry import Entry, verify_chain
 from verifier.ledger.store import Ledger
 
@@ -51,9 +51,7 @@ def _acked_present(db: Database, ledger: Ledger) -> tuple[int, int]:
 
 
 def _kill(proc):
-    if proc.poll() is None:
-        proc.kill()  # SIGKILL
-    proc.wait(10)
+    kill_tree(proc)  # SIGKILL
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -103,6 +103,9 @@ def test_refused_batch_is_reported_in_words_and_retried(backend, shop_ledger):
     _enrolled(backend, shop_ledger)
     assert relay.drain() == 5
     assert sync_status(shop_ledger, relay)["last_error"] is None
+    relay._failed(SyncError("cannot connect to the backend"))  # a later outage with nothing new to send...
+    assert relay.drain() == 0  # ...then the backend is back: the error is cleared although nothing was sent
+    assert sync_status(shop_ledger, relay)["last_error"] is None
 
 
 def test_enrollment_token_is_one_time(backend, shop_ledger, tmp_path):

@@ -117,6 +117,7 @@ def test_malformed_dg_entries_are_refused(pki, econtent):
 # --- the signature ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sig,key", [("ecdsa", "secp256r1"), ("ecdsa-plain", "brainpoolP256r1"),
+                                     ("ecdsa", "brainpoolP512r1"), ("ecdsa-plain", "secp384r1"),
                                      ("rsa-pss", "rsa2048"), ("rsa-pkcs1", "rsa2048"), ("rsa-pkcs1-rsaenc", "rsa2048")])
 def test_signature_algorithms_verify_and_a_flipped_bit_fails(pki, sig, key):
     dsc = p.make_dsc(pki.csca, key=key)
@@ -226,9 +227,12 @@ def test_indefinite_length_sod_parses_and_verifies(pki):
 
 def test_unknown_csca_fails(pki):
     other = p.make_csca("VN", "secp256r1", "another CSCA")
+    # No anchor of the signer's state at all: the chain cannot be checked (verdict unverified).
     checks = run(pki, sod_for(pki), store=TrustStore())  # empty store
-    assert status(checks, "dsc_chain") is Status.FAILED
-    assert "not in the trust list" in checks["dsc_chain"].reason
+    assert status(checks, "dsc_chain") is Status.NOT_PERFORMED
+    assert "No CSCA of VN is in the trust list" in checks["dsc_chain"].reason
+    assert checks["dsc_chain"].details["no_anchor"] is True
+    # That state's CSCAs are loaded but none signed the DSC: a forgery.
     store = TrustStore()
     store.add_certificate(other.der)
     assert status(run(pki, sod_for(pki), store=store), "dsc_chain") is Status.FAILED

@@ -19,6 +19,8 @@ EVENT_VI = {
 }
 VERDICT_VI = {"authentic": "Thẻ thật (chữ ký số hợp lệ)", "not_authentic": "KHÔNG xác thực được – nghi giả", "unverified": "Chưa xác thực đầy đủ"}
 FACE_VI = {"match": "Khớp khuôn mặt", "refer": "Chưa chắc chắn – nhân viên đã đối chiếu", "no_match": "Không khớp"}
+CATEGORY_VI = {"phone": "Điện thoại", "motorbike": "Xe máy", "laptop": "Máy tính", "jewelry": "Vàng bạc, trang sức",
+               "watch": "Đồng hồ", "other": "Khác"}
 SEX_VI = {"M": "Nam", "F": "Nữ", "male": "Nam", "female": "Nữ", "Nam": "Nam", "Nữ": "Nữ"}
 
 
@@ -84,7 +86,7 @@ def context(view: dict, cfg: Any) -> dict:
         "pawner_rows": pawner_rows,
         "verify_rows": verify_rows,
         "money_rows": money_rows,
-        "items": view.get("items") or [],
+        "items": [dict(i, category=CATEGORY_VI.get(i.get("category"), i.get("category"))) for i in view.get("items") or []],
         "ownership": view.get("ownership_evidence") or "",
         "events": events,
         "demo": bool(view.get("demo")),

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
+#: Largest export served by the API (the bundle is built in memory); the CLI has no limit.
+MAX_API_EXPORT = 200_000
+
 
 def svc(request: Request):
     return request.app.state.svc
@@ -347,9 +350,13 @@ def ledger_export(
     to: date | None = Query(None),
     user: User = Depends(need("ledger.export")),
 ) -> Response:
-    from verifier.ledger.export import build_bundle
+    from verifier.ledger.export import build_bundle, count_range
 
     s = svc(request)
+    n = count_range(s.ledger, from_.isoformat() if from_ else None, to.isoformat() if to else None)
+    if n > MAX_API_EXPORT:
+        raise ApiError(413, "export_too_large", f"{n} entries in that range; the API exports at most {MAX_API_EXPORT}: "
+                       "choose a narrower from/to or use `chipid ledger export`", {"entries": n, "max": MAX_API_EXPORT})
     bundle = build_bundle(s.ledger, from_.isoformat() if from_ else None, to.isoformat() if to else None)
     s.ledger.log_access(user.name, user.role, "export", f"ledger:{bundle['entries'][0]['seq'] if bundle['entries'] else 0}-"
                         f"{bundle['entries'][-1]['seq'] if bundle['entries'] else 0}", f"from={from_} to={to}")

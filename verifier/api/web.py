@@ -63,6 +63,11 @@ def _login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
 
 
+def _local(path: str) -> bool:
+    """Only same-site paths as redirect targets (no //host, no /\\host, no scheme)."""
+    return path.startswith("/") and not path.startswith("//") and "\\" not in path and ":" not in path.split("?")[0]
+
+
 def _home_for(role: str) -> str:
     return "/inspector" if role == "inspector" else "/counter"
 
@@ -79,7 +84,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request, next: str = "/"):
-        return _page(request, "login.html", None, next=next if next.startswith("/") and not next.startswith("//") else "/", error=False)
+        return _page(request, "login.html", None, next=next if _local(next) else "/", error=False)
 
     @app.post("/login", include_in_schema=False)
     def login_submit(request: Request, name: str = Form(""), password: str = Form(""), next: str = Form("/")):
@@ -93,7 +98,7 @@ def install(app: FastAPI) -> None:
             resp.status_code = 401
             return resp
         sid, _ = svc.users.create_session(user)
-        target = next if next.startswith("/") and not next.startswith("//") and next not in ("/", "/login") else _home_for(user.role)
+        target = next if _local(next) and next not in ("/", "/login") else _home_for(user.role)
         resp = RedirectResponse(target, status_code=303)
         resp.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", secure=svc.cfg["auth.cookie_secure"],
                         max_age=3600 * svc.cfg["auth.session_hours"], path="/")

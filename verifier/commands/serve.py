@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 import click
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up(app) -> None:
+    """Load the face models in the background so the first customer does not wait for them."""
+    try:
+        app.state.svc.face.verifier.models
+    except Exception as e:  # noqa: BLE001 - the face step reports its own errors when used
+        log.warning("face models not preloaded: %s", e)
 
 
 @click.command("serve")
@@ -27,6 +39,7 @@ def serve(config_path, data_dir, host, port, reader) -> None:
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"chipid counter service on http://{cfg['service.host']}:{cfg['service.port']}/  (API docs: /docs)")
+    threading.Thread(target=_warm_up, args=(app,), name="face-models-warm-up", daemon=True).start()
     # event streams stay open: give them 5 s on shutdown, then close them
     uvicorn.run(app, host=cfg["service.host"], port=cfg["service.port"], log_level="info", access_log=False,
                 timeout_graceful_shutdown=5)

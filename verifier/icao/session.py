@@ -383,12 +383,13 @@ class ChipSession:
                 if total is not None and exact < total - offset:
                     self._short_le, self._ext = exact, False  # the chip's per-command limit
                 once_le = max(1, exact - (le_sent - asked))  # B1: the DO'53' header counts in Le
-            elif sw == A.SW_WRONG_P1P2:
+            elif sw == A.SW_WRONG_P1P2 and not first:
                 raise ResponseFormatError(
                     f"EF.{name}: offset {offset} is beyond the end of the file, but its header declares "
                     f"{total if total is not None else 'more'} bytes (truncated file)", sw=sw)
-            elif first and sw in (A.SW_INCORRECT_P1P2, A.SW_FUNC_NOT_SUPPORTED, A.SW_INS_NOT_SUPPORTED,
-                                  A.SW_WRONG_DATA, 0x6986):
+            elif first and sw in (A.SW_INCORRECT_P1P2, A.SW_WRONG_P1P2, A.SW_FUNC_NOT_SUPPORTED,
+                                  A.SW_INS_NOT_SUPPORTED, A.SW_WRONG_DATA, 0x6986):
+                # offset 0 cannot lie past the end of a file: 6B00 here refuses the SFI in P1
                 log.debug("reading %s: SFI refused (%04X), selecting by FID from now on", name, sw)
                 self._use_sfi, by_sfi = False, False
                 self._select_ef(info)

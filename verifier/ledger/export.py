@@ -27,12 +27,21 @@ from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, verify
 FORMAT = "chipid-ledger-export/1"
 
 
-def build_bundle(ledger: Any, from_ts: str | None = None, to_ts: str | None = None) -> dict:
-    """Export the entries whose ``ts`` lies in [from_ts, to_ts] (ISO dates or times; open ends allowed)."""
-    conn = ledger._read()
+def _bounds(ledger: Any, from_ts: str | None, to_ts: str | None) -> tuple[int | None, int | None]:
     lo = from_ts or ""
     hi = (to_ts + "\uffff") if to_ts else "\uffff"
-    row = conn.execute("SELECT MIN(seq), MAX(seq) FROM entries WHERE ts >= ? AND ts <= ?", (lo, hi)).fetchone()
+    return ledger._read().execute("SELECT MIN(seq), MAX(seq) FROM entries WHERE ts >= ? AND ts <= ?", (lo, hi)).fetchone()
+
+
+def count_range(ledger: Any, from_ts: str | None = None, to_ts: str | None = None) -> int:
+    """How many entries an export of [from_ts, to_ts] would hold."""
+    first, last = _bounds(ledger, from_ts, to_ts)
+    return 0 if first is None else last - first + 1
+
+
+def build_bundle(ledger: Any, from_ts: str | None = None, to_ts: str | None = None) -> dict:
+    """Export the entries whose ``ts`` lies in [from_ts, to_ts] (ISO dates or times; open ends allowed)."""
+    row = _bounds(ledger, from_ts, to_ts)
     entries: list[Entry] = []
     checkpoints: list[Checkpoint] = []
     if row and row[0] is not None:

@@ -17,9 +17,11 @@ Storage (``DATA_DIR/ledger.sqlite``, through sqlite-utils; WAL, ``synchronous=FU
 The chain is a plain hash chain (not a Merkle tree): entry *n* carries the SHA-256 of entry
 *n-1*; the first links to :data:`GENESIS`. Simple to verify offline and linear to check.
 
-**One write path**: every write goes through :meth:`Ledger._write`, which holds a process
-lock and a ``BEGIN IMMEDIATE`` SQLite transaction (so other processes serialise too). An
-entry, its chain link, its projection rows and its outbox row commit together or not at all.
+**One write path**: every write goes through :meth:`Ledger._write`, served by one writer
+thread with one connection, in ``BEGIN IMMEDIATE`` transactions (so other processes serialise
+too). An entry, its chain link, its projection rows and its outbox row commit together or not
+at all. Group commit: jobs waiting together share one transaction (each in its own SAVEPOINT,
+so a refused job is rolled back alone) and one fsync; a caller is answered only after COMMIT.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier.errors import LedgerError, TamperError
 from verifier.ledger import keys as keymod
-from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, load_public_key_b64, public_key_b64, utc_now
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, public_key_b64, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +219,11 @@ class Ledger:
         key_env = config["ledger.key_env"] if config is not None else keymod.DEFAULT_KEY_ENV
         key_file = config["ledger.key_file"] if config is not None else ""
         dev_file = config["ledger.device_key_file"] if config is not None else ""
+        fresh = not (data_dir / DB_NAME).exists()  # keys are created with the ledger, never for an existing one
         if key is None:
-            key = keymod.load_data_key(data_dir, key_env, key_file)
+            key = keymod.load_data_key(data_dir, key_env, key_file, create=fresh)
         if device_key is None:
-            device_key = keymod.load_device_key(data_dir, dev_file)
+            device_key = keymod.load_device_key(data_dir, dev_file, create=fresh)
         if checkpoint_every is None:
             checkpoint_every = config["ledger.checkpoint_every"] if config is not None else 100
         return cls(data_dir, key, device_key, checkpoint_every)
@@ -560,6 +563,7 @@ class Ledger:
         )
 
     def access_log(self, *, user: str | None = None, record: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+        """Newest first; ``(rows, total)``."""
         where, args = [], []
         if user:
             where.append("user = ?")
@@ -567,15 +571,12 @@ class Ledger:
         if record:
             where.append("record = ?")
             args.append(record)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
-        conn = self._read()
-        total = conn.execute(f"SELECT COUNT(*) FROM access_log{clause}", args).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT id, ts, user, role, action, record, detail FROM access_log{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*args, int(limit), int(offset)],
-        ).fetchall()
-        keys = ("id", "ts", "user", "role", "action", "record", "detail")
-        return [dict(zip(keys, r)) for r in rows], total
+        table = self.db["access_log"]
+        clause = " AND ".join(where) or None
+        total = table.count_where(clause or "1", args)
+        rows = table.rows_where(clause, args, order_by="id DESC", limit=int(limit), offset=int(offset),
+                                select="id, ts, user, role, action, record, detail")
+        return list(rows), total
 
     # --- verification ------------------------------------------------------------------
     def iter_raw(self, batch: int = 20000) -> Iterator[list[tuple]]:  # noqa: D401 - raw rows for tools
@@ -752,7 +753,3 @@ def _split_sql(script: str) -> list[str]:
     if "\n".join(buf).strip():
         statements.append("\n".join(buf).strip())
     return statements
-
-
-def read_public_key(text: str):
-    return load_public_key_b64(text)

@@ -265,6 +265,15 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
         return verdict.failed(name, "The document signer certificate signed itself: it was not issued by a national authority",
                               "Chứng thư của cơ quan ký tự ký, không do cơ quan nhà nước cấp (dấu hiệu giả mạo)", **base), None
     candidates = store.issuer_candidates(dsc)
+    country = dsc.issuer_country
+    if not candidates and not (country and store.cscas(country)) and not store.link_candidates(dsc):
+        # No anchor for this state at all: nothing can be proven either way (README "Verdict
+        # policy": unverified). A state whose CSCAs are loaded but did not sign is a forgery.
+        return verdict.not_performed(
+            name, f"No CSCA of {country or 'the signer\'s state'} is in the trust list, so the document signer "
+                  f"({dsc.issuer}) cannot be checked; import that state's CSCA or master list",
+            f"Danh sách tin cậy chưa có CSCA của quốc gia {country or ''}: chưa kiểm tra được cơ quan ký",
+            **base, no_anchor=True), None
     if not candidates:
         links = store.link_candidates(dsc)
         extra = (" Only a link certificate for this authority is loaded; load its own CSCA certificate."

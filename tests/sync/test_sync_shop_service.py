@@ -1,0 +1,92 @@
+"""End to end over real HTTP on loopback: the real counter service (`verifier/api`, with the relay it
+starts) records a pawn contract and a `suspicious` event; the real backend receives both, raises the
+alert, and the inspector finds the pawn by ID number and serial. `GET /api/v1/sync` on the shop
+reports the delivery in words."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import httpx
+from argon2 import PasswordHasher
+
+from sync.backend import auth, enroll
+from sync.enrollment import enroll as shop_enroll
+from sync.testing import ThreadServer
+from verifier.config import Config
+from verifier.ledger.store import Ledger
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+HOLDER = {"id_number": "079090004321", "full_name": "Trần Thị Bích", "date_of_birth": "1991-02-03", "sex": "F",
+          "nationality": "Việt Nam", "issue_date": "2021-04-20", "expiry_date": "2031-02-03"}
+
+
+def _scan(svc, portrait: bytes):
+    result = {"reader": "emulator", "access": "pace", "files": ["COM", "SOD", "DG1", "DG2"], "mrz": None, "holder": HOLDER,
+              "face_image": {"format": "jpeg", "width": 360, "height": 480, "sha256": hashlib.sha256(portrait).hexdigest()},
+              "checks": {"sod_signature": {"status": "passed", "reason": "x", "reason_vi": "x"}},
+              "verdict": "authentic", "demo": True, "apdus": 1, "bytes": 1, "elapsed_ms": 1.0}
+    scan = svc.scans.add_finished(result, portrait, user="thu-ngan")
+    scan.face = {"decision": "match", "distance": 0.3, "score": 80, "reasons": [], "demo": True}
+    scan.camera_image = portrait
+    return scan
+
+
+def _wait(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_counter_service_delivers_to_the_backend(backend, tmp_path, monkeypatch):
+    from verifier.api.app import create_app
+    from verifier.users import UserStore
+
+    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
+    data_dir = tmp_path / "shop"
+    led = Ledger.open(data_dir)
+    tok = enroll.add_device_token(backend.db, shop="Cầm đồ Phú Nhuận", license_no="PN-12", province="79")["token"]
+    shop_enroll(led, backend.url, tok)
+    led.close()
+    cfg = Config().with_overrides(service__data_dir=str(data_dir), sync__interval_s=0.2, sync__backoff_base_s=0.05,
+                                  sync__backoff_max_s=0.5)
+    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    svc = app.state.svc
+    assert svc.relay is not None, "the counter service did not start the relay"
+    shop = ThreadServer(app).start()
+    try:
+        svc.users.add("thu-ngan", "clerk")
+        h = {"Authorization": "Bearer " + svc.users.issue_token("thu-ngan")}
+        portrait = (SHARED / "faces" / "obama.jpg").read_bytes()
+        body = {"scan_id": _scan(svc, portrait).id, "valuation_vnd": 12_000_000, "loan_vnd": 8_000_000,
+                "interest_rate_year_pct": 18.0, "term_days": 30,
+                "items": [{"description": "Điện thoại iPhone 13 128GB", "category": "phone", "serial": "F2LX-K0AB-CD12"}]}
+        r = httpx.post(shop.url + "/api/v1/transactions", json=body, headers=h)
+        assert r.status_code == 201, r.text
+        txn = r.json()
+        r = httpx.post(f"{shop.url}/api/v1/transactions/{txn['id']}/events", json={"type": "suspicious", "reason": "ảnh không khớp"},
+                       headers=h)
+        assert r.status_code == 201, r.text
+        status = _wait(lambda: (s := httpx.get(shop.url + "/api/v1/sync", headers=h).json())["backlog"] == 0 and s)
+        assert status["acked_seq"] == 2 and status["last_error"] is None and "Đã gửi đủ" in status["summary"]["vi"]
+    finally:
+        shop.stop()
+        svc.close()
+    auth.add_user(backend.db, "cong-an", "inspector", "mat-khau-dai-9")
+    t = httpx.post(backend.url + "/api/v1/login", json={"name": "cong-an", "password": "mat-khau-dai-9"}).json()["token"]
+    bh = {"Authorization": f"Bearer {t}"}
+    for params in ({"id_number": HOLDER["id_number"]}, {"serial": "F2LXK0ABCD12"}, {"name": "tran thi bich"}):
+        hits = httpx.get(backend.url + "/api/v1/entries", params=params, headers=bh).json()["entries"]
+        assert [h_["payload"]["contract_no"] for h_ in hits] == [txn["contract_no"]], params
+        assert hits[0]["shop"]["name"] == "Cầm đồ Phú Nhuận"
+    alerts = httpx.get(backend.url + "/api/v1/alerts", params={"kind": "suspicious"}, headers=bh).json()["alerts"]
+    assert len(alerts) == 1 and "ảnh không khớp" in alerts[0]["detail"] and txn["contract_no"] in alerts[0]["detail"]
+    person = httpx.get(f"{backend.url}/api/v1/persons/{HOLDER['id_number']}", headers=bh).json()
+    assert [e["event_type"] for e in person["events"]] == ["suspicious"]
