@@ -1,7 +1,11 @@
-"""Schemathesis against the OpenAPI of the service (in-process ASGI): no input gives a 5xx."""
+"""Schemathesis against the OpenAPI of the service (in-process ASGI): no input gives a 5xx.
+
+``CHIPID_FUZZ_EXAMPLES`` (default 25) sets the examples per operation.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +51,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("CHIPID_FUZZ_EXAMPLES", "25")), deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case):
     if case.path == "/api/v1/events":
         case.query = {**(case.query or {}), "limit": 1, "timeout_s": 0.05}

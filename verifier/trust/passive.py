@@ -269,8 +269,9 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
     if not candidates and not (country and store.cscas(country)) and not store.link_candidates(dsc):
         # No anchor for this state at all: nothing can be proven either way (README "Verdict
         # policy": unverified). A state whose CSCAs are loaded but did not sign is a forgery.
+        state = country or "the signing state"
         return verdict.not_performed(
-            name, f"No CSCA of {country or 'the signer\'s state'} is in the trust list, so the document signer "
+            name, f"No CSCA of {state} is in the trust list, so the document signer "
                   f"({dsc.issuer}) cannot be checked; import that state's CSCA or master list",
             f"Danh sách tin cậy chưa có CSCA của quốc gia {country or ''}: chưa kiểm tra được cơ quan ký",
             **base, no_anchor=True), None
