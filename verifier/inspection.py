@@ -18,6 +18,7 @@ from verifier.errors import ChipidError, ParseError
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import parse_dg2
+from verifier.icao.lds.sod import parse_sod
 from verifier.icao.mrz import MRZ
 from verifier.trust.passive import PAPolicy, passive_authentication
 
@@ -159,6 +160,23 @@ def _face(files: dict[str, bytes], warnings: list[str]) -> tuple[dict | None, by
     return info, face.image
 
 
+#: Data groups every inspection reads; one the SOD signs but the chip withholds is a red flag.
+#: (DG14 and DG15 are judged by chip and active authentication.)
+_READ_GROUPS = (1, 2, 13)
+
+
+def _withheld_groups(files: dict[str, bytes]) -> list[V.Check]:
+    try:
+        listed = parse_sod(files["SOD"]).dg_hashes
+    except ChipidError:
+        return []  # passive authentication already failed the unusable SOD
+    return [
+        V.failed(f"dg_hash_{n}", f"the SOD signs DG{n} but the chip did not return it",
+                 f"SOD có DG{n} nhưng chip không trả về DG{n} (dữ liệu bị che giấu)")
+        for n in _READ_GROUPS if n in listed and f"DG{n}" not in files
+    ]
+
+
 def inspect_document(
     files: dict[str, bytes],
     store,
@@ -202,6 +220,7 @@ def inspect_document(
             )
         except ChipidError as e:
             checks.append(V.failed(V.SOD_SIGNATURE, f"EF.SOD is unusable: {e}", "Tệp EF.SOD hỏng, không kiểm tra được"))
+        checks += _withheld_groups(files)
     else:
         checks.append(V.not_performed(V.SOD_SIGNATURE, "the chip has no EF.SOD: nothing proves who wrote the data",
                                       "Chip không có EF.SOD: không chứng minh được nguồn gốc dữ liệu"))

@@ -118,3 +118,20 @@ def test_chip_that_hides_a_signed_dg15_is_not_authentic():
     assert result["not_readable"] == {"DG15": "not present"}
     assert result["checks"]["active_authentication"]["status"] == "failed"
     assert result["verdict"] == "not_authentic"
+
+
+def test_a_signed_data_group_the_chip_withholds_is_not_authentic():
+    from verifier.inspection import inspect_document
+    from verifier.trust.store import TrustStore
+    from verifier import verdict as V
+
+    files = personalise(load_profile(DEMO_CARD_DIR))
+    access = V.passed(V.CHIP_ACCESS, "test", "test")
+    complete = inspect_document(files, TrustStore.demo(), access_check=access)
+    assert complete.verdict is V.Outcome.AUTHENTIC
+    withheld = {k: v for k, v in files.items() if k != "DG2"}
+    result = inspect_document(withheld, TrustStore.demo(), access_check=access)
+    dg2 = [c for c in result.checks if c.name == "dg_hash_2"]
+    assert [c.status for c in dg2] == [V.Status.FAILED]
+    assert "did not return" in dg2[0].reason
+    assert result.verdict is V.Outcome.NOT_AUTHENTIC
