@@ -27,24 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def detect_demo(cfg: Any) -> bool:
-    """Demo mode: ``verifier.scan.demo_mode`` decides (no reader attached, or the emulator)."""
-    try:
-        from verifier.scan import demo_mode
-    except ImportError:
-        demo_mode = None
-    if demo_mode is not None:
-        return bool(demo_mode(cfg))
-    name = cfg["reader.name"]
-    if name == "emulator":
-        return True
-    if name != "auto":
-        return False
-    try:
-        from drivers.pcsc import list_readers
+    """Demo mode: the emulator is configured, or ``auto`` finds no reader (:func:`verifier.scan.demo_mode`)."""
+    from verifier.scan import demo_mode
 
-        return not list_readers()
-    except Exception:  # noqa: BLE001 - no pcscd, no pyscard: no reader
-        return True
+    return demo_mode(cfg)
 
 
 @dataclass
@@ -104,10 +90,8 @@ class Service:
             self.relay.wake()
 
     def sync_status(self) -> dict:
-        try:
-            from sync.relay import sync_status
-        except ImportError:  # pragma: no cover - sync ships with the service
-            return {k: v for k, v in self.ledger.sync_state().items()}
+        from sync.relay import sync_status
+
         return sync_status(self.ledger, self.relay.relay if self.relay is not None else None)
 
     def close(self) -> None:
@@ -137,10 +121,7 @@ def _retention_loop(service: Service, stop: threading.Event) -> None:
 
 def _watch_cards(bus: EventBus):
     """Publish ``card_inserted`` / ``card_removed`` for every PC/SC reader (a tap reaches the page without polling)."""
-    try:
-        from drivers.pcsc import CardWatcher
-    except ImportError:  # pragma: no cover - pyscard is a dependency
-        return None
+    from drivers.pcsc import CardWatcher
 
     def on_event(event) -> None:
         bus.publish(f"card_{event.kind}", {"reader": event.reader})
@@ -215,21 +196,14 @@ def create_app(
 def _install_docs(app: FastAPI) -> None:
     """Swagger UI at /docs from the locally installed swagger-ui-bundle: no CDN, works offline."""
     from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
-    try:
-        import swagger_ui_bundle
+    import swagger_ui_bundle
 
-        app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
-        bundled = True
-    except ImportError:  # pragma: no cover - the package is a declared dependency
-        bundled = False
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs():
-        if not bundled:
-            return HTMLResponse('<!doctype html><title>chipid API</title><p>OpenAPI: <a href="/openapi.json">/openapi.json</a></p>')
         return get_swagger_ui_html(openapi_url="/openapi.json", title="chipid API",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css",

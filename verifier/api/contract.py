@@ -123,7 +123,7 @@ def render_pdf(view: dict, cfg: Any) -> bytes:
         pdf.set_text_color(0, 0, 0)
     text("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 11, True, "C")
     text("Độc lập – Tự do – Hạnh phúc", 10, False, "C")
-    text(f"HỢP ĐỒNG CẦM ĐỒ – BIÊN NHẬN", 15, True, "C", 10)
+    text("HỢP ĐỒNG CẦM ĐỒ – BIÊN NHẬN", 15, True, "C", 10)
     text(f"Số: {view['contract_no']}", 10, False, "C")
     text(f"{c['shop']['name']}  {c['shop']['address']}  GCN ANTT: {c['shop']['license'] or '—'}", 9, False, "C")
     rows("Bên cầm đồ", c["pawner_rows"])

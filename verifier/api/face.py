@@ -1,30 +1,22 @@
-"""The face step of the counter: chip portrait vs a camera picture, through ``biometrics``.
+"""The face step of the counter: chip portrait vs the person at the counter, through ``biometrics``.
 
-In demo mode the "camera" yields the photo of the emulated card's holder shipped in
-``drivers/emulator/demo/`` (never a live camera), and the decision is marked demo.
+The camera starts only once the customer's consent is recorded for the scan (Decree 13/2023);
+the chip portrait is encoded while the camera warms up. In demo mode the "camera" yields the
+photo of the emulated card's holder shipped in ``drivers/emulator/demo/card/`` (never a live
+camera), and the decision is marked demo.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import CameraError
+from biometrics.camera import capture_best_frame
+from biometrics.consent import Consent
+from biometrics.images import encode_jpeg
 
-log = logging.getLogger(__name__)
-
-DEMO_DIR = Path(__file__).resolve().parents[2] / "drivers" / "emulator" / "demo"
-_DEMO_NAMES = ("camera.jpg", "camera_holder.jpg", "holder_camera.jpg", "camera.png", "holder.jpg")
-
-
-def demo_camera_file() -> Path | None:
-    for name in _DEMO_NAMES:
-        if (DEMO_DIR / name).is_file():
-            return DEMO_DIR / name
-    found = sorted(p for p in DEMO_DIR.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png") and "camera" in p.name.lower())
-    return found[0] if found else None
+DEMO_CAMERA_FILE = Path(__file__).resolve().parents[2] / "drivers" / "emulator" / "demo" / "card" / "camera.jpg"
 
 
 class FaceService:
@@ -35,47 +27,35 @@ class FaceService:
         self.demo = demo
         self._verifier = verifier
         self._lock = threading.Lock()
-        self.camera_file = camera_file
+        self.camera_file = camera_file or DEMO_CAMERA_FILE
 
     @property
     def verifier(self):
         with self._lock:
             if self._verifier is None:
-                from biometrics.verify import FaceVerifier
+                from verifier.commands.face import verifier_from_config
 
-                thresholds = None
-                try:  # the face.* settings of engineer B, when declared
-                    from biometrics.compare import Thresholds
-
-                    thresholds = Thresholds(match=self.config["face.match_threshold"], no_match=self.config["face.no_match_threshold"])
-                except Exception:  # noqa: BLE001 - fall back to the calibrated defaults
-                    thresholds = None
-                self._verifier = FaceVerifier(thresholds) if thresholds is not None else FaceVerifier()
+                self._verifier = verifier_from_config(self.config)
             return self._verifier
 
-    def compare(self, reference: bytes, probe: bytes) -> dict:
-        result = self.verifier.compare(reference, probe, names=("chip portrait", "camera picture"))
-        out = result.to_json() if hasattr(result, "to_json") else dict(result)
-        out["demo"] = self.demo
-        return out
+    def decide(self, scan_id: str, portrait: bytes, *, camera: bool, image: bytes | None = None) -> tuple[dict, bytes]:
+        """Compare the chip portrait with a camera capture (``camera``) or with ``image``.
 
-    def capture(self) -> bytes:
-        """One camera picture as encoded image bytes."""
-        if self.demo:
-            path = self.camera_file or demo_camera_file()
-            if path is None:
-                raise CameraError("demo mode: no camera photo of the emulated card's holder in drivers/emulator/demo/")
-            return path.read_bytes()
-        try:
-            from biometrics import camera  # engineer B's capture module
-            from biometrics.images import encode_jpeg
-        except ImportError as e:
-            raise CameraError("camera capture is not available in this build") from e
-        source = None
-        try:
-            source = self.config["camera.device"]
-        except Exception:  # noqa: BLE001
-            source = 0
-        frame = camera.capture_best_frame(source, consent=True)
-        image = getattr(frame, "image", frame)
-        return encode_jpeg(image)
+        Returns (the decision in the ``chipid face compare --json`` shape, the probe image bytes).
+        Raises ImageError / CameraError / BiometricsError from :mod:`verifier.errors`.
+        """
+        verifier = self.verifier
+        pending = verifier.encode_reference_async(portrait)  # while the camera warms up
+        if camera and not self.demo:
+            from verifier.commands.face import camera_kwargs
+
+            frame = capture_best_frame(self.config["camera.source"], consent=Consent.now(scan_id),
+                                       **camera_kwargs(self.config))
+            result = verifier.verify(pending.result(), frame)
+            probe = encode_jpeg(frame.image)
+        else:
+            probe = self.camera_file.read_bytes() if camera else image
+            result = verifier.verify(pending.result(), probe)
+        out = result.to_json()
+        out["demo"] = self.demo
+        return out, probe

@@ -96,8 +96,6 @@ def start_scan(request: Request, body: ScanRequest | None = None, user: User = D
         scan = s.scans.start(user.name, body.access() if body else None)
     except RuntimeError as e:
         raise ApiError(409, "reader_busy", str(e)) from e
-    except ImportError as e:
-        raise ApiError(503, "scan_unavailable", f"card reading is not available in this build: {e}") from e
     return {"id": scan.id}
 
 
@@ -153,16 +151,15 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
         raise ApiError(409, "scan_not_finished", f"the scan is {scan.status!r}; the face step needs a finished scan")
     if not scan.portrait:
         raise ApiError(409, "no_portrait", "this scan has no chip photo to compare with")
-    if body.camera:
-        probe = s.face.capture()
-    else:
+    image = None
+    if not body.camera:
         try:
-            probe = base64.b64decode(body.image_base64 or "", validate=True)
+            image = base64.b64decode(body.image_base64 or "", validate=True)
         except (binascii.Error, ValueError) as e:
             raise ApiError(422, "bad_image", "image_base64: expected base64 text") from e
-        if not probe:
+        if not image:
             raise ApiError(422, "bad_image", "image_base64: empty image")
-    decision = s.face.compare(scan.portrait, probe)
+    decision, probe = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image)
     decision["demo"] = bool(decision.get("demo") or (scan.result or {}).get("demo"))
     scan.face, scan.camera_image = decision, probe
     s.bus.publish("face", {"scan_id": scan.id, "decision": decision.get("decision")})
