@@ -23,8 +23,8 @@ from typing import Any
 
 import click
 
-from verifier.config import load_config
-from verifier.errors import BiometricsError, ChipidError
+from verifier.commands.options import cli_config, config_option
+from verifier.errors import BiometricsError
 
 
 def thresholds_from_config(cfg: Any):
@@ -54,15 +54,6 @@ def camera_kwargs(cfg: Any) -> dict:
             "timeout_s": float(cfg["camera.timeout_s"])}
 
 
-def _config(path: Path | None):
-    try:
-        return load_config(path)
-    except ChipidError as e:
-        raise click.ClickException(str(e)) from e
-
-
-_config_opt = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                           help="config.toml to read (default: $CHIPID_CONFIG or the embedded defaults).")
 
 
 @click.group("face")
@@ -91,14 +82,14 @@ def _resolve(name: str, base: Path) -> Path:
 @click.option("--pairs", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV with a header and columns file_x,file_y: compare each row (x = chip portrait side).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per comparison.")
-@_config_opt
+@config_option
 def compare_cmd(images: tuple[Path, ...], pairs: Path | None, as_json: bool, config_path: Path | None) -> None:
     """So sánh khuôn mặt / compare IMAGE_A (chip portrait) with IMAGE_B (camera picture)."""
     if pairs is None and len(images) != 2:
         raise click.UsageError("expected two images (IMAGE_A IMAGE_B) or --pairs FILE.csv")
     if pairs is not None and images:
         raise click.UsageError("give either two images or --pairs, not both")
-    cfg = _config(config_path)
+    cfg = cli_config(config_path)
     from biometrics.images import read_image_file
     from verifier.errors import ImageError
 
@@ -156,14 +147,14 @@ def compare_cmd(images: tuple[Path, ...], pairs: Path | None, as_json: bool, con
 @click.option("--camera", "source", default=None, help="Camera source (overrides camera.source): 0, /dev/video0, rtsp://..., an image/video file.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the chosen frame here (.jpg or .png).")
 @click.option("--json", "as_json", is_flag=True)
-@_config_opt
+@config_option
 def capture_cmd(source: str | None, out: Path | None, as_json: bool, config_path: Path | None) -> None:
     """Chụp ảnh / grab the best frame from the camera and report its quality.
 
     Running this command records that the person in front of the camera agreed to be
     photographed (Decree 13/2023): ask first.
     """
-    cfg = _config(config_path)
+    cfg = cli_config(config_path)
     from biometrics.camera import capture_best_frame, describe_source
     from biometrics.consent import Consent
     from biometrics.images import encode_jpeg
@@ -213,11 +204,11 @@ def capture_cmd(source: str | None, out: Path | None, as_json: bool, config_path
 @click.option("--steps", default=None, help="Challenge steps, comma-separated (blink, turn_left, turn_right). Default: random.")
 @click.option("--seconds", type=float, default=None, help="Recording time (default: face.liveness_seconds).")
 @click.option("--json", "as_json", is_flag=True)
-@_config_opt
+@config_option
 def liveness_cmd(source: str | None, steps: str | None, seconds: float | None, as_json: bool,
                  config_path: Path | None) -> None:
     """Kiểm tra người thật / run the liveness challenge (prints the prompt, records, judges)."""
-    cfg = _config(config_path)
+    cfg = cli_config(config_path)
     from biometrics.camera import capture_frames
     from biometrics.consent import Consent
     from biometrics.liveness import Challenge, check_liveness, new_challenge

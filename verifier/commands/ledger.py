@@ -9,19 +9,14 @@ from pathlib import Path
 
 import click
 
+from verifier.commands.options import cli_config, config_options
 from verifier.errors import ChipidError
 
 
-def _opts(f):
-    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
-    return f
-
-
 def _open(config_path, data_dir):
-    from verifier.ledger.opening import open_ledger, service_config
+    from verifier.ledger.opening import open_ledger
 
-    cfg = service_config(config_path, data_dir)
+    cfg = cli_config(config_path, data_dir)
     if not (cfg.data_dir / "ledger.sqlite").exists():
         raise click.ClickException(f"no ledger in {cfg.data_dir} (expected {cfg.data_dir / 'ledger.sqlite'})")
     return open_ledger(cfg)
@@ -33,7 +28,7 @@ def ledger() -> None:
 
 
 @ledger.command("verify")
-@_opts
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify_cmd(config_path, data_dir, as_json) -> None:
     """Decrypt and re-hash every entry, check links and checkpoint signatures. Exit 0 intact, 2 tampered."""
@@ -52,7 +47,7 @@ def verify_cmd(config_path, data_dir, as_json) -> None:
 
 
 @ledger.command("export")
-@_opts
+@config_options
 @click.option("--from", "from_", default=None, help="First date/time (ISO, e.g. 2026-01-01) to include.")
 @click.option("--to", "to", default=None, help="Last date/time (ISO) to include.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Bundle file to write (JSON, mode 0600).")
@@ -93,7 +88,7 @@ def verify_export_cmd(file, as_json) -> None:
 
 
 @ledger.command("checkpoint")
-@_opts
+@config_options
 def checkpoint_cmd(config_path, data_dir) -> None:
     """Sign a checkpoint of the current head now."""
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from verifier.config import load_config
+from verifier.commands.options import cli_config, config_options
 from verifier.errors import (
     AccessDeniedError,
     AccessKeyError,
@@ -54,16 +54,13 @@ def _hint(error: ChipidError) -> str:
 @click.option("--can", help="Card access number (last 6 digits of the ID number on a CCCD).")
 @click.option("--card", "card_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="With --reader emulator: the card profile directory to emulate (default: the demo card).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="config.toml to use.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Data directory (trust store).")
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, card_dir, config_path, data_dir, as_json):
     """Đọc và xác thực thẻ / read and verify a card."""
     from verifier.scan import run_scan
 
-    config = load_config(config_path)
-    if data_dir:
-        config = config.with_overrides(service__data_dir=str(data_dir))
+    config = cli_config(config_path, data_dir)
     access = {"doc_number": doc_number, "id_number": id_number, "birth_date": birth_date,
               "expiry_date": expiry_date, "mrz": mrz, "qr": qr, "can": can}
     try:

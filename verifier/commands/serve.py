@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 import click
+
+from verifier.commands.options import cli_config, config_options
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,7 @@ def _warm_up(app) -> None:
 
 
 @click.command("serve")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read (default: $CHIPID_CONFIG or built-in defaults).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")
+@config_options
 @click.option("--host", default=None, help="Address to bind (overrides service.host; default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="TCP port (overrides service.port; default 8080).")
 @click.option("--reader", default=None, help="Reader: auto, emulator, pcsc, pcsc:NAME, nfc, nfc:DEVICE (overrides reader.name).")
@@ -31,10 +31,9 @@ def serve(config_path, data_dir, host, port, reader) -> None:
 
     from verifier.api.app import create_app
     from verifier.errors import ChipidError
-    from verifier.ledger.opening import service_config
 
+    cfg = cli_config(config_path, data_dir, service__host=host, service__port=port, reader__name=reader)
     try:
-        cfg = service_config(config_path, data_dir, service__host=host, service__port=port, reader__name=reader)
         app = create_app(cfg, announce=click.echo)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e

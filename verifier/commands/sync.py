@@ -10,19 +10,14 @@ from pathlib import Path
 
 import click
 
+from verifier.commands.options import cli_config, config_options
 from verifier.errors import ChipidError
 
 
-def _opts(f):
-    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
-    return f
-
-
 def _ledger(config_path, data_dir):
-    from verifier.ledger.opening import open_ledger, service_config
+    from verifier.ledger.opening import open_ledger
 
-    cfg = service_config(config_path, data_dir)
+    cfg = cli_config(config_path, data_dir)
     return cfg, open_ledger(cfg)
 
 
@@ -32,7 +27,7 @@ def sync() -> None:
 
 
 @sync.command("enroll")
-@_opts
+@config_options
 @click.option("--backend", "backend_url", required=True, help="Backend URL (https://...; http:// only on loopback).")
 @click.option("--token", required=True, help="One-time token from `chipid backend device add`.")
 @click.option("--pin", "pin", default=None, help="SHA-256 of the backend's TLS certificate (overrides sync.backend_cert_sha256).")
@@ -53,7 +48,7 @@ def enroll_cmd(config_path, data_dir, backend_url, token, pin, as_json) -> None:
 
 
 @sync.command("run")
-@_opts
+@config_options
 @click.option("--once", is_flag=True, help="Deliver the backlog once and exit (0: delivered, 1: failed).")
 def run_cmd(config_path, data_dir, once) -> None:
     """Run the outbox relay (alone; `chipid serve` runs it too)."""
@@ -83,7 +78,7 @@ def run_cmd(config_path, data_dir, once) -> None:
 
 
 @sync.command("status")
-@_opts
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def status_cmd(config_path, data_dir, as_json) -> None:
     """Backlog, last success and last error of the delivery."""

@@ -11,24 +11,10 @@ from pathlib import Path
 
 import click
 
+from verifier.commands.options import cli_config, config_options
 from verifier.errors import ChipidError
 
 
-def _opts(f):
-    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Data directory (overrides service.data_dir); the trust store is <data-dir>/trust.")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="config.toml to read.")(f)
-    return f
-
-
-def _config(config_path, data_dir):
-    from verifier.config import load_config
-
-    cfg = load_config(config_path)
-    if data_dir is not None:
-        cfg = cfg.with_overrides(**{"service.data_dir": str(data_dir)})
-    return cfg
 
 
 def _open(cfg):
@@ -43,13 +29,13 @@ def trust() -> None:
 
 
 @trust.command("import")
-@_opts
+@config_options
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--root", "roots", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Self-signed CSCA that roots a master list's signer (the shipped German root is always one).")
 def import_cmd(config_path, data_dir, files, roots) -> None:
     """Import CSCA certificates (DER/PEM), CSCA master lists (.ml) and CRLs; each is verified first."""
-    cfg = _config(config_path, data_dir)
+    cfg = cli_config(config_path, data_dir)
     try:
         store = _open(cfg)
         for root in roots:
@@ -70,12 +56,12 @@ def import_cmd(config_path, data_dir, files, roots) -> None:
 
 
 @trust.command("list")
-@_opts
+@config_options
 @click.option("--country", default=None, help="Only this country (alpha-2, e.g. VN).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_cmd(config_path, data_dir, country, as_json) -> None:
     """List the trusted CSCA and link certificates (subject, country, key, validity, SHA-256) and CRLs."""
-    cfg = _config(config_path, data_dir)
+    cfg = cli_config(config_path, data_dir)
     try:
         store = _open(cfg)
         entries = store.entries(country=country)
@@ -97,11 +83,11 @@ def list_cmd(config_path, data_dir, country, as_json) -> None:
 
 
 @trust.command("remove")
-@_opts
+@config_options
 @click.argument("sha256")
 def remove_cmd(config_path, data_dir, sha256) -> None:
     """Remove (distrust) a certificate by the SHA-256 of its DER, as `chipid trust list` shows it."""
-    cfg = _config(config_path, data_dir)
+    cfg = cli_config(config_path, data_dir)
     try:
         store = _open(cfg)
         entry = store.remove(sha256)

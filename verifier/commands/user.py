@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
+from verifier.commands.options import cli_config, config_options
 from verifier.errors import ChipidError
 
 
 def _store(config_path, data_dir):
-    from verifier.ledger.opening import service_config
     from verifier.users import UserStore
 
-    return UserStore.from_config(service_config(config_path, data_dir))
+    return UserStore.from_config(cli_config(config_path, data_dir))
 
-
-def _opts(f):
-    f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Data directory (overrides service.data_dir).")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
-    return f
 
 
 @click.group("user")
@@ -31,7 +25,7 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["clerk", "manager", "inspector", "integrator", "admin"]))
-@_opts
+@config_options
 @click.option("--json", "as_json", is_flag=True, help='Print {"name", "role", "password" or "token"} as JSON.')
 def add_cmd(name, role, config_path, data_dir, as_json) -> None:
     """Create a user; prints a one-time password (people) or an API token (integrator)."""
@@ -48,7 +42,7 @@ def add_cmd(name, role, config_path, data_dir, as_json) -> None:
 
 @user.command("token")
 @click.argument("name")
-@_opts
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 def token_cmd(name, config_path, data_dir, as_json) -> None:
     """Issue a new API bearer token for a user (replaces the old one)."""
@@ -60,7 +54,7 @@ def token_cmd(name, config_path, data_dir, as_json) -> None:
 
 
 @user.command("list")
-@_opts
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(config_path, data_dir, as_json) -> None:
     """List users and roles (never secrets)."""
