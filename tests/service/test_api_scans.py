@@ -47,7 +47,7 @@ def reader(svc, scan_result, portrait):
 
 
 def _wait_done(api, token, scan_id):
-    for _ in range(200):
+    for _ in range(1000):  # up to 20 s: a real scan on a loaded CI machine
         body = api.get(f"/api/v1/scans/{scan_id}", token).json()
         if body["status"] in ("done", "failed"):
             return body
@@ -141,3 +141,16 @@ def test_face_needs_consent_and_a_good_image(api, tokens, make_scan):
     assert r.status_code == 422 and r.json()["error"]["code"] == "bad_image"
     r = api.post(url, tokens["clerk"], json={"consent": True, "image_base64": base64.b64encode(b"not an image").decode()})
     assert r.status_code == 422, r.text
+
+
+def test_demo_service_reads_the_emulated_card_with_the_real_scan(api, tokens, svc):
+    """Demo mode is decided once at start-up (reader auto, no reader): every scan then reads the
+    emulated card through the real orchestration, even if a reader appears later."""
+    assert svc.cfg["reader.name"] == "emulator"
+    r = api.post("/api/v1/scans", tokens["clerk"], json={})
+    assert r.status_code == 202
+    body = _wait_done(api, tokens["clerk"], r.json()["id"])
+    assert body["status"] == "done", body
+    assert body["result"]["verdict"] == "authentic"
+    assert body["result"]["demo"] is True
+    assert body["result"]["holder"]["full_name"] == "Nguyễn Văn An"

@@ -153,6 +153,10 @@ def create_app(
         (announce or (lambda m: log.warning("%s", m)))(message)
     bus = EventBus()
     is_demo = detect_demo(cfg) if demo is None else demo
+    if is_demo:
+        # Decided once at start-up: every scan of this process reads the emulated card, even if
+        # a (virtual) reader shows up later, so the DEMO banner and the data always agree.
+        cfg = cfg.with_overrides(reader__name="emulator")
     service = Service(
         cfg=cfg, ledger=ledger, book=book, users=users,
         scans=ScanRegistry(cfg, bus, runner, ttl_s=60.0 * cfg["privacy.scan_ttl_minutes"]),
