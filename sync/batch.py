@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+from hashlib import sha256
 import json
 import zlib
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
 from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now
+
+# canonical_json's exact settings, one encoder built once (json.dumps builds a new one per call);
+# check_circular off: parsed JSON cannot be circular, and the output is byte-identical.
+_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 FORMAT = "chipid-sync-batch/1"
 MAX_ENTRIES = 5000            # entries in one batch
@@ -190,7 +195,15 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
 
 
 class _Unchecked(dict):
-    """Raw entry dicts kept until the entries are hash-checked."""
+    """Raw entry dicts (without their claimed ``hash``, kept in ``.claimed``) until hash-checked."""
+
+    claimed: Any = None
+
+
+def _unchecked(raw: dict) -> _Unchecked:
+    u = _Unchecked(raw)
+    u.claimed = u.pop("hash", None)
+    return u
 
 
 def _batch_from_body(body: dict) -> Batch:
@@ -211,7 +224,7 @@ def _batch_from_body(body: dict) -> Batch:
             last_seq=_int(body["last_seq"], "last_seq"),
             prev_hash=_text(body["prev_hash"], "prev_hash"),
             head_hash=_text(body["head_hash"], "head_hash"),
-            entries=tuple(_Unchecked(e) for e in raw_entries),  # type: ignore[misc]
+            entries=tuple(_unchecked(e) for e in raw_entries),  # type: ignore[misc]
             checkpoint=_checkpoint(cp),
             sent_at=_text(body["sent_at"], "sent_at"),
             backlog=max(0, _int(body.get("backlog", 0), "backlog")),
@@ -257,10 +270,16 @@ def checked(signed: SignedBatch) -> CheckedBatch:
     entries, canon, hashes = [], [], []
     prev, expected = b.prev_hash, b.first_seq
     for raw in b.entries:
-        claimed = raw.get("hash") if isinstance(raw, dict) else None
-        e = raw if isinstance(raw, Entry) else Entry.from_json({k: v for k, v in raw.items() if k != "hash"})
-        c = e.canonical()
-        h = hashlib.sha256(c).hexdigest()
+        if isinstance(raw, Entry):
+            claimed, e = None, raw
+        else:  # from_json without the claimed hash: the hash is computed once, here
+            claimed = getattr(raw, "claimed", None) if isinstance(raw, _Unchecked) else raw.get("hash")
+            e = Entry.from_json(raw if isinstance(raw, _Unchecked) else {k: v for k, v in raw.items() if k != "hash"})
+        try:
+            c = _canonical_encode(e.body()).encode("utf-8")
+        except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
+            raise TamperError(f"entry seq {e.seq}: text is not valid Unicode") from ex
+        h = sha256(c).hexdigest()
         if claimed is not None and claimed != h:
             raise TamperError(f"entry seq {e.seq}: stored hash {claimed} but content hashes to {h}")
         if e.device_id != b.device_id:

@@ -50,9 +50,11 @@ def norm_code(s: Any) -> str:
     """Serial numbers, IMEIs and ID numbers: upper-case alphanumerics only ('35-2099 00' -> '35209900')."""
     if s is None:
         return ""
-    s = str(s)[: 4 * MAX_KEY].translate(_FOLD)
+    s = str(s)[: 4 * MAX_KEY]
     if not s.isascii():
-        s = norm_text(s)
+        s = s.translate(_FOLD)
+        if not s.isascii():
+            s = norm_text(s)
     return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]
 
 
@@ -69,7 +71,7 @@ class Indexed(NamedTuple):
     full_name: str | None
     event_type: str | None
     search_text: str
-    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, contract, txn
+    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn (contract_no is a column)
     serials: tuple[str, ...]
 
 
@@ -80,6 +82,11 @@ _FREE_TEXT = ("description", "notes", "note", "reason")
 
 
 def _str(v: Any) -> str | None:
+    if type(v) is str:
+        s = v.strip()
+        if "\x00" in s:
+            s = s.replace("\x00", "").strip()
+        return s[:MAX_KEY] or None
     if v is None or isinstance(v, (dict, list, bool)):
         return None
     s = str(v).replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
@@ -106,8 +113,6 @@ def index_entry(entry: Entry) -> Indexed:
         keys.append(("id", id_number))
     if full_name:
         keys += [("name", s) for s in name_suffixes(full_name)]
-    if contract_no:
-        keys.append(("contract", contract_no))
     if txn_ref:
         keys.append(("txn", txn_ref))
     items = p.get("items")

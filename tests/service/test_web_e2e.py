@@ -58,6 +58,8 @@ def test_clerk_flow_and_inspector_search(live_server, browser_context):
     assert page.inner_text('[data-field="full_name"]') == "Nguyễn Văn An"
     assert page.inner_text('[data-field="id_number"]') == "079090001234"
     assert page.locator("#checks li").count() >= 4
+    checks_text = page.inner_text("#checks")
+    assert "Chữ ký số của dữ liệu" in checks_text and "Xác thực chip (chống sao chép)" in checks_text
     page.wait_for_function("document.getElementById('chip-photo').naturalWidth > 0")
     # consent, then the camera (demo: the holder's photo file)
     page.check("#consent")

@@ -34,6 +34,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "ledger_ok": "Sổ cái nguyên vẹn", "ledger_bad": "SỔ CÁI BỊ SỬA ĐỔI",
         "suspicious": "Báo nghi vấn", "flagged": "Nghi vấn", "demo": "DEMO", "new_customer": "Khách mới",
         "error": "Lỗi", "language": "English",
+        "check_chip_access": "Truy cập chip", "check_sod_signature": "Chữ ký số của dữ liệu",
+        "check_dsc_chain": "Cơ quan ký được Nhà nước cấp", "check_revocation": "Thu hồi chứng thư",
+        "check_dg_hash": "Toàn vẹn DG{n}", "check_sod_completeness": "Đủ các nhóm dữ liệu đã ký",
+        "check_issuer_country": "Quốc gia cấp", "check_chip_authentication": "Xác thực chip (chống sao chép)",
+        "check_active_authentication": "Xác thực chủ động (chống sao chép)", "check_mrz_consistency": "MRZ khớp dữ liệu",
+        "check_card_expiry": "Hạn sử dụng thẻ",
     },
     "en": {
         "app": "chipid – pawn counter",
@@ -66,6 +72,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "ledger_ok": "Ledger intact", "ledger_bad": "LEDGER TAMPERED",
         "suspicious": "Report suspicious", "flagged": "Flagged", "demo": "DEMO", "new_customer": "New customer",
         "error": "Error", "language": "Tiếng Việt",
+        "check_chip_access": "Chip access", "check_sod_signature": "Data signature",
+        "check_dsc_chain": "Signer issued by the state", "check_revocation": "Revocation",
+        "check_dg_hash": "DG{n} integrity", "check_sod_completeness": "All data groups signed",
+        "check_issuer_country": "Issuing country", "check_chip_authentication": "Chip authentication (anti-clone)",
+        "check_active_authentication": "Active authentication (anti-clone)", "check_mrz_consistency": "MRZ consistency",
+        "check_card_expiry": "Card expiry",
     },
 }
 

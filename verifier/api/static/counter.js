@@ -59,6 +59,12 @@ function poll() {
   }, 300);
 }
 
+function checkLabel(name) {
+  const dg = /^dg_hash_(\d+)$/.exec(name);
+  if (dg) return (T.check_dg_hash || name).replace("{n}", dg[1]);
+  return T["check_" + name] || name;
+}
+
 function showResult(s) {
   const r = s.result || {};
   $("read-card").disabled = false;
@@ -74,7 +80,7 @@ function showResult(s) {
   const ul = $("checks"); ul.replaceChildren();
   const checks = Array.isArray(r.checks) ? r.checks : Object.entries(r.checks || {}).map(([name, c]) => ({ name, ...c }));
   for (const c of checks) {
-    ul.append(el("li", { "data-check": c.name }, el("span", { class: "badge " + c.status }, T[c.status] || c.status), " ", c.name, " – ",
+    ul.append(el("li", { "data-check": c.name }, el("span", { class: "badge " + c.status }, T[c.status] || c.status), " ", checkLabel(c.name), " – ",
                  (LANG === "vi" ? c.reason_vi : c.reason) || c.reason || ""));
   }
   $("take-photo").disabled = !$("consent").checked;
