@@ -8,7 +8,6 @@ Public API (stable; the scan service and the REST API call these)::
     from biometrics.camera import capture_best_frame, capture_frames, FrameSource
     from biometrics.liveness import new_challenge, check_liveness, Challenge, LivenessResult
     from biometrics.consent import Consent
-    from biometrics.retention import retain_frame, purge_frames
     from biometrics.images import decode_image, read_image_file, encode_jpeg
 
     verifier = FaceVerifier(Thresholds(0.45, 0.60), QualityLimits())   # once per process

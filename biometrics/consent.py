@@ -6,8 +6,9 @@ recorded in a form that can be shown later. The camera functions in
 :mod:`biometrics.camera` refuse to run without a :class:`Consent` for the scan.
 
 What is kept: the 128-number face template of each side (``FaceResult.template`` /
-``Reference.template``) and the decision. Raw camera frames are not written anywhere
-unless the operator sets ``face.retain_frames_days`` > 0 (see :mod:`biometrics.retention`).
+``Reference.template``) and the decision. The counter service keeps the camera frame
+with a contract only when the operator sets ``privacy.store_camera_photo`` (encrypted, purged
+after ``privacy.face_retention_days``); this package itself never writes a frame.
 Nothing biometric (images, templates, distances) is logged.
 """
 

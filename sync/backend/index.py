@@ -79,6 +79,8 @@ _EMPTY: dict = {}
 _SERIAL_FIELDS = ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no")
 _ITEM_TEXT = ("description", "category", "brand", "model")
 _FREE_TEXT = ("description", "notes", "note", "reason")
+_ITEM_FIELDS = {f: i for i, f in enumerate(_SERIAL_FIELDS + _ITEM_TEXT)}  # field -> rank (serials first)
+_N_SERIAL = len(_SERIAL_FIELDS)
 
 
 def _str(v: Any) -> str | None:
@@ -116,24 +118,23 @@ def index_entry(entry: Entry) -> Indexed:
     if txn_ref:
         keys.append(("txn", txn_ref))
     items = p.get("items")
-    if isinstance(items, list):
+    if type(items) is list:
         for item in items[:100]:
-            if not isinstance(item, dict):
+            if type(item) is not dict:
                 continue
-            for field in _SERIAL_FIELDS:
-                v = item.get(field)
-                if v:
+            # walk the item's own (few) keys, then keep the fields' documented order
+            found = sorted((_ITEM_FIELDS[k], k, v) for k, v in item.items() if k in _ITEM_FIELDS and v)
+            for rank, _, v in found:
+                if rank < _N_SERIAL:
                     code = norm_code(_str(v))
                     if code and code not in serials:
                         serials.append(code)
                         keys.append(("serial", code))
-            for field in _ITEM_TEXT:
-                v = item.get(field)
-                if isinstance(v, str) and v:
+                elif type(v) is str:
                     texts.append(v[:MAX_SEARCH_TEXT])
     for field in _FREE_TEXT:
         v = p.get(field)
-        if isinstance(v, str) and v:
+        if v and type(v) is str:
             texts.append(v[:MAX_SEARCH_TEXT])
     if event_type:
         texts.append(event_type)

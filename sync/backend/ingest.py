@@ -265,8 +265,11 @@ def _suspicious_detail(conn: Connection, dev, e: Entry, ix) -> str:
 
 def _watchlist_hits(db: Database, conn: Connection, dev, ids: dict, serials: dict) -> None:
     if db.dialect == "postgresql":
-        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind AND value = ANY(:values)")
-        param = list
+        # keys are norm_code output (upper-case alphanumerics): one comma-joined text parameter
+        # instead of a 1,000-element array for the driver to adapt
+        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind "
+                 "AND value = ANY(string_to_array(:values, ','))")
+        param = ",".join
     else:
         q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind "
                  "AND value IN (SELECT value FROM json_each(:values))")

@@ -153,20 +153,3 @@ def test_folder_and_video_sequences_for_liveness(tmp_path, models, camera_frames
     still = capture_frames(str(_write_png(tmp_path / "still.png", frame)), consent=CONSENT)
     assert len(still) == 1
     assert check_liveness(still, Challenge(("blink",)), models=models).status == NOT_PERFORMED
-
-
-def test_frames_are_not_retained_by_default(tmp_path, camera_frames):
-    import os
-
-    from biometrics.retention import purge_frames, retain_frame
-
-    frame, _ = camera_frames["obama.jpg"]
-    assert retain_frame(frame, tmp_path / "frames", scan_id="s1", days=0) is None
-    assert not (tmp_path / "frames").exists()
-    kept = retain_frame(frame, tmp_path / "frames", scan_id="../s2", days=7, seal=lambda b: b[::-1])
-    assert kept.parent == tmp_path / "frames" and kept.name == ".._s2.frame"
-    assert kept.stat().st_mode & 0o777 == 0o600 and kept.read_bytes()[-3:] == b"\xff\xd8\xff"[::-1]
-    old = retain_frame(frame, tmp_path / "frames", scan_id="s3", days=7)
-    os.utime(old, (time.time() - 8 * 86400,) * 2)
-    assert purge_frames(tmp_path / "frames", 7) == 1 and kept.exists() and not old.exists()
-    assert purge_frames(tmp_path / "frames", 0) == 1 and not kept.exists()

@@ -14,11 +14,12 @@ def test_camera_capture_path_decides_against_the_chip_portrait():
     cfg = Config().with_overrides(camera__source=str(SHARED / "obama2.jpg"))
     service = FaceService(cfg, demo=False)
     portrait = (SHARED / "obama.jpg").read_bytes()
-    decision, probe = service.decide("scan-1", portrait, camera=True)
+    decision, probe, template = service.decide("scan-1", portrait, camera=True)
     assert decision["decision"] == "match", decision
+    assert len(template) == 512  # 128 float32: what is kept instead of the frame
     assert decision["demo"] is False
     assert probe[:2] == b"\xff\xd8"  # the chosen frame, as JPEG, for the clerk's screen
 
     cfg = cfg.with_overrides(camera__source=str(SHARED / "biden.jpg"))
-    decision, _ = FaceService(cfg, demo=False, verifier=service.verifier).decide("scan-2", portrait, camera=True)
+    decision, _, _ = FaceService(cfg, demo=False, verifier=service.verifier).decide("scan-2", portrait, camera=True)
     assert decision["decision"] == "no_match", decision

@@ -123,6 +123,7 @@ def test_face_with_demo_camera_and_uploaded_image(api, tokens, make_scan, svc):
     assert decision["decision"] == "match" and decision["demo"] is True
     assert {"decision", "distance", "score", "reasons"} <= set(decision)
     assert api.get(f"/api/v1/scans/{scan.id}/camera", tokens["clerk"]).status_code == 200
+    assert len(svc.scans.get(scan.id).face_template) == 512  # kept with the contract instead of the frame
     from pathlib import Path
 
     other = (Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces" / "biden.jpg").read_bytes()

@@ -37,13 +37,22 @@ def test_create_and_read_transaction(api, tokens, make_scan, txn_body, svc):
     assert view["pawner"]["full_name"] == "Nguyễn Văn An"
     assert view["status"] == "active" and view["loan_vnd"] == 8_000_000
     assert view["identity_check"]["verdict"] == "authentic"
-    assert view["face"]["decision"] == "match" and view["face"]["camera_photo_sha256"]
-    assert view["photos"] == ["chip", "camera"]
+    # by default the camera frame is not kept (privacy.store_camera_photo), only the decision
+    assert view["face"]["decision"] == "match" and view["face"]["camera_photo_sha256"] is None
+    assert view["photos"] == ["chip"]
     assert api.get(f"/api/v1/transactions/{created['id']}/photos/chip", tokens["clerk"]).headers["content-type"] == "image/jpeg"
     # the read is in the access log
     log = api.get("/api/v1/audit", tokens["manager"]).json()
     assert any(row["user"] == "clerk-1" and row["action"] == "read" and created["contract_no"] in row["record"] for row in log["items"])
     assert svc.ledger.verify().ok
+
+
+def test_camera_photo_is_kept_only_when_the_operator_chose_to(api, tokens, make_scan, txn_body, svc):
+    svc.cfg = svc.cfg.with_overrides(privacy__store_camera_photo=True)
+    created = _create(api, tokens, make_scan, txn_body).json()
+    view = api.get(f"/api/v1/transactions/{created['id']}", tokens["clerk"]).json()
+    assert view["photos"] == ["chip", "camera"] and view["face"]["camera_photo_sha256"]
+    assert api.get(f"/api/v1/transactions/{created['id']}/photos/camera", tokens["clerk"]).status_code == 200
 
 
 def test_interest_rate_above_legal_cap_is_refused(api, tokens, make_scan, txn_body, svc):

@@ -38,10 +38,12 @@ class FaceService:
                 self._verifier = verifier_from_config(self.config)
             return self._verifier
 
-    def decide(self, scan_id: str, portrait: bytes, *, camera: bool, image: bytes | None = None) -> tuple[dict, bytes]:
+    def decide(self, scan_id: str, portrait: bytes, *, camera: bool,
+               image: bytes | None = None) -> tuple[dict, bytes, bytes | None]:
         """Compare the chip portrait with a camera capture (``camera``) or with ``image``.
 
-        Returns (the decision in the ``chipid face compare --json`` shape, the probe image bytes).
+        Returns (the decision in the ``chipid face compare --json`` shape, the probe image bytes,
+        the probe's face template: what is kept instead of the frame).
         Raises ImageError / CameraError / BiometricsError from :mod:`verifier.errors`.
         """
         verifier = self.verifier
@@ -58,4 +60,4 @@ class FaceService:
             result = verifier.verify(pending.result(), probe)
         out = result.to_json()
         out["demo"] = self.demo
-        return out, probe
+        return out, probe, result.template

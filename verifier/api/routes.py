@@ -159,9 +159,9 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
             raise ApiError(422, "bad_image", "image_base64: expected base64 text") from e
         if not image:
             raise ApiError(422, "bad_image", "image_base64: empty image")
-    decision, probe = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image)
+    decision, probe, template = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image)
     decision["demo"] = bool(decision.get("demo") or (scan.result or {}).get("demo"))
-    scan.face, scan.camera_image = decision, probe
+    scan.face, scan.camera_image, scan.face_template = decision, probe, template
     s.bus.publish("face", {"scan_id": scan.id, "decision": decision.get("decision")})
     return decision
 
@@ -217,7 +217,10 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
         raise ApiError(403, "override_needs_manager", f"only a manager may override the card verdict; you are {user.role!r}")
     face = scan.face
     confirmed_by = user.name if (body.face_refer_confirmed and face and face.get("decision") == "refer") else None
-    photos = {k: v for k, v in (("chip", scan.portrait), ("camera", scan.camera_image)) if v}
+    # The camera frame is kept only when the operator chose to (privacy.store_camera_photo);
+    # the face template always is. Both encrypted, purged after privacy.face_retention_days.
+    camera = scan.camera_image if s.cfg["privacy.store_camera_photo"] else None
+    photos = {k: v for k, v in (("chip", scan.portrait), ("camera", camera), ("camera_template", scan.face_template)) if v}
     result = dict(scan.result)
     # anything read under demo trust or in demo mode stays marked demo in the ledger
     result["demo"] = bool(result.get("demo") or s.demo or s.cfg["trust.demo"] or (face or {}).get("demo"))

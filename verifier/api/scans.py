@@ -38,7 +38,8 @@ class Scan:
     portrait: bytes | None = None
     error: dict | None = None
     face: dict | None = None
-    camera_image: bytes | None = None
+    camera_image: bytes | None = None  # in memory for the scan's lifetime only
+    face_template: bytes | None = None
     finished: float | None = None
 
     def to_json(self) -> dict:
