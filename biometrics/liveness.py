@@ -48,6 +48,7 @@ import numpy as np
 from biometrics.faces import detect_faces, landmarks_in
 from biometrics.models import Models, shared_models
 from biometrics.quality import Reason, eye_openness, other_faces, pose
+from verifier.errors import InputError
 
 PASSED = "passed"
 FAILED = "failed"
@@ -72,7 +73,7 @@ class Challenge:
     def __post_init__(self) -> None:
         bad = [s for s in self.steps if s not in STEPS]
         if not self.steps or bad:
-            raise ValueError(f"liveness challenge: expected steps from {STEPS}, found {self.steps!r}")
+            raise InputError(f"liveness challenge: expected steps from {STEPS}, found {self.steps!r}")
 
     def prompt(self) -> dict:
         """What the customer is asked to do, in both languages."""

@@ -130,8 +130,8 @@ class NfcCard:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-                try:
-                    probe.bind(("0.0.0.0", port))
+                try:  # loopback suffices: nfcpy's wildcard bind makes this one fail too
+                    probe.bind(("127.0.0.1", port))
                 except OSError:
                     return  # taken: the card listens
             time.sleep(0.01)

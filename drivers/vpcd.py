@@ -233,7 +233,8 @@ class VirtualCard:
             log.exception("APDU processor failed on %s...; answering 6F00", bytes(msg[:4]).hex())
             rapdu = SW_NO_PRECISE_DIAGNOSIS
         if not isinstance(rapdu, (bytes, bytearray)) or len(rapdu) < 2:
-            log.error("APDU processor returned %r: expected data || SW1 SW2; answering 6F00", rapdu)
+            log.error("APDU processor returned %s: expected data || SW1 SW2; answering 6F00",
+                      f"{len(rapdu)} bytes" if isinstance(rapdu, (bytes, bytearray)) else type(rapdu).__name__)
             rapdu = SW_NO_PRECISE_DIAGNOSIS
         if len(rapdu) > 0xFFFF:
             raise TransportError(
@@ -278,8 +279,3 @@ def _quick_ack(sock: socket.socket) -> None:
 
 
 _TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-def vpcd_port_for_slot(slot: int, base: int = VPCD_PORT) -> int:
-    """vpcd listens on consecutive ports, one per slot ("Virtual PCD 00 00" = base)."""
-    return base + slot

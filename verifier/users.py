@@ -24,7 +24,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from verifier.errors import InputError
 
 ROLES = ("clerk", "manager", "inspector", "integrator", "admin")
-PEOPLE = ("clerk", "manager", "inspector", "admin")  # log in with a password; integrator uses a token
 
 #: The role matrix: permission -> roles that hold it.
 PERMISSIONS: dict[str, frozenset[str]] = {

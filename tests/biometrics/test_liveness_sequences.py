@@ -11,6 +11,7 @@ from biometrics import synthetic as S
 from biometrics.camera import TimedFrame
 from biometrics.liveness import (BLINK, FAILED, NOT_PERFORMED, PASSED, TURN_LEFT, TURN_RIGHT, Challenge,
                                  check_liveness, new_challenge)
+from verifier.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +106,9 @@ def test_challenges_are_random_and_complete():
     for steps in seen:
         assert BLINK in steps and len(steps) == 2
     assert "Chớp mắt" in Challenge((BLINK, TURN_LEFT)).prompt()["vi"]
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         Challenge(("smile",))
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         Challenge(())
 
 

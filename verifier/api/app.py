@@ -7,6 +7,7 @@ in-memory scan registry; on first start it creates ``admin`` and announces its p
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,18 +20,13 @@ from verifier.api import errors as api_errors
 from verifier.api.events import EventBus
 from verifier.api.face import FaceService
 from verifier.api.scans import Runner, ScanRegistry
+from verifier.ledger.opening import open_ledger
 from verifier.ledger.pawn import PawnBook
 from verifier.ledger.store import Ledger
+from verifier.scan import demo_mode, trust_store
 from verifier.users import UserStore
 
 log = logging.getLogger(__name__)
-
-
-def detect_demo(cfg: Any) -> bool:
-    """Demo mode: the emulator is configured, or ``auto`` finds no reader (:func:`verifier.scan.demo_mode`)."""
-    from verifier.scan import demo_mode
-
-    return demo_mode(cfg)
 
 
 @dataclass
@@ -53,8 +49,6 @@ class Service:
             return self._trust_cache[1]
         demo = self.demo or bool(self.cfg["trust.demo"])
         try:
-            from verifier.scan import trust_store
-
             store = trust_store(self.cfg, demo)
             summary = {"status": "ok" if len(store) else "empty", "demo": demo, "entries": len(store),
                        "cscas": len(store.cscas()), "vietnam_cscas": len(store.cscas("VN")), "crls": len(store.crls())}
@@ -98,13 +92,13 @@ class Service:
         if self.relay is not None:
             try:
                 self.relay.stop(5.0)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:  # noqa: BLE001 - shutting down: close the ledger regardless
+                log.warning("sync relay did not stop cleanly", exc_info=True)
         if self.watcher is not None:
             try:
                 self.watcher.stop(2.0)
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:  # noqa: BLE001 - shutting down: close the ledger regardless
+                log.warning("card watcher did not stop cleanly", exc_info=True)
         self.ledger.close()
         self.users.close()
 
@@ -120,17 +114,16 @@ def _retention_loop(service: Service, stop: threading.Event) -> None:
 
 
 def _watch_cards(bus: EventBus):
-    """Publish ``card_inserted`` / ``card_removed`` for every PC/SC reader (a tap reaches the page without polling)."""
+    """Publish ``card_inserted`` / ``card_removed`` for every PC/SC reader (a tap reaches the page without polling).
+
+    The watcher thread waits out a missing or restarting pcscd itself.
+    """
     from drivers.pcsc import CardWatcher
 
     def on_event(event) -> None:
         bus.publish(f"card_{event.kind}", {"reader": event.reader})
 
-    try:
-        return CardWatcher(on_event, initial=False).start()
-    except Exception as e:  # noqa: BLE001 - no PC/SC at all: the service still runs
-        log.warning("card watcher not started: %s", e)
-        return None
+    return CardWatcher(on_event, initial=False).start()
 
 
 def create_app(
@@ -143,16 +136,18 @@ def create_app(
     start_sync: bool = True,
     announce: Callable[[str], None] | None = None,
 ) -> FastAPI:
-    ledger = Ledger.open(cfg.data_dir, config=cfg)
+    ledger = open_ledger(cfg)
     book = PawnBook.from_config(ledger, cfg)
     users = users or UserStore.from_config(cfg)
     first = users.ensure_admin()
     if first is not None:
         message = (f"first start: created user 'admin' (role admin) with the one-time password {first['password']}"
                    " (shown only now; create users with `chipid user add`)")
-        (announce or (lambda m: log.warning("%s", m)))(message)
+        # a credential: shown to the operator, never written to the log
+        (announce or (lambda m: print(m, file=sys.stderr, flush=True)))(message)
     bus = EventBus()
-    is_demo = detect_demo(cfg) if demo is None else demo
+    # demo mode: the emulator is configured, or ``auto`` finds no reader
+    is_demo = demo_mode(cfg) if demo is None else demo
     if is_demo:
         # Decided once at start-up: every scan of this process reads the emulated card, even if
         # a (virtual) reader shows up later, so the DEMO banner and the data always agree.

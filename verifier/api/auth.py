@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from verifier.api.errors import ApiError
 from verifier.users import PERMISSIONS, User
@@ -16,6 +16,20 @@ _SAFE = ("GET", "HEAD", "OPTIONS")
 
 def _svc(request: Request):
     return request.app.state.svc
+
+
+def set_session_cookie(response: Response, cfg, sid: str) -> None:
+    """The browser session cookie: HttpOnly, SameSite=Strict, lifetime ``auth.session_hours``."""
+    response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", secure=cfg["auth.cookie_secure"],
+                        max_age=3600 * cfg["auth.session_hours"], path="/")
+
+
+def end_browser_session(request: Request, response: Response) -> None:
+    """Forget the caller's session (if any) and clear its cookie."""
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        _svc(request).users.end_session(sid)
+    response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 def current_user(request: Request) -> User:

@@ -15,8 +15,9 @@ from typing import Any
 from biometrics.camera import capture_best_frame
 from biometrics.consent import Consent
 from biometrics.images import encode_jpeg
+from verifier.scan import DEMO_CARD_DIR
 
-DEMO_CAMERA_FILE = Path(__file__).resolve().parents[2] / "drivers" / "emulator" / "demo" / "card" / "camera.jpg"
+DEMO_CAMERA_FILE = DEMO_CARD_DIR / "camera.jpg"
 
 
 class FaceService:

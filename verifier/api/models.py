@@ -6,8 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Str = str
-
 
 class ScanRequest(BaseModel):
     """Optional access key for the chip: the QR text of the card, ID number + dates, or the CAN."""

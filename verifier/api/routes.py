@@ -12,7 +12,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from verifier.api.auth import SESSION_COOKIE, current_user, need
+from verifier.api.auth import current_user, end_browser_session, need, set_session_cookie
 from verifier.api.errors import ERROR_RESPONSES, ApiError
 from verifier.api.models import (
     EventCreate,
@@ -59,17 +59,13 @@ def login(request: Request, response: Response, body: LoginRequest) -> dict:
     if user is None or user.role == "integrator":
         raise ApiError(401, "bad_credentials", "wrong user name or password")
     sid, csrf = s.users.create_session(user)
-    response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", secure=s.cfg["auth.cookie_secure"],
-                        max_age=3600 * s.cfg["auth.session_hours"], path="/")
+    set_session_cookie(response, s.cfg, sid)
     return {"name": user.name, "role": user.role, "csrf": csrf}
 
 
 @router.post("/auth/logout", tags=["auth"], summary="End the browser session")
 def logout(request: Request, response: Response, user: User = Depends(current_user)) -> dict:
-    sid = request.cookies.get(SESSION_COOKIE)
-    if sid:
-        svc(request).users.end_session(sid)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    end_browser_session(request, response)
     return {"ok": True}
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from verifier.errors import ChipidError
+from verifier.scan import run_scan
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("waiting_for_card", "reading", "verifying", "done", "failed")
 ACTIVE = ("waiting_for_card", "reading", "verifying")
 
 #: ``runner(config, access, progress) -> outcome`` with ``outcome.result`` (dict) and ``outcome.portrait`` (bytes | None).
@@ -51,13 +51,6 @@ class Scan:
         return out
 
 
-def default_runner() -> Runner:
-    """``verifier.scan.run_scan`` (the lead's scan orchestration), imported when first needed."""
-    from verifier.scan import run_scan  # noqa: WPS433 (optional at import time of the API)
-
-    return run_scan
-
-
 def _access_kind(access: dict | None) -> str | None:
     if not access:
         return None
@@ -71,17 +64,11 @@ class ScanRegistry:
     def __init__(self, config: Any, bus, runner: Runner | None = None, ttl_s: float = 1800.0) -> None:
         self.config = config
         self.bus = bus
-        self._runner = runner
+        self._runner: Runner = runner or run_scan
         self.ttl_s = ttl_s
         self._scans: dict[str, Scan] = {}
         self._lock = threading.Lock()
         self._reader = threading.Lock()
-
-    @property
-    def runner(self) -> Runner:
-        if self._runner is None:
-            self._runner = default_runner()
-        return self._runner
 
     def _expire(self) -> None:
         now = time.time()
@@ -107,7 +94,7 @@ class ScanRegistry:
 
     def start(self, user: str, access: dict | None) -> Scan:
         """Start a scan in a worker thread. Raises ``RuntimeError`` when the reader is busy."""
-        runner = self.runner  # fail early (ImportError) when there is no scan orchestration
+        runner = self._runner
         self._expire()
         if not self._reader.acquire(blocking=False):
             raise RuntimeError("the reader is busy with another scan")
@@ -143,9 +130,8 @@ class ScanRegistry:
     def _run(self, scan: Scan, access: dict | None, runner: Runner) -> None:
         try:
             outcome = runner(self.config, access, self._progress(scan))
-            result = outcome.result if hasattr(outcome, "result") else outcome["result"]
-            portrait = outcome.portrait if hasattr(outcome, "portrait") else outcome.get("portrait")
-            scan.result, scan.portrait = result, portrait
+            result = outcome.result
+            scan.result, scan.portrait = result, outcome.portrait
             scan.finished = time.time()
             self._set(scan, "done", "done")
             self.bus.publish("scan_done", {"scan_id": scan.id, "verdict": (result or {}).get("verdict"), "demo": bool((result or {}).get("demo"))})

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from verifier.api.auth import SESSION_COOKIE
+from verifier.api.auth import SESSION_COOKIE, end_browser_session, set_session_cookie
 from verifier.api.i18n import strings
 
 HERE = Path(__file__).resolve().parent
@@ -100,17 +100,13 @@ def install(app: FastAPI) -> None:
         sid, _ = svc.users.create_session(user)
         target = next if _local(next) and next not in ("/", "/login") else _home_for(user.role)
         resp = RedirectResponse(target, status_code=303)
-        resp.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", secure=svc.cfg["auth.cookie_secure"],
-                        max_age=3600 * svc.cfg["auth.session_hours"], path="/")
+        set_session_cookie(resp, svc.cfg, sid)
         return resp
 
     @app.get("/logout", include_in_schema=False)
     def logout(request: Request):
-        sid = request.cookies.get(SESSION_COOKIE)
-        if sid:
-            request.app.state.svc.users.end_session(sid)
         resp = RedirectResponse("/login", status_code=303)
-        resp.delete_cookie(SESSION_COOKIE, path="/")
+        end_browser_session(request, resp)
         return resp
 
     @app.get("/counter", include_in_schema=False)

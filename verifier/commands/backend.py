@@ -52,8 +52,10 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     from sync.backend.app import WORKER_ENV_DIR, WORKER_ENV_URL, create_app
 
     try:
+        from sync.backend.db import Database
+
         cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
-        db = _open_db(config_path, data_dir, database_url)
+        db = Database.open(ddir, url)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     kwargs = {}

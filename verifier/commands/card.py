@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import click
 
-from verifier.errors import ChipidError, InputError
+from verifier.errors import ChipidError
 
 _TEXT_OPTIONS = (
     ("nationality", "Quốc tịch / nationality.", "Việt Nam"),
@@ -48,15 +47,9 @@ def _photo_bytes(path: Path) -> tuple[bytes, str]:
         return data, "photo.jpg"
     if fmt == "jpeg2000":
         return data, "photo.jp2"
-    try:
-        from PIL import Image
+    from biometrics.images import decode_image, encode_jpeg
 
-        with Image.open(io.BytesIO(data)) as im:
-            out = io.BytesIO()
-            im.convert("RGB").save(out, "JPEG", quality=90)
-    except Exception as e:  # noqa: BLE001 - any decoder failure means: not an image we can use
-        raise InputError(f"photo {path.name}: expected a JPEG, JPEG 2000 or another image Pillow can read") from e
-    return out.getvalue(), "photo.jpg"
+    return encode_jpeg(decode_image(data, name=f"photo {path.name}"), quality=90), "photo.jpg"
 
 
 @click.group("card")

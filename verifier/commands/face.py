@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from verifier.commands.options import cli_config, config_option
-from verifier.errors import BiometricsError
+from verifier.errors import BiometricsError, InputError
 
 
 def thresholds_from_config(cfg: Any):
@@ -215,7 +215,7 @@ def liveness_cmd(source: str | None, steps: str | None, seconds: float | None, a
 
     try:
         challenge = Challenge(tuple(s.strip() for s in steps.split(","))) if steps else new_challenge()
-    except ValueError as e:
+    except InputError as e:
         raise click.UsageError(str(e)) from e
     source = source if source is not None else str(cfg["camera.source"])
     prompt = challenge.prompt()

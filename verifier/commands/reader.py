@@ -16,9 +16,8 @@ from pathlib import Path
 
 import click
 
+from drivers.vpcd import VPCD_PORT
 from verifier.errors import ChipidError
-
-_DEMO_CARD = Path(__file__).resolve().parents[2] / "drivers" / "emulator" / "demo" / "card"
 
 
 @click.group("reader")
@@ -61,7 +60,7 @@ def events_cmd() -> None:
 @reader.command("emulate")
 @click.option("--card", "card_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Card profile directory (default: the bundled demo card).")
-@click.option("--vpcd-port", type=int, default=0x8C7B, show_default=True,
+@click.option("--vpcd-port", type=int, default=VPCD_PORT, show_default=True,
               help="vpcd port of the virtual PC/SC slot (35963 = 'Virtual PCD 00 00', 35964 = '... 00 01').")
 @click.option("--nfc", "nfc_device", default=None,
               help="Instead of PC/SC: nfcpy udp path to emulate on, e.g. udp:127.0.0.1:54321.")
@@ -70,9 +69,10 @@ def events_cmd() -> None:
 def emulate_cmd(card_dir: Path | None, vpcd_port: int, nfc_device: str | None, technology: str) -> None:
     """Serve an emulated CCCD (TEST CARD, demo keys) in a reader until interrupted."""
     from drivers.emulator.personalise import make_chip
+    from verifier.scan import DEMO_CARD_DIR
 
     try:
-        chip = make_chip(card_dir or _DEMO_CARD)
+        chip = make_chip(card_dir or DEMO_CARD_DIR)
         if nfc_device:
             from drivers.nfc_card import NfcCard
 

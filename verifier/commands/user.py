@@ -8,13 +8,11 @@ import click
 
 from verifier.commands.options import cli_config, config_options
 from verifier.errors import ChipidError
+from verifier.users import ROLES, UserStore
 
 
 def _store(config_path, data_dir):
-    from verifier.users import UserStore
-
     return UserStore.from_config(cli_config(config_path, data_dir))
-
 
 
 @click.group("user")
@@ -24,7 +22,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["clerk", "manager", "inspector", "integrator", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @config_options
 @click.option("--json", "as_json", is_flag=True, help='Print {"name", "role", "password" or "token"} as JSON.')
 def add_cmd(name, role, config_path, data_dir, as_json) -> None:

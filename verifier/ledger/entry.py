@@ -30,8 +30,13 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def utc_text(t: datetime) -> str:
+    """The UTC time form entries carry: ISO 8601 with microseconds and ``Z`` (sorts as text)."""
+    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)

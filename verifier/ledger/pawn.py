@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from verifier.errors import InputError, LedgerError
-from verifier.ledger.entry import Entry, utc_now
+from verifier.ledger.entry import Entry, utc_now, utc_text
 from verifier.ledger.store import Ledger
 
 VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
@@ -131,6 +131,17 @@ class PawnBook:
                 conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, txn) for t in terms])
 
     # --- writing -------------------------------------------------------------------------
+    def _capped_rate(self, value: Any) -> float:
+        """The yearly interest rate, refused above the legal cap (Civil Code art. 468)."""
+        rate = float(value)
+        if rate > self.max_rate:
+            raise ContractRefused(
+                "interest_rate_above_cap",
+                f"interest rate {rate:g} %/year exceeds the legal cap of {self.max_rate:g} %/year (Civil Code art. 468)",
+                {"interest_rate_year_pct": rate, "max_interest_rate_year_pct": self.max_rate},
+            )
+        return rate
+
     def create(
         self,
         scan: dict,
@@ -145,13 +156,7 @@ class PawnBook:
         scan_id: str | None = None,
     ) -> dict:
         """Record a contract from a finished scan. Raises :class:`ContractRefused` when a rule forbids it."""
-        rate = float(form["interest_rate_year_pct"])
-        if rate > self.max_rate:
-            raise ContractRefused(
-                "interest_rate_above_cap",
-                f"interest rate {rate:g} %/year exceeds the legal cap of {self.max_rate:g} %/year (Civil Code art. 468)",
-                {"interest_rate_year_pct": rate, "max_interest_rate_year_pct": self.max_rate},
-            )
+        rate = self._capped_rate(form["interest_rate_year_pct"])
         if int(form["loan_vnd"]) > int(form["valuation_vnd"]):
             raise ContractRefused("loan_above_valuation", f"loan {form['loan_vnd']} VND exceeds the valuation {form['valuation_vnd']} VND")
         verdict = scan.get("verdict")
@@ -262,10 +267,7 @@ class PawnBook:
             payload["extend_days"] = days
             payload["new_due_date"] = (date.fromisoformat(row[1]) + timedelta(days=days)).isoformat()
             if body.get("interest_rate_year_pct") is not None:
-                rate = float(body["interest_rate_year_pct"])
-                if rate > self.max_rate:
-                    raise ContractRefused("interest_rate_above_cap", f"interest rate {rate:g} %/year exceeds the legal cap of {self.max_rate:g} %/year")
-                payload["interest_rate_year_pct"] = rate
+                payload["interest_rate_year_pct"] = self._capped_rate(body["interest_rate_year_pct"])
         if event_type == "correction":
             fields = body.get("fields") or {}
             bad = [k for k in fields if k not in CORRECTABLE]
@@ -407,7 +409,7 @@ class PawnBook:
     # --- retention -----------------------------------------------------------------------
     def purge_photos(self, older_than_days: int, now: datetime | None = None) -> int:
         """Delete stored face images older than the retention period (privacy.face_retention_days)."""
-        cutoff = ((now or datetime.now(timezone.utc)) - timedelta(days=int(older_than_days))).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        cutoff = utc_text((now or datetime.now(timezone.utc)) - timedelta(days=int(older_than_days)))
         return self.ledger.write(lambda conn: conn.execute("DELETE FROM photos WHERE created_at < ?", (cutoff,)).rowcount)
 
 
@@ -425,7 +427,7 @@ def _utc_bound(text: str, *, start: bool) -> str:
                 t = t.replace(tzinfo=VN_TZ)
     except ValueError as e:
         raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
-    return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return utc_text(t)
 
 
 def _check_correction(fields: dict) -> None:

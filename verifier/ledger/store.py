@@ -26,6 +26,7 @@ so a refused job is rolled back alone) and one fsync; a caller is answered only 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -34,7 +35,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import sqlite_utils
 from cryptography.exceptions import InvalidTag
@@ -278,8 +279,6 @@ class Ledger:
                     raise LedgerError("the device signing key does not match the key this ledger was created with")
                 keymod.check_key(self.sealer, rows["key_check"])
                 return str(rows["device_id"])
-            import hashlib
-
             device_id = "shop-" + hashlib.sha256(pub.encode()).hexdigest()[:16]
             conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -579,19 +578,6 @@ class Ledger:
         return list(rows), total
 
     # --- verification ------------------------------------------------------------------
-    def iter_raw(self, batch: int = 20000) -> Iterator[list[tuple]]:  # noqa: D401 - raw rows for tools
-        conn = self._read()
-        last = 0
-        while True:
-            rows = conn.execute(
-                "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1][0]
-
     def verify(self, workers: int = 1, parallel_min: int = 50_000) -> VerifyReport:
         """Decrypt and re-hash every entry, check the links and every checkpoint signature.
 
@@ -654,8 +640,6 @@ class Ledger:
 
     def _verify_range(self, lo: int, hi: int, want: frozenset, conn: sqlite3.Connection, batch: int = 20000) -> dict:
         """Check entries lo..hi: contiguous seqs, decryption, hash, and links inside the range."""
-        import hashlib
-
         sealer, device_id = self.sealer, self.device_id
         sha256 = hashlib.sha256
         # canonical_from_parts, unrolled: the constant parts are encoded once
