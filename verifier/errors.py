@@ -8,11 +8,14 @@ Catch the narrowest class that fits; always ``raise ... from e`` when wrapping.
     ChipidError
     ├── ConfigError                 a setting is missing, mistyped or inconsistent
     ├── InputError                  user-supplied input is unusable (CLI args, API payloads)
-    │   └── AccessKeyError          MRZ / ID number / QR text / CAN cannot yield an access key
+    │   ├── AccessKeyError          MRZ / ID number / QR text / CAN cannot yield an access key
+    │   ├── NotFoundError           the record asked for does not exist
+    │   └── LoginLockedError        too many failed logins for a user name
     ├── TransportError              the reader or the link failed (I/O, not protocol)
     │   ├── NoReaderError           no reader attached, or the named one is absent
     │   ├── NoCardError             a reader but no card on it
-    │   └── CardRemovedError        the card left the field during an exchange
+    │   ├── CardRemovedError        the card left the field during an exchange
+    │   └── ReaderBusyError         the reader is busy with another scan
     ├── ChipError                   the chip answered, but not as the protocol requires
     │   ├── StatusWordError         an unexpected status word (carries ``sw``)
     │   ├── AccessDeniedError       BAC / PACE authentication refused (wrong access key?)
@@ -70,6 +73,14 @@ class AccessKeyError(InputError):
     """The MRZ, ID number, QR text or CAN cannot yield an access key."""
 
 
+class NotFoundError(InputError):
+    """The record asked for (contract, scan, user) does not exist."""
+
+
+class LoginLockedError(InputError):
+    """Too many failed logins for one user name: further attempts are refused for a while."""
+
+
 class TransportError(ChipidError):
     """The reader or the link failed."""
 
@@ -84,6 +95,10 @@ class NoCardError(TransportError):
 
 class CardRemovedError(TransportError):
     """The card left the reader's field during an exchange."""
+
+
+class ReaderBusyError(TransportError):
+    """The reader is busy with another scan."""
 
 
 class ChipError(ChipidError):

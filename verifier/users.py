@@ -21,7 +21,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from verifier.errors import InputError
+from verifier.errors import InputError, LoginLockedError
 
 ROLES = ("clerk", "manager", "inspector", "integrator", "admin")
 
@@ -158,7 +158,7 @@ class UserStore:
         since = _iso(_now() - timedelta(minutes=15))
         failures = self._q("SELECT COUNT(*) FROM login_failures WHERE user = ? AND ts >= ?", (name, since))[0][0]
         if failures >= self.max_failed:
-            raise PermissionError(f"too many failed logins for {name!r}; try again in 15 minutes")
+            raise LoginLockedError(f"too many failed logins for {name!r}; try again in 15 minutes")
         rows = self._q("SELECT role, pw_hash, disabled FROM users WHERE name = ?", (name,))
         ok = False
         if rows and rows[0][1] and not rows[0][2]:

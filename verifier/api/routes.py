@@ -27,7 +27,7 @@ from verifier.api.models import (
     TransactionPage,
     UserCreate,
 )
-from verifier.errors import InputError
+from verifier.errors import InputError, LoginLockedError, NotFoundError, ReaderBusyError
 from verifier.ledger.pawn import ContractRefused
 from verifier.users import User
 
@@ -54,7 +54,7 @@ def login(request: Request, response: Response, body: LoginRequest) -> dict:
     s = svc(request)
     try:
         user = s.users.check_password(body.name, body.password)
-    except PermissionError as e:
+    except LoginLockedError as e:
         raise ApiError(429, "too_many_failed_logins", str(e)) from e
     if user is None or user.role == "integrator":
         raise ApiError(401, "bad_credentials", "wrong user name or password")
@@ -90,7 +90,7 @@ def start_scan(request: Request, body: ScanRequest | None = None, user: User = D
     s = svc(request)
     try:
         scan = s.scans.start(user.name, body.access() if body else None)
-    except RuntimeError as e:
+    except ReaderBusyError as e:
         raise ApiError(409, "reader_busy", str(e)) from e
     return {"id": scan.id}
 
@@ -282,7 +282,7 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     s = svc(request)
     try:
         out = s.book.add_event(txn_id, body.type, body.model_dump(exclude_none=True), user=user.name, role=user.role)
-    except LookupError as e:
+    except NotFoundError as e:
         raise ApiError(404, "transaction_not_found", f"no contract {txn_id!r}") from e
     except ContractRefused as e:
         status = 409 if e.code == "bad_transition" else 422

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from verifier.errors import ChipidError
+from verifier.errors import ChipidError, ReaderBusyError
 from verifier.scan import run_scan
 
 log = logging.getLogger(__name__)
@@ -93,11 +93,11 @@ class ScanRegistry:
         self.bus.publish("scan", {"scan_id": scan.id, "status": scan.status, "step": scan.step})
 
     def start(self, user: str, access: dict | None) -> Scan:
-        """Start a scan in a worker thread. Raises ``RuntimeError`` when the reader is busy."""
+        """Start a scan in a worker thread. Raises :class:`ReaderBusyError` when the reader is busy."""
         runner = self._runner
         self._expire()
         if not self._reader.acquire(blocking=False):
-            raise RuntimeError("the reader is busy with another scan")
+            raise ReaderBusyError("the reader is busy with another scan")
         scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=_access_kind(access))
         with self._lock:
             self._scans[scan.id] = scan

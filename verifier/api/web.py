@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from verifier.api.auth import SESSION_COOKIE, end_browser_session, set_session_cookie
 from verifier.api.i18n import strings
+from verifier.errors import LoginLockedError
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -91,7 +92,7 @@ def install(app: FastAPI) -> None:
         svc = request.app.state.svc
         try:
             user = svc.users.check_password(name, password) if name and password else None
-        except PermissionError:
+        except LoginLockedError:
             user = None
         if user is None or user.role == "integrator":
             resp = _page(request, "login.html", None, next=next, error=True)

@@ -22,7 +22,7 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from verifier.errors import InputError, LedgerError
+from verifier.errors import InputError, LedgerError, NotFoundError
 from verifier.ledger.entry import Entry, utc_now, utc_text
 from verifier.ledger.store import Ledger
 
@@ -251,7 +251,7 @@ class PawnBook:
             raise ContractRefused("unknown_event", f"event type: expected one of {', '.join(EVENT_TYPES)}, found {event_type!r}")
         row = self.ledger._read().execute("SELECT status, due_date, demo FROM transactions WHERE id = ?", (txn_id,)).fetchone()
         if row is None:
-            raise LookupError(txn_id)
+            raise NotFoundError(f"no contract {txn_id!r}")
         payload: dict[str, Any] = {"type": event_type, "txn_id": txn_id, "by": {"user": user, "role": role}}
         for key in ("amount_vnd", "reason", "notes"):
             if body.get(key) not in (None, ""):
