@@ -7,6 +7,8 @@
 * ingest: entries/s stored by ``chipid backend serve --workers 2`` over loopback HTTP, on a
   temporary PostgreSQL 15 cluster (fsync on) and on SQLite (WAL, synchronous=FULL). Batches of
   1,000 entries from 4 devices sent concurrently; signing and gzip happen before the clock starts.
+  Also the CPU time per entry of the backend processes and of PostgreSQL (from /proc), which,
+  unlike the rate, does not move when other work shares the machine.
 * drain: a real shop ledger (``verifier/ledger/store.py``) holding a 100,000-entry backlog,
   delivered by the relay (``sync/relay.py``) to the backend on PostgreSQL over loopback.
 * search: p50/p95 of ``GET /api/v1/entries?id_number=`` and ``?serial=`` through the inspector
@@ -58,8 +60,33 @@ def _enroll(db: Database, dev_sign, device_id: str, public_key: str, n: int) -> 
     enroll.enroll_device(db, token=tok, device_id=device_id, public_key=public_key, proof=proof)
 
 
+def _proc_tree_cpu(roots: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) of each live process under ``roots`` (Linux /proc)."""
+    stats: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            f = st[st.rindex(")") + 2:].split()
+            stats[int(d)] = (int(f[1]), (int(f[11]) + int(f[12])) / tick)
+    out, todo = {}, [r for r in roots if r in stats]
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out[pid] = stats[pid][1]
+            todo += [c for c, (pp, _) in stats.items() if pp == pid]
+    return out
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: int, devices: int = 4, batch: int = 1000,
-                 workers: int = 2) -> None:
+                 workers: int = 2, pg: TempPostgres | None = None) -> None:
     db = Database.open(data_dir, database_url)
     devs = [SigningDevice() for _ in range(devices)]
     wires: list[list[bytes]] = []
@@ -87,12 +114,17 @@ def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: in
                         return
 
         threads = [threading.Thread(target=send, args=(ws,)) for ws in wires]
+        roots = {"backend": [proc.pid]}
+        if pg is not None:
+            roots["postgres"] = [int((pg.data / "postmaster.pid").read_text().split()[0])]
+        cpu0 = {k: _proc_tree_cpu(v) for k, v in roots.items()}
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        cpu = {k: _cpu_used(cpu0[k], _proc_tree_cpu(v)) for k, v in roots.items()}
     finally:
         kill_tree(proc)
     if errors:
@@ -100,6 +132,11 @@ def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: in
     n = (total // devices) * devices
     row(f"ingest rate (entries/s), {workers} workers", label, f"{n / elapsed:,.0f}  ({n:,} entries in {elapsed:.1f} s)",
         ">= 20,000" if label.startswith("PostgreSQL") else "")
+    # CPU per entry does not depend on what else runs on the machine; the rate above does.
+    total_cpu = sum(cpu.values())
+    row("ingest CPU per entry (" + " + ".join(cpu) + ")", label,
+        " + ".join(f"{v / n * 1e6:.0f}" for v in cpu.values()) + f" = {total_cpu / n * 1e6:.0f} µs"
+        f"  (=> {os.cpu_count() or 1} cores saturate at {(os.cpu_count() or 1) * n / total_cpu:,.0f}/s)")
 
 
 def bench_drain(database_url: str, data_dir: Path, shop_dir: Path, total: int, batch_size: int) -> None:
@@ -257,7 +294,8 @@ def main() -> None:
     print(f"PostgreSQL 15 temporary cluster on port {pg.port} (fsync on); work dir {tmp}", flush=True)
     try:
         if "ingest" in only:
-            bench_ingest("PostgreSQL", create_database(pg.url, "chipid_ingest"), tmp / "ingest-pg", ingest_n, workers=args.workers)
+            bench_ingest("PostgreSQL", create_database(pg.url, "chipid_ingest"), tmp / "ingest-pg", ingest_n, workers=args.workers,
+                         pg=pg)
             bench_ingest("SQLite", None, tmp / "ingest-sqlite", ingest_n, workers=args.workers)
         if "drain" in only:
             bench_drain(create_database(pg.url, "chipid_drain"), tmp / "drain-backend", tmp / "drain-shop", drain_n, args.drain_batch)

@@ -200,6 +200,9 @@ class _Unchecked(dict):
     claimed: Any = None
 
 
+_BODY_KEYS = frozenset(("seq", "device_id", "ts", "kind", "payload", "prev_hash", "demo"))
+
+
 def _unchecked(raw: dict) -> _Unchecked:
     u = _Unchecked(raw)
     u.claimed = u.pop("hash", None)
@@ -271,12 +274,19 @@ def checked(signed: SignedBatch) -> CheckedBatch:
     prev, expected = b.prev_hash, b.first_seq
     for raw in b.entries:
         if isinstance(raw, Entry):
-            claimed, e = None, raw
-        else:  # from_json without the claimed hash: the hash is computed once, here
-            claimed = getattr(raw, "claimed", None) if isinstance(raw, _Unchecked) else raw.get("hash")
+            claimed, e, body = None, raw, raw.body()
+        elif isinstance(raw, _Unchecked) and raw.keys() == _BODY_KEYS and type(raw["seq"]) is int and \
+                type(raw["device_id"]) is str and type(raw["ts"]) is str and type(raw["kind"]) is str and \
+                type(raw["payload"]) is dict and type(raw["prev_hash"]) is str and type(raw["demo"]) is bool:
+            # exactly Entry.body() already (the shape every shop sends): no rebuild, no copy
+            claimed, body = raw.claimed, raw
+            e = Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+        else:  # from_json (types coerced) without the claimed hash: the hash is computed once, here
+            claimed = raw.claimed if isinstance(raw, _Unchecked) else raw.get("hash")
             e = Entry.from_json(raw if isinstance(raw, _Unchecked) else {k: v for k, v in raw.items() if k != "hash"})
+            body = e.body()
         try:
-            c = _canonical_encode(e.body()).encode("utf-8")
+            c = _canonical_encode(body).encode("utf-8")
         except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
             raise TamperError(f"entry seq {e.seq}: text is not valid Unicode") from ex
         h = sha256(c).hexdigest()

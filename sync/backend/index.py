@@ -60,7 +60,10 @@ def norm_code(s: Any) -> str:
 
 def name_suffixes(name: str) -> list[str]:
     """Every suffix of the name's words, so 'van an' and 'an' find 'nguyen van an' by prefix."""
-    words = norm_text(name).split()[:12]
+    n = norm_text(name)  # single spaces, no leading or trailing one
+    if n.count(" ") < 12:  # the suffixes are slices of the normalised name
+        return [n[:MAX_KEY]] + [n[i + 1:i + 1 + MAX_KEY] for i, c in enumerate(n) if c == " "] if n else []
+    words = n.split()[:12]
     return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words))]
 
 
@@ -138,13 +141,6 @@ def index_entry(entry: Entry) -> Indexed:
             texts.append(v[:MAX_SEARCH_TEXT])
     if event_type:
         texts.append(event_type)
-    return Indexed(
-        contract_no=contract_no,
-        txn_ref=txn_ref,
-        id_number=id_number,
-        full_name=full_name,
-        event_type=event_type,
-        search_text=norm_text(" ".join(texts)) if texts else "",
-        keys=tuple(keys),
-        serials=tuple(serials),
-    )
+    # positional: contract_no, txn_ref, id_number, full_name, event_type, search_text, keys, serials
+    return Indexed(contract_no, txn_ref, id_number, full_name, event_type, norm_text(" ".join(texts)) if texts else "",
+                   tuple(keys), tuple(serials))

@@ -197,10 +197,19 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         ix = index_entry(e)
         body = canonical.decode("utf-8")
         if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
-            rows.append(f"{prefix}{e.seq}\t{prov}\t{_esc(e.ts)}\t{_esc(e.kind)}\t{h}\t{_esc(e.prev_hash)}\t{int(e.demo)}\t"
-                        f"{_esc(ix.contract_no)}\t{_esc(ix.event_type)}\t{_esc(ix.search_text)}\t"
-                        f"{body.replace(chr(92), chr(92) * 2) if chr(92) in body else body}\t{now_e}\n")
-            keys += [f"{prefix}{e.seq}\t{key_type}\t{_esc(value)}\n" for key_type, value in ix.keys]
+            # kind is one of KINDS and h is hex; the other text fields are escaped only when needed
+            free = f"{e.ts}{e.prev_hash}{ix.contract_no or ''}{ix.event_type or ''}{ix.search_text}"
+            if "\\" in free or "\t" in free or "\n" in free or "\r" in free:
+                rows.append(f"{prefix}{e.seq}\t{prov}\t{_esc(e.ts)}\t{e.kind}\t{h}\t{_esc(e.prev_hash)}\t{int(e.demo)}\t"
+                            f"{_esc(ix.contract_no)}\t{_esc(ix.event_type)}\t{_esc(ix.search_text)}\t")
+            else:
+                rows.append(f"{prefix}{e.seq}\t{prov}\t{e.ts}\t{e.kind}\t{h}\t{e.prev_hash}\t{int(e.demo)}\t"
+                            f"{ix.contract_no if ix.contract_no is not None else _NULL}\t"
+                            f"{ix.event_type if ix.event_type is not None else _NULL}\t{ix.search_text}\t")
+            rows.append(f"{body.replace(chr(92), chr(92) * 2) if chr(92) in body else body}\t{now_e}\n")
+            # id and serial keys are upper-case alphanumerics (norm_code): nothing to escape
+            keys += [f"{prefix}{e.seq}\t{key_type}\t{value if key_type in _PLAIN_KEYS else _esc(value)}\n"
+                     for key_type, value in ix.keys]
         else:
             rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
                          ix.event_type, ix.search_text, body, now))
@@ -225,6 +234,8 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     _watchlist_hits(db, conn, dev, ids, serials)
 
 
+_NULL = "\\N"
+_PLAIN_KEYS = frozenset(("id", "serial"))
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 

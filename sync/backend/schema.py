@@ -14,7 +14,9 @@ to a distributed PostgreSQL (Citus-style) cluster:
   national view is a UNION over provincial databases.
 * **Search goes through ``entry_keys``** (key type + normalised value -> entry), one narrow
   B-tree index that serves ID number, name (every suffix of the name's words), item
-  serial / IMEI and contract number, whatever the payload shape; free text uses
+  serial / IMEI and the contract's id (``txn``, which links events to their contract),
+  whatever the payload shape; the contract number is the ``entries.contract_no`` column
+  (an ``entry_keys`` row per key costs ingest time, so only searched keys get one); free text uses
   ``entries.search_text`` (trigram GIN index on PostgreSQL when ``pg_trgm`` is available).
 * **Stateless service.** All state (chain heads, enrolment tokens, sessions) lives in the
   database; per-device ingest is serialised with ``SELECT ... FOR UPDATE`` on the device

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sync import batch as batch_mod
 from sync.testing import SigningDevice
 from verifier.errors import InputError, LimitExceededError, TamperError
+from verifier.ledger.entry import canonical_json
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=40),
                      st.floats(allow_nan=False, allow_infinity=False))
@@ -62,3 +64,33 @@ def test_limits_and_malformed_input():
         batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1))
     with pytest.raises(TamperError, match="expected seq 2"):
         batch_mod.build_batch(dev.device_id, [dev.entries[0], dev.entries[2]], prev_hash=dev.prev_of(1))
+
+
+def _wire(dev: SigningDevice, body: dict) -> bytes:
+    data = canonical_json(body)
+    return batch_mod.FORMAT.encode() + b"\n" + base64.b64encode(dev.sign(data)) + b"\n" + data
+
+
+def test_checked_rebuilds_entries_of_another_shape_to_the_same_hash():
+    """An entry without ``demo`` (an older shop) takes the coercing path; its hash is still
+    the one of the canonical entry, and a lying ``hash`` is still caught on either path."""
+    dev = SigningDevice()
+    e = dev.append("transaction", {"loan_vnd": 5})
+    raw = {k: v for k, v in e.to_json().items() if k != "demo"}
+    body = batch_mod.build_batch(dev.device_id, [e], prev_hash=dev.prev_of(1)).body() | {"entries": [raw]}
+    cb = batch_mod.checked(batch_mod.decode(_wire(dev, body), "identity"))
+    assert cb.batch.entries == (e,) and cb.hashes == (e.hash,)
+    for entry in (raw, e.to_json()):
+        bad = body | {"entries": [entry | {"hash": "f" * 64}]}
+        with pytest.raises(TamperError, match="content hashes to"):
+            batch_mod.checked(batch_mod.decode(_wire(dev, bad), "identity"))
+
+
+def test_lone_surrogate_in_an_entry_is_refused_not_a_crash():
+    dev = SigningDevice()
+    e = dev.append("transaction", {"note": "x"})
+    body = batch_mod.build_batch(dev.device_id, [e], prev_hash=dev.prev_of(1)).body()
+    data = canonical_json(body).replace(b'"note":"x"', b'"note":"\\ud800"')
+    wire = batch_mod.FORMAT.encode() + b"\n" + base64.b64encode(dev.sign(data)) + b"\n" + data
+    with pytest.raises(TamperError, match="not valid Unicode"):
+        batch_mod.checked(batch_mod.decode(wire, "identity"))
