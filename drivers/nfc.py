@@ -25,7 +25,7 @@ import nfc.clf
 import nfc.tag
 import nfc.tag.tt4
 
-from verifier.errors import CardRemovedError, NoCardError, NoReaderError, TransportError
+from verifier.errors import CardRemovedError, InputError, NoCardError, NoReaderError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class NfcTransport:
             raise TransportError(f"transport {self.name} is closed", step="transmit")
         apdu = bytes(apdu)
         if len(apdu) < 4:
-            raise ValueError(f"command APDU must have at least 4 bytes, found {len(apdu)}")
+            raise InputError(f"command APDU must have at least 4 bytes, found {len(apdu)}")
         try:
             rapdu = self.tag.transceive(bytearray(apdu))
         except nfc.tag.tt4.Type4TagCommandError as e:

@@ -37,7 +37,7 @@ from typing import Protocol
 import nfc
 import nfc.clf
 
-from verifier.errors import CardRemovedError
+from verifier.errors import CardRemovedError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +93,15 @@ class NfcCard:
     def __init__(self, processor: ApduProcessor, device: str, *, technology: str = "A",
                  uid: bytes | None = None, historical: bytes = b"") -> None:
         if not device.startswith("udp"):
-            raise ValueError(f"NfcCard emulates over nfcpy's udp driver: expected 'udp:HOST:PORT', found {device!r}")
+            raise InputError(f"NfcCard emulates over nfcpy's udp driver: expected 'udp:HOST:PORT', found {device!r}")
         if technology not in ("A", "B"):
-            raise ValueError(f"technology must be 'A' or 'B', found {technology!r}")
+            raise InputError(f"technology must be 'A' or 'B', found {technology!r}")
         self.processor = processor
         self.device = device
         self.technology = technology
         self.uid = uid if uid is not None else (b"\x08" + os.urandom(3) if technology == "A" else os.urandom(4))
         if len(self.uid) != 4:
-            raise ValueError(f"uid must be 4 bytes, found {len(self.uid)}")
+            raise InputError(f"uid must be 4 bytes, found {len(self.uid)}")
         self.historical = historical
         self.apdus = 0
         self.activations = 0

@@ -26,7 +26,7 @@ from typing import Literal
 
 from smartcard import scard
 
-from verifier.errors import CardRemovedError, NoCardError, NoReaderError, ResponseFormatError, TransportError
+from verifier.errors import CardRemovedError, InputError, NoCardError, NoReaderError, ResponseFormatError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class PcscTransport:
         """
         apdu = bytes(apdu)
         if len(apdu) < 4:
-            raise ValueError(f"command APDU must have at least 4 bytes, found {len(apdu)}")
+            raise InputError(f"command APDU must have at least 4 bytes, found {len(apdu)}")
         rapdu = self._transmit_once(apdu)
         if self._protocol != scard.SCARD_PROTOCOL_T0:
             return rapdu

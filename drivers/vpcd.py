@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Protocol
 
-from verifier.errors import CardRemovedError, NoReaderError, TransportError
+from verifier.errors import CardRemovedError, InputError, NoReaderError, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class VirtualCard:
         connect_timeout_s: float = 5.0,
     ) -> None:
         if not 2 <= len(atr) <= 33:
-            raise ValueError(f"ATR must be 2..33 bytes (ISO/IEC 7816-3 §8.2), found {len(atr)}")
+            raise InputError(f"ATR must be 2..33 bytes (ISO/IEC 7816-3 §8.2), found {len(atr)}")
         self.processor = processor
         self.atr = bytes(atr)
         self.host = host

@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from drivers.vpcd import DEFAULT_ATR, VirtualCard
-from verifier.errors import NoReaderError
+from verifier.errors import InputError, NoReaderError
 
 
 class ScriptedVpcd:
@@ -158,7 +158,7 @@ def test_no_vpcd_is_no_reader():
 
 
 def test_atr_length_is_checked(fake_card):
-    with pytest.raises(ValueError, match="ATR"):
+    with pytest.raises(InputError, match="ATR"):
         VirtualCard(fake_card, atr=b"\x3b")
 
 
