@@ -184,7 +184,7 @@ def create_app(db: Database) -> FastAPI:
     def get_alerts(shop: str | None = None, open: bool = False, kind: str | None = None, limit: int = 200,
                    _user: auth.User = Depends(current_user)) -> dict:
         with db.read() as conn:
-            return {"alerts": alerts_mod.list_alerts(conn, shop_id=shop, open_only=open, kind=kind, limit=limit)}
+            return {"alerts": alerts_mod.list_alerts(conn, db.vault, shop_id=shop, open_only=open, kind=kind, limit=limit)}
 
     @app.post("/api/v1/alerts/{shop_id}/{alert_id}/ack")
     def ack(shop_id: str, alert_id: str, user: auth.User = Depends(admin_user)) -> dict:
@@ -222,6 +222,9 @@ def create_app(db: Database) -> FastAPI:
 
 WORKER_ENV_DIR = "CHIPID_BACKEND_WORKER_DATA_DIR"
 WORKER_ENV_URL = "CHIPID_BACKEND_WORKER_DATABASE_URL"
+# names (not values) of the key variables when backend.data_key_env / backend.index_key_env are not the defaults
+WORKER_ENV_DATA_KEY_ENV = "CHIPID_BACKEND_WORKER_DATA_KEY_ENV"
+WORKER_ENV_INDEX_KEY_ENV = "CHIPID_BACKEND_WORKER_INDEX_KEY_ENV"
 
 
 def app_from_env() -> FastAPI:
@@ -229,8 +232,12 @@ def app_from_env() -> FastAPI:
     database named by the environment the serve command set (schema already migrated)."""
     import os
 
+    from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV
+
     url = os.environ.get(WORKER_ENV_URL) or None
-    return create_app(Database.open(os.environ.get(WORKER_ENV_DIR), url, migrate=False))
+    return create_app(Database.open(os.environ.get(WORKER_ENV_DIR), url, migrate=False,
+                                    data_key_env=os.environ.get(WORKER_ENV_DATA_KEY_ENV) or DATA_KEY_ENV,
+                                    index_key_env=os.environ.get(WORKER_ENV_INDEX_KEY_ENV) or INDEX_KEY_ENV))
 
 
 def _optional_user(db: Database, request: Request) -> auth.User | None:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from sync.backend import schema
+from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV, Vault
 from verifier.errors import ConfigError, SyncError
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,9 @@ def _redact(url: str) -> str:
 class Database:
     """The backend's storage. ``read()`` / ``write()`` yield a SQLAlchemy ``Connection``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, vault: Vault) -> None:
         self.url = url
+        self.vault = vault
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
             self.engine = _sqlite_engine(url)
@@ -48,18 +50,51 @@ class Database:
             raise ConfigError(f"database URL: expected sqlite:/// or postgresql://, found {_redact(url)!r}")
 
     @classmethod
-    def open(cls, data_dir: str | Path | None = None, database_url: str | None = None, *, migrate: bool = True) -> "Database":
+    def open(cls, data_dir: str | Path | None = None, database_url: str | None = None, *, migrate: bool = True,
+             vault: Vault | None = None, data_key_env: str = DATA_KEY_ENV, index_key_env: str = INDEX_KEY_ENV) -> "Database":
+        """Open (and by default migrate) the backend database. Keys: ``vault`` when given, else
+        the environment variables ``data_key_env`` / ``index_key_env``, else the key file in
+        ``data_dir`` (for a SQLite URL without ``data_dir``: the database file's directory)."""
         if database_url:
-            db = cls(database_url)
+            url = database_url
+            key_dir = data_dir
+            if key_dir is None and url.startswith("sqlite:///"):
+                key_dir = Path(url[len("sqlite:///"):]).parent
         else:
             if data_dir is None:
                 raise ConfigError("backend: expected a data directory or a database URL, found neither")
             d = Path(data_dir).expanduser()
             d.mkdir(parents=True, exist_ok=True)
-            db = cls(f"sqlite:///{d / SQLITE_FILE}")
+            url = f"sqlite:///{d / SQLITE_FILE}"
+            key_dir = d
+        if vault is None:
+            vault = Vault.load(key_dir, data_key_env=data_key_env, index_key_env=index_key_env)
+        db = cls(url, vault)
         if migrate:
             db.migrate()
+        else:
+            db.check()
         return db
+
+    def _check_meta(self, conn: Connection) -> None:
+        meta = dict(conn.execute(text("SELECT key, value FROM meta WHERE key IN ('schema_version', 'key_check')")).all())
+        version = meta.get("schema_version")
+        if version != str(schema.SCHEMA_VERSION):
+            extra = " (version 1 stored entry bodies in plaintext; it is not migrated: re-create the backend database " \
+                    "and let the shops re-sync)" if version == "1" else ""
+            raise SyncError(f"backend database {_redact(self.url)}: expected schema version {schema.SCHEMA_VERSION}, "
+                            f"found {version!r}{extra}")
+        if meta.get("key_check") != self.vault.key_check():
+            raise SyncError(f"backend database {_redact(self.url)}: its entries were written with other keys than the ones "
+                            "loaded (check the backend key variables or keys/backend.key)")
+
+    def check(self) -> None:
+        """Refuse a database of another schema version or written with other keys."""
+        try:
+            with self.read() as conn:
+                self._check_meta(conn)
+        except SQLAlchemyError as e:
+            raise SyncError(f"cannot read the backend schema version in {_redact(self.url)}: {e}") from e
 
     def migrate(self) -> None:
         """Create the tables (idempotent; safe when several instances start together)."""
@@ -74,6 +109,9 @@ class Database:
                     text("INSERT INTO meta (key, value) VALUES ('schema_version', :v) ON CONFLICT (key) DO NOTHING"),
                     {"v": str(schema.SCHEMA_VERSION)},
                 ).rowcount == 1
+                if fresh:
+                    conn.execute(text("INSERT INTO meta (key, value) VALUES ('key_check', :v)"), {"v": self.vault.key_check()})
+                self._check_meta(conn)
             if self.dialect == "postgresql" and fresh:  # optional indexes: created once, on the empty tables
                 for ddl in schema.POSTGRES_EXTRA:
                     try:

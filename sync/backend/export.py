@@ -5,6 +5,7 @@ a contiguous run of entries plus the device's signed checkpoints. A bundle must 
 checkpoint, so the export stops at the latest checkpoint the device has delivered whose head
 matches the stored chain; entries after it are counted in ``unanchored_after`` (they will be
 exportable once the next checkpoint arrives; the relay sends one at the end of every backlog).
+Stored bodies are decrypted (:mod:`sync.backend.vault`) back to the exact canonical entry JSON.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ def export_device(db: Database, device_id: str, *, from_seq: int = 1) -> dict:
         after = max(from_seq, 1) - 1
         while after < last:
             rows = conn.execute(text(
-                "SELECT body, hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq > :a AND seq <= :l "
+                "SELECT seq, body, hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq > :a AND seq <= :l "
                 "ORDER BY seq LIMIT :n"), {"s": shop_id, "d": device_id, "a": after, "l": last, "n": CHUNK}).all()
             if not rows:
                 break
-            for body, h in rows:
-                entries.append({**json.loads(body), "hash": h})
+            for seq, body, h in rows:
+                entries.append({**json.loads(db.vault.open(body, shop_id, device_id, int(seq))), "hash": h})
             after = entries[-1]["seq"]
     return {
         "format": FORMAT,

@@ -81,7 +81,8 @@ class Indexed(NamedTuple):
 _EMPTY: dict = {}
 _SERIAL_FIELDS = ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no")
 _ITEM_TEXT = ("description", "category", "brand", "model")
-_FREE_TEXT = ("description", "notes", "note", "reason")
+_FREE_TEXT = ("description",)  # free notes and reasons may name people: not searchable text
+BLINDED_KEYS = frozenset(("id", "name", "serial"))  # stored as blind-index HMACs (sync/backend/vault.py)
 _ITEM_FIELDS = {f: i for i, f in enumerate(_SERIAL_FIELDS + _ITEM_TEXT)}  # field -> rank (serials first)
 _N_SERIAL = len(_SERIAL_FIELDS)
 
@@ -99,8 +100,9 @@ def _str(v: Any) -> str | None:
 
 
 def index_entry(entry: Entry) -> Indexed:
-    """Search keys and free text of one entry. The free text (``q``) holds what keys do not:
-    item descriptions, category, brand, model, notes and reasons."""
+    """Search keys and free text of one entry. The free text (``q``) holds what keys do not,
+    and only item text: item descriptions, category, brand, model (never names, ID numbers,
+    addresses, free notes). Keys are plain normalised values; ingest blinds them."""
     p = entry.payload if isinstance(entry.payload, dict) else _EMPTY
     pawner = p.get("pawner") or p.get("customer") or p.get("person")
     if not isinstance(pawner, dict):

@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sync import batch as batch_mod
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
-from sync.backend.index import index_entry
+from sync.backend.index import BLINDED_KEYS, index_entry
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
 
@@ -114,7 +114,7 @@ def _refuse_with_alert(db: Database, dev, r: _Refusal) -> IngestResponse:
     try:
         with db.write() as conn:
             if r.alert_kind:
-                alert_id = raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind=r.alert_kind, detail=r.detail, seq=r.seq)
+                alert_id = raise_alert(conn, db.vault, shop_id=dev["shop_id"], device_id=dev["device_id"], kind=r.alert_kind, detail=r.detail, seq=r.seq)
             cur = conn.execute(
                 text("SELECT head_seq, head_hash, last_sent_at FROM devices WHERE device_id = :dev"), {"dev": dev["device_id"]}
             ).first()
@@ -145,7 +145,7 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
     shop_id, device_id = dev["shop_id"], dev["device_id"]
     head_seq, head_hash = int(dev["head_seq"]), dev["head_hash"]
     if b.priority:
-        return _store_priority(conn, dev, b, hashes, digest)
+        return _store_priority(db, conn, dev, b, hashes, digest)
     if b.first_seq > head_seq + 1:
         raise _Refusal(409, "gap", f"batch starts at seq {b.first_seq} but the stored chain ends at seq {head_seq}: "
                        f"entries {head_seq + 1}-{b.first_seq - 1} are missing", "gap", head_seq + 1)
@@ -193,9 +193,11 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     ids, serials = {}, {}
     prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
     prov, now_e = _esc(province), _esc(now)
+    seal, blind = db.vault.seal, db.vault.blind
     for e, canonical, h in new:
         ix = index_entry(e)
-        body = canonical.decode("utf-8")
+        body = seal(canonical.decode("utf-8"), shop_id, device_id, e.seq)  # v1:base64: nothing to escape
+        ekeys = [(kt, blind(kt, v) if kt in BLINDED_KEYS else v) for kt, v in ix.keys]
         if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
             # kind is one of KINDS and h is hex; the other text fields are escaped only when needed
             free = f"{e.ts}{e.prev_hash}{ix.contract_no or ''}{ix.event_type or ''}{ix.search_text}"
@@ -206,14 +208,14 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
                 rows.append(f"{prefix}{e.seq}\t{prov}\t{e.ts}\t{e.kind}\t{h}\t{e.prev_hash}\t{int(e.demo)}\t"
                             f"{ix.contract_no if ix.contract_no is not None else _NULL}\t"
                             f"{ix.event_type if ix.event_type is not None else _NULL}\t{ix.search_text}\t")
-            rows.append(f"{body.replace(chr(92), chr(92) * 2) if chr(92) in body else body}\t{now_e}\n")
-            # id and serial keys are upper-case alphanumerics (norm_code): nothing to escape
-            keys += [f"{prefix}{e.seq}\t{key_type}\t{value if key_type in _PLAIN_KEYS else _esc(value)}\n"
-                     for key_type, value in ix.keys]
+            rows.append(f"{body}\t{now_e}\n")
+            # blinded keys are hex HMACs: nothing to escape
+            keys += [f"{prefix}{e.seq}\t{key_type}\t{value if key_type in BLINDED_KEYS else _esc(value)}\n"
+                     for key_type, value in ekeys]
         else:
             rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
                          ix.event_type, ix.search_text, body, now))
-            keys += [(shop_id, device_id, e.seq, key_type, value) for key_type, value in ix.keys]
+            keys += [(shop_id, device_id, e.seq, key_type, value) for key_type, value in ekeys]
         if e.kind == "transaction":
             if ix.id_number:
                 ids.setdefault(ix.id_number, []).append((e, ix))
@@ -229,13 +231,12 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
             {"shop": shop_id, "dev": device_id, "seq": e.seq},
         ).first()
         if not already:
-            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious",
+            raise_alert(conn, db.vault, shop_id=shop_id, device_id=device_id, kind="suspicious",
                         detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
     _watchlist_hits(db, conn, dev, ids, serials)
 
 
 _NULL = "\\N"
-_PLAIN_KEYS = frozenset(("id", "serial"))
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -275,23 +276,27 @@ def _suspicious_detail(conn: Connection, dev, e: Entry, ix) -> str:
 
 
 def _watchlist_hits(db: Database, conn: Connection, dev, ids: dict, serials: dict) -> None:
+    """Compare the batch's plain ID numbers and serials, blinded, with the watchlist's blind values."""
     if db.dialect == "postgresql":
-        # keys are norm_code output (upper-case alphanumerics): one comma-joined text parameter
+        # blind values are hex: one comma-joined text parameter
         # instead of a 1,000-element array for the driver to adapt
-        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind "
+        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 AND kind = :kind "
                  "AND value = ANY(string_to_array(:values, ','))")
         param = ",".join
     else:
-        q = text("SELECT kind, value, note FROM watchlist WHERE active = 1 AND kind = :kind "
+        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 AND kind = :kind "
                  "AND value IN (SELECT value FROM json_each(:values))")
         param = json.dumps
-    for kind, found in (("id_number", ids), ("serial", serials)):
+    vault = db.vault
+    for kind, key_type, found in (("id_number", "id", ids), ("serial", "serial", serials)):
         if not found:
             continue
-        for wkind, value, note in conn.execute(q, {"kind": kind, "values": param(list(found))}):
+        plain = {vault.blind(key_type, v): v for v in found}
+        for wkind, blind, sealed_note, item_id in conn.execute(q, {"kind": kind, "values": param(list(plain))}):
+            value, note = plain[blind], vault.open(sealed_note, "watchlist-note", item_id, 0)
             for e, ix in found.get(value, []):
                 what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
-                raise_alert(conn, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
+                raise_alert(conn, db.vault, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
                             detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
 
 
@@ -343,7 +348,7 @@ def _check_checkpoints(conn: Connection, dev, cp: Checkpoint | None, head_seq: i
         )
 
 
-def _store_priority(conn: Connection, dev, b: batch_mod.Batch, hashes: dict, digest: str) -> IngestResponse:
+def _store_priority(db: Database, conn: Connection, dev, b: batch_mod.Batch, hashes: dict, digest: str) -> IngestResponse:
     """Suspicious events ahead of the queue: alert now, hold the hashes to check against the chain later."""
     shop_id, device_id, head_seq = dev["shop_id"], dev["device_id"], int(dev["head_seq"])
     now = utc_now()
@@ -370,7 +375,7 @@ def _store_priority(conn: Connection, dev, b: batch_mod.Batch, hashes: dict, dig
             {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": hashes[e.seq], "now": now},
         )
         if ix.event_type == "suspicious":
-            raise_alert(conn, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
+            raise_alert(conn, db.vault, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
     response = {"status": "accepted", "device_id": device_id, "first_seq": b.first_seq, "last_seq": b.last_seq,
                 "acked_seq": head_seq, "head_hash": b.head_hash, "priority": True}
     conn.execute(

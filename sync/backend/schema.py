@@ -12,12 +12,24 @@ to a distributed PostgreSQL (Citus-style) cluster:
   (``device_id, seq``), so independent databases (one per province) can be merged or
   queried side by side without renumbering; ``province`` is stored on each entry row so a
   national view is a UNION over provincial databases.
-* **Search goes through ``entry_keys``** (key type + normalised value -> entry), one narrow
+* **Personal data is encrypted at rest** (:mod:`sync.backend.vault`, keys outside the
+  database): ``entries.body`` (the canonical entry JSON) is AES-256-GCM (``v1:`` + base64);
+  hashes and chain fields stay plaintext, so chain checks, conflicts and idempotency never
+  decrypt. Version 1 databases (plaintext bodies) are refused, not migrated.
+* **Search goes through ``entry_keys``** (key type + value -> entry), one narrow
   B-tree index that serves ID number, name (every suffix of the name's words), item
   serial / IMEI and the contract's id (``txn``, which links events to their contract),
-  whatever the payload shape; the contract number is the ``entries.contract_no`` column
-  (an ``entry_keys`` row per key costs ingest time, so only searched keys get one); free text uses
-  ``entries.search_text`` (trigram GIN index on PostgreSQL when ``pg_trgm`` is available).
+  whatever the payload shape. ID number, name and serial values are blind-index HMACs of the
+  normalised value (exact match only); ``txn`` stays plain. The contract number is the
+  ``entries.contract_no`` column (an ``entry_keys`` row per key costs ingest time, so only
+  searched keys get one); free text uses ``entries.search_text``, which holds item text only
+  (descriptions, category, brand, model, event type: never names, ID numbers or addresses;
+  trigram GIN index on PostgreSQL when ``pg_trgm`` is available). ``alerts.detail`` (it may
+  quote a watchlist ID number or the clerk's free-text reason) and ``access_log.query`` (it
+  names who was searched for) are encrypted the same way; ``alerts.detail_key`` is a blind
+  HMAC of kind and detail, so a repeated alert is still counted up instead of repeated.
+  ``watchlist.value`` is the blind HMAC of the normalised value (as ``entry_keys``), the value
+  itself is kept encrypted in ``value_enc`` for display, and ``note`` is encrypted.
 * **Stateless service.** All state (chain heads, enrolment tokens, sessions) lives in the
   database; per-device ingest is serialised with ``SELECT ... FOR UPDATE`` on the device
   row (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite), so instances behind a load balancer
@@ -26,7 +38,7 @@ to a distributed PostgreSQL (Citus-style) cluster:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: entries.body encrypted, entry_keys id/name/serial blinded (sync/backend/vault.py)
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS meta (
@@ -107,6 +119,7 @@ TABLES = [
         device_id TEXT,
         kind TEXT NOT NULL,
         detail TEXT NOT NULL,
+        detail_key TEXT NOT NULL,
         seq BIGINT,
         created_at TEXT NOT NULL,
         last_at TEXT NOT NULL,
@@ -120,6 +133,7 @@ TABLES = [
         item_id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
         value TEXT NOT NULL,
+        value_enc TEXT NOT NULL,
         note TEXT NOT NULL,
         added_by TEXT NOT NULL,
         created_at TEXT NOT NULL,

@@ -1,8 +1,11 @@
 """Inspector search across shops, a person's history, a shop's status.
 
 Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one B-tree
-lookup each, then a semi-join on the entry's primary key); ``q`` is a substring of the
-normalised free text (trigram index on PostgreSQL); ``shop``, ``province``, ``from`` and
+lookup each, then a semi-join on the entry's primary key); their values are blind-index
+HMACs (:mod:`sync.backend.vault`), so the query's normalised value is blinded the same way
+and matched exactly (a name matches on whole trailing words: "van an" and "an" find
+"nguyen van an"). ``q`` is a substring of the normalised item text (trigram index on
+PostgreSQL); result bodies are decrypted on the way out; ``shop``, ``province``, ``from`` and
 ``to`` narrow by column. Every search by a person is written to ``access_log``.
 """
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, text
 
 from sync.backend.db import Database
-from sync.backend.index import norm_code, norm_text
+from sync.backend.index import MAX_KEY, norm_code, norm_text
 from verifier.errors import InputError
 from verifier.ledger.entry import utc_now
 
@@ -65,19 +68,11 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
         v = norm_text(query.name)
         if not v:
             raise InputError("name: expected some letters")
-        key_filters.append(("name", "prefix", v))
-    for i, (key_type, op, value) in enumerate(key_filters):
+        key_filters.append(("name", "=", v[:MAX_KEY]))
+    for i, (key_type, _op, value) in enumerate(key_filters):
         params[f"kt{i}"] = key_type
-        if op == "=":
-            cond = f"k.value = :kv{i}"
-            params[f"kv{i}"] = value
-        elif db.dialect == "postgresql":
-            cond = f"k.value LIKE :kv{i} ESCAPE '\\'"
-            params[f"kv{i}"] = _like_escape(value) + "%"
-        else:  # SQLite: a binary-collation range uses the index
-            cond = f"k.value >= :kv{i} AND k.value < :kvh{i}"
-            params[f"kv{i}"] = value
-            params[f"kvh{i}"] = value + "\U0010ffff"
+        cond = f"k.value = :kv{i}"
+        params[f"kv{i}"] = db.vault.blind(key_type, value)
         where.append(
             f"(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k "
             f"WHERE k.key_type = :kt{i} AND {cond})"
@@ -117,8 +112,8 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
     return sql, params
 
 
-def _row(r) -> dict:
-    body = json.loads(r["body"])
+def _row(db: Database, r) -> dict:
+    body = json.loads(db.vault.open(r["body"], r["shop_id"], r["device_id"], int(r["seq"])))
     return {
         "shop": {"shop_id": r["shop_id"], "name": r["shop_name"], "license_no": r["license_no"], "province": r["province"]},
         "device_id": r["device_id"],
@@ -138,7 +133,7 @@ def search_entries(db: Database, query: Query, *, user: str | None = None, actio
         query = Query(**{**query.__dict__, "limit": 100})
     sql, params = _build(db, query)
     with db.read() as conn:
-        rows = [_row(r) for r in conn.execute(text(sql), params).mappings()]
+        rows = [_row(db, r) for r in conn.execute(text(sql), params).mappings()]
     if user is not None:
         log_access(db, user, action, query.describe(), len(rows))
     return rows
@@ -162,7 +157,7 @@ def person_history(db: Database, id_number: str, *, user: str | None = None) -> 
             for i in range(0, len(refs), 200):
                 for r in conn.execute(q, {"refs": refs[i:i + 200]}).mappings():
                     if (r["shop_id"], r["device_id"]) in devices:
-                        events.append(_row(r))
+                        events.append(_row(db, r))
     shops = sorted({e["shop"]["shop_id"] for e in txns})
     return {"id_number": norm_code(id_number), "transactions": txns, "events": events, "shops": shops}
 
@@ -191,7 +186,7 @@ def shop_status(db: Database, shop_id: str) -> dict | None:
         devices = [dict(r) | {"head_seq": int(r["head_seq"]), "backlog": int(r["backlog"])} for r in conn.execute(text(
             "SELECT device_id, enrolled_at, head_seq, head_hash, last_sync_at, backlog FROM devices WHERE shop_id = :s "
             "ORDER BY device_id"), {"s": shop_id}).mappings()]
-        alerts = list_alerts(conn, shop_id=shop_id, limit=100)
+        alerts = list_alerts(conn, db.vault, shop_id=shop_id, limit=100)
     open_alerts = [a for a in alerts if a["ack_at"] is None]
     last_sync = max((d["last_sync_at"] for d in devices if d["last_sync_at"]), default=None)
     return {
@@ -206,8 +201,12 @@ def shop_status(db: Database, shop_id: str) -> dict | None:
 
 
 def log_access(db: Database, user: str, action: str, query: str, results: int) -> None:
+    """One access-log row; the query (it names the person searched for) is encrypted like an
+    entry body, with AAD ``access_log|<log_id>|0`` (``db.vault.open(query, "access_log", log_id, 0)``)."""
+    log_id = uuid.uuid4().hex
     with db.write() as conn:
         conn.execute(
             text("INSERT INTO access_log (log_id, user_name, action, query, results, at) VALUES (:i, :u, :a, :q, :r, :t)"),
-            {"i": uuid.uuid4().hex, "u": user, "a": action, "q": query[:2000], "r": results, "t": utc_now()},
+            {"i": log_id, "u": user, "a": action, "q": db.vault.seal(query[:2000], "access_log", log_id, 0), "r": results,
+             "t": utc_now()},
         )

@@ -1,7 +1,10 @@
 """Watchlists: stolen-item serials / IMEIs and wanted ID numbers.
 
-Values are stored normalised (upper-case alphanumerics, as :func:`sync.backend.index.norm_code`)
-so that a pawn matches however the clerk or the inspector typed the number. A matching pawn
+Values are normalised (upper-case alphanumerics, as :func:`sync.backend.index.norm_code`)
+so that a pawn matches however the clerk or the inspector typed the number, and stored as
+their blind-index HMAC (``value``, the same as ``entry_keys``: ``id`` for ID numbers,
+``serial`` for serials) with the value and the note encrypted (``value_enc``, ``note``;
+AAD ``watchlist|item_id|0`` and ``watchlist-note|item_id|0``, :mod:`sync.backend.vault`). A matching pawn
 raises a ``watchlist`` alert at ingest (:mod:`sync.backend.ingest`). CSV upload accepts a
 header row with ``kind,value,note`` (kind ``serial`` or ``id_number``); a file without a
 header is read as ``kind,value[,note]`` rows.
@@ -27,6 +30,9 @@ _ALIASES = {"imei": "serial", "serial": "serial", "serial_no": "serial", "id": "
             "cccd": "id_number"}
 
 
+KEY_TYPE = {"id_number": "id", "serial": "serial"}  # watchlist kind -> entry_keys key type (blind-index domain)
+
+
 def _kind(kind: str) -> str:
     k = _ALIASES.get((kind or "").strip().lower())
     if k is None:
@@ -46,17 +52,22 @@ def add_items(db: Database, items: list[dict], added_by: str) -> dict:
             raise InputError(f"watchlist item #{i + 1}: expected a serial or ID number, found {item.get('value')!r}")
         rows.append((kind, value, str(item.get("note") or "")[:500]))
     added = updated = 0
+    vault = db.vault
     with db.write() as conn:
         for kind, value, note in rows:
-            old = conn.execute(text("SELECT item_id FROM watchlist WHERE kind = :k AND value = :v"), {"k": kind, "v": value}).first()
+            blind = vault.blind(KEY_TYPE[kind], value)
+            old = conn.execute(text("SELECT item_id FROM watchlist WHERE kind = :k AND value = :v"), {"k": kind, "v": blind}).first()
             if old:
-                conn.execute(text("UPDATE watchlist SET note = :n, active = 1 WHERE item_id = :i"), {"n": note, "i": old[0]})
+                conn.execute(text("UPDATE watchlist SET note = :n, active = 1 WHERE item_id = :i"),
+                             {"n": vault.seal(note, "watchlist-note", old[0], 0), "i": old[0]})
                 updated += 1
             else:
+                item_id = uuid.uuid4().hex
                 conn.execute(
-                    text("INSERT INTO watchlist (item_id, kind, value, note, added_by, created_at, active) "
-                         "VALUES (:i, :k, :v, :n, :u, :t, 1)"),
-                    {"i": uuid.uuid4().hex, "k": kind, "v": value, "n": note, "u": added_by, "t": utc_now()},
+                    text("INSERT INTO watchlist (item_id, kind, value, value_enc, note, added_by, created_at, active) "
+                         "VALUES (:i, :k, :v, :ve, :n, :u, :t, 1)"),
+                    {"i": item_id, "k": kind, "v": blind, "ve": vault.seal(value, "watchlist", item_id, 0),
+                     "n": vault.seal(note, "watchlist-note", item_id, 0), "u": added_by, "t": utc_now()},
                 )
                 added += 1
     return {"added": added, "updated": updated}
@@ -88,11 +99,15 @@ def parse_csv(data: bytes) -> list[dict]:
 
 
 def list_items(db: Database, active_only: bool = True) -> list[dict]:
-    sql = "SELECT item_id, kind, value, note, added_by, created_at, active FROM watchlist"
+    sql = "SELECT item_id, kind, value_enc, note, added_by, created_at, active FROM watchlist"
     if active_only:
         sql += " WHERE active = 1"
+    op = db.vault.open
     with db.read() as conn:
-        return [dict(r) | {"active": bool(r["active"])} for r in conn.execute(text(sql + " ORDER BY created_at DESC")).mappings()]
+        return [{"item_id": r["item_id"], "kind": r["kind"], "value": op(r["value_enc"], "watchlist", r["item_id"], 0),
+                 "note": op(r["note"], "watchlist-note", r["item_id"], 0), "added_by": r["added_by"],
+                 "created_at": r["created_at"], "active": bool(r["active"])}
+                for r in conn.execute(text(sql + " ORDER BY created_at DESC")).mappings()]
 
 
 def deactivate(db: Database, item_id: str) -> bool:

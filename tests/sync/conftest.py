@@ -16,6 +16,23 @@ from sync.backend.db import Database
 from sync.testing import SigningDevice, TempPostgres, ThreadServer, create_database, drop_database
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _backend_keys():
+    """The backend's two keys in the environment (as a PostgreSQL deployment sets them), fresh
+    for this test session; child processes (backend serve, fault tests) inherit them."""
+    from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV
+
+    old = {k: os.environ.get(k) for k in (DATA_KEY_ENV, INDEX_KEY_ENV)}
+    for k in old:
+        os.environ[k] = base64.b64encode(os.urandom(32)).decode()
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url():
     url = os.environ.get("CHIPID_TEST_DATABASE_URL")

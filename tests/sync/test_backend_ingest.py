@@ -38,8 +38,9 @@ def _count(db, device_id) -> int:
 
 def _alerts(db, kind=None) -> list[dict]:
     with db.read() as conn:
-        rows = conn.execute(text("SELECT kind, detail, device_id, count FROM alerts")).mappings().all()
-    return [dict(r) for r in rows if kind is None or r["kind"] == kind]
+        rows = conn.execute(text("SELECT kind, detail, device_id, count, shop_id, alert_id FROM alerts")).mappings().all()
+    return [{"kind": r["kind"], "detail": db.vault.open(r["detail"], r["shop_id"], r["alert_id"], 0), "device_id": r["device_id"],
+             "count": r["count"]} for r in rows if kind is None or r["kind"] == kind]
 
 
 def test_batch_is_accepted_and_the_same_batch_twice_gives_the_same_answer(db, device):

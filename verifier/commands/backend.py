@@ -28,11 +28,17 @@ def backend_settings(config_path=None, data_dir=None, database_url=None):
     return cfg, ddir, url
 
 
-def _open_db(config_path, data_dir, database_url):
+def open_database(cfg, ddir, url, **kw):
+    """The backend database with the key variables the settings name (backend.*_key_env)."""
     from sync.backend.db import Database
 
-    _cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
-    return Database.open(ddir, url)
+    return Database.open(ddir, url, data_key_env=cfg["backend.data_key_env"],
+                         index_key_env=cfg["backend.index_key_env"], **kw)
+
+
+def _open_db(config_path, data_dir, database_url):
+    cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
+    return open_database(cfg, ddir, url)
 
 
 @click.group("backend")
@@ -49,13 +55,12 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     """Run the backend (ingest, inspector API and pages)."""
     import uvicorn
 
-    from sync.backend.app import WORKER_ENV_DIR, WORKER_ENV_URL, create_app
+    from sync.backend.app import (WORKER_ENV_DATA_KEY_ENV, WORKER_ENV_DIR, WORKER_ENV_INDEX_KEY_ENV, WORKER_ENV_URL,
+                                  create_app)
 
     try:
-        from sync.backend.db import Database
-
         cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
-        db = Database.open(ddir, url)
+        db = open_database(cfg, ddir, url)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     kwargs = {}
@@ -66,6 +71,8 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     if workers > 1:
         db.close()
         os.environ[WORKER_ENV_DIR] = str(ddir)
+        os.environ[WORKER_ENV_DATA_KEY_ENV] = cfg["backend.data_key_env"]
+        os.environ[WORKER_ENV_INDEX_KEY_ENV] = cfg["backend.index_key_env"]
         if url:
             os.environ[WORKER_ENV_URL] = url
         uvicorn.run("sync.backend.app:app_from_env", factory=True, workers=workers, host=host, port=port,

@@ -118,7 +118,7 @@ def add_pages(app: FastAPI, db: Database, current_user_optional: Callable[[Reque
     def alerts_page(request: Request, all: bool = False):
         user = need_user(request)
         with db.read() as conn:
-            rows = alerts_mod.list_alerts(conn, open_only=not all, limit=500)
+            rows = alerts_mod.list_alerts(conn, db.vault, open_only=not all, limit=500)
         return render(request, "alerts.html", user, alerts=rows, show_all=all)
 
     @app.post("/alerts/{shop_id}/{alert_id}/ack", include_in_schema=False)

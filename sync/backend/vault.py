@@ -1,0 +1,146 @@
+"""Personal data at rest in the police backend: entry bodies encrypted, search keys blinded.
+
+Two 32-byte keys, kept outside the database:
+
+* the **data key** encrypts ``entries.body`` with AES-256-GCM (NIST SP 800-38D); a stored
+  body is ``v1:`` + base64(nonce(12) || ciphertext || tag(16)), the AAD is
+  ``shop_id|device_id|seq`` so a body cannot be moved to another row unnoticed;
+* the **index key** blinds search keys: ``entry_keys.value`` is hex HMAC-SHA256(index key,
+  ``type:`` + normalised value) (a "blind index"), and a search computes the same HMAC for
+  the query, so equality lookups work without the database ever holding the value.
+
+Where the keys come from (first found wins):
+
+1. explicit keys (``Vault(data_key, index_key)``, tests);
+2. the environment variables named by ``backend.data_key_env`` / ``backend.index_key_env``
+   (default ``CHIPID_BACKEND_DATA_KEY`` / ``CHIPID_BACKEND_INDEX_KEY``), each base64 of 32
+   bytes: the way for PostgreSQL deployments; both or neither must be set;
+3. ``<data_dir>/keys/backend.key``: base64 of one 32-byte master key, created (mode 0600)
+   on first use; both keys are derived from it with HKDF-SHA256 (RFC 5869) under distinct
+   ``info`` labels.
+
+The database records a key check value (``meta.key_check``, an HMAC of a constant under the
+index key) so that opening it with other keys fails clearly instead of finding nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from verifier.errors import ConfigError, TamperError
+
+log = logging.getLogger(__name__)
+
+DATA_KEY_ENV = "CHIPID_BACKEND_DATA_KEY"
+INDEX_KEY_ENV = "CHIPID_BACKEND_INDEX_KEY"
+KEY_FILE = Path("keys") / "backend.key"
+PREFIX = "v1:"
+NONCE_LEN = 12
+_INFO_DATA = b"chipid-backend/v1/data-key (AES-256-GCM entries.body)"
+_INFO_INDEX = b"chipid-backend/v1/index-key (HMAC-SHA256 entry_keys.value)"
+_CHECK = b"chipid-backend/v1/key-check"
+
+
+def _hkdf(master: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+
+def _b64key(value: str, where: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ConfigError(f"{where}: expected base64 of a 32-byte key, found text that is not base64") from e
+    if len(key) != 32:
+        raise ConfigError(f"{where}: expected base64 of a 32-byte key, found {len(key)} bytes")
+    return key
+
+
+class Vault:
+    """Encrypts entry bodies and blinds search keys (see the module docstring)."""
+
+    def __init__(self, data_key: bytes, index_key: bytes) -> None:
+        if len(data_key) != 32 or len(index_key) != 32:
+            raise ConfigError(f"backend keys: expected two 32-byte keys, found {len(data_key)} and {len(index_key)} bytes")
+        if data_key == index_key:
+            raise ConfigError("backend keys: expected distinct data and index keys, found the same key twice")
+        self._aead = AESGCM(data_key)
+        self._index_key = index_key
+
+    @classmethod
+    def from_master(cls, master: bytes) -> "Vault":
+        if len(master) != 32:
+            raise ConfigError(f"backend master key: expected 32 bytes, found {len(master)}")
+        return cls(_hkdf(master, _INFO_DATA), _hkdf(master, _INFO_INDEX))
+
+    @classmethod
+    def load(cls, data_dir: str | Path | None, *, data_key_env: str = DATA_KEY_ENV,
+             index_key_env: str = INDEX_KEY_ENV, create: bool = True) -> "Vault":
+        """Keys from the environment, else from ``<data_dir>/keys/backend.key`` (created when missing)."""
+        d, i = os.environ.get(data_key_env) or "", os.environ.get(index_key_env) or ""
+        if d or i:
+            if not (d and i):
+                missing = index_key_env if d else data_key_env
+                raise ConfigError(f"backend keys: expected both {data_key_env} and {index_key_env} set, found {missing} unset")
+            return cls(_b64key(d, data_key_env), _b64key(i, index_key_env))
+        if data_dir is None:
+            raise ConfigError(f"backend keys: expected {data_key_env} and {index_key_env} in the environment "
+                              f"(or a data directory holding {KEY_FILE}), found neither")
+        path = Path(data_dir).expanduser() / KEY_FILE
+        if not path.exists():
+            if not create:
+                raise ConfigError(f"backend keys: expected {path}, found no such file")
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process created it first: use that one
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+                log.info("created backend master key file %s", path)
+        try:
+            content = path.read_text()
+        except OSError as e:
+            raise ConfigError(f"backend keys: cannot read {path}: {e.strerror}") from e
+        return cls.from_master(_b64key(content, str(path)))
+
+    # -- encryption of bodies ---------------------------------------------------------------
+    @staticmethod
+    def aad(shop_id: str, device_id: str, seq: int) -> bytes:
+        return f"{shop_id}|{device_id}|{int(seq)}".encode("utf-8")
+
+    def seal(self, plaintext: str, shop_id: str, device_id: str, seq: int) -> str:
+        nonce = os.urandom(NONCE_LEN)
+        ct = self._aead.encrypt(nonce, plaintext.encode("utf-8"), self.aad(shop_id, device_id, seq))
+        return PREFIX + base64.b64encode(nonce + ct).decode("ascii")
+
+    def open(self, stored: str, shop_id: str, device_id: str, seq: int) -> str:
+        if not isinstance(stored, str) or not stored.startswith(PREFIX):
+            raise TamperError(f"entry {device_id}#{seq}: expected an encrypted body ({PREFIX}...), found "
+                              f"{'plaintext' if isinstance(stored, str) and stored.startswith('{') else 'unknown format'}")
+        try:
+            raw = base64.b64decode(stored[len(PREFIX):], validate=True)
+            pt = self._aead.decrypt(raw[:NONCE_LEN], raw[NONCE_LEN:], self.aad(shop_id, device_id, seq))
+        except (binascii.Error, ValueError, InvalidTag) as e:
+            raise TamperError(f"entry {device_id}#{seq}: stored body does not decrypt with the backend data key "
+                              "(wrong key, or the row was altered or moved)") from e
+        return pt.decode("utf-8")
+
+    # -- blind index ------------------------------------------------------------------------
+    def blind(self, key_type: str, value: str) -> str:
+        """hex HMAC-SHA256(index key, ``type:value``) of an already normalised value."""
+        return hmac.new(self._index_key, f"{key_type}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def key_check(self) -> str:
+        return hmac.new(self._index_key, _CHECK, hashlib.sha256).hexdigest()[:32]
