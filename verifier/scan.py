@@ -82,13 +82,7 @@ def keys_from_access(access: dict | None, *, demo_card: Path | None = None) -> a
             raise AccessKeyError(f"an ID or document number needs {' and '.join(missing)} too")
         if "id_number" in access:
             return access_keys.keys_from_id(str(access["id_number"]), access["birth_date"], access["expiry_date"])
-        from verifier.icao.keys import BACKey
-
-        try:
-            key = BACKey(str(access["doc_number"]), str(access["birth_date"]), str(access["expiry_date"]))
-        except ChipidError as e:
-            raise AccessKeyError(f"cannot build a BAC key: {e}") from e
-        return access_keys.AccessCandidates([key], [])
+        return access_keys.keys_from_document(str(access["doc_number"]), access["birth_date"], access["expiry_date"])
     if demo_card is not None:
         from drivers.emulator.profile import load_profile
 
@@ -128,11 +122,12 @@ def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | Non
 
         return make_chip(card_dir or DEMO_CARD_DIR)
 
-    if spec == "auto" and not usable_readers():
+    demo = demo_mode(config, spec)
+    if demo and spec != "emulator":
         log.warning("no card reader attached: demo mode with the emulated CCCD")
-        return open_transport("emulator", emulator_factory=emulator_factory), True
-    transport = open_transport(spec, emulator_factory=emulator_factory, timeout_s=config["reader.timeout_s"])
-    return transport, spec == "emulator"
+    transport = open_transport("emulator" if demo else spec, emulator_factory=emulator_factory,
+                               timeout_s=config["reader.timeout_s"])
+    return transport, demo
 
 
 def trust_store(config: Config, demo: bool):

@@ -113,3 +113,12 @@ def test_keys_never_show_in_repr():
 def test_from_id_without_expiry_still_gives_the_can():
     c = keys_from_id("079060001234", "600315", "none")
     assert c.keys[-1] == CANKey("001234")
+
+
+def test_from_document_number_normalises_dates_and_refuses_garbage():
+    from verifier.cccd.access import keys_from_document
+
+    assert keys_from_document("L898902C3", "1974-08-12", "120415").keys == [BACKey("L898902C3", "740812", "120415")]
+    assert keys_from_document("L898902C3", "740812", None).keys == [BACKey("L898902C3", "740812", "<<<<<<")]
+    with pytest.raises(AccessKeyError, match="cannot build a BAC key"):
+        keys_from_document("not a doc number!", "740812", "120415")

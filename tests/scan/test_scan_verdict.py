@@ -208,3 +208,12 @@ def test_dg14_with_a_crafted_curve_fails_the_check_instead_of_the_scan(profile, 
     assert result["verdict"] == "not_authentic"
     assert result["checks"]["chip_authentication"]["status"] == "failed"
     assert "could not run" in result["checks"]["chip_authentication"]["reason"]
+
+
+def test_document_number_with_dates_is_an_access_key():
+    from verifier.icao.keys import BACKey
+
+    assert keys_from_access({"doc_number": "L898902C3", "birth_date": "740812", "expiry_date": "120415"}).keys \
+        == [BACKey("L898902C3", "740812", "120415")]
+    with pytest.raises(AccessKeyError, match="expiry_date"):
+        keys_from_access({"doc_number": "L898902C3", "birth_date": "740812"})

@@ -48,7 +48,7 @@ def _yymmdd(value, what: str) -> str:
     return text
 
 
-def _bac(document_number: str, birth: str, expiry: str, warnings: list) -> BACKey | None:
+def _bac(document_number: str, birth: str, expiry: str) -> BACKey:
     try:
         return BACKey(document_number, birth, expiry)
     except AccessKeyError as e:
@@ -63,10 +63,7 @@ def keys_from_mrz(text: str) -> AccessCandidates:
     except MRZError as e:
         raise AccessKeyError(f"MRZ unusable: {e.message}") from e
     warnings = [f"MRZ check digit wrong for {name}" for name, ok in mrz.check_digits_ok.items() if not ok]
-    keys: list = []
-    key = _bac(mrz.document_number, mrz.date_of_birth, mrz.date_of_expiry, warnings)
-    if key:
-        keys.append(key)
+    keys: list = [_bac(mrz.document_number, mrz.date_of_birth, mrz.date_of_expiry)]
     candidate_id = mrz.optional_data[:12]
     if mrz.issuing_state == "VNM" and re.fullmatch(r"[0-9]{12}", candidate_id):
         if candidate_id[-9:] != mrz.document_number:
@@ -85,12 +82,16 @@ def keys_from_id(id12: str, birth, expiry) -> AccessCandidates:
     warnings = list(info.warnings)
     if birth_s[:2] != f"{info.birth_year % 100:02d}":
         warnings.append(f"ID number encodes birth year {info.birth_year} but the date of birth is in year ..{birth_s[:2]}")
-    keys: list = []
-    key = _bac(id12[-9:], birth_s, expiry_s, warnings)
-    if key:
-        keys.append(key)
+    keys: list = [_bac(id12[-9:], birth_s, expiry_s)]
     keys.append(CANKey(id12[-6:]))
     return AccessCandidates(keys=keys, warnings=warnings)
+
+
+def keys_from_document(document_number: str, birth, expiry) -> AccessCandidates:
+    """The BAC key from any document number with the birth and expiry dates (passports, TD3)."""
+    key = _bac(document_number, _yymmdd(birth, "date of birth"),
+               _yymmdd(NO_EXPIRY if expiry is None else expiry, "date of expiry"))
+    return AccessCandidates(keys=[key], warnings=[])
 
 
 def keys_from_qr(text: str | bytes) -> AccessCandidates:
@@ -107,8 +108,8 @@ def keys_from_qr(text: str | bytes) -> AccessCandidates:
     birth = qr.date_of_birth.strftime("%y%m%d")
     bac_keys = []
     for candidate in expiry_candidates(qr.date_of_birth, qr.date_of_issue):
-        key = _bac(qr.id_number[-9:], birth, _yymmdd(candidate, "date of expiry"), warnings)
-        if key and key not in bac_keys:
+        key = _bac(qr.id_number[-9:], birth, _yymmdd(candidate, "date of expiry"))
+        if key not in bac_keys:
             bac_keys.append(key)
     keys = bac_keys[:1] + [CANKey(qr.id_number[-6:])] + bac_keys[1:]
     return AccessCandidates(keys=keys, warnings=warnings)
