@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 from verifier import verdict as V
 from verifier.cccd.dg13 import DG13, parse_dg13
-from verifier.errors import ChipidError, ParseError
+from verifier.errors import ParseError
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import parse_dg2
-from verifier.icao.lds.sod import parse_sod
+from verifier.icao.lds.sod import SOD
 from verifier.icao.mrz import MRZ
-from verifier.trust.passive import PAPolicy, passive_authentication
+from verifier.trust.passive import PAPolicy, verify_passive
 
 _SEX_VI = {"M": "Nam", "F": "Nữ"}
 
@@ -165,11 +165,10 @@ def _face(files: dict[str, bytes], warnings: list[str]) -> tuple[dict | None, by
 _READ_GROUPS = (1, 2, 13)
 
 
-def _withheld_groups(files: dict[str, bytes]) -> list[V.Check]:
-    try:
-        listed = parse_sod(files["SOD"]).dg_hashes
-    except ChipidError:
+def _withheld_groups(sod: SOD | None, files: dict[str, bytes]) -> list[V.Check]:
+    if sod is None:
         return []  # passive authentication already failed the unusable SOD
+    listed = sod.dg_hashes
     return [
         V.failed(f"dg_hash_{n}", f"the SOD signs DG{n} but the chip did not return it",
                  f"SOD có DG{n} nhưng chip không trả về DG{n} (dữ liệu bị che giấu)")
@@ -212,15 +211,11 @@ def inspect_document(
             warnings.append(f"EF.COM could not be parsed: {e}")
 
     if "SOD" in files:
-        try:
-            checks += passive_authentication(
-                files["SOD"], files, store, at=now,
-                mrz_issuing_state=mrz.issuing_state if mrz else None,
-                com_dgs=com_dgs, **({"policy": policy} if policy is not None else {}),
-            )
-        except ChipidError as e:
-            checks.append(V.failed(V.SOD_SIGNATURE, f"EF.SOD is unusable: {e}", "Tệp EF.SOD hỏng, không kiểm tra được"))
-        checks += _withheld_groups(files)
+        # never raises for bad card data: an unusable EF.SOD is a failed sod_signature check
+        pa = verify_passive(files["SOD"], files, store, at=now, mrz_issuing_state=mrz.issuing_state if mrz else None,
+                            com_dgs=com_dgs, policy=policy or PAPolicy())
+        checks += pa.checks
+        checks += _withheld_groups(pa.sod, files)
     else:
         checks.append(V.not_performed(V.SOD_SIGNATURE, "the chip has no EF.SOD: nothing proves who wrote the data",
                                       "Chip không có EF.SOD: không chứng minh được nguồn gốc dữ liệu"))

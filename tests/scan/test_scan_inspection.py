@@ -135,3 +135,16 @@ def test_a_signed_data_group_the_chip_withholds_is_not_authentic():
     assert [c.status for c in dg2] == [V.Status.FAILED]
     assert "did not return" in dg2[0].reason
     assert result.verdict is V.Outcome.NOT_AUTHENTIC
+
+
+def test_a_garbage_sod_fails_the_signature_check_without_raising():
+    from verifier import verdict as V
+    from verifier.inspection import inspect_document
+    from verifier.trust.store import TrustStore
+
+    files = dict(personalise(load_profile(DEMO_CARD_DIR)))
+    files["SOD"] = b"\x77\x84\xff\xff\xff\xff" + b"\x00" * 10
+    result = inspect_document(files, TrustStore.demo(), access_check=V.passed(V.CHIP_ACCESS, "test", "test"))
+    sod = [c for c in result.checks if c.name == "sod_signature"]
+    assert [c.status for c in sod] == [V.Status.FAILED]
+    assert result.verdict is V.Outcome.NOT_AUTHENTIC
