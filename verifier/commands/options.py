@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from verifier.config import Config
+from verifier.config import Config, load_config
 from verifier.errors import ChipidError
 
 config_option = click.option(
@@ -25,9 +25,9 @@ def config_options(f):
 
 def cli_config(config_path: Path | None, data_dir: Path | None = None, **overrides) -> Config:
     """The settings with command-line overrides; a bad config file is a clean CLI error."""
-    from verifier.ledger.opening import service_config
-
+    if data_dir is not None:
+        overrides["service__data_dir"] = str(data_dir)  # --data-dir wins over the file
     try:
-        return service_config(config_path, data_dir, **overrides)
+        return load_config(config_path).with_overrides(**overrides)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
