@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from verifier.config import Config
 from verifier.ledger.store import Ledger
 
