@@ -200,7 +200,7 @@ def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> tuple[str, 
         ents.append(f"{shop}\t{dev}\t{seq}\t{prov}\t{ts}\ttransaction\t{h}\t{prev}\t0\tHĐ-2026-{i}\t\\N\t"
                     f"dien thoai iphone {i % 97} mau xanh\t{seal(body, shop, dev, seq)}\t2026-01-01T00:00:00Z\n")
         for kt, v in (("id", id_number), ("serial", f"SN{i}"), ("name", name)):
-            keys.append(f"{shop}\t{dev}\t{seq}\t{kt}\t{blind(kt, v)}\n")
+            keys.append(f"{shop}\t{dev}\t{seq}\t{blind(kt, v)}\n")
     return "".join(ents), "".join(keys)
 
 
@@ -208,7 +208,7 @@ def _fill_search_db(db: Database, n: int, shops: int = 1000) -> float:
     t0 = time.perf_counter()
     with db.write() as conn:
         for ddl in ("DROP INDEX IF EXISTS entries_search_trgm", "DROP INDEX IF EXISTS entries_province_ts",
-                    "DROP INDEX IF EXISTS entry_keys_value", "ALTER TABLE entries DROP CONSTRAINT IF EXISTS entries_pkey"):
+                    "DROP INDEX IF EXISTS entry_keys_k", "ALTER TABLE entries DROP CONSTRAINT IF EXISTS entries_pkey"):
             conn.exec_driver_sql(ddl)
         conn.execute(text("INSERT INTO shops (shop_id, name, name_norm, license_no, province, created_at) "
                           "SELECT 'S' || s, 'Cầm đồ ' || s, 'cam do ' || s, 'L' || s, lpad((s % 63 + 1)::text, 2, '0'), '2025' "
@@ -224,14 +224,14 @@ def _fill_search_db(db: Database, n: int, shops: int = 1000) -> float:
         with psycopg.connect(db.url) as raw, raw.cursor() as cur:
             with cur.copy(f"COPY entries ({cols}) FROM STDIN") as copy:
                 copy.write(ents.encode("utf-8"))
-            with cur.copy("COPY entry_keys (shop_id, device_id, seq, key_type, value) FROM STDIN") as copy:
+            with cur.copy("COPY entry_keys (shop_id, device_id, seq, k) FROM STDIN") as copy:
                 copy.write(keys.encode("utf-8"))
         print(f"    generated {min(n, lo + step):,} / {n:,} entries ({time.perf_counter() - t0:.0f} s)", flush=True)
     with db.write() as conn:
         conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
         conn.exec_driver_sql("ALTER TABLE entries ADD PRIMARY KEY (shop_id, device_id, seq)")
         conn.exec_driver_sql("CREATE INDEX entries_province_ts ON entries (province, ts)")
-        conn.exec_driver_sql("CREATE INDEX entry_keys_value ON entry_keys (key_type, value text_pattern_ops)")
+        conn.exec_driver_sql("CREATE INDEX entry_keys_k ON entry_keys (k)")
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE entries")
         conn.exec_driver_sql("VACUUM ANALYZE entry_keys")

@@ -31,12 +31,14 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from hashlib import sha256
 import json
+import re
 import zlib
+from hashlib import sha256
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -46,6 +48,24 @@ from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_j
 # canonical_json's exact settings, one encoder built once (json.dumps builds a new one per call);
 # check_circular off: parsed JSON cannot be circular, and the output is byte-identical.
 _canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+
+# The backend reads batches with orjson (several times faster than the standard library) and
+# re-encodes entries with it too; where the two could part ways, the standard library decides,
+# so what is accepted is exactly what the reference encoding (canonical_json) accepts:
+# * an integer literal of 19 or more digits may leave the 64-bit range, where orjson reads a
+#   float: such a batch is read by the standard library (compact JSON puts a number right
+#   after ':', ',' or '[');
+# * input orjson refuses (NaN, Infinity, lone surrogates, deep nesting) likewise;
+# * both write a float's shortest round-trip digits, but not always in the same form ("1e16"
+#   and "1e+16", "0.00006103515625" and "6.103515625e-05"): an entry whose orjson encoding
+#   holds a float (a number with a fraction or an exponent) is re-encoded by the standard
+#   library; a string that merely looks like one costs only time. Everything else encodes to
+#   the same bytes (tests/sync/test_sync_batch.py).
+_LONG_INT = re.compile(rb"[:,\[]-?[0-9]{19}")
+# a float in orjson's compact output: two searches that each start with a literal (fast)
+_FRACTION = re.compile(rb"\.[0-9]+[,}\]e]")
+_EXPONENT = re.compile(rb"e-?[0-9]+[,}\]]")
+_SORT_KEYS = orjson.OPT_SORT_KEYS
 
 FORMAT = "chipid-sync-batch/1"
 MAX_ENTRIES = 5000            # entries in one batch
@@ -99,6 +119,7 @@ class SignedBatch:
     batch: Batch
     signed_bytes: bytes
     signature: bytes
+    read_by_orjson: bool = False  # then float-free entries are re-encoded with orjson (see _LONG_INT)
 
     def verify(self, public_key: Ed25519PublicKey) -> None:
         try:
@@ -185,13 +206,23 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
         signature = base64.b64decode(sig_b64, validate=True)
     except ValueError as e:
         raise InputError("batch signature line is not base64") from e
-    try:
-        body = json.loads(signed_bytes)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"batch is not JSON: {e}") from e
+    body, fast = _parse(signed_bytes)
     if not isinstance(body, dict):
         raise InputError(f"batch: expected a JSON object, found {type(body).__name__}")
-    return SignedBatch(batch=_batch_from_body(body), signed_bytes=signed_bytes, signature=signature)
+    return SignedBatch(batch=_batch_from_body(body), signed_bytes=signed_bytes, signature=signature, read_by_orjson=fast)
+
+
+def _parse(data: bytes) -> tuple[Any, bool]:
+    """The batch JSON, and whether orjson read it (see ``_LONG_INT``)."""
+    if not _LONG_INT.search(data):
+        try:
+            return orjson.loads(data), True
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides
+    try:
+        return json.loads(data), False
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"batch is not JSON: {e}") from e
 
 
 class _Unchecked(dict):
@@ -270,6 +301,7 @@ class CheckedBatch:
 def checked(signed: SignedBatch) -> CheckedBatch:
     """Rebuild the entries, hash each once, check claimed hashes, links and the head hash."""
     b = signed.batch
+    fast = signed.read_by_orjson
     entries, canon, hashes = [], [], []
     prev, expected = b.prev_hash, b.first_seq
     for raw in b.entries:
@@ -285,10 +317,12 @@ def checked(signed: SignedBatch) -> CheckedBatch:
             claimed = raw.claimed if isinstance(raw, _Unchecked) else raw.get("hash")
             e = Entry.from_json(raw if isinstance(raw, _Unchecked) else {k: v for k, v in raw.items() if k != "hash"})
             body = e.body()
-        try:
-            c = _canonical_encode(body).encode("utf-8")
-        except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
-            raise TamperError(f"entry seq {e.seq}: text is not valid Unicode") from ex
+        c = _canonical_fast(body) if fast else None
+        if c is None:
+            try:
+                c = _canonical_encode(body).encode("utf-8")
+            except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
+                raise TamperError(f"entry seq {e.seq}: text is not valid Unicode") from ex
         h = sha256(c).hexdigest()
         if claimed is not None and claimed != h:
             raise TamperError(f"entry seq {e.seq}: stored hash {claimed} but content hashes to {h}")
@@ -315,6 +349,16 @@ def checked(signed: SignedBatch) -> CheckedBatch:
         if seqs != sorted(set(seqs)):
             raise TamperError("priority batch entries are not in strictly increasing seq order")
     return CheckedBatch(batch, tuple(canon), tuple(hashes))
+
+
+def _canonical_fast(body: dict) -> bytes | None:
+    """orjson's encoding of an entry read by orjson, or None when the reference encoder must
+    decide (the entry holds a float, or something orjson cannot encode)."""
+    try:
+        c = orjson.dumps(body, option=_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return None
+    return None if _FRACTION.search(c) or _EXPONENT.search(c) else c
 
 
 def _check_envelope(batch: Batch, last_hash: str) -> None:

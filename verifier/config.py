@@ -107,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend.tls_cert", "", "PEM certificate for HTTPS on the backend (its SHA-256 is what shops pin). Empty: plain HTTP (loopback or behind a TLS proxy)."),
     Setting("backend.tls_key", "", "PEM private key for backend.tls_cert."),
     Setting("backend.data_key_env", "CHIPID_BACKEND_DATA_KEY", "Environment variable holding the backend's entry encryption key (base64 of 32 bytes, AES-256-GCM). Unset (with backend.index_key_env): both keys derive from backend.data_dir/keys/backend.key, created on first start."),
-    Setting("backend.index_key_env", "CHIPID_BACKEND_INDEX_KEY", "Environment variable holding the backend's blind-index key (base64 of 32 bytes, HMAC-SHA256 of ID numbers, names, serials). Set both or neither; PostgreSQL deployments should set both."),
+    Setting("backend.index_key_env", "CHIPID_BACKEND_INDEX_KEY", "Environment variable holding the backend's blind-index key (base64 of 32 bytes, keyed BLAKE2b of ID numbers, names, serials). Set both or neither; PostgreSQL deployments should set both."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

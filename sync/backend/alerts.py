@@ -4,7 +4,7 @@ device is counted up instead of repeated, so a relay stuck on a refused batch ra
 
 ``detail`` may quote personal data (a wanted ID number, the clerk's reason), so it is stored
 encrypted (:mod:`sync.backend.vault`, AAD ``shop_id|alert_id|0``) and matched for repeats by
-``detail_key``, a blind HMAC of kind and detail."""
+``detail_key``, the blind index (:meth:`sync.backend.vault.Vault.blind`) of kind and detail."""
 
 from __future__ import annotations
 

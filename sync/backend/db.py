@@ -80,8 +80,8 @@ class Database:
         meta = dict(conn.execute(text("SELECT key, value FROM meta WHERE key IN ('schema_version', 'key_check')")).all())
         version = meta.get("schema_version")
         if version != str(schema.SCHEMA_VERSION):
-            extra = " (version 1 stored entry bodies in plaintext; it is not migrated: re-create the backend database " \
-                    "and let the shops re-sync)" if version == "1" else ""
+            extra = " (older versions are not migrated: re-create the backend database, enrol the shops' devices " \
+                    "again and let them re-sync from their ledgers)" if version in ("1", "2") else ""
             raise SyncError(f"backend database {_redact(self.url)}: expected schema version {schema.SCHEMA_VERSION}, "
                             f"found {version!r}{extra}")
         if meta.get("key_check") != self.vault.key_check():

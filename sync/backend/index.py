@@ -74,7 +74,7 @@ class Indexed(NamedTuple):
     full_name: str | None
     event_type: str | None
     search_text: str
-    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn (contract_no is a column)
+    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn; stored blinded (contract_no is a column)
     serials: tuple[str, ...]
 
 
@@ -82,7 +82,6 @@ _EMPTY: dict = {}
 _SERIAL_FIELDS = ("serial", "imei", "serial_no", "imei2", "plate", "frame_no", "engine_no")
 _ITEM_TEXT = ("description", "category", "brand", "model")
 _FREE_TEXT = ("description",)  # free notes and reasons may name people: not searchable text
-BLINDED_KEYS = frozenset(("id", "name", "serial"))  # stored as blind-index HMACs (sync/backend/vault.py)
 _ITEM_FIELDS = {f: i for i, f in enumerate(_SERIAL_FIELDS + _ITEM_TEXT)}  # field -> rank (serials first)
 _N_SERIAL = len(_SERIAL_FIELDS)
 

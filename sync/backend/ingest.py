@@ -32,7 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sync import batch as batch_mod
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
-from sync.backend.index import BLINDED_KEYS, index_entry
+from sync.backend.index import index_entry
+from sync.backend.watchlist import KEY_TYPE
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
 
@@ -183,21 +184,22 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
 
 _ENTRY_COLUMNS = ("shop_id", "device_id", "seq", "province", "ts", "kind", "hash", "prev_hash", "demo", "contract_no",
                   "event_type", "search_text", "body", "received_at")
-_KEY_COLUMNS = ("shop_id", "device_id", "seq", "key_type", "value")
+_KEY_COLUMNS = ("shop_id", "device_id", "seq", "k")
+_WATCHED_KEYS = frozenset(KEY_TYPE.values())  # key types a watchlist can name
 
 
 def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, bytes, str]], now: str) -> None:
     shop_id, device_id, province = dev["shop_id"], dev["device_id"], dev["province"]
     pg = db.dialect == "postgresql"
     rows, keys, suspicious = [], [], []
-    ids, serials = {}, {}
+    watched: dict[int, tuple[str, str, list]] = {}  # blind key -> (key type, plain value, [(entry, index)])
     prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
     prov, now_e = _esc(province), _esc(now)
     seal, blind = db.vault.seal, db.vault.blind
     for e, canonical, h in new:
         ix = index_entry(e)
         body = seal(canonical.decode("utf-8"), shop_id, device_id, e.seq)  # v1:base64: nothing to escape
-        ekeys = [(kt, blind(kt, v) if kt in BLINDED_KEYS else v) for kt, v in ix.keys]
+        blinds = [blind(kt, v) for kt, v in ix.keys]
         if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
             # kind is one of KINDS and h is hex; the other text fields are escaped only when needed
             free = f"{e.ts}{e.prev_hash}{ix.contract_no or ''}{ix.event_type or ''}{ix.search_text}"
@@ -209,18 +211,15 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
                             f"{ix.contract_no if ix.contract_no is not None else _NULL}\t"
                             f"{ix.event_type if ix.event_type is not None else _NULL}\t{ix.search_text}\t")
             rows.append(f"{body}\t{now_e}\n")
-            # blinded keys are hex HMACs: nothing to escape
-            keys += [f"{prefix}{e.seq}\t{key_type}\t{value if key_type in BLINDED_KEYS else _esc(value)}\n"
-                     for key_type, value in ekeys]
+            keys += [f"{prefix}{e.seq}\t{k}\n" for k in blinds]
         else:
             rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
                          ix.event_type, ix.search_text, body, now))
-            keys += [(shop_id, device_id, e.seq, key_type, value) for key_type, value in ekeys]
+            keys += [(shop_id, device_id, e.seq, k) for k in blinds]
         if e.kind == "transaction":
-            if ix.id_number:
-                ids.setdefault(ix.id_number, []).append((e, ix))
-            for s in ix.serials:
-                serials.setdefault(s, []).append((e, ix))
+            for (kt, v), k in zip(ix.keys, blinds):
+                if kt in _WATCHED_KEYS:
+                    watched.setdefault(k, (kt, v, []))[2].append((e, ix))
         elif ix.event_type == "suspicious":
             suspicious.append((e, ix))
     bulk_insert(db, conn, "entries", _ENTRY_COLUMNS, rows)
@@ -232,8 +231,9 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         ).first()
         if not already:
             raise_alert(conn, db.vault, shop_id=shop_id, device_id=device_id, kind="suspicious",
-                        detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
-    _watchlist_hits(db, conn, dev, ids, serials)
+                        detail=_suspicious_detail(db, conn, dev, e, ix), seq=e.seq)
+    if watched:
+        _watchlist_hits(db, conn, dev, watched)
 
 
 _NULL = "\\N"
@@ -263,41 +263,39 @@ def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, 
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def _suspicious_detail(conn: Connection, dev, e: Entry, ix) -> str:
+def _suspicious_detail(db: Database, conn: Connection, dev, e: Entry, ix) -> str:
     about = ix.contract_no
     if not about and ix.txn_ref:  # an event names its contract by id: show the contract number when known
         row = conn.execute(text(
             "SELECT e.contract_no FROM entries e JOIN entry_keys k ON k.shop_id = e.shop_id AND k.device_id = e.device_id "
-            "AND k.seq = e.seq WHERE k.shop_id = :shop AND k.device_id = :dev AND k.key_type = 'txn' AND k.value = :ref "
-            "AND e.kind = 'transaction' LIMIT 1"), {"shop": dev["shop_id"], "dev": dev["device_id"], "ref": ix.txn_ref}).first()
+            "AND k.seq = e.seq WHERE k.shop_id = :shop AND k.device_id = :dev AND k.k = :ref "
+            "AND e.kind = 'transaction' LIMIT 1"),
+            {"shop": dev["shop_id"], "dev": dev["device_id"], "ref": db.vault.blind("txn", ix.txn_ref)}).first()
         about = row[0] if row and row[0] else ix.txn_ref
     reason = e.payload.get("reason") or e.payload.get("note") or e.payload.get("notes") or ""
     return f"suspicious event at seq {e.seq} for contract {about or '?'}" + (f": {str(reason)[:300]}" if reason else "")
 
 
-def _watchlist_hits(db: Database, conn: Connection, dev, ids: dict, serials: dict) -> None:
-    """Compare the batch's plain ID numbers and serials, blinded, with the watchlist's blind values."""
-    if db.dialect == "postgresql":
-        # blind values are hex: one comma-joined text parameter
-        # instead of a 1,000-element array for the driver to adapt
-        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 AND kind = :kind "
-                 "AND value = ANY(string_to_array(:values, ','))")
-        param = ",".join
+def _watchlist_hits(db: Database, conn: Connection, dev, watched: dict) -> None:
+    """Compare the batch's blinded ID numbers and serials with the watchlist's blind values."""
+    if db.dialect == "postgresql":  # one comma-joined text parameter instead of a 1,000-element array to adapt
+        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 "
+                 "AND value = ANY(string_to_array(:values, ',')::bigint[])")
+        values = ",".join(map(str, watched))
     else:
-        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 AND kind = :kind "
+        q = text("SELECT kind, value, note, item_id FROM watchlist WHERE active = 1 "
                  "AND value IN (SELECT value FROM json_each(:values))")
-        param = json.dumps
+        values = json.dumps(list(watched))
     vault = db.vault
-    for kind, key_type, found in (("id_number", "id", ids), ("serial", "serial", serials)):
-        if not found:
+    for wkind, blind, sealed_note, item_id in conn.execute(q, {"values": values}).all():
+        key_type, value, found = watched[int(blind)]
+        if KEY_TYPE.get(wkind) != key_type:
             continue
-        plain = {vault.blind(key_type, v): v for v in found}
-        for wkind, blind, sealed_note, item_id in conn.execute(q, {"kind": kind, "values": param(list(plain))}):
-            value, note = plain[blind], vault.open(sealed_note, "watchlist-note", item_id, 0)
-            for e, ix in found.get(value, []):
-                what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
-                raise_alert(conn, db.vault, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
-                            detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
+        note = vault.open(sealed_note, "watchlist-note", item_id, 0)
+        what = "wanted ID number" if wkind == "id_number" else "stolen item serial"
+        for e, ix in found:
+            raise_alert(conn, vault, shop_id=dev["shop_id"], device_id=dev["device_id"], kind="watchlist", seq=e.seq,
+                        detail=f"{what} {value} ({note}) in contract {ix.contract_no or '?'} at seq {e.seq}")
 
 
 def _check_priority(conn: Connection, dev, new: list[Entry], hashes: dict) -> None:
@@ -375,7 +373,7 @@ def _store_priority(db: Database, conn: Connection, dev, b: batch_mod.Batch, has
             {"shop": shop_id, "dev": device_id, "seq": e.seq, "h": hashes[e.seq], "now": now},
         )
         if ix.event_type == "suspicious":
-            raise_alert(conn, db.vault, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(conn, dev, e, ix), seq=e.seq)
+            raise_alert(conn, db.vault, shop_id=shop_id, device_id=device_id, kind="suspicious", detail=_suspicious_detail(db, conn, dev, e, ix), seq=e.seq)
     response = {"status": "accepted", "device_id": device_id, "first_seq": b.first_seq, "last_seq": b.last_seq,
                 "acked_seq": head_seq, "head_hash": b.head_hash, "priority": True}
     conn.execute(

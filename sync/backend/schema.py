@@ -15,21 +15,28 @@ to a distributed PostgreSQL (Citus-style) cluster:
 * **Personal data is encrypted at rest** (:mod:`sync.backend.vault`, keys outside the
   database): ``entries.body`` (the canonical entry JSON) is AES-256-GCM (``v1:`` + base64);
   hashes and chain fields stay plaintext, so chain checks, conflicts and idempotency never
-  decrypt. Version 1 databases (plaintext bodies) are refused, not migrated.
-* **Search goes through ``entry_keys``** (key type + value -> entry), one narrow
-  B-tree index that serves ID number, name (every suffix of the name's words), item
+  decrypt.
+* **Search goes through ``entry_keys``** (blind key -> entry), one narrow B-tree index
+  on a 64-bit integer that serves ID number, name (every suffix of the name's words), item
   serial / IMEI and the contract's id (``txn``, which links events to their contract),
-  whatever the payload shape. ID number, name and serial values are blind-index HMACs of the
-  normalised value (exact match only); ``txn`` stays plain. The contract number is the
-  ``entries.contract_no`` column (an ``entry_keys`` row per key costs ingest time, so only
-  searched keys get one); free text uses ``entries.search_text``, which holds item text only
-  (descriptions, category, brand, model, event type: never names, ID numbers or addresses;
-  trigram GIN index on PostgreSQL when ``pg_trgm`` is available). ``alerts.detail`` (it may
-  quote a watchlist ID number or the clerk's free-text reason) and ``access_log.query`` (it
-  names who was searched for) are encrypted the same way; ``alerts.detail_key`` is a blind
-  HMAC of kind and detail, so a repeated alert is still counted up instead of repeated.
-  ``watchlist.value`` is the blind HMAC of the normalised value (as ``entry_keys``), the value
-  itself is kept encrypted in ``value_enc`` for display, and ``note`` is encrypted.
+  whatever the payload shape. ``k`` is the blind index of ``type:value``
+  (:meth:`sync.backend.vault.Vault.blind`): the type is inside the MAC, so one column and
+  one index serve every key type, and lookups are exact matches. An integer key instead of
+  hex text keeps the index small and its inserts cheap, which is what bounds ingest (each
+  entry brings about six keys). The contract number is the ``entries.contract_no`` column
+  (only searched keys get an ``entry_keys`` row); free text uses ``entries.search_text``,
+  which holds item text only (descriptions, category, brand, model, event type: never names,
+  ID numbers or addresses; trigram GIN index on PostgreSQL when ``pg_trgm`` is available).
+  ``alerts.detail`` (it may quote a watchlist ID number or the clerk's free-text reason) and
+  ``access_log.query`` (it names who was searched for) are encrypted the same way;
+  ``alerts.detail_key`` is the blind value of kind and detail, so a repeated alert is still
+  counted up instead of repeated. ``watchlist.value`` is the blind value of the normalised
+  value (as in ``entry_keys``), the value itself is kept encrypted in ``value_enc`` for
+  display, and ``note`` is encrypted.
+* **Older schema versions are refused, not migrated** (version 1: plaintext bodies;
+  version 2: hex blind keys). The shops hold the authoritative ledgers and the relay starts
+  from whatever head the backend reports, so once their devices are enrolled again a
+  re-created backend database fills again from the shops.
 * **Stateless service.** All state (chain heads, enrolment tokens, sessions) lives in the
   database; per-device ingest is serialised with ``SELECT ... FOR UPDATE`` on the device
   row (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite), so instances behind a load balancer
@@ -38,7 +45,7 @@ to a distributed PostgreSQL (Citus-style) cluster:
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2  # 2: entries.body encrypted, entry_keys id/name/serial blinded (sync/backend/vault.py)
+SCHEMA_VERSION = 3  # 2: entries.body encrypted, keys blinded; 3: blind keys are 64-bit integers (sync/backend/vault.py)
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS meta (
@@ -93,10 +100,8 @@ TABLES = [
         shop_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
-        key_type TEXT NOT NULL,
-        value TEXT NOT NULL)""",
-    # {pattern_ops}: text_pattern_ops on PostgreSQL, so one index serves = and LIKE 'prefix%'
-    "CREATE INDEX IF NOT EXISTS entry_keys_value ON entry_keys (key_type, value{pattern_ops})",
+        k BIGINT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS entry_keys_k ON entry_keys (k)",
     """CREATE TABLE IF NOT EXISTS checkpoints (
         shop_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
@@ -119,7 +124,7 @@ TABLES = [
         device_id TEXT,
         kind TEXT NOT NULL,
         detail TEXT NOT NULL,
-        detail_key TEXT NOT NULL,
+        detail_key BIGINT NOT NULL,
         seq BIGINT,
         created_at TEXT NOT NULL,
         last_at TEXT NOT NULL,
@@ -132,7 +137,7 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS watchlist (
         item_id TEXT PRIMARY KEY,
         kind TEXT NOT NULL,
-        value TEXT NOT NULL,
+        value BIGINT NOT NULL,
         value_enc TEXT NOT NULL,
         note TEXT NOT NULL,
         added_by TEXT NOT NULL,
@@ -167,7 +172,7 @@ TABLES = [
 
 
 def tables(dialect: str) -> list[str]:
-    return [ddl.replace("{pattern_ops}", " text_pattern_ops" if dialect == "postgresql" else "") for ddl in TABLES]
+    return list(TABLES)
 
 
 # Only on PostgreSQL; each is optional (pg_trgm may be unavailable to a non-superuser).

@@ -1,9 +1,9 @@
 """Inspector search across shops, a person's history, a shop's status.
 
 Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one B-tree
-lookup each, then a semi-join on the entry's primary key); their values are blind-index
-HMACs (:mod:`sync.backend.vault`), so the query's normalised value is blinded the same way
-and matched exactly (a name matches on whole trailing words: "van an" and "an" find
+lookup each, then a semi-join on the entry's primary key); its keys are blind-index values
+(:mod:`sync.backend.vault`), so the query's normalised value is blinded the same way and
+matched exactly (a name matches on whole trailing words: "van an" and "an" find
 "nguyen van an"). ``q`` is a substring of the normalised item text (trigram index on
 PostgreSQL); result bodies are decrypted on the way out; ``shop``, ``province``, ``from`` and
 ``to`` narrow by column. Every search by a person is written to ``access_log``.
@@ -58,25 +58,20 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
         v = norm_code(query.id_number)
         if not v:
             raise InputError(f"id_number: expected digits, found {query.id_number!r}")
-        key_filters.append(("id", "=", v))
+        key_filters.append(("id", v))
     if query.serial:
         v = norm_code(query.serial)
         if not v:
             raise InputError(f"serial: expected letters or digits, found {query.serial!r}")
-        key_filters.append(("serial", "=", v))
+        key_filters.append(("serial", v))
     if query.name:
         v = norm_text(query.name)
         if not v:
             raise InputError("name: expected some letters")
-        key_filters.append(("name", "=", v[:MAX_KEY]))
-    for i, (key_type, _op, value) in enumerate(key_filters):
-        params[f"kt{i}"] = key_type
-        cond = f"k.value = :kv{i}"
-        params[f"kv{i}"] = db.vault.blind(key_type, value)
-        where.append(
-            f"(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k "
-            f"WHERE k.key_type = :kt{i} AND {cond})"
-        )
+        key_filters.append(("name", v[:MAX_KEY]))
+    for i, (key_type, value) in enumerate(key_filters):
+        params[f"k{i}"] = db.vault.blind(key_type, value)
+        where.append(f"(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k WHERE k.k = :k{i})")
     if query.q:
         v = norm_text(query.q)
         if v:
@@ -151,11 +146,12 @@ def person_history(db: Database, id_number: str, *, user: str | None = None) -> 
             "SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body, "
             "s.name AS shop_name, s.license_no, s.province FROM entries e JOIN shops s ON s.shop_id = e.shop_id "
             "WHERE e.kind = 'event' AND (e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq "
-            "FROM entry_keys k WHERE k.key_type = 'txn' AND k.value IN :refs) ORDER BY e.ts"
+            "FROM entry_keys k WHERE k.k IN :refs) ORDER BY e.ts"
         ).bindparams(bindparam("refs", expanding=True))
+        blinds = [db.vault.blind("txn", ref) for ref in refs]
         with db.read() as conn:
-            for i in range(0, len(refs), 200):
-                for r in conn.execute(q, {"refs": refs[i:i + 200]}).mappings():
+            for i in range(0, len(blinds), 200):
+                for r in conn.execute(q, {"refs": blinds[i:i + 200]}).mappings():
                     if (r["shop_id"], r["device_id"]) in devices:
                         events.append(_row(db, r))
     shops = sorted({e["shop"]["shop_id"] for e in txns})

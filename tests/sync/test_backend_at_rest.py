@@ -6,6 +6,7 @@ ID number, name and serial and the export bundle still work through the API."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import subprocess
 import unicodedata
@@ -18,7 +19,7 @@ from sqlalchemy import text
 from sync import batch as batch_mod
 from sync.backend import auth, enroll, schema, watchlist
 from sync.backend.app import create_app
-from sync.backend.db import Database
+from sync.backend.db import SQLITE_FILE, Database
 from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV, KEY_FILE, Vault
 from sync.testing import SigningDevice, ThreadServer, pawn_payload
 from verifier.errors import ConfigError, SyncError, TamperError
@@ -168,14 +169,17 @@ def test_wrong_keys_and_plaintext_schema_are_refused(tmp_path, monkeypatch):
         Database.open(data_dir, vault=other)
     with pytest.raises(SyncError, match="other keys"):
         Database.open(data_dir, vault=other, migrate=False)
-    # a version-1 (plaintext) database is refused with a clear error, not misread
-    db = Database.open(data_dir)
-    with db.write() as conn:
-        conn.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
-    db.close()
-    with pytest.raises(SyncError, match="expected schema version 2.*plaintext"):
-        Database.open(data_dir)
-    assert schema.SCHEMA_VERSION == 2
+    # older databases (1: plaintext bodies, 2: hex blind keys) are refused with a clear error, not misread
+    for old in ("1", "2"):
+        db = Database(f"sqlite:///{data_dir / SQLITE_FILE}", Vault.load(data_dir))  # no version check on this path
+        with db.write() as conn:
+            conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": old})
+        db.close()
+        with pytest.raises(SyncError, match=f"expected schema version 3, found '{old}'.*not migrated.*enrol"):
+            Database.open(data_dir)
+        with pytest.raises(SyncError, match="not migrated"):
+            Database.open(data_dir, migrate=False)
+    assert schema.SCHEMA_VERSION == 3
 
 
 def test_vault_keys_and_tamper(monkeypatch, tmp_path):
@@ -198,7 +202,10 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open(sealed, "S", "D", 8)  # moved to another row
     with pytest.raises(TamperError, match="plaintext"):
         v.open('{"a":1}', "S", "D", 7)
-    assert v.blind("id", "1") != v.blind("serial", "1") and len(v.blind("id", "1")) == 64
+    blind = v.blind("id", "079090001234")
+    assert blind != v.blind("serial", "079090001234") and type(blind) is int and -2**63 <= blind < 2**63
+    assert blind == v.blind("id", "079090001234")  # deterministic: a search finds what ingest stored
+    assert blind == int.from_bytes(hashlib.blake2b(b"id:079090001234", key=b"i" * 32, digest_size=8).digest(), "big", signed=True)
     monkeypatch.delenv(DATA_KEY_ENV)
     monkeypatch.delenv(INDEX_KEY_ENV)
     with pytest.raises(ConfigError, match="found neither"):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
+import math
+
+import orjson
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -34,6 +38,62 @@ def test_round_trip(payloads, kinds):
     assert cb.batch.entries == tuple(dev.entries)
     assert cb.hashes == tuple(e.hash for e in dev.entries)
     assert (cb.batch.first_seq, cb.batch.last_seq, cb.batch.backlog, cb.batch.checkpoint) == (1, len(payloads), 3, b.checkpoint)
+
+
+# numbers at and beyond the 64-bit edges, floats of every kind (NaN and infinities included:
+# the shop's ledger encodes them as the standard library does) and text of any code point
+_wide_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(2**64) - 2, 2**64 + 2), st.text(max_size=40),
+                          st.floats(), st.floats(allow_nan=False, allow_infinity=False, width=32))
+_wide_json = st.recursive(_wide_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                                 st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+                          max_leaves=12)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(payloads=st.lists(st.dictionaries(st.text(max_size=12), _wide_json, max_size=6), min_size=1, max_size=6))
+def test_fast_reading_accepts_exactly_what_the_reference_encoding_hashes(payloads):
+    """The backend reads with orjson where it can; whatever the payload, the hashes it computes
+    are the shop's (standard library) hashes, so no genuine batch is refused and no entry is
+    stored in another encoding than the one the chain signs."""
+    dev = SigningDevice(device_id="shop-wide")
+    for p in payloads:
+        dev.append("transaction", p)
+    wire = batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign)
+    cb = batch_mod.checked(batch_mod.decode(wire))
+    assert cb.hashes == tuple(e.hash for e in dev.entries)
+    assert cb.canonical == tuple(e.canonical() for e in dev.entries)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.text(), st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.text()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=20)))
+def test_orjson_and_the_reference_encoder_agree_on_float_free_json(value):
+    reference = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == reference
+    assert orjson.loads(reference) == value
+
+
+@settings(max_examples=500, deadline=None)
+@given(x=st.floats(allow_nan=False, allow_infinity=False))
+def test_orjson_floats_read_alike_and_are_always_seen(x):
+    """Floats read to the same value; every float orjson writes is recognised as one, so its
+    entry goes to the reference encoder (orjson writes some floats in another form)."""
+    text = json.dumps(x)
+    assert math.copysign(1, orjson.loads(text)) == math.copysign(1, x) and orjson.loads(text) == json.loads(text)
+    assert batch_mod._canonical_fast({"x": x}) is None and batch_mod._canonical_fast({"x": [x, 1]}) is None
+
+
+def test_where_orjson_and_the_reference_part_ways_the_reference_decides():
+    dev = SigningDevice()
+    cases = [({"big": 2**64}, False), ({"nan": float("nan")}, False), ({"f": 1e16, "g": 1e-07}, True), ({"n": 42}, True)]
+    for payload, by_orjson in cases:
+        dev.append("transaction", payload)
+    for i, (payload, by_orjson) in enumerate(cases):
+        signed = batch_mod.decode(batch_mod.encode(batch_mod.build_batch(dev.device_id, [dev.entries[i]],
+                                                                         prev_hash=dev.prev_of(i + 1)), dev.sign))
+        assert signed.read_by_orjson is by_orjson, payload
+        assert batch_mod.checked(signed).hashes == (dev.entries[i].hash,)
 
 
 def test_signature_covers_the_exact_bytes():
