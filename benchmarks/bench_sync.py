@@ -181,7 +181,7 @@ def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> tuple[str, 
     (sync/backend/vault.py): the database holds what production would hold."""
     import json
 
-    seal, blind = db.vault.seal, db.vault.blind
+    seal, blind = db.vault.seal_entry, db.vault.blind
     ents, keys = [], []
     for i in range(lo, hi):
         shop, dev, seq = f"S{i % shops}", f"D{i % shops}", i // shops + 1
@@ -198,7 +198,7 @@ def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> tuple[str, 
             "type": "pawn_contract", "valuation_vnd": 9000000}, "prev_hash": prev, "seq": seq, "ts": ts},
             ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         ents.append(f"{shop}\t{dev}\t{seq}\t{prov}\t{ts}\ttransaction\t{h}\t{prev}\t0\tHĐ-2026-{i}\t\\N\t"
-                    f"dien thoai iphone {i % 97} mau xanh\t{seal(body, shop, dev, seq)}\t2026-01-01T00:00:00Z\n")
+                    f"dien thoai iphone {i % 97} mau xanh\t{seal(body.encode(), shop, dev, seq)}\t2026-01-01T00:00:00Z\n")
         for kt, v in (("id", id_number), ("serial", f"SN{i}"), ("name", name)):
             keys.append(f"{shop}\t{dev}\t{seq}\t{blind(kt, v)}\n")
     return "".join(ents), "".join(keys)

@@ -50,21 +50,21 @@ from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_j
 _canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 # The backend reads batches with orjson (several times faster than the standard library) and
-# re-encodes entries with it too; where the two could part ways, the standard library decides,
-# so what is accepted is exactly what the reference encoding (canonical_json) accepts:
-# * an integer literal of 19 or more digits may leave the 64-bit range, where orjson reads a
-#   float: such a batch is read by the standard library (compact JSON puts a number right
-#   after ':', ',' or '[');
-# * input orjson refuses (NaN, Infinity, lone surrogates, deep nesting) likewise;
-# * both write a float's shortest round-trip digits, but not always in the same form ("1e16"
-#   and "1e+16", "0.00006103515625" and "6.103515625e-05"): an entry whose orjson encoding
-#   holds a float (a number with a fraction or an exponent) is re-encoded by the standard
-#   library; a string that merely looks like one costs only time. Everything else encodes to
-#   the same bytes (tests/sync/test_sync_batch.py).
-_LONG_INT = re.compile(rb"[:,\[]-?[0-9]{19}")
-# a float in orjson's compact output: two searches that each start with a literal (fast)
-_FRACTION = re.compile(rb"\.[0-9]+[,}\]e]")
-_EXPONENT = re.compile(rb"e-?[0-9]+[,}\]]")
+# re-encodes entries with it too. Where the two could part ways the standard library reads and
+# encodes the whole batch again, so what is accepted is exactly what the reference encoding
+# (canonical_json) accepts:
+# * input orjson refuses (NaN, Infinity, lone surrogates, deep nesting) is read by the
+#   standard library from the start;
+# * both read integers of the 64-bit range and every float to the same values; an integer
+#   beyond that range orjson reads as a float, which it then writes with an exponent;
+# * both write a float's shortest round-trip digits, in the same form except where Python
+#   uses an exponent: orjson writes "1e16" for "1e+16" and "0.00006103515625" for
+#   "6.103515625e-05".
+# So an entry whose orjson encoding holds an exponent or "0.0000" sends the batch to the
+# reference (a string that merely looks like one costs only time); everything else encodes to
+# the same bytes (tests/sync/test_sync_batch.py).
+_EXPONENT = re.compile(rb"e-?[0-9]+[,}\]]")  # starts with a literal: a fast search
+_SMALL = b"0.0000"
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 FORMAT = "chipid-sync-batch/1"
@@ -119,7 +119,7 @@ class SignedBatch:
     batch: Batch
     signed_bytes: bytes
     signature: bytes
-    read_by_orjson: bool = False  # then float-free entries are re-encoded with orjson (see _LONG_INT)
+    read_by_orjson: bool = False  # then entries are re-encoded with orjson where it agrees (see _EXPONENT)
 
     def verify(self, public_key: Ed25519PublicKey) -> None:
         try:
@@ -213,12 +213,11 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
 
 
 def _parse(data: bytes) -> tuple[Any, bool]:
-    """The batch JSON, and whether orjson read it (see ``_LONG_INT``)."""
-    if not _LONG_INT.search(data):
-        try:
-            return orjson.loads(data), True
-        except orjson.JSONDecodeError:
-            pass  # the standard library decides
+    """The batch JSON, and whether orjson read it (see ``_EXPONENT``)."""
+    try:
+        return orjson.loads(data), True
+    except orjson.JSONDecodeError:
+        pass  # the standard library decides
     try:
         return json.loads(data), False
     except (ValueError, UnicodeDecodeError) as e:
@@ -298,8 +297,20 @@ class CheckedBatch:
     hashes: tuple[str, ...]
 
 
+class _NeedsReference(Exception):
+    """An entry orjson may encode otherwise than the reference encoder (see ``_EXPONENT``)."""
+
+
 def checked(signed: SignedBatch) -> CheckedBatch:
     """Rebuild the entries, hash each once, check claimed hashes, links and the head hash."""
+    try:
+        return _checked(signed)
+    except _NeedsReference:
+        reference = SignedBatch(_batch_from_body(json.loads(signed.signed_bytes)), signed.signed_bytes, signed.signature)
+        return _checked(reference)
+
+
+def _checked(signed: SignedBatch) -> CheckedBatch:
     b = signed.batch
     fast = signed.read_by_orjson
     entries, canon, hashes = [], [], []
@@ -317,8 +328,11 @@ def checked(signed: SignedBatch) -> CheckedBatch:
             claimed = raw.claimed if isinstance(raw, _Unchecked) else raw.get("hash")
             e = Entry.from_json(raw if isinstance(raw, _Unchecked) else {k: v for k, v in raw.items() if k != "hash"})
             body = e.body()
-        c = _canonical_fast(body) if fast else None
-        if c is None:
+        if fast:
+            c = _canonical_fast(body)
+            if c is None:
+                raise _NeedsReference
+        else:
             try:
                 c = _canonical_encode(body).encode("utf-8")
             except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
@@ -353,12 +367,12 @@ def checked(signed: SignedBatch) -> CheckedBatch:
 
 def _canonical_fast(body: dict) -> bytes | None:
     """orjson's encoding of an entry read by orjson, or None when the reference encoder must
-    decide (the entry holds a float, or something orjson cannot encode)."""
+    decide (a float orjson writes in another form, or something orjson cannot encode)."""
     try:
         c = orjson.dumps(body, option=_SORT_KEYS)
     except orjson.JSONEncodeError:
         return None
-    return None if _FRACTION.search(c) or _EXPONENT.search(c) else c
+    return None if _SMALL in c or _EXPONENT.search(c) else c
 
 
 def _check_envelope(batch: Batch, last_hash: str) -> None:

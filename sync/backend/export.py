@@ -41,7 +41,7 @@ def export_device(db: Database, device_id: str, *, from_seq: int = 1) -> dict:
             if not rows:
                 break
             for seq, body, h in rows:
-                entries.append({**json.loads(db.vault.open(body, shop_id, device_id, int(seq))), "hash": h})
+                entries.append({**json.loads(db.vault.open_entry(body, shop_id, device_id, int(seq))), "hash": h})
             after = entries[-1]["seq"]
     return {
         "format": FORMAT,

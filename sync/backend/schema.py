@@ -13,7 +13,7 @@ to a distributed PostgreSQL (Citus-style) cluster:
   queried side by side without renumbering; ``province`` is stored on each entry row so a
   national view is a UNION over provincial databases.
 * **Personal data is encrypted at rest** (:mod:`sync.backend.vault`, keys outside the
-  database): ``entries.body`` (the canonical entry JSON) is AES-256-GCM (``v1:`` + base64);
+  database): ``entries.body`` (the canonical entry JSON) is compressed, then AES-256-GCM (``z1:`` + base64);
   hashes and chain fields stay plaintext, so chain checks, conflicts and idempotency never
   decrypt.
 * **Search goes through ``entry_keys``** (blind key -> entry), one narrow B-tree index

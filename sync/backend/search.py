@@ -108,7 +108,7 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
 
 
 def _row(db: Database, r) -> dict:
-    body = json.loads(db.vault.open(r["body"], r["shop_id"], r["device_id"], int(r["seq"])))
+    body = json.loads(db.vault.open_entry(r["body"], r["shop_id"], r["device_id"], int(r["seq"])))
     return {
         "shop": {"shop_id": r["shop_id"], "name": r["shop_name"], "license_no": r["license_no"], "province": r["province"]},
         "device_id": r["device_id"],

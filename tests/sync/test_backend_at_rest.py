@@ -20,9 +20,11 @@ from sync import batch as batch_mod
 from sync.backend import auth, enroll, schema, watchlist
 from sync.backend.app import create_app
 from sync.backend.db import SQLITE_FILE, Database
+from sync.backend import vault as vault_mod
 from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV, KEY_FILE, Vault
 from sync.testing import SigningDevice, ThreadServer, pawn_payload
 from verifier.errors import ConfigError, SyncError, TamperError
+from verifier.ledger.entry import canonical_json
 from verifier.ledger.export import verify_bundle
 
 NAME = "Nguyễn Văn Ấn Khuê"
@@ -111,7 +113,7 @@ def test_sqlite_data_dir_holds_no_personal_data(tmp_path, monkeypatch):
         _populate_and_search(db)
         with db.read() as conn:
             raw = conn.execute(text("SELECT body FROM entries ORDER BY seq")).scalars().all()
-        assert raw and all(b.startswith("v1:") for b in raw)
+        assert raw and all(b.startswith("z1:") for b in raw)
     finally:
         db.close()
     key_file = data_dir / KEY_FILE
@@ -153,10 +155,16 @@ def test_postgres_dump_holds_no_personal_data(pg_admin_url):
         dump = subprocess.run([str(PG_BIN / "pg_dump"), "--data-only", "--no-owner", url.replace("+psycopg", "")],
                               capture_output=True, timeout=60)
         assert dump.returncode == 0, dump.stderr.decode(errors="replace")
-        assert b"COPY public.entries" in dump.stdout and b"v1:" in dump.stdout
+        assert b"COPY public.entries" in dump.stdout and b"z1:" in dump.stdout and b"v1:" in dump.stdout
         _assert_absent(dump.stdout, "pg_dump of the backend database")
     finally:
         drop_database(pg_admin_url, name)
+
+
+def test_entry_dictionary_is_frozen():
+    """Stored bodies decompress only with these exact bytes: a new dictionary needs a new prefix."""
+    data = (Path(vault_mod.__file__).parent / "data" / "entry-dictionary-1.json").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == "f2911a32bd337726cffee6097ebae61e11f5940dd261cec5c03da22526cc727b"
 
 
 def test_wrong_keys_and_plaintext_schema_are_refused(tmp_path, monkeypatch):
@@ -202,6 +210,14 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open(sealed, "S", "D", 8)  # moved to another row
     with pytest.raises(TamperError, match="plaintext"):
         v.open('{"a":1}', "S", "D", 7)
+    contract = canonical_json({"kind": "transaction", "payload": pawn_payload(7), "seq": 7})
+    body = v.seal_entry(contract, "S", "D", 7)
+    assert body.startswith("z1:") and v.open_entry(body, "S", "D", 7) == contract
+    assert len(body) < len(contract) / 2  # compressed against the entry dictionary before sealing
+    with pytest.raises(TamperError, match="altered or moved"):
+        v.open_entry(body, "S", "D", 8)
+    with pytest.raises(TamperError, match="expected an encrypted value"):
+        v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
     blind = v.blind("id", "079090001234")
     assert blind != v.blind("serial", "079090001234") and type(blind) is int and -2**63 <= blind < 2**63
     assert blind == v.blind("id", "079090001234")  # deterministic: a search finds what ingest stored

@@ -38,7 +38,7 @@ def _enroll_direct(db: Database, ledger: Ledger, url: str, n: int) -> None:
 
 def _stored(db: Database, device_id: str) -> list[tuple[int, str]]:
     with db.read() as conn:
-        return [(int(r[0]), db.vault.open(r[1], r[2], device_id, int(r[0]))) for r in conn.execute(
+        return [(int(r[0]), db.vault.open_entry(r[1], r[2], device_id, int(r[0]))) for r in conn.execute(
             text("SELECT seq, body, shop_id FROM entries WHERE device_id = :d ORDER BY seq"), {"d": device_id})]
 
 
