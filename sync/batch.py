@@ -60,11 +60,11 @@ _canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensu
 # * both write a float's shortest round-trip digits, in the same form except where Python
 #   uses an exponent: orjson writes "1e16" for "1e+16" and "0.00006103515625" for
 #   "6.103515625e-05".
-# So an entry whose orjson encoding holds an exponent or "0.0000" sends the batch to the
-# reference (a string that merely looks like one costs only time); everything else encodes to
-# the same bytes (tests/sync/test_sync_batch.py).
+# So an entry whose orjson encoding holds an exponent or a number starting "0.0000" sends the
+# batch to the reference (a string that merely looks like one costs only time); everything
+# else encodes to the same bytes (tests/sync/test_sync_batch.py).
 _EXPONENT = re.compile(rb"e-?[0-9]+[,}\]]")  # starts with a literal: a fast search
-_SMALL = b"0.0000"
+_SMALL = (b":0.0000", b",0.0000", b"[0.0000", b"-0.0000")  # a number follows ':', ',' or '[' (or its '-')
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 FORMAT = "chipid-sync-batch/1"
@@ -372,7 +372,9 @@ def _canonical_fast(body: dict) -> bytes | None:
         c = orjson.dumps(body, option=_SORT_KEYS)
     except orjson.JSONEncodeError:
         return None
-    return None if _SMALL in c or _EXPONENT.search(c) else c
+    if _EXPONENT.search(c) or any(small in c for small in _SMALL):
+        return None
+    return c
 
 
 def _check_envelope(batch: Batch, last_hash: str) -> None:

@@ -287,6 +287,19 @@ def pawn_payload(i: int, *, id_number: str | None = None, serial: str | None = N
     }
 
 
+def event_payload(i: int, txn: dict, event_type: str = "redeemed") -> dict:
+    """An event on contract ``txn`` as the shop records it (``verifier/ledger/pawn.py``)."""
+    p = {"type": event_type, "txn_id": txn["id"], "by": {"user": "clerk1", "role": "clerk"},
+         "at": f"2026-12-{i % 28 + 1:02d}T09:{i % 60:02d}:00.000000Z"}
+    if event_type == "extended":
+        p.update(extend_days=30, new_due_date="2027-01-22", interest_rate_year_pct=txn.get("interest_rate_year_pct", 18.0))
+    elif event_type == "partial_payment":
+        p.update(amount_vnd=1_000_000, notes="Khách trả một phần")
+    elif event_type in ("suspicious", "forfeited"):
+        p["reason"] = "Quá hạn không chuộc" if event_type == "forfeited" else "Giấy tờ không khớp"
+    return p
+
+
 class FaultProxy:
     """A loopback TCP proxy that delays, drops and cuts connections (also mid-request).
 

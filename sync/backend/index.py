@@ -21,28 +21,29 @@ MAX_KEY = 200
 MAX_SEARCH_TEXT = 2000
 
 
-def _fold_table() -> dict[int, str]:
-    """Latin letters with diacritics (Vietnamese included) -> base letter, lower case."""
-    table = {ord("đ"): "d", ord("Đ"): "d"}
-    for cp in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)):
-        ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        if base != ch and base.isascii():
-            table[cp] = base.lower()
-    return table
+# the combining marks Vietnamese (and most Latin) letters decompose into; U+034F, the grapheme
+# joiner, is no mark (combining class 0) and stays, as unicodedata.combining would keep it
+_VI_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
 
 
-_FOLD = _fold_table()
+def _fold(s: str) -> str:
+    """Diacritics dropped and đ -> d ('Nguyễn Văn Đức' -> 'Nguyen Van duc'), through NFKD.
+    Latin letters (Vietnamese among them) take two C calls; marks of other scripts are found
+    one character at a time."""
+    s = unicodedata.normalize("NFKD", s.replace("đ", "d").replace("Đ", "d"))
+    s = _VI_MARKS.sub("", s)
+    if s.isascii():
+        return s
+    return "".join(c for c in s if not unicodedata.combining(c))
 
 
 def norm_text(s: Any) -> str:
     """'Nguyễn  Văn Đức' -> 'nguyen van duc' (diacritics dropped, đ -> d, lower case, single spaces)."""
     if s is None:
         return ""
-    s = str(s)[: 4 * MAX_SEARCH_TEXT].translate(_FOLD).replace("\x00", "")
+    s = str(s)[: 4 * MAX_SEARCH_TEXT].replace("\x00", "")
     if not s.isascii():
-        s = unicodedata.normalize("NFKD", s)
-        s = "".join(c for c in s if not unicodedata.combining(c))
+        s = _fold(s)
     return " ".join(s.lower().split())[:MAX_SEARCH_TEXT]
 
 
@@ -52,18 +53,16 @@ def norm_code(s: Any) -> str:
         return ""
     s = str(s)[: 4 * MAX_KEY]
     if not s.isascii():
-        s = s.translate(_FOLD)
-        if not s.isascii():
-            s = norm_text(s)
+        s = _fold(s)
     return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]
 
 
 def name_suffixes(name: str) -> list[str]:
-    """Every suffix of the name's words, so 'van an' and 'an' find 'nguyen van an' by prefix."""
+    """Every suffix of the name's words (of its first 12), so 'van an' and 'an' find 'nguyen van an'."""
     n = norm_text(name)  # single spaces, no leading or trailing one
-    if n.count(" ") < 12:  # the suffixes are slices of the normalised name
-        return [n[:MAX_KEY]] + [n[i + 1:i + 1 + MAX_KEY] for i, c in enumerate(n) if c == " "] if n else []
-    words = n.split()[:12]
+    if not n:
+        return []
+    words = n.split(" ", 12)[:12]
     return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words))]
 
 
