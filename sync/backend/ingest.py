@@ -25,9 +25,7 @@ import json
 import logging
 import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -71,41 +69,24 @@ _DEVICE_SQL = (
 
 def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> IngestResponse:
     """Verify and store one wire batch; never raises for bad input (the answer says why)."""
-    with _one_at_a_time, _collector_paused():
-        return _ingest(db, raw, content_encoding)
+    with _one_at_a_time:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _ingest(db, raw, content_encoding)
+        finally:
+            if collecting:
+                gc.enable()
 
 
 # One batch at a time per process: a batch is CPU work in Python, and two threads of one
 # process only take turns at the interpreter lock, paying for every switch (measured: a third
 # more CPU per entry). Run more worker processes than cores instead (``--workers``), so that
 # one process works while another waits for the database.
+# Python's cyclic garbage collector pauses meanwhile: a parsed batch is tens of thousands of
+# small acyclic objects (JSON) that it would otherwise walk again and again (a third of ingest's
+# CPU time); reference counting frees them when the batch is done.
 _one_at_a_time = threading.Lock()
-
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while batches are processed. A parsed batch is
-    tens of thousands of small acyclic objects (JSON) that the collector would otherwise walk
-    again and again (a third of ingest's CPU time); reference counting frees them all when
-    the batch is done, and the collector runs again once no batch is in progress."""
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        _gc_pausers += 1
-        if _gc_pausers == 1:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _ingest(db: Database, raw: bytes, content_encoding: str | None) -> IngestResponse:

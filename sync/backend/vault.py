@@ -5,7 +5,7 @@ Two 32-byte keys, kept outside the database:
 * the **data key** encrypts with AES-256-GCM (NIST SP 800-38D). An entry body
   (``entries.body``) is first compressed with Zstandard (RFC 8878) against a shipped
   dictionary of sample entries (``data/entry-dictionary-1.json``: a 2 KB contract becomes
-  under 500 bytes, so rows stay small and inline, which is most of what PostgreSQL spends
+  about 500 bytes, so rows stay small and inline, which is most of what PostgreSQL spends
   per entry), then stored as ``z1:`` + base64(nonce(12) || ciphertext || tag(16)); other
   values (alert details, access-log queries, watchlist values and notes) are sealed as they
   are, as ``v1:`` + base64(...). The AAD is ``shop_id|device_id|seq`` (or the row's own

@@ -4,6 +4,7 @@ batch refused with an alert (gap, fork, conflict, replay, wrong key, tampered en
 from __future__ import annotations
 
 import base64
+import gc
 import gzip
 
 from sqlalchemy import text
@@ -54,6 +55,19 @@ def test_batch_is_accepted_and_the_same_batch_twice_gives_the_same_answer(db, de
     assert again.status_code == 200 and again.body == first.body and again.duplicate and again.stored == 0
     assert _count(db, device.device_id) == 10
     assert _alerts(db) == []
+
+
+def test_collector_is_back_on_after_every_batch(db, device):
+    """Ingest pauses the cyclic collector while it works on a batch, and only then."""
+    _fill(device, 3)
+    assert gc.isenabled()
+    assert ingest(db, _wire(device, 1, 3)).status_code == 200 and gc.isenabled()
+    assert ingest(db, b"not gzip").status_code == 400 and gc.isenabled()
+    gc.disable()  # a host that runs without the collector keeps it off
+    try:
+        assert ingest(db, _wire(device, 1, 3)).duplicate and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_resent_overlapping_batch_stores_only_the_new_entries(db, device):
