@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from verifier import verdict as V
 from verifier.errors import SyncError
 from verifier.ledger.entry import GENESIS, Checkpoint, Entry, public_key_b64, utc_now
 
@@ -213,14 +214,14 @@ class SigningDevice:
         return self.entries[seq - 2].hash if seq > 1 else GENESIS
 
 
-_CHECKS = ("chip_access", "sod_signature", "dsc_chain", "revocation", "dg_hashes", "sod_completeness",
-           "chip_authentication", "active_authentication", "mrz_consistency", "issuer_country", "card_expiry")
+_CHECKS = (V.CHIP_ACCESS, V.SOD_SIGNATURE, V.DSC_CHAIN, V.REVOCATION, V.DG_HASHES, V.SOD_COMPLETENESS,
+           V.CHIP_AUTHENTICATION, V.ACTIVE_AUTHENTICATION, V.MRZ_CONSISTENCY, V.ISSUER_COUNTRY, V.CARD_EXPIRY)
 
 
 def pawn_payload(i: int, *, id_number: str | None = None, serial: str | None = None, name: str | None = None) -> dict:
     """A pawn contract with every field the shop's contracts carry (``verifier/ledger/pawn.py``:
     the chip's holder fields, identity check, face decision with its float measures, items,
-    amounts), about 1.6 KB of canonical JSON, so that benchmarks move realistic entries."""
+    amounts), about 1.9 KB of canonical JSON, so that benchmarks move realistic entries."""
     rnd = random.Random(i)
     first = rnd.choice(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Võ", "Đặng", "Bùi"])
     middle = rnd.choice(["Văn", "Thị", "Đức", "Minh", "Ngọc"])
