@@ -93,7 +93,7 @@ def test_where_orjson_and_the_reference_part_ways_the_reference_decides():
     again by the standard library); the hashes are the shop's in every case."""
     dev = SigningDevice()
     cases = [({"big": 2**64}, True), ({"nan": float("nan")}, False), ({"f": 1e16}, True), ({"g": 6.103515625e-05}, True),
-             ({"rate": 18.25, "n": 42, "at": "2026-12-01T09:10:00.000000Z"}, True)]
+             ({"rate": 18.25, "n": 42, "at": "2026-12-01T09:10:00.000000Z", "model": "Future-125"}, True)]
     for payload, _ in cases:
         dev.append("transaction", payload)
     for i, (payload, by_orjson) in enumerate(cases):
@@ -102,7 +102,8 @@ def test_where_orjson_and_the_reference_part_ways_the_reference_decides():
         assert signed.read_by_orjson is by_orjson, payload
         cb = batch_mod.checked(signed)
         assert cb.hashes == (dev.entries[i].hash,) and cb.canonical == (dev.entries[i].canonical(),), payload
-    # a time stamp is a string, not a small float: such an entry stays on the fast path
+    # a time stamp and a model name are strings, not a small float or an exponent: such an
+    # entry stays on the fast path
     assert batch_mod._canonical_fast(dev.entries[-1].body()) == dev.entries[-1].canonical()
 
 
