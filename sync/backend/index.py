@@ -54,6 +54,8 @@ def norm_code(s: Any) -> str:
     s = str(s)[: 4 * MAX_KEY]
     if not s.isascii():
         s = _fold(s)
+    elif s.isalnum():  # already only [0-9A-Za-z], as most ID numbers and serials are
+        return s.upper()[:MAX_KEY]
     return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]
 
 

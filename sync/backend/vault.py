@@ -107,7 +107,8 @@ class Vault:
             raise ConfigError("backend keys: expected distinct data and index keys, found the same key twice")
         self._aead = AESGCM(data_key)
         self._index_key = index_key
-        self._blind_state = hashlib.blake2b(key=index_key, digest_size=8)  # copied per value: the key block is done once
+        self._blind_state = hashlib.blake2b(key=index_key, digest_size=8)
+        self._blind_types: dict[str, "hashlib._Hash"] = {}  # type -> state that has hashed the key block and "type:"
 
     @classmethod
     def from_master(cls, master: bytes) -> "Vault":
@@ -190,8 +191,13 @@ class Vault:
     def blind(self, key_type: str, value: str) -> int:
         """Signed 64-bit blind index of an already normalised value: keyed BLAKE2b-64 of
         ``type:value`` under the index key. The type separates the domains."""
-        h = self._blind_state.copy()
-        h.update(f"{key_type}:{value}".encode("utf-8"))
+        typed = self._blind_types.get(key_type)
+        if typed is None:  # a handful of types: each primed once, then copied per value
+            typed = self._blind_state.copy()
+            typed.update(f"{key_type}:".encode("utf-8"))
+            self._blind_types[key_type] = typed
+        h = typed.copy()
+        h.update(value.encode("utf-8"))
         return int.from_bytes(h.digest(), "big", signed=True)
 
     def key_check(self) -> str:
