@@ -102,7 +102,8 @@ def _str(v: Any) -> str | None:
 def index_entry(entry: Entry) -> Indexed:
     """Search keys and free text of one entry. The free text (``q``) holds what keys do not,
     and only item text: item descriptions, category, brand, model (never names, ID numbers,
-    addresses, free notes). Keys are plain normalised values; ingest blinds them."""
+    addresses, free notes), so an event's is empty. Keys are plain normalised values; ingest
+    blinds them."""
     p = entry.payload if isinstance(entry.payload, dict) else _EMPTY
     pawner = p.get("pawner") or p.get("customer") or p.get("person")
     if not isinstance(pawner, dict):
@@ -141,8 +142,6 @@ def index_entry(entry: Entry) -> Indexed:
         v = p.get(field)
         if v and type(v) is str:
             texts.append(v[:MAX_SEARCH_TEXT])
-    if event_type:
-        texts.append(event_type)
     # positional: contract_no, txn_ref, id_number, full_name, event_type, search_text, keys, serials
     return Indexed(contract_no, txn_ref, id_number, full_name, event_type, norm_text(" ".join(texts)) if texts else "",
                    tuple(keys), tuple(serials))

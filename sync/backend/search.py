@@ -76,7 +76,8 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
         v = norm_text(query.q)
         if v:
             params["q"] = "%" + _like_escape(v) + "%"
-            where.append("e.search_text LIKE :q ESCAPE '\\'")
+            # "<> ''" is implied by the pattern; said, it lets PostgreSQL use the partial trigram index
+            where.append("e.search_text <> '' AND e.search_text LIKE :q ESCAPE '\\'")
     if query.shop:
         params["shop"] = query.shop.strip()
         params["shop_name"] = "%" + _like_escape(norm_text(query.shop)) + "%"

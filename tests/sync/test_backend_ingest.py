@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from sync import batch as batch_mod
 from sync.backend.ingest import ingest
-from sync.testing import SigningDevice, pawn_payload
+from sync.backend import search
+from sync.testing import SigningDevice, event_payload, pawn_payload
 from verifier.ledger.entry import Checkpoint, Entry, canonical_json, utc_now
 
 
@@ -55,6 +56,27 @@ def test_batch_is_accepted_and_the_same_batch_twice_gives_the_same_answer(db, de
     assert again.status_code == 200 and again.body == first.body and again.duplicate and again.stored == 0
     assert _count(db, device.device_id) == 10
     assert _alerts(db) == []
+
+
+def test_item_text_is_searchable_and_events_carry_none(db, device):
+    """Free text is the items' text; an event has none (its type is a column), so on
+    PostgreSQL it stays out of the trigram index, which every free-text search can use."""
+    txn = pawn_payload(1)
+    device.append("transaction", txn)
+    device.append("event", event_payload(2, txn, "redeemed"))
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    with db.read() as conn:
+        stored = dict(conn.execute(text("SELECT kind, search_text FROM entries ORDER BY seq")).all())
+    assert stored == {"transaction": search.norm_text(" ".join([txn["items"][0]["description"], txn["items"][0]["category"]])),
+                      "event": ""}
+    word = stored["transaction"].split()[-1]
+    assert [h["seq"] for h in search.search_entries(db, search.Query(q=word, kind=None))] == [1]
+    if db.dialect == "postgresql":
+        sql, params = search._build(db, search.Query(q=word))
+        with db.read() as conn:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is tiny: ask whether the index can serve
+            plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + sql), params))
+        assert "entries_search_trgm" in plan, plan
 
 
 def test_collector_is_back_on_after_every_batch(db, device):
