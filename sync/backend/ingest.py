@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -48,6 +48,7 @@ class IngestResponse:
     body: dict
     duplicate: bool = False
     stored: int = 0
+    queued: bool = False  # this process was busy with another batch when this one came: it waited
 
 
 @dataclass
@@ -69,14 +70,20 @@ _DEVICE_SQL = (
 
 def ingest(db: Database, raw: bytes, content_encoding: str | None = "gzip") -> IngestResponse:
     """Verify and store one wire batch; never raises for bad input (the answer says why)."""
-    with _one_at_a_time:
+    queued = not _one_at_a_time.acquire(blocking=False)
+    if queued:
+        _one_at_a_time.acquire()
+    try:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _ingest(db, raw, content_encoding)
+            result = _ingest(db, raw, content_encoding)
         finally:
             if collecting:
                 gc.enable()
+    finally:
+        _one_at_a_time.release()
+    return replace(result, queued=True) if queued else result
 
 
 # One batch at a time per process: a batch is CPU work in Python, and two threads of one

@@ -6,13 +6,18 @@ from __future__ import annotations
 import base64
 import gc
 import gzip
+import threading
+import time
 
+import httpx
 from sqlalchemy import text
 
 from sync import batch as batch_mod
-from sync.backend.ingest import ingest
+from sync.backend import ingest as ingest_mod
 from sync.backend import search
-from sync.testing import SigningDevice, event_payload, pawn_payload
+from sync.backend.app import create_app
+from sync.backend.ingest import ingest
+from sync.testing import SigningDevice, ThreadServer, event_payload, pawn_payload
 from verifier.ledger.entry import Checkpoint, Entry, canonical_json, utc_now
 
 
@@ -90,6 +95,32 @@ def test_collector_is_back_on_after_every_batch(db, device):
         assert ingest(db, _wire(device, 1, 3)).duplicate and not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_batch_that_waited_for_a_busy_worker_lets_its_connection_go(db, device):
+    """One batch at a time per process: a batch that had to wait is answered with
+    ``Connection: close``, so the shop's next batch reaches whichever worker is free; a batch
+    that found the process idle keeps its connection."""
+    _fill(device, 4)
+    server = ThreadServer(create_app(db)).start()
+    answers: list[httpx.Response] = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            def post(first: int, last: int) -> None:
+                answers.append(c.post("/api/v1/ingest", content=_wire(device, first, last), headers={"Content-Encoding": "gzip"}))
+
+            post(1, 2)
+            with ingest_mod._one_at_a_time:  # this process is busy with another batch
+                waiting = threading.Thread(target=post, args=(3, 4))
+                waiting.start()
+                time.sleep(0.3)
+                assert waiting.is_alive()  # the batch waits for the worker
+            waiting.join(30)
+    finally:
+        server.stop()
+    assert [r.status_code for r in answers] == [200, 200]
+    assert answers[0].headers.get("connection") != "close" and answers[1].headers["connection"] == "close"
+    assert _count(db, device.device_id) == 4
 
 
 def test_resent_overlapping_batch_stores_only_the_new_entries(db, device):
