@@ -10,9 +10,10 @@
   Entries are shaped as the shop writes them (``sync.testing.pawn_payload``: a contract is about
   2 KB of JSON with the chip's holder fields, checks and face measures): a shop's ledger
   (contracts and the redeemed / extended / forfeited events on them, 1.25 events per
-  contract) and, as the worst case, contracts only. Also the CPU time per entry of the backend
-  processes and of PostgreSQL (from /proc), which, unlike the rate, does not move when other
-  work shares the machine.
+  contract) and, as the worst case, contracts only. Each measure is three runs into fresh
+  databases (``--repeat``), the median reported with the others: on this virtual machine the
+  same run varies by a fifth or more from one minute to the next. Also the CPU time per entry
+  of the backend processes and of PostgreSQL (from /proc) of that run.
 * drain: a real shop ledger (``verifier/ledger/store.py``) holding a 100,000-entry backlog,
   delivered by the relay (``sync/relay.py``) to the backend on PostgreSQL over loopback.
 * search: p50/p95 of ``GET /api/v1/entries?id_number=`` and ``?serial=`` through the inspector
@@ -37,6 +38,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -109,18 +111,40 @@ def _ledger(dev: SigningDevice, n: int, count: int, mix: str) -> None:
         i += 1
 
 
-def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: int, *, devices: int, workers: int,
-                 mix: str, batch: int = 1000, pg: TempPostgres | None = None) -> None:
-    db = Database.open(data_dir, database_url)
+def bench_ingest(label: str, target: Callable[[int], tuple[str | None, Path]], total: int, *, devices: int, workers: int,
+                 mix: str, repeat: int, batch: int = 1000, pg: TempPostgres | None = None) -> None:
+    """``repeat`` runs, each into a fresh database from ``target(run)`` (URL or None for SQLite,
+    data directory), of the same signed batches; the median run is reported, with the others."""
     devs = [SigningDevice() for _ in range(devices)]
     wires: list[list[bytes]] = []
     for n, dev in enumerate(devs):
-        _enroll(db, dev.sign, dev.device_id, dev.public_key, n)
         _ledger(dev, n, total // devices, mix)
         wires.append([batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries[j:j + batch],
                                                              prev_hash=dev.prev_of(j + 1)), dev.sign)
                       for j in range(0, len(dev.entries), batch)])
     contracts = sum(e.kind == "transaction" for dev in devs for e in dev.entries)
+    n = (total // devices) * devices
+    runs = sorted((_ingest_run(target(r), devs, wires, workers, pg) for r in range(repeat)), key=lambda run: run[0])
+    elapsed, cpu = runs[len(runs) // 2]
+    what = "contracts only" if mix == "contracts" else f"ledger, {contracts / n:.0%} contracts"
+    others = f"; runs {', '.join(f'{n / e:,.0f}' for e, _ in runs)}" if repeat > 1 else ""
+    row(f"ingest rate (entries/s), {what}", label, f"{n / elapsed:,.0f}  ({n:,} entries in {elapsed:.1f} s{others})",
+        ">= 20,000" if label.startswith("PostgreSQL") else "")
+    # CPU per entry does not depend on what else runs on the machine; the rate above does.
+    total_cpu = sum(cpu.values())
+    row(f"ingest CPU per entry, {what} (" + " + ".join(cpu) + ")", label,
+        " + ".join(f"{v / n * 1e6:.0f}" for v in cpu.values()) + f" = {total_cpu / n * 1e6:.0f} µs"
+        f"  (=> {os.cpu_count() or 1} cores saturate at {(os.cpu_count() or 1) * n / total_cpu:,.0f}/s)")
+
+
+def _ingest_run(target: tuple[str | None, Path], devs: list[SigningDevice], wires: list[list[bytes]], workers: int,
+                pg: TempPostgres | None) -> tuple[float, dict[str, float]]:
+    """One timed run: the devices enrolled in a fresh database, every batch sent by one
+    thread per device to ``chipid backend serve``; (seconds, CPU seconds per process tree)."""
+    database_url, data_dir = target
+    db = Database.open(data_dir, database_url)
+    for n, dev in enumerate(devs):
+        _enroll(db, dev.sign, dev.device_id, dev.public_key, n)
     db.close()
     port = free_port()
     proc = backend_process(data_dir, port, database_url, workers=workers)
@@ -153,15 +177,7 @@ def bench_ingest(label: str, database_url: str | None, data_dir: Path, total: in
         kill_tree(proc)
     if errors:
         raise SystemExit(f"ingest benchmark failed: {errors[0]}")
-    n = (total // devices) * devices
-    what = "contracts only" if mix == "contracts" else f"ledger, {contracts / n:.0%} contracts"
-    row(f"ingest rate (entries/s), {what}", label, f"{n / elapsed:,.0f}  ({n:,} entries in {elapsed:.1f} s)",
-        ">= 20,000" if label.startswith("PostgreSQL") else "")
-    # CPU per entry does not depend on what else runs on the machine; the rate above does.
-    total_cpu = sum(cpu.values())
-    row(f"ingest CPU per entry, {what} (" + " + ".join(cpu) + ")", label,
-        " + ".join(f"{v / n * 1e6:.0f}" for v in cpu.values()) + f" = {total_cpu / n * 1e6:.0f} µs"
-        f"  (=> {os.cpu_count() or 1} cores saturate at {(os.cpu_count() or 1) * n / total_cpu:,.0f}/s)")
+    return elapsed, cpu
 
 
 def bench_drain(database_url: str, data_dir: Path, shop_dir: Path, total: int, batch_size: int) -> None:
@@ -314,10 +330,13 @@ def main() -> None:
     ap.add_argument("--drain-batch", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=3, help="backend worker processes for the ingest benchmark")
     ap.add_argument("--devices", type=int, default=8, help="shops sending at once in the ingest benchmark")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="ingest runs per measure, the median reported (default 3; 1 with --quick): this machine's speed varies")
     ap.add_argument("--search-sizes", default=None)
     args = ap.parse_args()
     only = set(args.only.split(","))
     ingest_n = args.ingest_entries or (8_000 if args.quick else 100_000)
+    args.repeat = args.repeat or (1 if args.quick else 3)
     drain_n = args.drain_entries or (5_000 if args.quick else 100_000)
     sizes = [int(s) for s in (args.search_sizes or ("100000" if args.quick else "1000000,10000000")).split(",")]
     for var in (DATA_KEY_ENV, INDEX_KEY_ENV):  # the backend's keys, inherited by the backend processes
@@ -328,9 +347,11 @@ def main() -> None:
     try:
         if "ingest" in only:
             for mix in ("ledger", "contracts"):
-                bench_ingest("PostgreSQL", create_database(pg.url, f"chipid_ingest_{mix}"), tmp / f"ingest-pg-{mix}", ingest_n,
-                             devices=args.devices, workers=args.workers, mix=mix, pg=pg)
-            bench_ingest("SQLite", None, tmp / "ingest-sqlite", ingest_n, devices=args.devices, workers=args.workers, mix="ledger")
+                bench_ingest("PostgreSQL", lambda r, mix=mix: (create_database(pg.url, f"chipid_ingest_{mix}_{r}"),
+                                                               tmp / f"ingest-pg-{mix}-{r}"),
+                             ingest_n, devices=args.devices, workers=args.workers, mix=mix, repeat=args.repeat, pg=pg)
+            bench_ingest("SQLite", lambda r: (None, tmp / f"ingest-sqlite-{r}"), ingest_n, devices=args.devices,
+                         workers=args.workers, mix="ledger", repeat=args.repeat)
         if "drain" in only:
             bench_drain(create_database(pg.url, "chipid_drain"), tmp / "drain-backend", tmp / "drain-shop", drain_n, args.drain_batch)
         if "search" in only:

@@ -135,7 +135,9 @@ class SignedBatch:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.signed_bytes + self.signature).hexdigest()
+        h = hashlib.sha256(self.signed_bytes)  # of the bytes and then the signature, without joining them
+        h.update(self.signature)
+        return h.hexdigest()
 
 
 def build_batch(
