@@ -50,8 +50,8 @@ from sync import batch as batch_mod  # noqa: E402
 from sync.backend import auth, enroll, schema  # noqa: E402
 from sync.backend.db import Database  # noqa: E402
 from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV  # noqa: E402
-from sync.testing import (SigningDevice, TempPostgres, backend_process, create_database, event_payload,  # noqa: E402
-                          free_port, kill_tree, pawn_payload, wait_http)
+from sync.testing import (SigningDevice, TempPostgres, backend_process, create_database, drop_database,  # noqa: E402
+                          event_payload, free_port, kill_tree, pawn_payload, wait_http)
 
 ROWS: list[tuple[str, str, str, str]] = []
 
@@ -140,12 +140,19 @@ def bench_ingest(label: str, target: Callable[[int], tuple[str | None, Path]], t
 def _ingest_run(target: tuple[str | None, Path], devs: list[SigningDevice], wires: list[list[bytes]], workers: int,
                 pg: TempPostgres | None) -> tuple[float, dict[str, float]]:
     """One timed run: the devices enrolled in a fresh database, every batch sent by one
-    thread per device to ``chipid backend serve``; (seconds, CPU seconds per process tree)."""
+    thread per device to ``chipid backend serve``; (seconds, CPU seconds per process tree).
+    On PostgreSQL the cluster is settled first (a checkpoint writes out what earlier runs
+    left in memory) and the run's database dropped after (no vacuum of it during the next)."""
     database_url, data_dir = target
     db = Database.open(data_dir, database_url)
     for n, dev in enumerate(devs):
         _enroll(db, dev.sign, dev.device_id, dev.public_key, n)
     db.close()
+    if pg is not None:
+        import psycopg
+
+        with psycopg.connect(pg.url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
     port = free_port()
     proc = backend_process(data_dir, port, database_url, workers=workers)
     url = f"http://127.0.0.1:{port}"
@@ -175,6 +182,8 @@ def _ingest_run(target: tuple[str | None, Path], devs: list[SigningDevice], wire
         cpu = {k: _cpu_used(cpu0[k], _proc_tree_cpu(v)) for k, v in roots.items()}
     finally:
         kill_tree(proc)
+        if pg is not None and database_url:
+            drop_database(pg.url, database_url.rsplit("/", 1)[1])
     if errors:
         raise SystemExit(f"ingest benchmark failed: {errors[0]}")
     return elapsed, cpu
