@@ -10,7 +10,7 @@
   Entries are shaped as the shop writes them (``sync.testing.pawn_payload``: a contract is about
   2 KB of JSON with the chip's holder fields, checks and face measures): a shop's ledger
   (contracts and the redeemed / extended / forfeited events on them, 1.25 events per
-  contract) and, as the worst case, contracts only. Each measure is three runs into fresh
+  contract) and, as the worst case, contracts only. Each measure is five runs into fresh
   databases (``--repeat``), the median reported with the others: on this virtual machine the
   same run varies by a fifth or more from one minute to the next. Also the CPU time per entry
   of the backend processes and of PostgreSQL (from /proc) of that run.
@@ -340,12 +340,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=3, help="backend worker processes for the ingest benchmark")
     ap.add_argument("--devices", type=int, default=8, help="shops sending at once in the ingest benchmark")
     ap.add_argument("--repeat", type=int, default=None,
-                    help="ingest runs per measure, the median reported (default 3; 1 with --quick): this machine's speed varies")
+                    help="ingest runs per measure, the median reported (default 5; 1 with --quick): this machine's speed varies")
     ap.add_argument("--search-sizes", default=None)
     args = ap.parse_args()
     only = set(args.only.split(","))
     ingest_n = args.ingest_entries or (8_000 if args.quick else 100_000)
-    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.repeat = args.repeat or (1 if args.quick else 5)
     drain_n = args.drain_entries or (5_000 if args.quick else 100_000)
     sizes = [int(s) for s in (args.search_sizes or ("100000" if args.quick else "1000000,10000000")).split(",")]
     for var in (DATA_KEY_ENV, INDEX_KEY_ENV):  # the backend's keys, inherited by the backend processes
