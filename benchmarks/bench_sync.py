@@ -11,9 +11,10 @@
   2 KB of JSON with the chip's holder fields, checks and face measures): a shop's ledger
   (contracts and the redeemed / extended / forfeited events on them, 1.25 events per
   contract) and, as the worst case, contracts only. Each measure is five runs into fresh
-  databases (``--repeat``), the median reported with the others: on this virtual machine the
-  same run varies by a fifth or more from one minute to the next. Also the CPU time per entry
-  of the backend processes and of PostgreSQL (from /proc) of that run.
+  databases (``--repeat``) after one uncounted warm-up run, the median reported with the
+  others: on this virtual machine the same run varies by a fifth or more from one minute to
+  the next. Also the CPU time per entry of the backend processes and of PostgreSQL (from
+  /proc) of that run.
 * drain: a real shop ledger (``verifier/ledger/store.py``) holding a 100,000-entry backlog,
   delivered by the relay (``sync/relay.py``) to the backend on PostgreSQL over loopback.
 * search: p50/p95 of ``GET /api/v1/entries?id_number=`` and ``?serial=`` through the inspector
@@ -114,7 +115,9 @@ def _ledger(dev: SigningDevice, n: int, count: int, mix: str) -> None:
 def bench_ingest(label: str, target: Callable[[int], tuple[str | None, Path]], total: int, *, devices: int, workers: int,
                  mix: str, repeat: int, batch: int = 1000, pg: TempPostgres | None = None) -> None:
     """``repeat`` runs, each into a fresh database from ``target(run)`` (URL or None for SQLite,
-    data directory), of the same signed batches; the median run is reported, with the others."""
+    data directory), of the same signed batches; the median run is reported, with the others.
+    A first run is not counted: it warms the server (PostgreSQL creates and zero-fills its WAL
+    segment files, which a server in service recycles, and fills its caches)."""
     devs = [SigningDevice() for _ in range(devices)]
     wires: list[list[bytes]] = []
     for n, dev in enumerate(devs):
@@ -124,6 +127,7 @@ def bench_ingest(label: str, target: Callable[[int], tuple[str | None, Path]], t
                       for j in range(0, len(dev.entries), batch)])
     contracts = sum(e.kind == "transaction" for dev in devs for e in dev.entries)
     n = (total // devices) * devices
+    _ingest_run(target(repeat), devs, wires, workers, pg)  # warm-up
     runs = sorted((_ingest_run(target(r), devs, wires, workers, pg) for r in range(repeat)), key=lambda run: run[0])
     elapsed, cpu = runs[len(runs) // 2]
     what = "contracts only" if mix == "contracts" else f"ledger, {contracts / n:.0%} contracts"
