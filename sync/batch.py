@@ -386,7 +386,7 @@ def _other_float_form(c: bytes) -> bool:
     then the byte before each (rare) hit is checked here: a pattern starting with a character
     class ("[0-9]e") costs several times more, for the hex digests in every entry."""
     for m in _EXPONENT.finditer(c):
-        if c[m.start() - 1] in _DIGITS:
+        if m.start() and c[m.start() - 1] in _DIGITS:
             return True
     i = c.find(_SMALL)
     while i > 0:

@@ -117,8 +117,9 @@ def create_app(db: Database) -> FastAPI:
         if result.queued:
             # This worker process was busy, so the batch waited. Letting the connection go sends
             # the shop's next batch to whichever worker accepts first, which is a free one: a
-            # kept-alive connection would tie that shop to this busy process (measured: 8 shops
-            # on 3 workers kept 55-90 % of the cores busy; shedding, about 90 %).
+            # kept-alive connection would tie that shop to this busy process (measured, 8 shops
+            # on 3 workers: kept alive, half to nine tenths of the cores busy, varying from run to
+            # run with how the connections happened to spread; shed, nine tenths in every run).
             headers["Connection"] = "close"
         return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
