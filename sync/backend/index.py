@@ -99,6 +99,11 @@ def _str(v: Any) -> str | None:
     return s[:MAX_KEY] or None
 
 
+def contract_ref(payload: dict) -> str | None:
+    """A contract's own id as its ``txn`` key holds it, and as its events name it."""
+    return _str(payload.get("id"))
+
+
 def index_entry(entry: Entry) -> Indexed:
     """Search keys and free text of one entry. The free text (``q``) holds what keys do not,
     and only item text: item descriptions, category, brand, model (never names, ID numbers,
@@ -112,7 +117,7 @@ def index_entry(entry: Entry) -> Indexed:
     full_name = _str(pawner.get("full_name") or pawner.get("name") or p.get("full_name"))
     contract_no = _str(p.get("contract_no"))
     # the contract's own id (transaction) or the contract an event is about
-    txn_ref = _str(p.get("id")) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
+    txn_ref = contract_ref(p) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
     event_type = _str(p.get("type")) if entry.kind == "event" else None
     keys: list[tuple[str, str]] = []
     serials: list[str] = []

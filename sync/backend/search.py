@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, text
 
 from sync.backend.db import Database
-from sync.backend.index import MAX_KEY, norm_code, norm_text
+from sync.backend.index import MAX_KEY, contract_ref, norm_code, norm_text
 from verifier.errors import InputError
 from verifier.ledger.entry import utc_now
 
@@ -139,7 +139,7 @@ def person_history(db: Database, id_number: str, *, user: str | None = None) -> 
     """Every pawn by this ID number across shops, oldest first, with the events on those contracts."""
     txns = search_entries(db, Query(id_number=id_number, limit=MAX_LIMIT), user=user, action="person")
     txns.sort(key=lambda e: (e["ts"], e["seq"]))
-    refs = sorted({str(e["payload"].get("id")) for e in txns if isinstance(e["payload"], dict) and e["payload"].get("id")})
+    refs = sorted({r for e in txns if isinstance(e["payload"], dict) and (r := contract_ref(e["payload"]))})
     devices = {(e["shop"]["shop_id"], e["device_id"]) for e in txns}
     events: list[dict] = []
     if refs:

@@ -279,3 +279,15 @@ def test_odd_characters_survive_storage_and_the_export_verifies(db, device):
     assert report["ok"], report
     assert bundle["entries"][0]["payload"]["notes"] == weird
     assert [e["hash"] for e in bundle["entries"]] == [e.hash for e in device.entries]
+
+
+def test_person_history_finds_events_of_a_contract_whose_id_has_spaces(db, device):
+    """The history looks a contract's events up by the contract's id exactly as ingest keyed
+    it (trimmed), so an id the shop stored with stray spaces still finds its events."""
+    txn = pawn_payload(7) | {"id": "  HĐ-7  "}
+    device.append("transaction", txn)
+    device.append("event", event_payload(8, {"id": "HĐ-7"}, "redeemed"))
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    history = search.person_history(db, txn["pawner"]["id_number"])
+    assert [e["seq"] for e in history["transactions"]] == [1]
+    assert [(e["seq"], e["event_type"]) for e in history["events"]] == [(2, "redeemed")]
