@@ -177,14 +177,16 @@ class Vault:
                               "entry dictionary 1") from e
 
     def _decrypt(self, stored: str, prefix: str, shop_id: str, device_id: str, seq: int) -> bytes:
+        # an entry body is named as an entry; any other value by the row its AAD binds it to
+        what = f"entry {device_id}#{seq}" if prefix == ENTRY_PREFIX else f"value of {shop_id}|{device_id}|{seq}"
         if not isinstance(stored, str) or not stored.startswith(prefix):
-            raise TamperError(f"entry {device_id}#{seq}: expected an encrypted value ({prefix}...), found "
+            raise TamperError(f"{what}: expected an encrypted value ({prefix}...), found "
                               f"{'plaintext' if isinstance(stored, str) and stored.startswith('{') else 'another format'}")
         try:
             raw = base64.b64decode(stored[len(prefix):], validate=True)
             return self._aead.decrypt(raw[:NONCE_LEN], raw[NONCE_LEN:], self.aad(shop_id, device_id, seq))
         except (binascii.Error, ValueError, InvalidTag) as e:
-            raise TamperError(f"entry {device_id}#{seq}: stored value does not decrypt with the backend data key "
+            raise TamperError(f"{what}: stored value does not decrypt with the backend data key "
                               "(wrong key, or the row was altered or moved)") from e
 
     # -- blind index ------------------------------------------------------------------------

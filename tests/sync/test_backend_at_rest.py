@@ -206,15 +206,15 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
     assert not (tmp_path / KEY_FILE).exists()  # environment keys: no key file written
     sealed = v.seal('{"a":1}', "S", "D", 7)
     assert sealed.startswith("v1:") and v.open(sealed, "S", "D", 7) == '{"a":1}'
-    with pytest.raises(TamperError):
-        v.open(sealed, "S", "D", 8)  # moved to another row
+    with pytest.raises(TamperError, match=r"^value of S\|D\|8: .*altered or moved"):
+        v.open(sealed, "S", "D", 8)  # moved to another row (named by its row, not as an entry)
     with pytest.raises(TamperError, match="plaintext"):
         v.open('{"a":1}', "S", "D", 7)
     contract = canonical_json({"kind": "transaction", "payload": pawn_payload(7), "seq": 7})
     body = v.seal_entry(contract, "S", "D", 7)
     assert body.startswith("z1:") and v.open_entry(body, "S", "D", 7) == contract
     assert len(body) < len(contract) / 2  # compressed against the entry dictionary before sealing
-    with pytest.raises(TamperError, match="altered or moved"):
+    with pytest.raises(TamperError, match=r"^entry D#8: .*altered or moved"):
         v.open_entry(body, "S", "D", 8)
     with pytest.raises(TamperError, match="expected an encrypted value"):
         v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
