@@ -71,12 +71,9 @@ def name_suffixes(name: str) -> list[str]:
 class Indexed(NamedTuple):
     contract_no: str | None
     txn_ref: str | None
-    id_number: str | None
-    full_name: str | None
     event_type: str | None
     search_text: str
     keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn; stored blinded (contract_no is a column)
-    serials: tuple[str, ...]
 
 
 _EMPTY: dict = {}
@@ -120,7 +117,7 @@ def index_entry(entry: Entry) -> Indexed:
     txn_ref = contract_ref(p) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
     event_type = _str(p.get("type")) if entry.kind == "event" else None
     keys: list[tuple[str, str]] = []
-    serials: list[str] = []
+    serials: list[str] = []  # each once, in order
     texts: list[str] = []
     if id_number:
         keys.append(("id", id_number))
@@ -147,6 +144,4 @@ def index_entry(entry: Entry) -> Indexed:
         v = p.get(field)
         if v and type(v) is str:
             texts.append(v[:MAX_SEARCH_TEXT])
-    # positional: contract_no, txn_ref, id_number, full_name, event_type, search_text, keys, serials
-    return Indexed(contract_no, txn_ref, id_number, full_name, event_type, norm_text(" ".join(texts)) if texts else "",
-                   tuple(keys), tuple(serials))
+    return Indexed(contract_no, txn_ref, event_type, norm_text(" ".join(texts)) if texts else "", tuple(keys))
