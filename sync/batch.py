@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import json
 import re
 import zlib
-from hashlib import sha256
 from dataclasses import dataclass, field, replace
+from hashlib import sha256
 from typing import Any, Callable
 
 import orjson
@@ -135,7 +134,7 @@ class SignedBatch:
 
     @property
     def digest(self) -> str:
-        h = hashlib.sha256(self.signed_bytes)  # of the bytes and then the signature, without joining them
+        h = sha256(self.signed_bytes)  # of the bytes and then the signature, without joining them
         h.update(self.signature)
         return h.hexdigest()
 

@@ -1,6 +1,6 @@
 """Inspector search across shops, a person's history, a shop's status.
 
-Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one B-tree
+Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one index
 lookup each, then a semi-join on the entry's primary key); its keys are blind-index values
 (:mod:`sync.backend.vault`), so the query's normalised value is blinded the same way and
 matched exactly (a name matches on whole trailing words: "van an" and "an" find
