@@ -13,13 +13,13 @@ to a distributed PostgreSQL (Citus-style) cluster:
   queried side by side without renumbering; ``province`` is stored on each entry row so a
   national view is a UNION over provincial databases.
 * **Personal data is encrypted at rest** (:mod:`sync.backend.vault`, keys outside the
-  database): ``entries.body`` (the canonical entry JSON) is compressed, then AES-256-GCM (``z1:`` + base64);
-  hashes and chain fields stay plaintext, so chain checks, conflicts and idempotency never
-  decrypt.
+  database): ``entries.body`` (the canonical entry JSON) is compressed, then AES-256-GCM
+  (``z1:`` + base64); hashes and chain fields stay plaintext, so chain checks, conflicts and
+  idempotency never decrypt.
 * **Search goes through ``entry_keys``** (blind key -> entry), one narrow index on a
-  64-bit integer (hash on PostgreSQL, B-tree on SQLite) that serves ID number, name (every suffix of the name's words), item
-  serial / IMEI and the contract's id (``txn``, which links events to their contract),
-  whatever the payload shape. ``k`` is the blind index of ``type:value``
+  64-bit integer (hash on PostgreSQL, B-tree on SQLite) that serves ID number, name (every
+  suffix of the name's words), item serial / IMEI and the contract's id (``txn``, which
+  links events to their contract), whatever the payload shape. ``k`` is the blind index of ``type:value``
   (:meth:`sync.backend.vault.Vault.blind`): the type is inside the MAC, so one column and
   one index serve every key type, and lookups are exact matches. An integer key instead of
   hex text keeps the index small and its inserts cheap, which is what bounds ingest (each

@@ -154,18 +154,14 @@ class Vault:
         return f"{shop_id}|{device_id}|{int(seq)}".encode("utf-8")
 
     def seal(self, plaintext: str, shop_id: str, device_id: str, seq: int) -> str:
-        nonce = os.urandom(NONCE_LEN)
-        ct = self._aead.encrypt(nonce, plaintext.encode("utf-8"), self.aad(shop_id, device_id, seq))
-        return PREFIX + base64.b64encode(nonce + ct).decode("ascii")
+        return self._encrypt(plaintext.encode("utf-8"), PREFIX, shop_id, device_id, seq)
 
     def open(self, stored: str, shop_id: str, device_id: str, seq: int) -> str:
         return self._decrypt(stored, PREFIX, shop_id, device_id, seq).decode("utf-8")
 
     def seal_entry(self, canonical: bytes, shop_id: str, device_id: str, seq: int) -> str:
         """An entry body: compressed with the entry dictionary, then sealed (``z1:``)."""
-        nonce = os.urandom(NONCE_LEN)
-        ct = self._aead.encrypt(nonce, _entry_codec()[0].compress(canonical), self.aad(shop_id, device_id, seq))
-        return ENTRY_PREFIX + base64.b64encode(nonce + ct).decode("ascii")
+        return self._encrypt(_entry_codec()[0].compress(canonical), ENTRY_PREFIX, shop_id, device_id, seq)
 
     def open_entry(self, stored: str, shop_id: str, device_id: str, seq: int) -> bytes:
         """The canonical bytes of an entry body sealed by :meth:`seal_entry`."""
@@ -175,6 +171,11 @@ class Vault:
         except zstandard.ZstdError as e:  # authenticated, so written by a broken or foreign build
             raise TamperError(f"entry {device_id}#{seq}: stored body decrypts but does not decompress with "
                               "entry dictionary 1") from e
+
+    def _encrypt(self, data: bytes, prefix: str, shop_id: str, device_id: str, seq: int) -> str:
+        nonce = os.urandom(NONCE_LEN)
+        ct = self._aead.encrypt(nonce, data, self.aad(shop_id, device_id, seq))
+        return prefix + base64.b64encode(nonce + ct).decode("ascii")
 
     def _decrypt(self, stored: str, prefix: str, shop_id: str, device_id: str, seq: int) -> bytes:
         # an entry body is named as an entry; any other value by the row its AAD binds it to
