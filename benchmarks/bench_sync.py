@@ -230,13 +230,13 @@ def bench_drain(database_url: str, data_dir: Path, shop_dir: Path, total: int, b
     print(f"  (set-up: the shop ledger took {fill:.0f} s to fill)", flush=True)
 
 
-def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> tuple[str, str]:
-    """COPY text for entries lo..hi-1 and their search keys, encrypted and blinded as ingest does
+def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> str:
+    """COPY text for entries lo..hi-1 with their search keys, encrypted and blinded as ingest does
     (sync/backend/vault.py): the database holds what production would hold."""
     import json
 
     seal, blind = db.vault.seal_entry, db.vault.blind
-    ents, keys = [], []
+    ents = []
     for i in range(lo, hi):
         shop, dev, seq = f"S{i % shops}", f"D{i % shops}", i // shops + 1
         prov = f"{(i % shops) % 63 + 1:02d}"
@@ -252,17 +252,16 @@ def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> tuple[str, 
             "type": "pawn_contract", "valuation_vnd": 9000000}, "prev_hash": prev, "seq": seq, "ts": ts},
             ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         ents.append(f"{shop}\t{dev}\t{seq}\t{prov}\t{ts}\ttransaction\t{h}\t{prev}\t0\tHĐ-2026-{i}\t\\N\t"
-                    f"dien thoai iphone {i % 97} mau xanh\t{seal(body.encode(), shop, dev, seq)}\t2026-01-01T00:00:00Z\n")
-        for kt, v in (("id", id_number), ("serial", f"SN{i}"), ("name", name)):
-            keys.append(f"{shop}\t{dev}\t{seq}\t{blind(kt, v)}\n")
-    return "".join(ents), "".join(keys)
+                    f"dien thoai iphone {i % 97} mau xanh\t{seal(body.encode(), shop, dev, seq)}\t2026-01-01T00:00:00Z\t"
+                    f"{{{blind('id', id_number)},{blind('serial', f'SN{i}')},{blind('name', name)}}}\n")
+    return "".join(ents)
 
 
 def _fill_search_db(db: Database, n: int, shops: int = 1000) -> float:
     t0 = time.perf_counter()
     with db.write() as conn:
         for ddl in ("DROP INDEX IF EXISTS entries_search_trgm", "DROP INDEX IF EXISTS entries_province_ts",
-                    "DROP INDEX IF EXISTS entry_keys_k", "ALTER TABLE entries DROP CONSTRAINT IF EXISTS entries_pkey"):
+                    "DROP INDEX IF EXISTS entries_keys", "ALTER TABLE entries DROP CONSTRAINT IF EXISTS entries_pkey"):
             conn.exec_driver_sql(ddl)
         conn.execute(text("INSERT INTO shops (shop_id, name, name_norm, license_no, province, created_at) "
                           "SELECT 'S' || s, 'Cầm đồ ' || s, 'cam do ' || s, 'L' || s, lpad((s % 63 + 1)::text, 2, '0'), '2025' "
@@ -272,24 +271,21 @@ def _fill_search_db(db: Database, n: int, shops: int = 1000) -> float:
     import psycopg
 
     step = 200_000
-    cols = "shop_id, device_id, seq, province, ts, kind, hash, prev_hash, demo, contract_no, event_type, search_text, body, received_at"
+    cols = ("shop_id, device_id, seq, province, ts, kind, hash, prev_hash, demo, contract_no, event_type, search_text, body, "
+            "received_at, keys")
     for lo in range(0, n, step):
-        ents, keys = _gen_rows(db, lo, min(n, lo + step), n, shops)
-        with psycopg.connect(db.url) as raw, raw.cursor() as cur:
-            with cur.copy(f"COPY entries ({cols}) FROM STDIN") as copy:
-                copy.write(ents.encode("utf-8"))
-            with cur.copy("COPY entry_keys (shop_id, device_id, seq, k) FROM STDIN") as copy:
-                copy.write(keys.encode("utf-8"))
+        ents = _gen_rows(db, lo, min(n, lo + step), n, shops)
+        with psycopg.connect(db.url) as raw, raw.cursor() as cur, cur.copy(f"COPY entries ({cols}) FROM STDIN") as copy:
+            copy.write(ents.encode("utf-8"))
         print(f"    generated {min(n, lo + step):,} / {n:,} entries ({time.perf_counter() - t0:.0f} s)", flush=True)
     with db.write() as conn:
         conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
         conn.exec_driver_sql("ALTER TABLE entries ADD PRIMARY KEY (shop_id, device_id, seq)")
         for ddl in schema.tables("postgresql"):  # the production indexes, dropped for the load
-            if ddl.startswith("CREATE INDEX") and (" ON entries " in ddl or " ON entry_keys " in ddl):
+            if ddl.startswith("CREATE INDEX") and " ON entries " in ddl:
                 conn.exec_driver_sql(ddl)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE entries")
-        conn.exec_driver_sql("VACUUM ANALYZE entry_keys")
     return time.perf_counter() - t0
 
 

@@ -103,7 +103,10 @@ class Database:
                 if self.dialect == "postgresql":
                     # Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog.
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727001)")
-                for ddl in schema.tables(self.dialect):
+                ddls = schema.tables(self.dialect)
+                conn.exec_driver_sql(ddls[0])  # meta, to read the version of an existing database
+                self._upgrade(conn)
+                for ddl in ddls[1:]:
                     conn.exec_driver_sql(ddl)
                 fresh = conn.execute(
                     text("INSERT INTO meta (key, value) VALUES ('schema_version', :v) ON CONFLICT (key) DO NOTHING"),
@@ -122,6 +125,20 @@ class Database:
                         log.warning("optional PostgreSQL index skipped (%s): %s", ddl.split(" ON ")[0], e.__class__.__name__)
         except SQLAlchemyError as e:
             raise SyncError(f"cannot create the backend schema in {_redact(self.url)}: {e}") from e
+
+    def _upgrade(self, conn: Connection) -> None:
+        """Version 3 -> 4 in the open transaction: on PostgreSQL the entry keys move from the
+        ``entry_keys`` table into ``entries.keys``; a SQLite database of version 3 is already
+        laid out as 4."""
+        version = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+        if version != "3":
+            return
+        if self.dialect == "postgresql":
+            log.info("migrating backend database %s from schema version 3 to 4 (entry keys into entries.keys)",
+                     _redact(self.url))
+            for ddl in schema.MIGRATE_3_POSTGRES:
+                conn.exec_driver_sql(ddl)
+        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

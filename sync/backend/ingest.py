@@ -35,6 +35,7 @@ from sync import batch as batch_mod
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
 from sync.backend.index import index_entry
+from sync.backend.schema import has_keys
 from sync.backend.watchlist import KEY_TYPE
 from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
@@ -214,7 +215,7 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
 
 _ENTRY_COLUMNS = ("shop_id", "device_id", "seq", "province", "ts", "kind", "hash", "prev_hash", "demo", "contract_no",
                   "event_type", "search_text", "body", "received_at")
-_KEY_COLUMNS = ("shop_id", "device_id", "seq", "k")
+_KEY_COLUMNS = ("shop_id", "device_id", "seq", "k")  # SQLite's entry_keys (see sync/backend/schema.py)
 _WATCHED_KEYS = frozenset(KEY_TYPE.values())  # key types a watchlist can name
 
 
@@ -240,8 +241,7 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
                 rows.append(f"{prefix}{e.seq}\t{prov}\t{e.ts}\t{e.kind}\t{h}\t{e.prev_hash}\t{int(e.demo)}\t"
                             f"{ix.contract_no if ix.contract_no is not None else _NULL}\t"
                             f"{ix.event_type if ix.event_type is not None else _NULL}\t{ix.search_text}\t")
-            rows.append(f"{body}\t{now_e}\n")
-            keys += [f"{prefix}{e.seq}\t{k}\n" for k in blinds]
+            rows.append(f"{body}\t{now_e}\t{{{','.join(map(str, blinds))}}}\n")  # keys: an array literal
         else:
             rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
                          ix.event_type, ix.search_text, body, now))
@@ -252,8 +252,11 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
                     watched.setdefault(k, (kt, v, []))[2].append((e, ix))
         elif ix.event_type == "suspicious":
             suspicious.append((e, ix))
-    bulk_insert(db, conn, "entries", _ENTRY_COLUMNS, rows)
-    bulk_insert(db, conn, "entry_keys", _KEY_COLUMNS, keys)
+    if pg:
+        bulk_insert(db, conn, "entries", _ENTRY_COLUMNS + ("keys",), rows)
+    else:
+        bulk_insert(db, conn, "entries", _ENTRY_COLUMNS, rows)
+        bulk_insert(db, conn, "entry_keys", _KEY_COLUMNS, keys)
     for e, ix in suspicious:
         already = conn.execute(
             text("SELECT 1 FROM priority_events WHERE shop_id = :shop AND device_id = :dev AND seq = :seq"),
@@ -296,11 +299,11 @@ def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, 
 def _suspicious_detail(db: Database, conn: Connection, dev, e: Entry, ix) -> str:
     about = ix.contract_no
     if not about and ix.txn_ref:  # an event names its contract by id: show the contract number when known
+        cond, params = has_keys(db.dialect, [db.vault.blind("txn", ix.txn_ref)])
         row = conn.execute(text(
-            "SELECT e.contract_no FROM entries e JOIN entry_keys k ON k.shop_id = e.shop_id AND k.device_id = e.device_id "
-            "AND k.seq = e.seq WHERE k.shop_id = :shop AND k.device_id = :dev AND k.k = :ref "
+            f"SELECT e.contract_no FROM entries e WHERE e.shop_id = :shop AND e.device_id = :dev AND {cond} "
             "AND e.kind = 'transaction' LIMIT 1"),
-            {"shop": dev["shop_id"], "dev": dev["device_id"], "ref": db.vault.blind("txn", ix.txn_ref)}).first()
+            {"shop": dev["shop_id"], "dev": dev["device_id"], **params}).first()
         about = row[0] if row and row[0] else ix.txn_ref
     reason = e.payload.get("reason") or e.payload.get("note") or e.payload.get("notes") or ""
     return f"suspicious event at seq {e.seq} for contract {about or '?'}" + (f": {str(reason)[:300]}" if reason else "")

@@ -1,12 +1,13 @@
 """Inspector search across shops, a person's history, a shop's status.
 
-Key filters (``id_number``, ``name``, ``serial``) go through ``entry_keys`` (one index
-lookup each, then a semi-join on the entry's primary key); its keys are blind-index values
-(:mod:`sync.backend.vault`), so the query's normalised value is blinded the same way and
-matched exactly (a name matches on whole trailing words: "van an" and "an" find
-"nguyen van an"). ``q`` is a substring of the normalised item text (trigram index on
-PostgreSQL); result bodies are decrypted on the way out; ``shop``, ``province``, ``from`` and
-``to`` narrow by column. Every search by a person is written to ``access_log``.
+Key filters (``id_number``, ``name``, ``serial``) match the entry's blind keys (one GIN
+lookup of ``entries.keys`` on PostgreSQL, ``entry_keys`` rows on SQLite; see
+:mod:`sync.backend.schema`): the query's normalised value is blinded as ingest blinded the
+entry's (:mod:`sync.backend.vault`) and matched exactly (a name matches on whole trailing
+words: "van an" and "an" find "nguyen van an"). ``q`` is a substring of the normalised item
+text (trigram index on PostgreSQL); result bodies are decrypted on the way out; ``shop``,
+``province``, ``from`` and ``to`` narrow by column. Every search by a person is written to
+``access_log``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
 from sync.backend.db import Database
 from sync.backend.index import MAX_KEY, contract_ref, norm_code, norm_text
+from sync.backend.schema import has_keys
 from verifier.errors import InputError
 from verifier.ledger.entry import utc_now
 
@@ -69,9 +71,10 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
         if not v:
             raise InputError("name: expected some letters")
         key_filters.append(("name", v[:MAX_KEY]))
-    for i, (key_type, value) in enumerate(key_filters):
-        params[f"k{i}"] = db.vault.blind(key_type, value)
-        where.append(f"(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k WHERE k.k = :k{i})")
+    if key_filters:
+        cond, key_params = has_keys(db.dialect, [db.vault.blind(key_type, value) for key_type, value in key_filters])
+        where.append(cond)
+        params.update(key_params)
     if query.q:
         v = norm_text(query.q)
         if v:
@@ -143,18 +146,16 @@ def person_history(db: Database, id_number: str, *, user: str | None = None) -> 
     devices = {(e["shop"]["shop_id"], e["device_id"]) for e in txns}
     events: list[dict] = []
     if refs:
+        cond, params = has_keys(db.dialect, [db.vault.blind("txn", ref) for ref in refs], any_of=True)
         q = text(
             "SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body, "
             "s.name AS shop_name, s.license_no, s.province FROM entries e JOIN shops s ON s.shop_id = e.shop_id "
-            "WHERE e.kind = 'event' AND (e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq "
-            "FROM entry_keys k WHERE k.k IN :refs) ORDER BY e.ts"
-        ).bindparams(bindparam("refs", expanding=True))
-        blinds = [db.vault.blind("txn", ref) for ref in refs]
+            f"WHERE e.kind = 'event' AND {cond} ORDER BY e.ts"
+        )
         with db.read() as conn:
-            for i in range(0, len(blinds), 200):
-                for r in conn.execute(q, {"refs": blinds[i:i + 200]}).mappings():
-                    if (r["shop_id"], r["device_id"]) in devices:
-                        events.append(_row(db, r))
+            for r in conn.execute(q, params).mappings():
+                if (r["shop_id"], r["device_id"]) in devices:
+                    events.append(_row(db, r))
     shops = sorted({e["shop"]["shop_id"] for e in txns})
     return {"id_number": norm_code(id_number), "transactions": txns, "events": events, "shops": shops}
 

@@ -11,7 +11,7 @@ Two 32-byte keys, kept outside the database:
   are, as ``v1:`` + base64(...). The AAD is ``shop_id|device_id|seq`` (or the row's own
   ids), so a value cannot be moved to another row unnoticed. The dictionary's bytes are part
   of the stored format: a new one gets a new prefix, never replaces this one;
-* the **index key** blinds search keys: ``entry_keys.k`` is keyed BLAKE2b (RFC 7693, keyed
+* the **index key** blinds search keys: an entry's keys are keyed BLAKE2b (RFC 7693, keyed
   mode: a MAC) with an 8-byte output over ``type:`` + normalised value, read as a signed
   64-bit integer (a "blind index"); a search computes the same value for the query, so
   equality lookups work without the database ever holding the value. 64 bits keep the

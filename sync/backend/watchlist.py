@@ -2,7 +2,7 @@
 
 Values are normalised (upper-case alphanumerics, as :func:`sync.backend.index.norm_code`)
 so that a pawn matches however the clerk or the inspector typed the number, and stored as
-their blind index (``value``, the same as ``entry_keys``: ``id`` for ID numbers,
+their blind index (``value``, the same as an entry's key: ``id`` for ID numbers,
 ``serial`` for serials) with the value and the note encrypted (``value_enc``, ``note``;
 AAD ``watchlist|item_id|0`` and ``watchlist-note|item_id|0``, :mod:`sync.backend.vault`). A matching pawn
 raises a ``watchlist`` alert at ingest (:mod:`sync.backend.ingest`). CSV upload accepts a
@@ -30,7 +30,7 @@ _ALIASES = {"imei": "serial", "serial": "serial", "serial_no": "serial", "id": "
             "cccd": "id_number"}
 
 
-KEY_TYPE = {"id_number": "id", "serial": "serial"}  # watchlist kind -> entry_keys key type (blind-index domain)
+KEY_TYPE = {"id_number": "id", "serial": "serial"}  # watchlist kind -> entry key type (blind-index domain)
 
 
 def _kind(kind: str) -> str:

@@ -183,11 +183,11 @@ def test_wrong_keys_and_plaintext_schema_are_refused(tmp_path, monkeypatch):
         with db.write() as conn:
             conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": old})
         db.close()
-        with pytest.raises(SyncError, match=f"expected schema version 3, found '{old}'.*not migrated.*enrol"):
+        with pytest.raises(SyncError, match=f"expected schema version 4, found '{old}'.*not migrated.*enrol"):
             Database.open(data_dir)
         with pytest.raises(SyncError, match="not migrated"):
             Database.open(data_dir, migrate=False)
-    assert schema.SCHEMA_VERSION == 3
+    assert schema.SCHEMA_VERSION == 4
 
 
 def test_vault_keys_and_tamper(monkeypatch, tmp_path):

@@ -291,3 +291,73 @@ def test_person_history_finds_events_of_a_contract_whose_id_has_spaces(db, devic
     history = search.person_history(db, txn["pawner"]["id_number"])
     assert [e["seq"] for e in history["transactions"]] == [1]
     assert [(e["seq"], e["event_type"]) for e in history["events"]] == [(2, "redeemed")]
+
+
+def _keys_of(db, seq: int) -> set[int]:
+    with db.read() as conn:
+        if db.dialect == "postgresql":
+            return set(conn.execute(text("SELECT keys FROM entries WHERE seq = :s"), {"s": seq}).scalar())
+        return set(conn.execute(text("SELECT k FROM entry_keys WHERE seq = :s"), {"s": seq}).scalars())
+
+
+def test_an_entry_keeps_each_of_its_blind_keys_and_key_filters_combine(db, device):
+    """Every searched value of an entry is one blind key of it (an array column on
+    PostgreSQL, rows on SQLite); several key filters in one query must all match."""
+    txn = pawn_payload(3, id_number="079088001234", serial="SN-77 01", name="Trần Thị Lan")
+    device.append("transaction", txn)
+    device.append("event", event_payload(4, txn, "redeemed"))
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    blind = db.vault.blind
+    assert _keys_of(db, 1) == {blind("id", "079088001234"), blind("serial", "SN7701"), blind("txn", txn["id"]),
+                               blind("name", "tran thi lan"), blind("name", "thi lan"), blind("name", "lan")}
+    assert _keys_of(db, 2) == {blind("txn", txn["id"])}
+
+    def seqs(**kw):
+        return [h["seq"] for h in search.search_entries(db, search.Query(**kw))]
+
+    assert seqs(id_number="079088001234", serial="sn 7701", name="thi LAN") == [1]
+    assert seqs(id_number="079088001234", serial="SN7702") == []
+    assert seqs(id_number="079088001234", name="van lan") == []
+
+
+def test_key_searches_use_the_key_index_on_postgresql(db, device):
+    if db.dialect != "postgresql":
+        return
+    _fill(device, 2)
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    cond, params = search.has_keys(db.dialect, [1, 2], any_of=True)
+    for sql, p in (search._build(db, search.Query(id_number="0123", serial="SN1")),
+                   (f"SELECT seq FROM entries e WHERE {cond}", params)):
+        with db.read() as conn:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the table is tiny: ask whether the index can serve
+            plan = "\n".join(r[0] for r in conn.execute(text("EXPLAIN " + sql), p))
+        assert "entries_keys" in plan, plan
+
+
+def test_a_version_3_database_is_migrated_and_still_finds_its_entries(db, device):
+    """Schema 3 kept PostgreSQL's keys in an ``entry_keys`` table; opening it migrates them into
+    ``entries.keys`` (a SQLite database of version 3 is laid out as 4 already)."""
+    from sync.backend.db import Database
+
+    txn = pawn_payload(5)
+    device.append("transaction", txn)
+    device.append("event", event_payload(6, txn, "redeemed"))
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    keys = {1: _keys_of(db, 1), 2: _keys_of(db, 2)}
+    with db.write() as conn:  # back to version 3's layout
+        if db.dialect == "postgresql":
+            conn.exec_driver_sql("CREATE TABLE entry_keys (shop_id TEXT NOT NULL, device_id TEXT NOT NULL, seq BIGINT NOT NULL, "
+                                 "k BIGINT NOT NULL)")
+            conn.exec_driver_sql("INSERT INTO entry_keys SELECT shop_id, device_id, seq, unnest(keys) FROM entries")
+            conn.exec_driver_sql("CREATE INDEX entry_keys_k ON entry_keys USING hash (k)")
+            conn.exec_driver_sql("ALTER TABLE entries DROP COLUMN keys")
+        conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    again = Database.open(database_url=db.url, vault=db.vault)
+    try:
+        with again.read() as conn:
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "4"
+        assert {1: _keys_of(again, 1), 2: _keys_of(again, 2)} == keys
+        history = search.person_history(again, txn["pawner"]["id_number"])
+        assert [e["seq"] for e in history["transactions"]] == [1] and [e["seq"] for e in history["events"]] == [2]
+    finally:
+        again.close()
