@@ -199,19 +199,19 @@ def tables(dialect: str) -> list[str]:
     return ddl + (KEYS_POSTGRES if pg else KEYS_SQLITE)
 
 
-def has_keys(dialect: str, blinds: Sequence[int], *, any_of: bool = False, name: str = "keys") -> tuple[str, dict]:
+def has_keys(dialect: str, blinds: Sequence[int], *, any_of: bool = False) -> tuple[str, dict]:
     """An SQL condition on ``entries e`` with its parameters: the entry has every one of the
     blind keys (with ``any_of``: at least one of them)."""
     if not blinds:
         raise ValueError("has_keys needs at least one key")
     if dialect == "postgresql":  # one text parameter, however many keys (the GIN index serves both operators)
-        return (f"e.keys {'&&' if any_of else '@>'} string_to_array(:{name}, ',')::bigint[]",
-                {name: ",".join(str(int(k)) for k in blinds)})
+        return (f"e.keys {'&&' if any_of else '@>'} string_to_array(:keys, ',')::bigint[]",
+                {"keys": ",".join(str(int(k)) for k in blinds)})
     rows = "(e.shop_id, e.device_id, e.seq) IN (SELECT k.shop_id, k.device_id, k.seq FROM entry_keys k WHERE k.k {})"
     if any_of:
-        return rows.format(f"IN (SELECT value FROM json_each(:{name}))"), {name: json.dumps([int(k) for k in blinds])}
-    return (" AND ".join(rows.format(f"= :{name}{i}") for i in range(len(blinds))),
-            {f"{name}{i}": int(k) for i, k in enumerate(blinds)})
+        return rows.format("IN (SELECT value FROM json_each(:keys))"), {"keys": json.dumps([int(k) for k in blinds])}
+    return (" AND ".join(rows.format(f"= :keys{i}") for i in range(len(blinds))),
+            {f"keys{i}": int(k) for i, k in enumerate(blinds)})
 
 
 # Version 3 -> 4 on PostgreSQL, in one transaction (on SQLite the two versions are the same).
