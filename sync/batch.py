@@ -1,24 +1,29 @@
 """The sync batch: a run of ledger entries from one device, signed by the device.
 
 Wire format (``Content-Type: application/vnd.chipid.batch``, ``Content-Encoding: gzip``),
-three parts separated by the first two newlines::
+lines separated by ``\n``::
 
-    chipid-sync-batch/1\n
-    <base64 Ed25519 signature over the batch bytes>\n
-    <batch bytes: canonical JSON of {"device_id", "first_seq", "last_seq", "prev_hash",
-     "head_hash", "entries": [Entry.to_json(), ...], "checkpoint": Checkpoint.to_json() | null,
-     "sent_at", "backlog", "priority"}>
+    chipid-sync-batch/2
+    <base64 Ed25519 signature over the signed bytes: all the lines below, joined by \n>
+    <header: canonical JSON of {"device_id", "first_seq", "last_seq", "prev_hash", "head_hash",
+     "checkpoint": Checkpoint.to_json() | null, "sent_at", "backlog", "priority"}>
+    <entry: Entry.canonical(), the very bytes whose SHA-256 is the entry's hash>
+    ... one line per entry
 
-The batch travels as the very bytes that were signed ("verify the bytes that were read"):
-the backend checks the signature on them, parses them once and never re-serialises them
-(compact JSON never holds a raw newline, so the framing is unambiguous).
+Canonical JSON is compact and escapes control characters, so it never holds a raw newline:
+the framing is unambiguous. "Verify the bytes that were read": the backend checks the
+signature on the signed bytes, hashes each entry line as received (no hash travels beside
+it) and accepts a line only if it is the canonical JSON of an entry body, the same bytes
+again when parsed and encoded once more. So the body it stores, the hash the chain links
+and the fields it indexes are one and the same.
 
-* A normal batch is contiguous: ``entries[0].seq == first_seq``, each entry links to the
-  previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``, or
-  the genesis hash) and the last hashes to ``head_hash``.
+* A normal batch is contiguous: its first entry's seq is ``first_seq``, each entry links to
+  the previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``,
+  or the genesis hash) and the last hashes to ``head_hash``. An entry altered after it was
+  hashed breaks the link to it (or, the last one, the head hash).
 * A *priority* batch carries ``suspicious`` events ahead of the queue: its entries need not
-  be contiguous (each is still hash-checked and signed); the backend raises the alert at
-  once and checks the entries again when the normal chain delivers them.
+  be contiguous (each is still hashed and signed); the backend raises the alert at once and
+  checks the entries again when the normal chain delivers them.
 * ``sent_at`` orders the batches of one device: an older, different batch arriving after a
   newer one was accepted is a replay.
 * ``backlog`` is the number of entries the shop still had to send after this batch.
@@ -41,35 +46,35 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
+from verifier.errors import InputError, LimitExceededError, TamperError
 from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now
 
 # canonical_json's exact settings, one encoder built once (json.dumps builds a new one per call);
 # check_circular off: parsed JSON cannot be circular, and the output is byte-identical.
 _canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
-# The backend reads batches with orjson (several times faster than the standard library) and
-# re-encodes entries with it too. Where the two could part ways the standard library reads and
-# encodes the whole batch again, so what is accepted is exactly what the reference encoding
-# (canonical_json) accepts:
+# The backend reads entry lines with orjson (several times faster than the standard library)
+# and encodes them again with it to see that they are canonical. Where the two could part
+# ways the standard library reads and encodes that line again, so what is accepted is
+# exactly what the reference encoding (canonical_json) accepts:
 # * input orjson refuses (NaN, Infinity, lone surrogates, deep nesting) is read by the
-#   standard library from the start;
+#   standard library;
 # * both read integers of the 64-bit range and every float to the same values; an integer
 #   beyond that range orjson reads as a float, which it then writes with an exponent ("e+");
 # * both write a float's shortest round-trip digits, in the same form except where an
 #   exponent is involved: orjson writes "0.00006103515625" for "6.103515625e-05" and "1e-7"
 #   for "1e-07" (orjson 3.13 and later; before, also "1e16" for "1e+16", hence the pin).
-# So an entry whose orjson encoding holds a number with an exponent (a digit, "e-" or "e+",
-# a digit) or a number starting "0.0000" (orjson's form below 1e-4) sends the batch to the
-# reference (a string that merely looks like one costs only time); everything else encodes to
-# the same bytes (tests/sync/test_sync_batch.py). See _other_float_form for how it is found.
+# So a line whose orjson encoding holds a number with an exponent (a digit, "e-" or "e+", a
+# digit) or a number starting "0.0000" (orjson's form below 1e-4) goes to the reference (a
+# string that merely looks like one costs only time); everything else encodes to the same
+# bytes (tests/sync/test_sync_batch.py). See _other_float_form for how it is found.
 _EXPONENT = re.compile(rb"e[-+][0-9]")
 _SMALL = b"0.0000"
 _DIGITS = b"0123456789"
 _BEFORE_NUMBER = b":,[-"  # a number in JSON follows one of these (or its minus sign does)
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
-FORMAT = "chipid-sync-batch/1"
+FORMAT = "chipid-sync-batch/2"
 MAX_ENTRIES = 5000            # entries in one batch
 MAX_WIRE_BYTES = 16 << 20     # compressed request body
 MAX_JSON_BYTES = 64 << 20     # decompressed request body (zip-bomb guard)
@@ -88,25 +93,20 @@ class Batch:
     last_seq: int
     prev_hash: str
     head_hash: str
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # empty in a received batch until checked (SignedBatch.lines holds them)
     checkpoint: Checkpoint | None
     sent_at: str
     backlog: int = 0
     priority: bool = False
-    hashes: tuple[str, ...] = field(default=(), compare=False, repr=False)  # of the entries, when known
+    lines: tuple[bytes, ...] = field(default=(), compare=False, repr=False)  # the entries' canonical bytes, when known
 
-    def body(self) -> dict:
-        if len(self.hashes) == len(self.entries):
-            entries = [{**e.body(), "hash": h} for e, h in zip(self.entries, self.hashes)]
-        else:
-            entries = [e.to_json() for e in self.entries]
+    def header(self) -> dict:
         return {
             "device_id": self.device_id,
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
             "prev_hash": self.prev_hash,
             "head_hash": self.head_hash,
-            "entries": entries,
             "checkpoint": self.checkpoint.to_json() if self.checkpoint else None,
             "sent_at": self.sent_at,
             "backlog": self.backlog,
@@ -116,12 +116,13 @@ class Batch:
 
 @dataclass(frozen=True)
 class SignedBatch:
-    """A batch as received: the parsed batch, its canonical signed bytes and the signature."""
+    """A batch as received: its header (``batch``, no entries yet), the entry lines, the signed
+    bytes and the signature."""
 
     batch: Batch
+    lines: tuple[bytes, ...]
     signed_bytes: bytes
     signature: bytes
-    read_by_orjson: bool = False  # then entries are re-encoded with orjson where it agrees (see _EXPONENT)
 
     def verify(self, public_key: Ed25519PublicKey) -> None:
         try:
@@ -154,26 +155,35 @@ def build_batch(
         raise InputError("a batch needs at least one entry, found none")
     if len(entries) > MAX_ENTRIES:
         raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(entries)}")
+    lines = tuple(e.canonical() for e in entries)
     batch = Batch(
         device_id=device_id,
         first_seq=entries[0].seq,
         last_seq=entries[-1].seq,
         prev_hash=prev_hash,
-        head_hash=entries[-1].hash,
+        head_hash=sha256(lines[-1]).hexdigest(),
         entries=tuple(entries),
         checkpoint=checkpoint,
         sent_at=sent_at or utc_now(),
         backlog=backlog,
         priority=priority,
+        lines=lines,
     )
-    return replace(batch, hashes=check_batch(batch))
+    check_batch(batch)
+    return batch
+
+
+def frame(header: dict, lines: list[bytes] | tuple[bytes, ...], sign: Callable[[bytes], bytes]) -> bytes:
+    """The wire form before gzip: format line, signature line, then the signed bytes (the
+    header's canonical JSON and the entry lines as given)."""
+    data = b"\n".join((canonical_json(header), *lines))
+    return FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
 
 
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
     """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
-    data = canonical_json(batch.body())
-    wire = FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
-    return gzip.compress(wire, compresslevel=5, mtime=0)
+    lines = batch.lines if len(batch.lines) == len(batch.entries) else tuple(e.canonical() for e in batch.entries)
+    return gzip.compress(frame(batch.header(), lines, sign), compresslevel=5, mtime=0)
 
 
 def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
@@ -191,10 +201,11 @@ def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
 
 
 def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
-    """Parse a wire batch. Structure errors raise :class:`InputError`; the signature is NOT
-    checked here (the caller needs the device id first) and neither are the entry hashes
-    (call :func:`checked` after :meth:`SignedBatch.verify`, so tampering by an enrolled
-    device is told apart from garbage sent by anyone)."""
+    """Split a wire batch into header, entry lines and signature. Structure errors raise
+    :class:`InputError`; the signature is NOT checked here (the caller needs the device id
+    first) and the entry lines are not read (call :func:`checked` after
+    :meth:`SignedBatch.verify`, so tampering by an enrolled device is told apart from garbage
+    sent by anyone)."""
     if len(raw) > MAX_WIRE_BYTES:
         raise LimitExceededError(f"batch body of {len(raw)} bytes exceeds {MAX_WIRE_BYTES}")
     enc = (content_encoding or "identity").strip().lower()
@@ -205,70 +216,45 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     head, sep1, rest = raw.partition(b"\n")
     sig_b64, sep2, signed_bytes = rest.partition(b"\n")
     if head != FORMAT.encode() or not sep1 or not sep2:
-        raise InputError(f"expected a {FORMAT} batch (format line, signature line, batch), found {raw[:40]!r}")
+        raise InputError(f"expected a {FORMAT} batch (format line, signature line, header, entries), found {raw[:40]!r}")
     try:
         signature = base64.b64decode(sig_b64, validate=True)
     except ValueError as e:
         raise InputError("batch signature line is not base64") from e
-    body, fast = _parse(signed_bytes)
-    if not isinstance(body, dict):
-        raise InputError(f"batch: expected a JSON object, found {type(body).__name__}")
-    return SignedBatch(batch=_batch_from_body(body), signed_bytes=signed_bytes, signature=signature, read_by_orjson=fast)
-
-
-def _parse(data: bytes) -> tuple[Any, bool]:
-    """The batch JSON, and whether orjson read it (see ``_EXPONENT``)."""
+    header_line, _, entry_part = signed_bytes.partition(b"\n")
+    if not entry_part:
+        raise InputError("batch has no entries")
+    lines = entry_part.split(b"\n")
+    if len(lines) > MAX_ENTRIES:
+        raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(lines)}")
     try:
-        return orjson.loads(data), True
-    except orjson.JSONDecodeError:
-        pass  # the standard library decides
+        header = orjson.loads(header_line)
+    except orjson.JSONDecodeError as e:
+        raise InputError(f"batch header is not JSON: {e}") from e
+    if not isinstance(header, dict):
+        raise InputError(f"batch header: expected a JSON object, found {type(header).__name__}")
+    return SignedBatch(batch=_batch_from_header(header), lines=tuple(lines), signed_bytes=signed_bytes, signature=signature)
+
+
+def _batch_from_header(header: dict) -> Batch:
     try:
-        return json.loads(data), False
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"batch is not JSON: {e}") from e
-
-
-class _Unchecked(dict):
-    """Raw entry dicts (without their claimed ``hash``, kept in ``.claimed``) until hash-checked."""
-
-    claimed: Any = None
-
-
-_BODY_KEYS = frozenset(("seq", "device_id", "ts", "kind", "payload", "prev_hash", "demo"))
-
-
-def _unchecked(raw: dict) -> _Unchecked:
-    u = _Unchecked(raw)
-    u.claimed = u.pop("hash", None)
-    return u
-
-
-def _batch_from_body(body: dict) -> Batch:
-    try:
-        raw_entries = body["entries"]
-        if not isinstance(raw_entries, list) or not raw_entries:
-            raise InputError("batch has no entries")
-        if len(raw_entries) > MAX_ENTRIES:
-            raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(raw_entries)}")
-        if not all(isinstance(e, dict) for e in raw_entries):
-            raise InputError("batch entries must be JSON objects")
-        cp = body.get("checkpoint")
+        cp = header.get("checkpoint")
         if cp is not None and not isinstance(cp, dict):
             raise InputError("batch checkpoint must be an object or null")
         return Batch(
-            device_id=_text(body["device_id"], "device_id"),
-            first_seq=_int(body["first_seq"], "first_seq"),
-            last_seq=_int(body["last_seq"], "last_seq"),
-            prev_hash=_text(body["prev_hash"], "prev_hash"),
-            head_hash=_text(body["head_hash"], "head_hash"),
-            entries=tuple(_unchecked(e) for e in raw_entries),  # type: ignore[misc]
+            device_id=_text(header["device_id"], "device_id"),
+            first_seq=_int(header["first_seq"], "first_seq"),
+            last_seq=_int(header["last_seq"], "last_seq"),
+            prev_hash=_text(header["prev_hash"], "prev_hash"),
+            head_hash=_text(header["head_hash"], "head_hash"),
+            entries=(),
             checkpoint=_checkpoint(cp),
-            sent_at=_text(body["sent_at"], "sent_at"),
-            backlog=max(0, _int(body.get("backlog", 0), "backlog")),
-            priority=bool(body.get("priority", False)),
+            sent_at=_text(header["sent_at"], "sent_at"),
+            backlog=max(0, _int(header.get("backlog", 0), "backlog")),
+            priority=bool(header.get("priority", False)),
         )
     except KeyError as e:
-        raise InputError(f"batch is missing field {e.args[0]!r}") from e
+        raise InputError(f"batch header is missing field {e.args[0]!r}") from e
 
 
 def _checkpoint(cp: Any) -> Checkpoint | None:
@@ -294,79 +280,62 @@ def _int(v: Any, name: str) -> int:
 
 @dataclass(frozen=True)
 class CheckedBatch:
-    """A verified batch with each entry's canonical bytes and hash computed once."""
+    """A verified batch: its entries, each one's canonical bytes (the line as received) and hash."""
 
     batch: Batch
     canonical: tuple[bytes, ...]
     hashes: tuple[str, ...]
 
 
-class _NeedsReference(Exception):
-    """An entry orjson may encode otherwise than the reference encoder (see ``_EXPONENT``)."""
+_BODY_KEYS = frozenset(("seq", "device_id", "ts", "kind", "payload", "prev_hash", "demo"))
 
 
 def checked(signed: SignedBatch) -> CheckedBatch:
-    """Rebuild the entries, hash each once, check claimed hashes, links and the head hash."""
+    """Read each entry line (it must be canonical), hash it, check links and the head hash."""
+    entries = tuple(_entry_from_line(line, n) for n, line in enumerate(signed.lines, 1))
+    batch = replace(signed.batch, entries=entries, lines=signed.lines)
+    return CheckedBatch(batch, signed.lines, check_batch(batch))
+
+
+def _broken_link(e: Entry, prev: str, i: int) -> str:
+    if i == 0:
+        return f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to the batch's prev_hash {prev[:16]}…"
+    return (f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… is not the hash of entry seq {e.seq - 1} as sent "
+            f"({prev[:16]}…): entry seq {e.seq - 1} was altered after it was hashed")
+
+
+def _entry_from_line(line: bytes, n: int) -> Entry:
+    """The entry an entry line holds (``n``: its place in the batch, for messages). The line
+    must be the canonical JSON of an entry body, as the shop hashed it."""
     try:
-        return _checked(signed)
-    except _NeedsReference:
-        reference = SignedBatch(_batch_from_body(json.loads(signed.signed_bytes)), signed.signed_bytes, signed.signature)
-        return _checked(reference)
+        body = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass  # the standard library decides
+    else:
+        if _is_body(body) and _canonical_fast(body) == line:
+            return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+    try:
+        body = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise TamperError(f"entry {n} of the batch is not JSON: {e}") from e
+    if not _is_body(body):
+        raise TamperError(f"entry {n} of the batch: expected an entry body (an object with exactly "
+                          f"{', '.join(sorted(_BODY_KEYS))}, of the entry's types)")
+    try:
+        c = _canonical_encode(body).encode("utf-8")
+    except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
+        raise TamperError(f"entry seq {body['seq']}: text is not valid Unicode") from ex
+    if c != line:
+        raise TamperError(f"entry seq {body['seq']} is not in canonical form (the JSON the shop hashes: sorted keys, "
+                          "no spaces, the standard escapes and number forms)")
+    return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
 
 
-def _checked(signed: SignedBatch) -> CheckedBatch:
-    b = signed.batch
-    fast = signed.read_by_orjson
-    entries, canon, hashes = [], [], []
-    prev, expected = b.prev_hash, b.first_seq
-    for raw in b.entries:
-        if isinstance(raw, Entry):
-            claimed, e, body = None, raw, raw.body()
-        elif isinstance(raw, _Unchecked) and raw.keys() == _BODY_KEYS and type(raw["seq"]) is int and \
-                type(raw["device_id"]) is str and type(raw["ts"]) is str and type(raw["kind"]) is str and \
-                type(raw["payload"]) is dict and type(raw["prev_hash"]) is str and type(raw["demo"]) is bool:
-            # exactly Entry.body() already (the shape every shop sends): no rebuild, no copy
-            claimed, body = raw.claimed, raw
-            e = Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
-        else:  # from_json (types coerced) without the claimed hash: the hash is computed once, here
-            claimed = raw.claimed if isinstance(raw, _Unchecked) else raw.get("hash")
-            e = Entry.from_json(raw if isinstance(raw, _Unchecked) else {k: v for k, v in raw.items() if k != "hash"})
-            body = e.body()
-        if fast:
-            c = _canonical_fast(body)
-            if c is None:
-                raise _NeedsReference
-        else:
-            try:
-                c = _canonical_encode(body).encode("utf-8")
-            except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
-                raise TamperError(f"entry seq {e.seq}: text is not valid Unicode") from ex
-        h = sha256(c).hexdigest()
-        if claimed is not None and claimed != h:
-            raise TamperError(f"entry seq {e.seq}: stored hash {claimed} but content hashes to {h}")
-        if e.device_id != b.device_id:
-            raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {b.device_id!r}")
-        if e.kind not in KINDS:
-            raise TamperError(f"entry seq {e.seq}: unknown kind {e.kind!r}")
-        if len(e.ts) > 64 or not e.ts.isprintable() or len(e.prev_hash) != 64:
-            raise TamperError(f"entry seq {e.seq}: malformed ts or prev_hash")
-        if not b.priority:
-            if e.seq != expected:
-                raise TamperError(f"entry seq {e.seq}: expected seq {expected} (gap or reordering)")
-            if e.prev_hash != prev:
-                raise TamperError(f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to {prev[:16]}…")
-        prev, expected = h, e.seq + 1
-        entries.append(e)
-        canon.append(c)
-        hashes.append(h)
-    batch = Batch(b.device_id, b.first_seq, b.last_seq, b.prev_hash, b.head_hash, tuple(entries),
-                  b.checkpoint, b.sent_at, b.backlog, b.priority)
-    _check_envelope(batch, hashes[-1])
-    if batch.priority:
-        seqs = [e.seq for e in entries]
-        if seqs != sorted(set(seqs)):
-            raise TamperError("priority batch entries are not in strictly increasing seq order")
-    return CheckedBatch(batch, tuple(canon), tuple(hashes))
+def _is_body(body: Any) -> bool:
+    """Whether ``body`` has exactly the fields of ``Entry.body()``, of their types."""
+    return (type(body) is dict and body.keys() == _BODY_KEYS and type(body["seq"]) is int and
+            type(body["device_id"]) is str and type(body["ts"]) is str and type(body["kind"]) is str and
+            type(body["payload"]) is dict and type(body["prev_hash"]) is str and type(body["demo"]) is bool)
 
 
 def _canonical_fast(body: dict) -> bytes | None:
@@ -404,27 +373,29 @@ def _check_envelope(batch: Batch, last_hash: str) -> None:
     if batch.first_seq == 1 and batch.prev_hash != GENESIS and not batch.priority:
         raise TamperError("batch starting at seq 1 must link to the genesis hash")
     if last_hash != batch.head_hash:
-        raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its entries hash to {last_hash[:16]}…")
+        raise TamperError(f"batch head_hash {batch.head_hash[:16]}… but its last entry (seq {last.seq}) hashes to "
+                          f"{last_hash[:16]}…: altered after it was hashed")
 
 
 def check_batch(batch: Batch) -> tuple[str, ...]:
     """Internal consistency: one device, seq range, hash links (normal batches), head hash.
-    Returns the entries' hashes (each computed once)."""
+    Returns the entries' hashes, of ``batch.lines`` when known (else of each entry's canonical bytes)."""
+    lines = batch.lines if len(batch.lines) == len(batch.entries) else tuple(e.canonical() for e in batch.entries)
     hashes = []
     prev, expected = batch.prev_hash, batch.first_seq
-    for e in batch.entries:
-        if not isinstance(e, Entry):
-            raise SyncError("batch entries were not hash-checked")
+    for i, (e, line) in enumerate(zip(batch.entries, lines)):
         if e.device_id != batch.device_id:
             raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {batch.device_id!r}")
         if e.kind not in KINDS:
             raise TamperError(f"entry seq {e.seq}: unknown kind {e.kind!r}")
+        if len(e.ts) > 64 or not e.ts.isprintable() or len(e.prev_hash) != 64:
+            raise TamperError(f"entry seq {e.seq}: malformed ts or prev_hash")
         if not batch.priority:
             if e.seq != expected:
                 raise TamperError(f"entry seq {e.seq}: expected seq {expected} (gap or reordering)")
             if e.prev_hash != prev:
-                raise TamperError(f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to {prev[:16]}…")
-        h = e.hash
+                raise TamperError(_broken_link(e, prev, i))
+        h = sha256(line).hexdigest()
         hashes.append(h)
         prev, expected = h, e.seq + 1
     _check_envelope(batch, hashes[-1])

@@ -5,7 +5,8 @@ Order of checks (the first failure decides the answer):
 1. envelope and structure (400, no alert: anyone can send garbage);
 2. device known (401 ``unknown-device``, no alert);
 3. Ed25519 signature with the enrolled device key (401 ``signature``, tamper alert);
-4. entry hashes, hash links inside the batch, head hash (422 ``tampered``, alert);
+4. entry lines (each the canonical JSON of an entry), hash links inside the batch, head hash
+   (422 ``tampered``, alert);
 5. checkpoint signature (422 ``checkpoint``, alert);
 6. under the device lock: the byte-identical batch already accepted -> the stored answer
    again (idempotent, ``X-Chipid-Duplicate: 1``); an older ``sent_at`` -> ``replay``;
@@ -37,7 +38,7 @@ from sync.backend.db import Database
 from sync.backend.index import index_entry
 from sync.backend.schema import has_keys
 from sync.backend.watchlist import KEY_TYPE
-from verifier.errors import InputError, LimitExceededError, SyncError, TamperError
+from verifier.errors import InputError, LimitExceededError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def _ingest(db: Database, raw: bytes, content_encoding: str | None) -> IngestRes
             raise _Refusal(401, "signature", str(e), "signature", signed.batch.first_seq) from e
         try:
             cb = batch_mod.checked(signed)
-        except (TamperError, SyncError) as e:
+        except TamperError as e:
             raise _Refusal(422, "tampered", str(e), "tampered", signed.batch.first_seq) from e
         b = cb.batch
         if b.checkpoint is not None:

@@ -33,9 +33,8 @@ def _wire(dev: SigningDevice, first: int, last: int, *, checkpoint=None, sent_at
     return batch_mod.encode(b, dev.sign)
 
 
-def _raw_wire(body: dict, sign) -> bytes:
-    data = canonical_json(body)
-    return gzip.compress(batch_mod.FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data)
+def _raw_wire(header: dict, lines: list[bytes], sign) -> bytes:
+    return gzip.compress(batch_mod.frame(header, lines, sign))
 
 
 def _count(db, device_id) -> int:
@@ -195,14 +194,30 @@ def test_wrong_key_is_refused_with_an_alert(db, device):
 
 
 def test_tampered_entry_signed_by_the_device_is_refused_with_an_alert(db, device):
+    """An entry altered after the shop hashed it breaks the link to it (the last one: the head
+    hash); a line that is not the canonical JSON the shop hashes is refused as it stands. All
+    signed by the enrolled device, so each is tampering with an alert, and nothing is stored."""
     _fill(device, 3)
     b = batch_mod.build_batch(device.device_id, device.entries, prev_hash=device.prev_of(1))
-    body = b.body()
-    body["entries"][1]["payload"]["loan_vnd"] = 1  # content changed, stored hash kept
-    res = ingest(db, _raw_wire(body, device.sign))
-    assert res.status_code == 422 and res.body["reason"] == "tampered" and "seq 2" in res.body["detail"]
-    assert [a["kind"] for a in _alerts(db)] == ["tampered"]
+
+    def altered(i: int, **payload) -> bytes:
+        body = device.entries[i].body()
+        return canonical_json(body | {"payload": body["payload"] | payload})
+
+    cases = [
+        ([b.lines[0], altered(1, loan_vnd=1), b.lines[2]], "entry seq 2 was altered"),
+        ([b.lines[0], b.lines[1], altered(2, loan_vnd=1)], "last entry (seq 3)"),
+        ([b.lines[0], b.lines[1].replace(b'"kind":', b'"kind": '), b.lines[2]], "seq 2 is not in canonical form"),
+        ([b.lines[0], b.lines[1][:-1], b.lines[2]], "entry 2 of the batch is not JSON"),
+        ([b.lines[0], canonical_json({**device.entries[1].body(), "hash": device.entries[1].hash}), b.lines[2]],
+         "entry 2 of the batch: expected an entry body"),
+    ]
+    for n, (lines, why) in enumerate(cases, 1):
+        res = ingest(db, _raw_wire(b.header(), lines, device.sign))
+        assert res.status_code == 422 and res.body["reason"] == "tampered" and why in res.body["detail"], res.body
+        assert [a["kind"] for a in _alerts(db)] == ["tampered"] * n
     assert _count(db, device.device_id) == 0
+    assert ingest(db, _raw_wire(b.header(), list(b.lines), device.sign)).status_code == 200  # the lines as hashed
 
 
 def test_unknown_device_and_garbage_are_refused_without_alerts(db, device):
@@ -258,9 +273,8 @@ def test_batch_from_another_device_cannot_ride_on_a_device_id(db, make_device):
     b = make_device(shop="Cầm đồ B", license_no="LIC-B", province="79")
     _fill(a, 2)
     entries = [Entry.from_json({**e.to_json()}) for e in a.entries]
-    body = batch_mod.build_batch(a.device_id, entries, prev_hash=a.prev_of(1)).body()
-    body["device_id"] = b.device_id
-    res = ingest(db, _raw_wire(body, b.sign))  # b signs a's entries under its own id
+    batch = batch_mod.build_batch(a.device_id, entries, prev_hash=a.prev_of(1))
+    res = ingest(db, _raw_wire(batch.header() | {"device_id": b.device_id}, batch.lines, b.sign))  # b signs a's entries under its own id
     assert res.status_code == 422 and res.body["reason"] == "tampered"
     assert _count(db, b.device_id) == 0 and _count(db, a.device_id) == 0
 
