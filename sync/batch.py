@@ -280,10 +280,10 @@ def _int(v: Any, name: str) -> int:
 
 @dataclass(frozen=True)
 class CheckedBatch:
-    """A verified batch: its entries, each one's canonical bytes (the line as received) and hash."""
+    """A verified batch (its ``lines``: each entry's canonical bytes, as received) and the
+    entries' hashes."""
 
     batch: Batch
-    canonical: tuple[bytes, ...]
     hashes: tuple[str, ...]
 
 
@@ -294,14 +294,14 @@ def checked(signed: SignedBatch) -> CheckedBatch:
     """Read each entry line (it must be canonical), hash it, check links and the head hash."""
     entries = tuple(_entry_from_line(line, n) for n, line in enumerate(signed.lines, 1))
     batch = replace(signed.batch, entries=entries, lines=signed.lines)
-    return CheckedBatch(batch, signed.lines, check_batch(batch))
+    return CheckedBatch(batch, check_batch(batch))
 
 
 def _broken_link(e: Entry, prev: str, i: int) -> str:
     if i == 0:
         return f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… does not link to the batch's prev_hash {prev[:16]}…"
     return (f"entry seq {e.seq}: prev_hash {e.prev_hash[:16]}… is not the hash of entry seq {e.seq - 1} as sent "
-            f"({prev[:16]}…): entry seq {e.seq - 1} was altered after it was hashed")
+            f"({prev[:16]}…): one of the two was altered after it was hashed")
 
 
 def _entry_from_line(line: bytes, n: int) -> Entry:

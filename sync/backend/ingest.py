@@ -183,7 +183,7 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
         raise _Refusal(409, "gap", f"batch starts at seq {b.first_seq} but the stored chain ends at seq {head_seq}: "
                        f"entries {head_seq + 1}-{b.first_seq - 1} are missing", "gap", head_seq + 1)
     overlap = [e for e in b.entries if e.seq <= head_seq]
-    new = [(e, c, h) for e, c, h in zip(b.entries, cb.canonical, cb.hashes) if e.seq > head_seq]
+    new = [(e, c, h) for e, c, h in zip(b.entries, b.lines, cb.hashes) if e.seq > head_seq]
     if overlap:
         stored = dict(conn.execute(
             text("SELECT seq, hash FROM entries WHERE shop_id = :shop AND device_id = :dev AND seq BETWEEN :a AND :b"),

@@ -205,7 +205,7 @@ def test_tampered_entry_signed_by_the_device_is_refused_with_an_alert(db, device
         return canonical_json(body | {"payload": body["payload"] | payload})
 
     cases = [
-        ([b.lines[0], altered(1, loan_vnd=1), b.lines[2]], "entry seq 2 was altered"),
+        ([b.lines[0], altered(1, loan_vnd=1), b.lines[2]], "is not the hash of entry seq 2 as sent"),
         ([b.lines[0], b.lines[1], altered(2, loan_vnd=1)], "last entry (seq 3)"),
         ([b.lines[0], b.lines[1].replace(b'"kind":', b'"kind": '), b.lines[2]], "seq 2 is not in canonical form"),
         ([b.lines[0], b.lines[1][:-1], b.lines[2]], "entry 2 of the batch is not JSON"),
