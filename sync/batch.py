@@ -98,7 +98,7 @@ class Batch:
     sent_at: str
     backlog: int = 0
     priority: bool = False
-    lines: tuple[bytes, ...] = field(default=(), compare=False, repr=False)  # the entries' canonical bytes, when known
+    lines: tuple[bytes, ...] = field(default=(), compare=False, repr=False)  # each entry's canonical bytes, as entries
 
     def header(self) -> dict:
         return {
@@ -182,8 +182,7 @@ def frame(header: dict, lines: list[bytes] | tuple[bytes, ...], sign: Callable[[
 
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
     """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
-    lines = batch.lines if len(batch.lines) == len(batch.entries) else tuple(e.canonical() for e in batch.entries)
-    return gzip.compress(frame(batch.header(), lines, sign), compresslevel=5, mtime=0)
+    return gzip.compress(frame(batch.header(), batch.lines, sign), compresslevel=5, mtime=0)
 
 
 def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
@@ -309,11 +308,16 @@ def _entry_from_line(line: bytes, n: int) -> Entry:
     must be the canonical JSON of an entry body, as the shop hashed it."""
     try:
         body = orjson.loads(line)
+        fast = _is_body(body) and _canonical_fast(body) == line
     except orjson.JSONDecodeError:
-        pass  # the standard library decides
-    else:
-        if _is_body(body) and _canonical_fast(body) == line:
-            return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+        fast = False
+    if not fast:  # the standard library decides
+        body = _reference_body(line, n)
+    return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+
+
+def _reference_body(line: bytes, n: int) -> dict:
+    """An entry line read and encoded again by the standard library; refused unless canonical."""
     try:
         body = json.loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
@@ -328,7 +332,7 @@ def _entry_from_line(line: bytes, n: int) -> Entry:
     if c != line:
         raise TamperError(f"entry seq {body['seq']} is not in canonical form (the JSON the shop hashes: sorted keys, "
                           "no spaces, the standard escapes and number forms)")
-    return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+    return body
 
 
 def _is_body(body: Any) -> bool:
@@ -379,11 +383,10 @@ def _check_envelope(batch: Batch, last_hash: str) -> None:
 
 def check_batch(batch: Batch) -> tuple[str, ...]:
     """Internal consistency: one device, seq range, hash links (normal batches), head hash.
-    Returns the entries' hashes, of ``batch.lines`` when known (else of each entry's canonical bytes)."""
-    lines = batch.lines if len(batch.lines) == len(batch.entries) else tuple(e.canonical() for e in batch.entries)
+    Returns the entries' hashes (of ``batch.lines``)."""
     hashes = []
     prev, expected = batch.prev_hash, batch.first_seq
-    for i, (e, line) in enumerate(zip(batch.entries, lines)):
+    for i, (e, line) in enumerate(zip(batch.entries, batch.lines, strict=True)):
         if e.device_id != batch.device_id:
             raise TamperError(f"entry seq {e.seq} belongs to device {e.device_id!r}, batch is from {batch.device_id!r}")
         if e.kind not in KINDS:
