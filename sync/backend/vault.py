@@ -43,6 +43,7 @@ import hmac
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import zstandard
@@ -161,7 +162,21 @@ class Vault:
 
     def seal_entry(self, canonical: bytes, shop_id: str, device_id: str, seq: int) -> str:
         """An entry body: compressed with the entry dictionary, then sealed (``z1:``)."""
-        return self._encrypt(_entry_codec()[0].compress(canonical), ENTRY_PREFIX, shop_id, device_id, seq)
+        return self.seal_entries(shop_id, device_id, [(seq, canonical)])[0]
+
+    def seal_entries(self, shop_id: str, device_id: str, entries: Sequence[tuple[int, bytes]]) -> list[str]:
+        """:meth:`seal_entry` for many entry bodies of one device, given as ``(seq, canonical)``:
+        the nonces come from one read of the system's randomness (each still 12 random bytes
+        of its own)."""
+        compress, encrypt = _entry_codec()[0].compress, self._aead.encrypt
+        nonces = os.urandom(NONCE_LEN * len(entries))
+        row = f"{shop_id}|{device_id}|"  # the AAD of each: row + seq (see aad)
+        out = []
+        for i, (seq, canonical) in enumerate(entries):
+            nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
+            sealed = nonce + encrypt(nonce, compress(canonical), f"{row}{int(seq)}".encode("utf-8"))
+            out.append(ENTRY_PREFIX + binascii.b2a_base64(sealed, newline=False).decode("ascii"))
+        return out
 
     def open_entry(self, stored: str, shop_id: str, device_id: str, seq: int) -> bytes:
         """The canonical bytes of an entry body sealed by :meth:`seal_entry`."""

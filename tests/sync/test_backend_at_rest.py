@@ -218,6 +218,12 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open_entry(body, "S", "D", 8)
     with pytest.raises(TamperError, match="expected an encrypted value"):
         v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
+    many = v.seal_entries("S", "D", [(8, contract), (9, contract), (10, b"{}")])  # one batch's bodies at once
+    assert [v.open_entry(b, "S", "D", seq) for b, seq in zip(many, (8, 9, 10))] == [contract, contract, b"{}"]
+    nonces = {base64.b64decode(b[3:])[:12] for b in many + [body]}
+    assert len(nonces) == 4  # a nonce of its own for each, also within one call
+    with pytest.raises(TamperError, match=r"^entry D#9: "):
+        v.open_entry(many[0], "S", "D", 9)  # bound to its own seq
     blind = v.blind("id", "079090001234")
     assert blind != v.blind("serial", "079090001234") and type(blind) is int and -2**63 <= blind < 2**63
     assert blind == v.blind("id", "079090001234")  # deterministic: a search finds what ingest stored

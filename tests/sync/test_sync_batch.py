@@ -132,6 +132,13 @@ def test_limits_and_malformed_input():
         batch_mod.gunzip_limited(gzip.compress(b"0" * 2000), limit=1000)
     with pytest.raises(InputError, match="truncated"):
         batch_mod.gunzip_limited(gzip.compress(b"0" * 2000)[:-12])
+    with pytest.raises(InputError, match="not gzip"):
+        batch_mod.gunzip_limited(b"garbage")
+    corrupt = bytearray(gzip.compress(bytes(range(256)) * 20))
+    corrupt[-8] ^= 0xFF  # the CRC-32 of the content
+    with pytest.raises(InputError, match="not valid gzip"):
+        batch_mod.gunzip_limited(bytes(corrupt))
+    assert batch_mod.gunzip_limited(gzip.compress(b"abc" * 100)) == b"abc" * 100  # zlib's gzip reads back
     with pytest.raises(InputError, match="at least one entry"):
         batch_mod.build_batch("d", [], prev_hash="0" * 64)
     dev = SigningDevice()

@@ -39,7 +39,7 @@ def utc_now() -> str:
     return utc_text(datetime.now(timezone.utc))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     seq: int
     device_id: str
