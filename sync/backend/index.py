@@ -42,9 +42,26 @@ def norm_text(s: Any) -> str:
     if s is None:
         return ""
     s = str(s)[: 4 * MAX_SEARCH_TEXT].replace("\x00", "")
-    if not s.isascii():
-        s = _fold(s)
-    return " ".join(s.lower().split())[:MAX_SEARCH_TEXT]
+    if s.isascii():
+        return " ".join(s.lower().split())[:MAX_SEARCH_TEXT]
+    # word by word, each folded once per process: names and item words repeat from entry to
+    # entry (whitespace is a starter in NFKD and ends a word for lower(), so this is the same
+    # as folding the whole text)
+    words = []
+    for w in s.split():
+        f = _folded_words.get(w)
+        if f is None:
+            f = " ".join(_fold(w).lower().split())  # a word may fold to none, or to several
+            if len(_folded_words) >= _FOLDED_WORDS_MAX:
+                _folded_words.clear()
+            _folded_words[w] = f
+        if f:
+            words.append(f)
+    return " ".join(words)[:MAX_SEARCH_TEXT]
+
+
+_folded_words: dict[str, str] = {}
+_FOLDED_WORDS_MAX = 100_000  # a few MB at most; emptied when full
 
 
 def norm_code(s: Any) -> str:

@@ -227,11 +227,11 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     watched: dict[int, tuple[str, str, list]] = {}  # blind key -> (key type, plain value, [(entry, index)])
     prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
     prov, now_e = _esc(province), _esc(now)
-    blind = db.vault.blind
+    blind_keys = db.vault.blind_keys
     bodies = db.vault.seal_entries(shop_id, device_id, [(e.seq, canonical) for e, canonical, _ in new])
     for (e, _, h), body in zip(new, bodies):  # a body is z1:base64: nothing to escape
         ix = index_entry(e)
-        blinds = [blind(kt, v) for kt, v in ix.keys]
+        blinds = blind_keys(ix.keys)
         if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
             # kind is one of KINDS and h is hex; the other text fields are escaped only when needed
             free = f"{e.ts}{e.prev_hash}{ix.contract_no or ''}{ix.event_type or ''}{ix.search_text}"

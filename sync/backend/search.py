@@ -72,7 +72,7 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
             raise InputError("name: expected some letters")
         key_filters.append(("name", v[:MAX_KEY]))
     if key_filters:
-        cond, key_params = has_keys(db.dialect, [db.vault.blind(key_type, value) for key_type, value in key_filters])
+        cond, key_params = has_keys(db.dialect, db.vault.blind_keys(key_filters))
         where.append(cond)
         params.update(key_params)
     if query.q:
@@ -146,7 +146,7 @@ def person_history(db: Database, id_number: str, *, user: str | None = None) -> 
     devices = {(e["shop"]["shop_id"], e["device_id"]) for e in txns}
     events: list[dict] = []
     if refs:
-        cond, params = has_keys(db.dialect, [db.vault.blind("txn", ref) for ref in refs], any_of=True)
+        cond, params = has_keys(db.dialect, db.vault.blind_keys(("txn", ref) for ref in refs), any_of=True)
         q = text(
             "SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body, "
             "s.name AS shop_name, s.license_no, s.province FROM entries e JOIN shops s ON s.shop_id = e.shop_id "

@@ -43,7 +43,7 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import zstandard
@@ -209,14 +209,21 @@ class Vault:
     def blind(self, key_type: str, value: str) -> int:
         """Signed 64-bit blind index of an already normalised value: keyed BLAKE2b-64 of
         ``type:value`` under the index key. The type separates the domains."""
-        typed = self._blind_types.get(key_type)
-        if typed is None:  # a handful of types: each primed once, then copied per value
-            typed = self._blind_state.copy()
-            typed.update(f"{key_type}:".encode("utf-8"))
-            self._blind_types[key_type] = typed
-        h = typed.copy()
-        h.update(value.encode("utf-8"))
-        return int.from_bytes(h.digest(), "big", signed=True)
+        return self.blind_keys(((key_type, value),))[0]
+
+    def blind_keys(self, keys: Iterable[tuple[str, str]]) -> list[int]:
+        """:meth:`blind` of each ``(key_type, value)``, in order (an entry's keys in one call)."""
+        typed_states, out = self._blind_types, []
+        for key_type, value in keys:
+            typed = typed_states.get(key_type)
+            if typed is None:  # a handful of types: each primed once, then copied per value
+                typed = self._blind_state.copy()
+                typed.update(f"{key_type}:".encode("utf-8"))
+                typed_states[key_type] = typed
+            h = typed.copy()
+            h.update(value.encode("utf-8"))
+            out.append(int.from_bytes(h.digest(), "big", signed=True))
+        return out
 
     def key_check(self) -> str:
         return hmac.new(self._index_key, _CHECK, hashlib.sha256).hexdigest()[:32]

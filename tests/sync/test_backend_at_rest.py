@@ -228,6 +228,8 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
     assert blind != v.blind("serial", "079090001234") and type(blind) is int and -2**63 <= blind < 2**63
     assert blind == v.blind("id", "079090001234")  # deterministic: a search finds what ingest stored
     assert blind == int.from_bytes(hashlib.blake2b(b"id:079090001234", key=b"i" * 32, digest_size=8).digest(), "big", signed=True)
+    keys = [("id", "079090001234"), ("name", "nguyen van an"), ("id", "1"), ("name", "an")]
+    assert v.blind_keys(keys) == [v.blind(t, x) for t, x in keys] and v.blind_keys([]) == []
     monkeypatch.delenv(DATA_KEY_ENV)
     monkeypatch.delenv(INDEX_KEY_ENV)
     with pytest.raises(ConfigError, match="found neither"):
