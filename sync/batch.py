@@ -41,9 +41,9 @@ from hashlib import sha256
 from typing import Any, Callable
 
 import orjson
-from isal import igzip, isal_zlib
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from isal import igzip, isal_zlib
 
 from verifier.errors import InputError, LimitExceededError, TamperError
 from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now
@@ -179,7 +179,7 @@ def frame(header: dict, lines: list[bytes] | tuple[bytes, ...], sign: Callable[[
     """The wire form before gzip: format line, signature line, then the signed bytes (the
     header's canonical JSON and the entry lines as given)."""
     data = b"\n".join((canonical_json(header), *lines))
-    return FORMAT.encode() + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
+    return _FORMAT_LINE + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
 
 
 # gzip through ISA-L (python-isal): the same format as zlib's, several times faster both ways
