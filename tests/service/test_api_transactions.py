@@ -172,6 +172,9 @@ def test_search_filters_and_pages(api, tokens, make_scan, txn_body, holder):
     assert q(status="active")["total"] == 5 and q(status="redeemed")["total"] == 0
     assert q(**{"from": "2000-01-01", "to": "2000-12-31"})["total"] == 0
     assert q(**{"from": "2000-01-01"})["total"] == 5
+    # the ends of the calendar (0001-01-01 in Vietnam starts before year 1 in UTC) stand for "any time"
+    assert q(**{"from": "0001-01-01", "to": "9999-12-31"})["total"] == 5
+    assert q(**{"from": "9999-12-31"})["total"] == q(**{"to": "0001-01-01"})["total"] == 0
     r = api.get("/api/v1/transactions", tokens["inspector"], params={"status": "weird"})
     assert r.status_code == 422
     r = api.get("/api/v1/transactions", tokens["inspector"], params={"from": "yesterday"})

@@ -414,7 +414,9 @@ class PawnBook:
 
 
 def _utc_bound(text: str, *, start: bool) -> str:
-    """A date (local Vietnam day) or ISO time to the UTC text form entries carry."""
+    """A date (local Vietnam day) or ISO time to the UTC text form entries carry. A bound
+    beyond the times UTC can hold (the first hours of 0001-01-01 in Vietnam fall before year 1
+    in UTC) stands for the earliest or the latest time there is."""
     try:
         if len(text) == 10:
             d = date.fromisoformat(text)
@@ -425,9 +427,11 @@ def _utc_bound(text: str, *, start: bool) -> str:
             t = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if t.tzinfo is None:
                 t = t.replace(tzinfo=VN_TZ)
+        return utc_text(t)
     except ValueError as e:
         raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
-    return utc_text(t)
+    except OverflowError:  # the text parsed, so it starts with its four-digit year
+        return "0001-01-01T00:00:00.000000Z" if text < "5000" else "9999-12-31T23:59:59.999999Z"
 
 
 def _check_correction(fields: dict) -> None:
