@@ -6,7 +6,8 @@ lookup of ``entries.keys`` on PostgreSQL, ``entry_keys`` rows on SQLite; see
 entry's (:mod:`sync.backend.vault`) and matched exactly (a name matches on whole trailing
 words: "van an" and "an" find "nguyen van an"). ``q`` is a substring of the normalised item
 text (trigram index on PostgreSQL); result bodies are decrypted on the way out; ``shop``,
-``province``, ``from`` and ``to`` narrow by column. Every search by a person is written to
+``province``, ``from`` and ``to`` narrow by column (a bare date is a whole day in Vietnam, as at
+the counter). Every search by a person is written to
 ``access_log``.
 """
 
@@ -22,7 +23,7 @@ from sync.backend.db import Database
 from sync.backend.index import MAX_KEY, contract_ref, norm_code, norm_text
 from sync.backend.schema import has_keys
 from verifier.errors import InputError
-from verifier.ledger.entry import utc_now
+from verifier.ledger.entry import utc_bound, utc_now
 
 MAX_LIMIT = 500
 
@@ -89,12 +90,11 @@ def _build(db: Database, query: Query) -> tuple[str, dict]:
     if query.province:
         params["province"] = norm_code(query.province)
         where.append("e.province = :province")
-    if query.date_from:
-        params["dfrom"] = query.date_from.strip()
+    if query.date_from:  # a bare date is a day in Vietnam, as at the counter
+        params["dfrom"] = utc_bound(query.date_from.strip(), start=True)
         where.append("e.ts >= :dfrom")
-    if query.date_to:
-        to = query.date_to.strip()
-        params["dto"] = to + "\uffff" if len(to) <= 10 else to  # a bare date includes that whole day
+    if query.date_to:  # ... and includes that whole day
+        params["dto"] = utc_bound(query.date_to.strip(), start=False)
         where.append("e.ts <= :dto")
     if query.kind:
         params["kind"] = query.kind

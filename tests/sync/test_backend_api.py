@@ -75,6 +75,8 @@ def test_search_filters_across_shops(backend, headers, two_shops):
     assert q and all("iPhone 13" in h["payload"]["items"][0]["description"] for h in q)
     assert _search(backend, headers, id_number=WANTED, **{"from": "2000-01-01", "to": "2001-01-01"}) == []
     assert len(_search(backend, headers, id_number=WANTED, **{"from": "2000-01-01"})) == 2
+    r = httpx.get(backend.url + "/api/v1/entries", params={"from": "yesterday"}, headers=headers["inspector"])
+    assert r.status_code == 400 and "ISO date" in r.json()["detail"]
     assert _search(backend, headers, id_number="000000000000") == []
     r = httpx.get(backend.url + "/api/v1/entries", params={"limit": "x"}, headers=headers["inspector"])
     assert r.status_code == 400 and "limit" in r.json()["detail"]
@@ -162,3 +164,18 @@ def test_repeated_wrong_passwords_lock_the_name_for_a_while(backend):
     r = httpx.post(backend.url + "/api/v1/login", json={"name": "nhan.vien", "password": "dung-mat-khau"})
     assert r.status_code == 401  # locked even with the right password
     assert auth.login(backend.db, "nhan.vien", "dung-mat-khau") is None
+
+
+def test_date_filters_are_days_in_vietnam(tmp_path):
+    """A bare date is that day in Vietnam (UTC+7), as at the counter, whole; times pass as given."""
+    from sync.backend.db import Database
+    from sync.backend.search import Query, _build
+
+    db = Database.open(tmp_path, None)
+    try:
+        _, params = _build(db, Query(date_from="2026-11-23", date_to="2026-11-23"))
+        assert (params["dfrom"], params["dto"]) == ("2026-11-22T17:00:00.000000Z", "2026-11-23T16:59:59.999999Z")
+        _, params = _build(db, Query(date_from="2026-11-23T08:00:00Z", date_to="0001-01-01"))
+        assert (params["dfrom"], params["dto"]) == ("2026-11-23T08:00:00.000000Z", "0001-01-01T16:59:59.999999Z")
+    finally:
+        db.close()

@@ -14,13 +14,13 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from verifier.errors import TamperError
+from verifier.errors import InputError, TamperError
 
 GENESIS = "0" * 64
 KINDS = ("transaction", "event")
@@ -30,6 +30,9 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
+
+
 def utc_text(t: datetime) -> str:
     """The UTC time form entries carry: ISO 8601 with microseconds and ``Z`` (sorts as text)."""
     return t.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -37,6 +40,27 @@ def utc_text(t: datetime) -> str:
 
 def utc_now() -> str:
     return utc_text(datetime.now(timezone.utc))
+
+
+def utc_bound(text: str, *, start: bool) -> str:
+    """A date (local Vietnam day) or ISO time to the UTC text form entries carry. A bound
+    beyond the times UTC can hold (the first hours of 0001-01-01 in Vietnam fall before year 1
+    in UTC) stands for the earliest or the latest time there is."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            t = datetime(d.year, d.month, d.day, tzinfo=VN_TZ)
+            if not start:
+                t += timedelta(days=1) - timedelta(microseconds=1)
+        else:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=VN_TZ)
+        return utc_text(t)
+    except ValueError as e:
+        raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
+    except OverflowError:  # the text parsed, so it starts with its four-digit year
+        return "0001-01-01T00:00:00.000000Z" if text < "5000" else "9999-12-31T23:59:59.999999Z"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from verifier.errors import InputError, LedgerError, NotFoundError
-from verifier.ledger.entry import Entry, utc_now, utc_text
+from verifier.ledger.entry import VN_TZ, Entry, utc_bound, utc_now, utc_text
 from verifier.ledger.store import Ledger
 
-VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
 
 STATUSES = ("active", "redeemed", "forfeited", "liquidated")
 EVENT_TYPES = ("redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious")
@@ -373,10 +372,10 @@ class PawnBook:
             args.append(int(flagged))
         if date_from:
             where.append("t.created_at >= ?")
-            args.append(_utc_bound(date_from, start=True))
+            args.append(utc_bound(date_from, start=True))
         if date_to:
             where.append("t.created_at <= ?")
-            args.append(_utc_bound(date_to, start=False))
+            args.append(utc_bound(date_to, start=False))
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         conn = self.ledger._read()
         total = conn.execute(f"SELECT COUNT(*) FROM transactions t{clause}", args).fetchone()[0]
@@ -411,27 +410,6 @@ class PawnBook:
         """Delete stored face images older than the retention period (privacy.face_retention_days)."""
         cutoff = utc_text((now or datetime.now(timezone.utc)) - timedelta(days=int(older_than_days)))
         return self.ledger.write(lambda conn: conn.execute("DELETE FROM photos WHERE created_at < ?", (cutoff,)).rowcount)
-
-
-def _utc_bound(text: str, *, start: bool) -> str:
-    """A date (local Vietnam day) or ISO time to the UTC text form entries carry. A bound
-    beyond the times UTC can hold (the first hours of 0001-01-01 in Vietnam fall before year 1
-    in UTC) stands for the earliest or the latest time there is."""
-    try:
-        if len(text) == 10:
-            d = date.fromisoformat(text)
-            t = datetime(d.year, d.month, d.day, tzinfo=VN_TZ)
-            if not start:
-                t += timedelta(days=1) - timedelta(microseconds=1)
-        else:
-            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if t.tzinfo is None:
-                t = t.replace(tzinfo=VN_TZ)
-        return utc_text(t)
-    except ValueError as e:
-        raise InputError(f"expected an ISO date (YYYY-MM-DD) or date-time, found {text!r}") from e
-    except OverflowError:  # the text parsed, so it starts with its four-digit year
-        return "0001-01-01T00:00:00.000000Z" if text < "5000" else "9999-12-31T23:59:59.999999Z"
 
 
 def _check_correction(fields: dict) -> None:
