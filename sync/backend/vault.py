@@ -155,7 +155,7 @@ class Vault:
         return f"{shop_id}|{device_id}|{int(seq)}".encode("utf-8")
 
     def seal(self, plaintext: str, shop_id: str, device_id: str, seq: int) -> str:
-        return self._encrypt(plaintext.encode("utf-8"), PREFIX, shop_id, device_id, seq)
+        return self._encrypt(plaintext.encode("utf-8"), PREFIX, self.aad(shop_id, device_id, seq), os.urandom(NONCE_LEN))
 
     def open(self, stored: str, shop_id: str, device_id: str, seq: int) -> str:
         return self._decrypt(stored, PREFIX, shop_id, device_id, seq).decode("utf-8")
@@ -168,15 +168,10 @@ class Vault:
         """:meth:`seal_entry` for many entry bodies of one device, given as ``(seq, canonical)``:
         the nonces come from one read of the system's randomness (each still 12 random bytes
         of its own)."""
-        compress, encrypt = _entry_codec()[0].compress, self._aead.encrypt
+        compress, encrypt, aad = _entry_codec()[0].compress, self._encrypt, self.aad
         nonces = os.urandom(NONCE_LEN * len(entries))
-        row = f"{shop_id}|{device_id}|"  # the AAD of each: row + seq (see aad)
-        out = []
-        for i, (seq, canonical) in enumerate(entries):
-            nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
-            sealed = nonce + encrypt(nonce, compress(canonical), f"{row}{int(seq)}".encode("utf-8"))
-            out.append(ENTRY_PREFIX + binascii.b2a_base64(sealed, newline=False).decode("ascii"))
-        return out
+        return [encrypt(compress(canonical), ENTRY_PREFIX, aad(shop_id, device_id, seq),
+                        nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]) for i, (seq, canonical) in enumerate(entries)]
 
     def open_entry(self, stored: str, shop_id: str, device_id: str, seq: int) -> bytes:
         """The canonical bytes of an entry body sealed by :meth:`seal_entry`."""
@@ -187,10 +182,9 @@ class Vault:
             raise TamperError(f"entry {device_id}#{seq}: stored body decrypts but does not decompress with "
                               "entry dictionary 1") from e
 
-    def _encrypt(self, data: bytes, prefix: str, shop_id: str, device_id: str, seq: int) -> str:
-        nonce = os.urandom(NONCE_LEN)
-        ct = self._aead.encrypt(nonce, data, self.aad(shop_id, device_id, seq))
-        return prefix + base64.b64encode(nonce + ct).decode("ascii")
+    def _encrypt(self, data: bytes, prefix: str, aad: bytes, nonce: bytes) -> str:
+        """``prefix`` + base64(nonce || AES-GCM ciphertext || tag); ``nonce``: 12 fresh random bytes."""
+        return prefix + binascii.b2a_base64(nonce + self._aead.encrypt(nonce, data, aad), newline=False).decode("ascii")
 
     def _decrypt(self, stored: str, prefix: str, shop_id: str, device_id: str, seq: int) -> bytes:
         # an entry body is named as an entry; any other value by the row its AAD binds it to
