@@ -274,11 +274,17 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
 
 
 def run_scan(config: Config, access: dict | None = None, progress: Progress | None = None, *,
-             reader: str | None = None, card_dir: Path | None = None) -> ScanOutcome:
-    """Open the reader, wait for a card, read and verify it. Raises ChipidError when the card cannot be read."""
+             reader: str | None = None, card_dir: Path | None = None,
+             wrap: Callable[[CardTransport], CardTransport] | None = None) -> ScanOutcome:
+    """Open the reader, wait for a card, read and verify it. Raises ChipidError when the card cannot be read.
+
+    ``wrap`` (optional) wraps the opened transport, e.g. the recorder of ``chipid read --diagnose``.
+    """
     progress = progress or (lambda status: None)
     progress("waiting_for_card")
     transport, demo = open_reader(config, reader, card_dir=card_dir)
+    if wrap is not None:
+        transport = wrap(transport)
     try:
         candidates = keys_from_access(access, demo_card=(card_dir or DEMO_CARD_DIR) if demo else None)
         if not candidates.keys:
