@@ -1,60 +1,82 @@
 """DG13 of the Vietnamese CCCD: the citizen's personal data in Vietnamese (tag 0x6D).
 
-Not specified by ICAO (DG13 is "optional details", issuer-defined, ICAO 9303-10 §4.7.13).
-The layout below is the one observed by public CCCD readers: a SEQUENCE of numbered
-fields, each a SEQUENCE of an INTEGER field number and the value::
+ICAO leaves DG13 to the issuer ("optional details", ICAO 9303-10 §4.7.13). Real CCCD chips
+(public dumps, ``/work/shared/data/cccd/README.md`` "DG13 layout") write::
 
-    6D L
-       30 L                                  (container; readers tolerate its absence)
-          30 L  02 01 01  13 0C "079090001234"          1  personal ID number
-          30 L  02 01 02  0C L  "Nguyễn Văn An"         2  full name
-          30 L  02 01 03  13 0A "15/03/1990"            3  date of birth dd/mm/yyyy
-          30 L  02 01 04  0C L  "Nam" | "Nữ"            4  sex
-          30 L  02 01 05  0C L  "Việt Nam"              5  nationality
-          30 L  02 01 06  0C L  "Kinh"                  6  ethnicity
-          30 L  02 01 07  0C L  "Không"                 7  religion
-          30 L  02 01 08  0C L  ...                     8  place of origin (quê quán)
-          30 L  02 01 09  0C L  ...                     9  place of residence (nơi thường trú)
-          30 L  02 01 0A  0C L  ...                     10 personal identification (đặc điểm nhận dạng)
-          30 L  02 01 0B  13 0A "01/02/2021"            11 date of issue
-          30 L  02 01 0C  0C L  "15/03/2030" | "Không thời hạn"   12 date of expiry
-          30 L  02 01 0D  30 L {0C father}  30 L {0C mother}     13 parents
-          30 L  02 01 0E [30 L {0C spouse}]             14 spouse (empty when none)
-          30 L  02 01 0F  13 09 "123456789"             15 old ID number (CMND)
-          30 L  02 01 10  13 L  ...                     16 not identified: kept raw
+    6D L                                           DG13
+       30 L                                        SEQUENCE
+          02 01 01                                 INTEGER 1 (a version)
+          06 06 28 D3 16 01 00 08                  OID 1.0.10646.1.0.8 (ISO/IEC 10646, UTF-8)
+          31 L                                     SET, in field-number order (not DER-sorted)
+             30 L  02 01 01  13 0C "079090001234"          1  personal ID number
+             30 L  02 01 02  0C L  "Nguyễn Văn An"         2  full name
+             30 L  02 01 03  13 0A "15/03/1990"            3  date of birth dd/mm/yyyy
+             30 L  02 01 04  0C L  "Nam" | "Nữ"            4  sex
+             30 L  02 01 05  0C L  "Việt Nam"              5  nationality
+             30 L  02 01 06  0C L  "Kinh"                  6  ethnicity
+             30 L  02 01 07  0C L  "Không"                 7  religion
+             30 L  02 01 08  0C L  ...                     8  place of origin (quê quán)
+             30 L  02 01 09  0C L  ...                     9  place of residence (nơi thường trú)
+             30 L  02 01 0A  0C L  ...                     10 personal identification (đặc điểm nhận dạng)
+             30 L  02 01 0B  13 0A "01/02/2021"            11 date of issue
+             30 L  02 01 0C  0C L  "15/03/2030" | "Không thời hạn"   12 date of expiry
+             30 L  02 01 0D  30 L {0C father}  30 L {0C mother}     13 parents
+             30 03 02 01 0E  | 30 L 02 01 0E 30 L {0C spouse}      14 spouse (bare number: none)
+             30 03 02 01 0F  | 30 L 02 01 0F 13 09 "123456789"     15 old ID number (CMND)
+             30 L  02 01 10  13 10 "0123456789ABCDEF"      16 not identified (looks like a chip serial)
 
-Fields may be absent; unknown field numbers are kept raw in ``unknown``.
+Parsing accepts the elements of the SET in any order, every field optional, a field that is
+a number with no value (absent), long-form lengths, and unknown field numbers (kept raw in
+``unknown``). It also accepts the flat layout chipid's emulator wrote before (``6D { 30 { fields } }``
+or ``6D { fields }``, no version and no OID). A field number that appears twice, a field
+with more values than its layout allows, or a value of the wrong type is a :class:`ParseError`:
+two readers must never show different data for the same signed bytes. Sizes and counts are
+bounded (:data:`MAX_DG13_BYTES`, :data:`MAX_FIELDS`); hostile input ends in a project error.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from verifier.errors import LimitExceededError, ParseError, TLVError
+from verifier.errors import InputError, LimitExceededError, ParseError, TLVError
 from verifier.icao import tlv
 
 DG13_TAG = 0x6D
 SEQUENCE = 0x30
+SET = 0x31
 INTEGER = 0x02
+OBJECT_IDENTIFIER = 0x06
 UTF8_STRING = 0x0C
 PRINTABLE_STRING = 0x13
 _STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x1A: "ascii", 0x04: "utf-8", 0x1E: "utf-16-be"}
+#: OID 1.0.10646.1.0.8: ISO/IEC 10646 (UCS), UTF-8 transformation format, as DER contents.
+UTF8_OID = bytes.fromhex("28D316010008")
+UTF8_OID_TEXT = "1.0.10646.1.0.8"
+DG13_VERSION = 1
+#: Limits for hostile input: real DG13s are 500-900 bytes with 16 fields.
+MAX_DG13_BYTES = 32 * 1024
 MAX_FIELDS = 64
 
 NO_EXPIRY_TEXT = "Không thời hạn"
 SEX_MALE = "Nam"
 SEX_FEMALE = "Nữ"
 
-#: field number -> attribute name (13 is the parents' pair, 14 the spouse)
+#: field number -> attribute name (13 is the parents' pair, 16 is not identified)
 FIELD_NAMES = {
     1: "id_number", 2: "full_name", 3: "date_of_birth", 4: "sex", 5: "nationality", 6: "ethnicity",
     7: "religion", 8: "place_of_origin", 9: "place_of_residence", 10: "personal_identification",
     11: "date_of_issue", 12: "date_of_expiry", 13: "parents", 14: "spouse_name", 15: "old_id_number",
+    16: "field_16",
 }
+LAST_FIELD = 16
 _DATE_FIELDS = {3, 11, 12}
-_PRINTABLE_FIELDS = {1, 3, 11, 15}
+_PRINTABLE_FIELDS = {1, 3, 11, 15, 16}
+_NAME_FIELDS = {13: 2, 14: 1}  # fields holding names in one-string SEQUENCEs -> most names allowed
+_PRINTABLE_CHARS = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]*")  # X.680 §41.4 PrintableString
 
 
 @dataclass(frozen=True)
@@ -76,12 +98,18 @@ class DG13:
     mother_name: str | None = None
     spouse_name: str | None = None
     old_id_number: str | None = None
+    #: Field 16: not identified. Real chips hold 16 upper-case hex characters there (it looks like
+    #: a chip serial number); kept as text, never interpreted.
+    field_16: str | None = None
+    version: int | None = None  # the leading INTEGER (1 on real chips); None in the old flat layout
+    charset: str | None = None  # the OID after it (UTF-8: 1.0.10646.1.0.8); None in the old flat layout
     unknown: dict = field(default_factory=dict)  # field number -> raw TLV bytes of the field
     texts: dict = field(default_factory=dict)  # field number -> text exactly as stored (dates included)
 
     def __repr__(self) -> str:  # personal data stays out of logs
-        present = sorted(self.texts) + [n for n, v in ((13, self.father_name or self.mother_name), (14, self.spouse_name)) if v]
-        return f"DG13(fields={sorted(present)}, unknown={sorted(self.unknown)}, <redacted>)"
+        present = set(self.texts) | {n for n, v in ((13, self.father_name or self.mother_name),
+                                                     (14, self.spouse_name)) if v}
+        return f"DG13(version={self.version}, fields={sorted(present)}, unknown={sorted(self.unknown)}, <redacted>)"
 
     @property
     def sex_code(self) -> str | None:
@@ -90,14 +118,30 @@ class DG13:
 
     @property
     def no_expiry(self) -> bool:
-        """True when field 12 is present but holds no date ("Không thời hạn")."""
-        return 12 in self.texts and self.date_of_expiry is None
+        """True when field 12 says the card does not expire ("Không thời hạn")."""
+        return is_no_expiry(self.texts.get(12))
+
+    @property
+    def chip_serial_text(self) -> str | None:
+        """Another name for :attr:`field_16` (not identified; looks like a chip serial)."""
+        return self.field_16
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form (đ is not decomposed by NFD, so it is mapped by hand)."""
+    t = unicodedata.normalize("NFD", text.strip().casefold()).replace("đ", "d")
+    return " ".join("".join(c for c in t if not unicodedata.combining(c)).split())
+
+
+def is_no_expiry(text: str | None) -> bool:
+    """True for "Không thời hạn" (any case, with or without diacritics, NFC or NFD)."""
+    return bool(text) and _fold(text) == _fold(NO_EXPIRY_TEXT)
 
 
 def sex_code(text: str | None) -> str | None:
     if not text:
         return None
-    t = text.strip().casefold()
+    t = unicodedata.normalize("NFC", text.strip().casefold())
     if t in ("nam", "male", "m"):
         return "M"
     if t in ("nữ", "nu", "nư", "female", "f"):
@@ -117,7 +161,7 @@ def parse_date(text: str | None) -> _dt.date | None:
             d, m, y = t[:2], t[2:4], t[4:]
         else:
             return None
-        if len(y) != 4:
+        if len(y) != 4 or not (d.isascii() and m.isascii() and y.isascii()):
             return None
         return _dt.date(int(y), int(m), int(d))
     except ValueError:
@@ -127,6 +171,8 @@ def parse_date(text: str | None) -> _dt.date | None:
 def format_date(d: _dt.date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
 
+
+# --------------------------------------------------------------------------- parsing
 
 def _text(node: tlv.TLV, where: str) -> str:
     encoding = _STRING_TAGS.get(node.tag)
@@ -138,88 +184,127 @@ def _text(node: tlv.TLV, where: str) -> str:
         raise ParseError(f"DG13 {where}: value is not valid {encoding}: {node.value[:16].hex()}") from e
 
 
-def _field_number(kids: list[tlv.TLV]) -> int | None:
-    """The field number when ``kids`` (a SEQUENCE's children) start with a small INTEGER, else None."""
-    if not kids or kids[0].tag != INTEGER or not 1 <= len(kids[0].value) <= 4:
-        return None
-    return int.from_bytes(kids[0].value, "big")
+def _small_int(node: tlv.TLV, what: str) -> int:
+    """A non-negative INTEGER of at most 2 content bytes (a version or a field number)."""
+    if node.tag != INTEGER:
+        raise ParseError(f"DG13 {what}: expected an INTEGER (02), found tag {node.tag:X}")
+    if not 1 <= len(node.value) <= 2 or node.value[0] & 0x80:
+        raise ParseError(f"DG13 {what}: expected a small non-negative INTEGER, found {node.value[:4].hex() or 'no bytes'}")
+    return int.from_bytes(node.value, "big")
 
 
-def _collect_fields(node: tlv.TLV, out: list, depth: int = 0) -> None:
-    """Append (number, node, children) for every field under ``node``; descend into containers."""
-    if depth > 4:
-        raise LimitExceededError("DG13: field containers nested deeper than 4")
-    for child in node.children():
-        if child.tag != SEQUENCE:
-            continue
-        kids = child.children()
-        number = _field_number(kids)
-        if number is None or any(k.tag == SEQUENCE and _field_number(k.children()) is not None for k in kids[1:2]):
-            # a container: a SEQUENCE of fields (possibly after a leading version INTEGER)
-            if any(k.tag == SEQUENCE for k in kids):
-                _collect_fields(child, out, depth + 1)
-            continue
-        out.append((number, child, kids))
-        if len(out) > MAX_FIELDS:
-            raise LimitExceededError(f"DG13: more than {MAX_FIELDS} fields")
+def _is_field(node: tlv.TLV) -> bool:
+    """A SEQUENCE whose first element is an INTEGER: what one numbered field looks like."""
+    if node.tag != SEQUENCE or not node.value:
+        return False
+    return node.value[0] == INTEGER
 
 
-def _names(values: list[tlv.TLV], where: str) -> list[str | None]:
-    """Names in a parents/spouse field: bare strings or SEQUENCEs of strings, positional."""
+def _containers(outer: tlv.TLV) -> tuple[list[tlv.TLV], int | None, str | None]:
+    """(field SEQUENCEs, version, charset OID) from the 6D's contents, in either layout."""
+    top = outer.children()
+    if len(top) == 1 and top[0].tag == SEQUENCE:
+        inner = top[0].children()
+        if inner and inner[0].tag == INTEGER and len(inner) >= 2 and inner[1].tag == OBJECT_IDENTIFIER:
+            # the real layout: version, charset OID, SET of fields
+            version = _small_int(inner[0], "version")
+            if version != DG13_VERSION:
+                raise ParseError(f"DG13: expected version {DG13_VERSION}, found {version}")
+            if inner[1].value != UTF8_OID:
+                raise ParseError(f"DG13: expected the UTF-8 OID {UTF8_OID_TEXT} (06 06 28D316010008), "
+                                 f"found 06 {inner[1].value[:16].hex().upper()}")
+            if len(inner) < 3 or inner[2].tag != SET:
+                found = f"tag {inner[2].tag:X}" if len(inner) > 2 else "nothing"
+                raise ParseError(f"DG13: expected a SET (31) of fields after the OID, found {found}")
+            if len(inner) > 3:
+                raise ParseError(f"DG13: expected nothing after the SET of fields, found {len(inner) - 3} elements")
+            return _bounded(inner[2]), version, UTF8_OID_TEXT
+        if inner and all(_is_field(n) for n in inner):
+            return inner, None, None  # old flat layout inside one SEQUENCE
+    if top and all(_is_field(n) for n in top):
+        return top, None, None  # old flat layout without a container
+    raise ParseError("DG13: expected SEQUENCE { INTEGER 1, OID 1.0.10646.1.0.8, SET { fields } } "
+                     "(or the flat SEQUENCE of numbered fields), found another structure")
+
+
+def _bounded(node: tlv.TLV) -> list[tlv.TLV]:
+    kids = node.children()
+    if len(kids) > MAX_FIELDS:
+        raise LimitExceededError(f"DG13: {len(kids)} fields, at most {MAX_FIELDS} allowed")
+    return kids
+
+
+def _names(values: list[tlv.TLV], number: int) -> list[str | None]:
+    """Names in field 13 (father, mother) or 14 (spouse): each a SEQUENCE of one string (empty:
+    none), or a bare string; positional."""
+    where = f"field {number}"
+    most = _NAME_FIELDS[number]
+    if len(values) > most:
+        raise ParseError(f"DG13 {where}: expected at most {most} name(s), found {len(values)} values")
     names: list[str | None] = []
     for v in values:
         if v.tag == SEQUENCE:
-            inner = [c for c in v.children() if c.tag in _STRING_TAGS]
-            if not inner:
-                names.append(None)
-            elif len(values) == 1:  # one SEQUENCE holding every name
-                names.extend(_text(c, where) or None for c in inner)
-            else:
-                names.append(_text(inner[0], where) or None)
-        elif v.tag in _STRING_TAGS:
+            inner = v.children()
+            if len(inner) > 1:
+                raise ParseError(f"DG13 {where}: expected one name per SEQUENCE, found {len(inner)} elements")
+            names.append((_text(inner[0], where) or None) if inner else None)
+        else:
             names.append(_text(v, where) or None)
     return names
 
 
 def parse_dg13(raw: bytes) -> DG13:
-    """Parse the CCCD DG13. Raises :class:`ParseError` when it is not a DG13 at all."""
+    """Parse the CCCD DG13 (either layout, see the module docstring).
+
+    Raises :class:`ParseError` (:class:`LimitExceededError` for hostile sizes and counts)
+    when it is not a DG13 this module can read without guessing.
+    """
     raw = bytes(raw)
+    if len(raw) > MAX_DG13_BYTES:
+        raise LimitExceededError(f"DG13: {len(raw)} bytes, at most {MAX_DG13_BYTES} allowed")
     try:
         outer = tlv.decode_first(raw)
         if outer.tag != DG13_TAG:
             raise ParseError(f"DG13: expected tag 6D, found {outer.tag:X}")
-        fields: list = []
-        _collect_fields(outer, fields)
+        nodes, version, charset = _containers(outer)
+        if len(nodes) > MAX_FIELDS:
+            raise LimitExceededError(f"DG13: {len(nodes)} fields, at most {MAX_FIELDS} allowed")
         values: dict = {}
         texts: dict = {}
         unknown: dict = {}
-        for number, node, kids in fields:
+        seen: set[int] = set()
+        for i, node in enumerate(nodes, 1):
+            if not _is_field(node):
+                raise ParseError(f"DG13 element {i}: expected SEQUENCE {{ INTEGER field number, value }}, "
+                                 f"found tag {node.tag:X}")
+            kids = node.children()
+            number = _small_int(kids[0], f"element {i} field number")
+            if number in seen:
+                raise ParseError(f"DG13: field {number} appears twice")
+            seen.add(number)
             rest = kids[1:]
             where = f"field {number}"
-            if number in values or number in texts or number in unknown:
-                continue  # first occurrence wins
             if number == 13:
-                names = _names(rest, where)
+                names = _names(rest, 13)
                 values["father_name"] = names[0] if names else None
                 values["mother_name"] = names[1] if len(names) > 1 else None
                 continue
             if number == 14:
-                names = _names(rest, where)
+                names = _names(rest, 14)
                 values["spouse_name"] = names[0] if names else None
                 continue
             if number not in FIELD_NAMES:
                 unknown[number] = node.raw
                 continue
-            strings = [c for c in rest if c.tag in _STRING_TAGS]
-            if not strings:
-                if rest:
-                    raise ParseError(f"DG13 {where}: expected a string value, found tag {rest[0].tag:X}")
-                continue  # empty field
-            text = _text(strings[0], where)
+            if not rest:
+                continue  # the number with no value: the field is empty (e.g. no old ID number)
+            if len(rest) > 1:
+                raise ParseError(f"DG13 {where}: expected one value, found {len(rest)}")
+            text = _text(rest[0], where)
             texts[number] = text
             name = FIELD_NAMES[number]
             values[name] = parse_date(text) if number in _DATE_FIELDS else (text if text != "" else None)
-        return DG13(raw=outer.raw, unknown=unknown, texts=texts, **values)
+        return DG13(raw=outer.raw, version=version, charset=charset, unknown=unknown, texts=texts, **values)
     except TLVError as e:
         raise ParseError(f"DG13 is not valid BER-TLV: {e}") from e
 
@@ -233,49 +318,66 @@ def _get(profile, name: str):
 
 
 def _string(number: int, text: str) -> bytes:
-    tag = PRINTABLE_STRING if number in _PRINTABLE_FIELDS and text.isascii() else UTF8_STRING
-    return tlv.encode(tag, text.encode("utf-8"))
+    printable = number in _PRINTABLE_FIELDS and _PRINTABLE_CHARS.fullmatch(text) is not None
+    return tlv.encode(PRINTABLE_STRING if printable else UTF8_STRING, text.encode("utf-8"))
 
 
 def _field(number: int, *values: bytes) -> bytes:
     return tlv.encode(SEQUENCE, tlv.encode(INTEGER, bytes([number])) + b"".join(values))
 
 
-def encode_dg13(profile) -> bytes:
-    """Encode DG13 from a profile: any object or mapping with the :class:`DG13` attribute names.
+def _name(text: str | None) -> bytes:
+    """One name as real chips hold it in fields 13 and 14: SEQUENCE { UTF8String }; empty when absent."""
+    return tlv.encode(SEQUENCE, tlv.encode(UTF8_STRING, text.encode("utf-8")) if text else b"")
 
-    Dates may be :class:`datetime.date` or text; ``date_of_expiry`` None with ``no_expiry`` true
-    (or the text "Không thời hạn") writes "Không thời hạn". Absent (None) fields are left out;
-    ``unknown`` (number -> raw field TLV) is appended as is.
+
+def _value(profile, number: int) -> bytes | None:
+    """The encoded value of field ``number`` (1-12, 15, 16), None when the profile has none."""
+    value = _get(profile, FIELD_NAMES[number])
+    if number == 16 and value is None:
+        value = _get(profile, "chip_serial_text")
+    if number == 12 and value is None and _get(profile, "no_expiry"):
+        value = NO_EXPIRY_TEXT
+    if number == 4 and value in ("M", "F"):
+        value = SEX_MALE if value == "M" else SEX_FEMALE
+    if value is None:
+        return None
+    if isinstance(value, _dt.date):
+        value = format_date(value)
+    if number == 12:
+        return tlv.encode(UTF8_STRING, str(value).encode("utf-8"))  # text is possible here: UTF8String
+    return _string(number, str(value))
+
+
+def encode_dg13(profile) -> bytes:
+    """DG13 in the layout of real CCCD chips (module docstring), from a profile: any object or
+    mapping with the :class:`DG13` attribute names.
+
+    All 16 fields are written in field-number order, as real cards do; an absent field is its
+    bare number (``30 03 02 01 0E`` for no spouse). Dates may be :class:`datetime.date` or
+    text; ``date_of_expiry`` None with ``no_expiry`` true writes "Không thời hạn". Sex "M"/"F"
+    becomes "Nam"/"Nữ". ``field_16`` (or ``chip_serial_text``) is written as text when given.
+    ``unknown`` (number -> raw field TLV, numbers above 16) is placed in number order. The
+    old ``write_empty_spouse`` option is accepted and has no effect (no spouse is always the
+    bare number).
     """
-    parts: list[bytes] = []
-    for number in range(1, 16):
-        name = FIELD_NAMES[number]
+    parts: dict[int, bytes] = {}
+    for number in range(1, LAST_FIELD + 1):
         if number == 13:
             father, mother = _get(profile, "father_name"), _get(profile, "mother_name")
-            if father is None and mother is None:
-                continue
-            parts.append(_field(13, *(tlv.encode(SEQUENCE, tlv.encode(UTF8_STRING, n.encode("utf-8")) if n else b"")
-                                      for n in (father, mother))))
-            continue
-        if number == 14:
+            parts[13] = _field(13, _name(father), _name(mother)) if father or mother else _field(13)
+        elif number == 14:
             spouse = _get(profile, "spouse_name")
-            if spouse is None and not _get(profile, "write_empty_spouse"):
-                continue
-            parts.append(_field(14, tlv.encode(SEQUENCE, tlv.encode(UTF8_STRING, spouse.encode("utf-8")))
-                                if spouse else b""))
-            continue
-        value = _get(profile, name)
-        if number == 12 and value is None and _get(profile, "no_expiry"):
-            value = NO_EXPIRY_TEXT
-        if number == 4 and value in ("M", "F"):
-            value = SEX_MALE if value == "M" else SEX_FEMALE
-        if value is None:
-            continue
-        if isinstance(value, _dt.date):
-            value = format_date(value)
-        parts.append(_field(number, _string(number, str(value))))
+            parts[14] = _field(14, _name(spouse)) if spouse else _field(14)
+        else:
+            value = _value(profile, number)
+            parts[number] = _field(number) if value is None else _field(number, value)
     unknown = _get(profile, "unknown") or {}
-    for number in sorted(unknown):
-        parts.append(bytes(unknown[number]))
-    return tlv.encode(DG13_TAG, tlv.encode(SEQUENCE, b"".join(parts)))
+    for number, node in unknown.items():
+        if not isinstance(number, int) or number in parts or not 0 <= number <= 0xFF:
+            raise InputError(f"DG13 encoder: unknown field number must be 17-255 (or 0) and not a known field, "
+                             f"found {number!r}")
+        parts[number] = bytes(node)
+    body = (tlv.encode(INTEGER, bytes([DG13_VERSION])) + tlv.encode(OBJECT_IDENTIFIER, UTF8_OID)
+            + tlv.encode(SET, b"".join(parts[n] for n in sorted(parts))))
+    return tlv.encode(DG13_TAG, tlv.encode(SEQUENCE, body))
