@@ -56,7 +56,10 @@ def test_pinned_certificate_is_accepted_and_delivery_works(tls_backend, shop_led
         shop_ledger.append("transaction", pawn_payload(i))
     cfg_pin = ":".join(tls_backend.pin[i:i + 2] for i in range(0, 64, 2)).upper()  # openssl-style pins work too
     relay = Relay(shop_ledger, RelaySettings(tls_backend.url, cert_sha256=cfg_pin, batch_size=5))
-    assert relay.drain() == 12
+    try:
+        assert relay.drain() == 12
+    finally:
+        relay.close()  # an open keep-alive connection would hold the server's shutdown for its 10 s grace
 
 
 def test_other_certificate_is_refused_before_sending(tls_backend, shop_ledger, tmp_path):
