@@ -148,3 +148,37 @@ def test_29_february():
 
 def test_sentinel():
     assert NO_EXPIRY.mrz == "<<<<<<" and repr(NO_EXPIRY) == "NO_EXPIRY"
+
+
+# --- dates beyond the calendar (issue 15 item 10) ---------------------------------------------
+
+@pytest.mark.parametrize("birth", ["01019990", "31129940", "01019999"])
+def test_birth_year_whose_renewals_leave_the_calendar_is_a_parse_error(birth):
+    with pytest.raises(ParseError, match="outside 1-9999"):
+        parse_card_qr(f"079090001234|025123456|An|{birth}|Nam|x|20042021")
+
+
+def test_birth_year_9990_through_the_access_keys_is_an_access_key_error():
+    from verifier.cccd.access import keys_from_qr
+    from verifier.errors import AccessKeyError
+
+    with pytest.raises(AccessKeyError, match="not a plausible date"):
+        keys_from_qr("079090001234|025123456|An|01019990|Nam|x|20042021")
+
+
+def test_last_accepted_birth_year_still_yields_candidates():
+    qr = parse_card_qr("079090001234|025123456|An|31129939|Nam|x|20042021")
+    assert expiry_candidates(qr.date_of_birth, qr.date_of_issue)[0] == dt.date(9953, 12, 31)
+
+
+@pytest.mark.parametrize("birth, issue", [
+    (dt.date(9985, 12, 31), dt.date(9990, 1, 1)),  # age 25 in year 10010
+    (dt.date(9985, 12, 31), None),
+    (dt.date(1, 1, 1), dt.date(1, 1, 1)),
+])
+def test_expiry_rules_at_the_ends_of_the_calendar_raise_only_parse_errors(birth, issue):
+    try:
+        candidates = expiry_candidates(birth, issue)
+    except ParseError:
+        return
+    assert candidates  # year 1 works: every milestone is a date

@@ -106,23 +106,40 @@ def parse_card_qr(text: str | bytes) -> CardQR:
         raise ParseError("card QR: no DDMMYYYY birth date in the 3rd or 4th field")
     if not name:
         raise ParseError("card QR: full name is empty")
+    born = _date(birth, "birth date")
+    _birthday(born, RENEWAL_AGES[-1])  # every renewal age must be a date: year 9940 or later is refused here
     return CardQR(raw=raw, id_number=fields[0], old_id_number=old, full_name=name,
-                  date_of_birth=_date(birth, "birth date"), sex=sex, address=address,
+                  date_of_birth=born, sex=sex, address=address,
                   date_of_issue=_date(issue, "issue date") if issue else None, extra=tuple(extra))
 
 
+def _year_in_range(year: int, what: str) -> int:
+    if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
+        raise ParseError(f"card QR: {what} falls in year {year}, outside 1-9999: not a plausible date")
+    return year
+
+
 def _birthday(birth: _dt.date, age: int) -> _dt.date:
+    year = _year_in_range(birth.year + age, f"the renewal at age {age}")
     try:
-        return birth.replace(year=birth.year + age)
+        return birth.replace(year=year)
     except ValueError:  # 29 February in a common year
-        return _dt.date(birth.year + age, 2, 28)
+        return _dt.date(year, 2, 28)
 
 
 def _minus_years(d: _dt.date, years: int) -> _dt.date:
+    year = _year_in_range(d.year - years, f"{years} years before a renewal")
     try:
-        return d.replace(year=d.year - years)
+        return d.replace(year=year)
     except ValueError:
-        return _dt.date(d.year - years, 2, 28)
+        return _dt.date(year, 2, 28)
+
+
+def _plus_days(d: _dt.date, days: int) -> _dt.date:
+    try:
+        return d + _dt.timedelta(days=days)
+    except OverflowError as e:
+        raise ParseError(f"card QR: a day next to a renewal falls outside years 1-9999 ({d.year})") from e
 
 
 def expiry_for(birth: _dt.date, issue: _dt.date) -> _dt.date | _NoExpiry:
@@ -158,9 +175,9 @@ def expiry_candidates(birth: _dt.date, issue: _dt.date | None) -> list:
     add(best)
     index = milestones.index(best) if best is not NO_EXPIRY else len(milestones)
     if index < len(milestones):
-        add(milestones[index] - _dt.timedelta(days=1))
+        add(_plus_days(milestones[index], -1))
         if birth.month == 2 and birth.day == 29:
-            add(milestones[index] + _dt.timedelta(days=1))
+            add(_plus_days(milestones[index], 1))
     if index + 1 < len(milestones):
         add(milestones[index + 1])
     elif index + 1 == len(milestones):

@@ -1,0 +1,118 @@
+"""Hypothesis fuzzing: the DG13 and card-QR parsers raise only chipid errors on any input.
+
+Seeds are DG13s in the layout real chips write (``/work/shared/data/cccd/README.md``) and the
+QR layouts of the front of the card; Hypothesis flips, inserts, deletes and truncates bytes.
+Input sizes are bounded by the parsers' own limits (``MAX_DG13_BYTES``, ``MAX_FIELDS``,
+``MAX_QR_CHARS``), which is what keeps each call short; the examples are few enough that the
+file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from verifier.cccd.access import keys_from_qr
+from verifier.cccd.dg13 import encode_dg13, parse_dg13
+from verifier.cccd.qr import expiry_candidates, parse_card_qr
+from verifier.errors import ChipidError
+
+_PROFILE = dict(
+    id_number="079090001234", full_name="Nguyễn Văn An", date_of_birth=dt.date(1990, 3, 15), sex="Nam",
+    nationality="Việt Nam", ethnicity="Kinh", religion="Không", place_of_origin="Long An",
+    place_of_residence="123 Lê Lợi, Quận 1, TP. Hồ Chí Minh" * 5, personal_identification="Nốt ruồi",
+    date_of_issue=dt.date(2021, 4, 20), date_of_expiry=None, no_expiry=True, father_name="Nguyễn Văn Bình",
+    mother_name="Trần Thị Cúc", spouse_name="Lê Thị Dung", old_id_number=None, field_16="0A1B2C3D4E5F6071",
+)
+#: Real-layout seeds: a full card, a sparse one, every field a bare number, and the old flat layout.
+SEEDS = [
+    encode_dg13(_PROFILE),
+    encode_dg13({"id_number": "001195012345", "full_name": "Bé"}),
+    bytes.fromhex("6D 5A 30 58 02 01 01 06 06 28 D3 16 01 00 08 31 4B")
+    + b"".join(bytes([0x30, 0x03, 0x02, 0x01, n]) for n in range(1, 16)),
+    bytes.fromhex("6D 13 30 11 30 0F 02 01 01 13 0A") + b"0790900012",
+]
+
+
+@st.composite
+def _mutated(draw, seeds):
+    data = bytearray(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
+        pos = draw(st.integers(0, max(len(data) - 1, 0)))
+        if op == "flip" and data:
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and data:
+            data[pos] = draw(st.sampled_from([0x00, 0x02, 0x06, 0x0C, 0x13, 0x30, 0x31, 0x7F, 0x80, 0x81, 0x82,
+                                              0x84, 0xFF]))
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        elif op == "delete":
+            del data[pos:pos + draw(st.integers(1, 8))]
+        else:
+            del data[pos:]
+    return bytes(data)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(SEEDS))
+def test_dg13_mutations_raise_only_chipid_errors(raw):
+    try:
+        dg13 = parse_dg13(raw)
+    except ChipidError:
+        return
+    repr(dg13), dg13.no_expiry, dg13.sex_code  # what callers touch works on whatever parsed
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300).map(lambda b: b"\x6D" + b))
+def test_dg13_random_bytes_raise_only_chipid_errors(raw):
+    try:
+        parse_dg13(raw)
+    except ChipidError:
+        pass
+
+
+_QR = "079090001234|025123456|Nguyễn Văn An|15031990|Nam|123 Lê Lợi, Quận 1|20042021"
+_digits = st.text("0123456789", min_size=0, max_size=14)
+_qr_fields = st.lists(st.one_of(_digits, st.text(max_size=12)), min_size=5, max_size=9).map("|".join)
+
+
+def _qr_all_the_way(text: str) -> None:
+    """Parse, derive the expiry candidates and the access keys: only chipid errors may come out."""
+    try:
+        qr = parse_card_qr(text)
+        expiry_candidates(qr.date_of_birth, qr.date_of_issue)
+    except ChipidError:
+        pass
+    try:
+        keys_from_qr(text)
+    except ChipidError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_qr_fields, st.text(max_size=120)))
+@example("079090001234|025123456|An|01019990|Nam|x|20042021")
+@example("079090001234|025123456|An|31129985|Nam|x|")
+@example("079090001234|An|29029984|Nam|x|01012000")
+@example("079090001234|025123456|An|01010000|Nam|x|20042021")
+def test_qr_text_raises_only_chipid_errors(text):
+    _qr_all_the_way(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, len(_QR) - 1), st.text(max_size=10), st.integers(0, 12))
+def test_qr_mutations_raise_only_chipid_errors(pos, insert, delete):
+    _qr_all_the_way(_QR[:pos] + insert + _QR[pos + delete:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(), st.none() | st.dates())
+def test_expiry_rules_raise_only_chipid_errors(birth, issue):
+    try:
+        expiry_candidates(birth, issue)
+    except ChipidError:
+        pass
