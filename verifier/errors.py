@@ -2,6 +2,8 @@
 
 Every error the project raises on purpose is a subclass of :class:`ChipidError`.
 Catch the narrowest class that fits; always ``raise ... from e`` when wrapping.
+The tree below names every subclass in the project, also those defined beside the code that
+raises them (module in brackets); ``tests/test_errors_tree.py`` keeps it complete.
 
 ::
 
@@ -10,7 +12,8 @@ Catch the narrowest class that fits; always ``raise ... from e`` when wrapping.
     ├── InputError                  user-supplied input is unusable (CLI args, API payloads)
     │   ├── AccessKeyError          MRZ / ID number / QR text / CAN cannot yield an access key
     │   ├── NotFoundError           the record asked for does not exist
-    │   └── LoginLockedError        too many failed logins for a user name
+    │   ├── LoginLockedError        too many failed logins for a user name
+    │   └── ContractRefused         a contract or event breaks a rule (carries ``code``) [verifier.ledger.pawn]
     ├── TransportError              the reader or the link failed (I/O, not protocol)
     │   ├── NoReaderError           no reader attached, or the named one is absent
     │   ├── NoCardError             a reader but no card on it
@@ -31,8 +34,10 @@ Catch the narrowest class that fits; always ``raise ... from e`` when wrapping.
     │   ├── ImageError              corrupt, truncated, empty or oversized image
     │   └── CameraError             no camera, camera busy, black frames
     ├── LedgerError                 ledger storage or integrity problems
-    │   └── TamperError             the hash chain or a signature does not verify
+    │   ├── TamperError             the hash chain or a signature does not verify
+    │   └── LedgerFailedError       a write or fsync failed: the ledger takes no more writes
     └── SyncError                   delivery to / ingest at the police backend failed
+        └── DeliveryError           one delivery attempt failed (``permanent``: content refused) [sync.relay]
 
 Errors from the chip carry the protocol ``step`` ("BAC mutual authenticate",
 "READ BINARY DG2", ...) and, where there is one, the status word ``sw``
@@ -163,6 +168,11 @@ class LedgerError(ChipidError):
 
 class TamperError(LedgerError):
     """The hash chain or a checkpoint signature does not verify."""
+
+
+class LedgerFailedError(LedgerError):
+    """A ledger write or fsync failed: the ledger stops taking writes until the service restarts
+    (fail-stop). The message is in English and Vietnamese."""
 
 
 class SyncError(ChipidError):
