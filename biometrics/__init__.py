@@ -39,6 +39,6 @@ Models and licences (all from PyPI wheels; none needs a download at run time):
   Liveness uses only the 5-point landmarks and image measures (no further model file).
 
 Layer rule: this package imports numpy, cv2, dlib, PIL and ``verifier.errors`` only;
-settings are passed in as dataclasses (``verifier/commands/face.py`` builds them from
+settings are passed in as dataclasses (``verifier/face_settings.py`` builds them from
 ``config.toml``).
 """

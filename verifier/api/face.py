@@ -15,6 +15,7 @@ from typing import Any
 from biometrics.camera import capture_best_frame
 from biometrics.consent import Consent
 from biometrics.images import encode_jpeg
+from verifier.face_settings import camera_kwargs, verifier_from_config
 from verifier.scan import DEMO_CARD_DIR
 
 DEMO_CAMERA_FILE = DEMO_CARD_DIR / "camera.jpg"
@@ -34,8 +35,6 @@ class FaceService:
     def verifier(self):
         with self._lock:
             if self._verifier is None:
-                from verifier.commands.face import verifier_from_config
-
                 self._verifier = verifier_from_config(self.config)
             return self._verifier
 
@@ -50,8 +49,6 @@ class FaceService:
         verifier = self.verifier
         pending = verifier.encode_reference_async(portrait)  # while the camera warms up
         if camera and not self.demo:
-            from verifier.commands.face import camera_kwargs
-
             frame = capture_best_frame(self.config["camera.source"], consent=Consent.now(scan_id),
                                        **camera_kwargs(self.config))
             result = verifier.verify(pending.result(), frame)

@@ -8,8 +8,7 @@ then from the CSV's folder). Models load once; one JSON object per line, in inpu
 Exit 0 when every comparison ran, 1 when one could not (the object carries ``error``
 and ``decision`` null; the message names the file).
 
-The ``*_from_config`` helpers turn ``config.toml`` settings into the ``biometrics``
-dataclasses (``biometrics`` itself never reads the configuration).
+The settings become ``biometrics`` objects in :mod:`verifier.face_settings`, as for the counter.
 """
 
 from __future__ import annotations
@@ -19,41 +18,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from verifier.commands.options import cli_config, config_option
 from verifier.errors import BiometricsError, InputError
-
-
-def thresholds_from_config(cfg: Any):
-    from biometrics.compare import Thresholds
-
-    return Thresholds(match=float(cfg["face.match_threshold"]), no_match=float(cfg["face.no_match_threshold"]))
-
-
-def limits_from_config(cfg: Any):
-    from biometrics.quality import QualityLimits
-
-    return QualityLimits(min_face_px=int(cfg["face.min_face_px"]), min_brightness=float(cfg["face.min_brightness"]),
-                         max_brightness=float(cfg["face.max_brightness"]), min_sharpness=float(cfg["face.min_sharpness"]),
-                         max_yaw=float(cfg["face.max_yaw"]), min_eye_openness=float(cfg["face.min_eye_openness"]))
-
-
-def verifier_from_config(cfg: Any):
-    from biometrics.verify import FaceVerifier
-
-    return FaceVerifier(thresholds_from_config(cfg), limits_from_config(cfg))
-
-
-def camera_kwargs(cfg: Any) -> dict:
-    """Keyword arguments of :func:`biometrics.camera.capture_best_frame` from the settings."""
-    return {"burst": int(cfg["camera.burst"]), "warmup": int(cfg["camera.warmup_frames"]),
-            "width": int(cfg["camera.width"]), "height": int(cfg["camera.height"]),
-            "timeout_s": float(cfg["camera.timeout_s"])}
-
-
+from verifier.face_settings import camera_kwargs, limits_from_config, verifier_from_config
 
 
 @click.group("face")
