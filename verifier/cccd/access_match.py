@@ -1,0 +1,135 @@
+"""Compare what the chip says (DG1, DG13's ID number) with the access data that opened it.
+
+ICAO 9303-11 §4.2 / §4.3 (inspection procedure): the MRZ information used to derive the
+access key must match the MRZ the chip returns in DG1; a chip opened with one card's key
+that carries another person's (validly signed) DG1 is a substituted or cloned chip, not
+that person's card. Without this check a chip opened with card A's MRZ key or CAN whose
+DG1 and DG13 describe person B came out ``authentic``, showing B (issue 15 item 1).
+
+What is compared, field by field (only what was known at access time; a guess is not data):
+
+* the key actually used: a :class:`~verifier.icao.keys.BACKey` (the MRZ information of
+  ICAO 9303-11 §4.3.2: document number, date of birth, date of expiry) against DG1's fields;
+  a :class:`~verifier.icao.keys.CANKey` against the last six digits of the ID number
+  (on a CCCD the CAN is the ID number's last six digits, ICAO 9303-11 §9.7.3 "CAN");
+* :class:`AccessData`, what the clerk typed or scanned: the 12-digit ID number (QR, typed
+  ID, a CCCD MRZ's optional data) against DG1's optional data and DG13 field 1; the dates
+  of birth and (when given, not derived) expiry against DG1; the QR's issue date against
+  DG13 field 11.
+
+The ID number DG1 carries is in the TD1 optional data (ICAO 9303-5 §4.2.2; CCCD: the 12
+digits, ``<``, a check digit): :func:`id_number_from_mrz`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from verifier import verdict as V
+from verifier.cccd.dg13 import DG13
+from verifier.icao.keys import NO_EXPIRY, BACKey, CANKey
+from verifier.icao.mrz import MRZ
+
+#: Vietnamese names of the compared fields, for the clerk's reason.
+_FIELD_VI = {
+    "document_number": "số giấy tờ", "date_of_birth": "ngày sinh", "date_of_expiry": "ngày hết hạn",
+    "id_number": "số định danh", "can": "số CAN", "date_of_issue": "ngày cấp",
+}
+
+
+@dataclass(frozen=True)
+class AccessData:
+    """What the clerk gave to open the chip, beyond the key itself. Dates are MRZ ``YYMMDD``
+    (expiry ``<<<<<<`` for a card without one); ``date_of_expiry`` is None when it was only
+    derived (the QR has none); ``birth_date``/``date_of_issue`` are full dates when known (QR)."""
+
+    source: str  # "qr", "mrz", "id", "document", "can"
+    id_number: str | None = None
+    document_number: str | None = None
+    date_of_birth: str | None = None
+    date_of_expiry: str | None = None
+    birth_date: _dt.date | None = None
+    date_of_issue: _dt.date | None = None
+
+    def __repr__(self) -> str:  # personal data stays out of logs
+        given = [k for k in ("id_number", "document_number", "date_of_birth", "date_of_expiry", "date_of_issue")
+                 if getattr(self, k)]
+        return f"AccessData(source={self.source!r}, given={given}, <redacted>)"
+
+
+def id_number_from_mrz(mrz: MRZ | None) -> str | None:
+    """The 12-digit ID number in a CCCD's TD1 optional data, None when there is none."""
+    if mrz is None or mrz.format != "TD1":
+        return None
+    candidate = mrz.optional_data[:12]
+    return candidate if len(candidate) == 12 and candidate.isascii() and candidate.isdigit() else None
+
+
+def _docno(text: str) -> str:
+    return text.replace("<", "").upper()
+
+
+def _yymmdd(d: _dt.date) -> str:
+    return d.strftime("%y%m%d")
+
+
+def compare_access(mrz: MRZ | None, dg13: DG13 | None, *, key: BACKey | CANKey | None = None,
+                   data: AccessData | None = None) -> list[str]:
+    """Names of the fields where the chip contradicts the access data (empty: none).
+
+    Raises nothing; fields the chip does not carry (no DG1, no DG13) are not compared.
+    """
+    mismatches: list[str] = []
+
+    def differs(name: str, expected, found) -> None:
+        if expected is not None and found is not None and expected != found and name not in mismatches:
+            mismatches.append(name)
+
+    dg1_id = id_number_from_mrz(mrz)
+    dg13_id = dg13.id_number if dg13 is not None else None
+    if isinstance(key, BACKey) and mrz is not None:
+        differs("document_number", _docno(key.document_number), _docno(mrz.document_number))
+        differs("date_of_birth", key.date_of_birth, mrz.date_of_birth)
+        differs("date_of_expiry", key.date_of_expiry, mrz.date_of_expiry or NO_EXPIRY)
+    if isinstance(key, BACKey) and dg13_id and len(_docno(key.document_number)) == 9:
+        differs("id_number", _docno(key.document_number), dg13_id[-9:])
+    if isinstance(key, CANKey):
+        differs("can", key.can, dg1_id[-6:] if dg1_id else None)
+        differs("can", key.can, dg13_id[-6:] if dg13_id else None)
+    if data is not None:
+        differs("id_number", data.id_number, dg1_id)
+        differs("id_number", data.id_number, dg13_id)
+        if mrz is not None:
+            if data.document_number:
+                differs("document_number", _docno(data.document_number), _docno(mrz.document_number))
+            differs("date_of_birth", data.date_of_birth, mrz.date_of_birth)
+            differs("date_of_expiry", data.date_of_expiry, mrz.date_of_expiry or NO_EXPIRY)
+        if dg13 is not None:
+            differs("date_of_birth", data.birth_date, dg13.date_of_birth)
+            differs("date_of_issue", data.date_of_issue, dg13.date_of_issue)
+    return mismatches
+
+
+def access_data_check(mrz: MRZ | None, dg13: DG13 | None, *, key: BACKey | CANKey | None = None,
+                      data: AccessData | None = None) -> V.Check:
+    """The ``access_data_match`` check (decisive): failed when DG1 / DG13 contradict the access data."""
+    if key is None and data is None:
+        return V.not_performed(V.ACCESS_DATA_MATCH, "the access data used is not known to the inspection",
+                               "Không có thông tin dùng để mở chip để đối chiếu")
+    if mrz is None and (dg13 is None or dg13.id_number is None):
+        return V.not_performed(V.ACCESS_DATA_MATCH, "DG1 was not read: the access data cannot be compared",
+                               "Không đọc được DG1: không đối chiếu được với thông tin dùng để mở chip")
+    mismatches = compare_access(mrz, dg13, key=key, data=data)
+    what = "the MRZ key" if isinstance(key, BACKey) else "the CAN" if isinstance(key, CANKey) else "the access data"
+    if mismatches:
+        return V.failed(
+            V.ACCESS_DATA_MATCH,
+            f"the chip's data (DG1/DG13) contradicts the access data used to open it ({what}) on: "
+            f"{', '.join(mismatches)}: the chip does not belong to this card (ICAO 9303-11 §4.3)",
+            "Dữ liệu trong chip (DG1/DG13) không khớp với thông tin dùng để mở chip ("
+            + ", ".join(_FIELD_VI[m] for m in mismatches) + "): chip không thuộc về thẻ này, nghi thẻ giả",
+            fields=mismatches,
+        )
+    return V.passed(V.ACCESS_DATA_MATCH, f"DG1 and DG13 agree with the access data used to open the chip ({what})",
+                    "Dữ liệu trong chip khớp với thông tin dùng để mở chip")
