@@ -23,6 +23,7 @@ _COMMANDS = [
     ("verifier.commands.trust", "trust"),
     ("verifier.commands.sod", "sod"),
     ("verifier.commands.reader", "reader"),
+    ("verifier.commands.lds", "lds"),
 ]
 
 

@@ -2,6 +2,10 @@
 
 Exit codes: 0 authentic, 2 not authentic, 3 unverified (read fine but not proven),
 1 could not read (no reader, no card, wrong access key, ...: said on stderr).
+
+Field tools: ``--save-files DIR`` keeps every file exactly as read (personal data: a 0700
+directory, 0600 files, written atomically); ``--diagnose FILE`` writes a support bundle without
+personal data (:mod:`verifier.diagnose`), also when the read fails.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from verifier.errors import (
     AccessKeyError,
     CardRemovedError,
     ChipidError,
+    InputError,
     NoCardError,
     NoReaderError,
 )
@@ -54,25 +59,103 @@ def _hint(error: ChipidError) -> str:
 @click.option("--can", help="Card access number (last 6 digits of the ID number on a CCCD).")
 @click.option("--card", "card_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="With --reader emulator: the card profile directory to emulate (default: the demo card).")
+@click.option("--save-files", "save_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Lưu mọi tệp đọc từ chip vào DIR (EF.CardAccess.bin, EF.COM.bin, EF.SOD.bin, DG1.bin, ...), "
+                   "đúng từng byte. ĐÂY LÀ DỮ LIỆU CÁ NHÂN (Nghị định 13/2023/NĐ-CP): phải bảo vệ và xóa khi "
+                   "không còn cần. / Write every file exactly as read into DIR (created mode 0700, files "
+                   "0600). The files are PERSONAL DATA (Decree 13/2023): protect them, delete them when done.")
+@click.option("--diagnose", "diagnose_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ghi gói chẩn đoán (JSON) gửi bộ phận hỗ trợ, không có dữ liệu cá nhân, kể cả khi đọc lỗi. / "
+                   "Write a support bundle (JSON) to FILE, also when the read fails: reader, ATR, APDU headers, "
+                   "status words and timings, EF.CardAccess, EF.COM, the SOD's algorithms and Document Signer, "
+                   "DG13's structure, check statuses. No personal value, key or MRZ.")
 @config_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, card_dir, config_path, data_dir, as_json):
+def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, card_dir, save_dir, diagnose_path,
+         config_path, data_dir, as_json):
     """Đọc và xác thực thẻ / read and verify a card."""
     from verifier.scan import run_scan
 
     config = cli_config(config_path, data_dir)
     access = {"doc_number": doc_number, "id_number": id_number, "birth_date": birth_date,
               "expiry_date": expiry_date, "mrz": mrz, "qr": qr, "can": can}
+    recorder = None
+
+    def record(transport):
+        from verifier.diagnose import RecordingTransport
+
+        nonlocal recorder
+        recorder = RecordingTransport(transport)
+        return recorder
+
+    def progress(status: str) -> None:
+        if recorder is not None:
+            recorder.phase = status
+
     try:
-        outcome = run_scan(config, access, reader=reader, card_dir=card_dir)
+        outcome = run_scan(config, access, progress, reader=reader, card_dir=card_dir,
+                           wrap=record if diagnose_path else None)
     except ChipidError as e:
         click.echo(f"chipid read: {_hint(e)}\n  {e}", err=True)
+        if diagnose_path:
+            _diagnose(diagnose_path, recorder, config, error=e, hint=_hint(e))
+        if save_dir:
+            click.echo("chipid read: không có tệp nào được lưu / no file saved", err=True)
         if as_json:
             click.echo(json.dumps({"error": {"code": type(e).__name__, "message": str(e)}}, ensure_ascii=False))
         sys.exit(EXIT_UNREADABLE)
+    if diagnose_path:
+        _diagnose(diagnose_path, recorder, config, outcome=outcome)
+    if save_dir:
+        try:
+            written = save_files(outcome.files, save_dir)
+        except ChipidError as e:
+            click.echo(f"chipid read: không lưu được tệp / the files could not be saved: {e}", err=True)
+            sys.exit(EXIT_UNREADABLE)
+        click.echo(f"chipid read: đã lưu {len(written)} tệp vào {save_dir} (dữ liệu cá nhân, hãy bảo vệ) / "
+                   f"saved {len(written)} files to {save_dir} (personal data: protect them)", err=True)
     result = outcome.result
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         click.echo(render(result))
     sys.exit(EXIT.get(result["verdict"], 3))
+
+
+def saved_name(name: str) -> str:
+    """File name under ``--save-files`` for a file of the scan ("SOD" -> "EF.SOD.bin", "DG1" -> "DG1.bin")."""
+    return f"{name}.bin" if name.startswith("DG") else f"EF.{name}.bin"
+
+
+def save_files(files: dict[str, bytes], directory: Path) -> list[Path]:
+    """Write each file exactly as read into ``directory`` (mode 0700), each file mode 0600 through a
+    temporary file and an atomic rename (the ledger's key writer). Raises :class:`InputError` when
+    the directory cannot be written."""
+    from verifier.ledger.keys import _write_secret
+
+    written = []
+    try:
+        for name, data in files.items():
+            path = directory / saved_name(name)
+            _write_secret(path, data)
+            written.append(path)
+    except OSError as e:
+        raise InputError(f"cannot write into {directory}: {e.strerror or e}") from e
+    return written
+
+
+def _diagnose(path: Path, recorder, config, **kwargs) -> None:
+    """Write the support bundle; a bundle that cannot be written is said on stderr, the read's exit code stays."""
+    from verifier.diagnose import build_bundle
+    from verifier.trust.store import _write_atomic
+
+    settings = {k: config[k] for k in ("reader.name", "chip.access_policy", "chip.extended_length", "chip.max_le",
+                                       "trust.demo", "trust.validity_policy")}
+    bundle = build_bundle(recorder, settings=settings, **kwargs)
+    try:
+        _write_atomic(path, json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8"))
+    except OSError as e:
+        click.echo(f"chipid read: không ghi được gói chẩn đoán / cannot write the diagnostic bundle {path}: "
+                   f"{e.strerror or e}", err=True)
+        return
+    click.echo(f"chipid read: đã ghi gói chẩn đoán / diagnostic bundle written: {path}", err=True)
