@@ -35,6 +35,11 @@ MAX_SPKI_BYTES = 4096
 MAX_RSA_BITS = 8192
 MAX_DH_BITS = 8192
 
+#: What asn1crypto raises on malformed input, lazily, when a field is first read: a wrong-typed
+#: value (an EC parameter given as a REAL has no ``native``: AttributeError), an empty BIT STRING
+#: (IndexError), ... Every one becomes a :class:`ParseError` here.
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
 
 @dataclass(frozen=True)
 class ECPublicKey:
@@ -113,7 +118,7 @@ def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
             h = chosen["cofactor"].native if chosen["cofactor"].native is not None else None
         else:
             raise ParseError(f"{what}: implicitlyCA EC parameters are not supported")
-    except (ValueError, TypeError, KeyError) as e:
+    except _ASN1_ERRORS as e:
         raise ParseError(f"{what}: malformed EC domain parameters") from e
     return curves.CURVES[curves.match_explicit_point(p, a, b, base, n, h)]
 
@@ -132,9 +137,12 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> 
         spki = _SubjectPublicKeyInfo.load(spki_der, strict=True)
         alg = spki["algorithm"]["algorithm"].dotted
         params = spki["algorithm"]["parameters"]
-        params_der = params.dump() if params.native is not None or params.contents else None
+        # Absent or NULL parameters are "none"; anything else is kept as bytes, never interpreted here.
+        params_der = None if isinstance(params, core.Void) else params.dump()
+        if params_der in (b"", b"\x05\x00"):
+            params_der = None
         key_bytes = spki["public_key"].native
-    except (ValueError, TypeError, KeyError) as e:
+    except _ASN1_ERRORS as e:
         raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
     if key_bytes is None:
         raise ParseError(f"{what}: missing subjectPublicKey")
@@ -153,7 +161,7 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> 
             # X9.42 has q as third element; PKCS #3 has privateValueLength there (not a prime order).
             q = dp["q"].native if alg != DH_KEY_AGREEMENT else None
             y = core.Integer.load(key_bytes, strict=True).native
-        except (ValueError, TypeError, KeyError) as e:
+        except _ASN1_ERRORS as e:
             raise ParseError(f"{what}: malformed DH parameters or public key") from e
         if p.bit_length() > MAX_DH_BITS:
             raise LimitExceededError(f"{what}: DH prime of {p.bit_length()} bits, at most {MAX_DH_BITS} allowed")
@@ -170,7 +178,7 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> 
         try:
             rsa = _RSAPublicKey.load(key_bytes, strict=True)
             n, e = rsa["n"].native, rsa["e"].native
-        except (ValueError, TypeError, KeyError) as e_:
+        except _ASN1_ERRORS as e_:
             raise ParseError(f"{what}: malformed RSAPublicKey") from e_
         if n.bit_length() > MAX_RSA_BITS:
             raise LimitExceededError(f"{what}: RSA modulus of {n.bit_length()} bits, at most {MAX_RSA_BITS} allowed")
