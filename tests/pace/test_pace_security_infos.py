@@ -16,6 +16,7 @@ from verifier.icao.lds.security_infos import (
     ChipAuthenticationInfo,
     ChipAuthenticationPublicKeyInfo,
     PACEInfo,
+    TerminalAuthenticationInfo,
     UnknownSecurityInfo,
     encode_security_infos,
     parse_card_access,
@@ -51,13 +52,14 @@ def _ca_key_der():
 
 def test_dg14_roundtrip_with_every_kind():
     spki = _ca_key_der()
-    ta = tlv.encode(0x30, si.encode_oid("0.4.0.127.0.7.2.2.2") + tlv.encode(0x02, b"\x01"))  # TerminalAuthenticationInfo
+    locator = tlv.encode(0x30, si.encode_oid("0.4.0.127.0.7.2.2.6") + tlv.encode(0x16, b"http://x.invalid/"))
     infos = [
         ChipAuthenticationPublicKeyInfo(si.ID_PK_ECDH, spki, 1),
         ChipAuthenticationInfo("0.4.0.127.0.7.2.2.3.2.2", 1, 1),
         ActiveAuthenticationInfo(si.ID_AA, 1, "0.4.0.127.0.7.1.1.4.1.3"),
         PACEInfo("0.4.0.127.0.7.2.2.4.2.4", 2, 12),
-        UnknownSecurityInfo("0.4.0.127.0.7.2.2.2", ta),
+        TerminalAuthenticationInfo(si.ID_TA, 1),
+        UnknownSecurityInfo("0.4.0.127.0.7.2.2.6", locator),  # CardInfoLocator: kept as read
     ]
     raw = encode_dg14(infos)
     assert raw[0] == 0x6E
@@ -68,7 +70,8 @@ def test_dg14_roundtrip_with_every_kind():
     assert s.chip_auth_keys[0].public_key == spki  # exactly as read
     assert s.chip_auth[0].agreement == "ECDH" and s.chip_auth[0].cipher == ("AES", 128)
     assert s.active_auth.signature_algorithm == "0.4.0.127.0.7.1.1.4.1.3"
-    assert s.unknown[0].protocol == "0.4.0.127.0.7.2.2.2"
+    assert s.terminal_auth.version == 1 and s.terminal_auth.ef_cvca is None
+    assert s.unknown[0].protocol == "0.4.0.127.0.7.2.2.6" and s.unknown[0].raw == locator
     assert isinstance(chip_keys.parse_public_key(s.chip_auth_keys[0].public_key), chip_keys.ECPublicKey)
 
 
@@ -94,12 +97,14 @@ ca_info = st.builds(ChipAuthenticationInfo, st.sampled_from([
 spki_bytes = st.binary(max_size=80).map(lambda b: tlv.encode(0x30, tlv.encode(0x04, b)))
 ca_key = st.builds(ChipAuthenticationPublicKeyInfo, st.sampled_from([si.ID_PK_DH, si.ID_PK_ECDH]), spki_bytes, opt_int)
 aa_info = st.builds(ActiveAuthenticationInfo, st.just(si.ID_AA), st.integers(0, 5), oids)
+ta_info = st.builds(TerminalAuthenticationInfo, st.just(si.ID_TA), st.integers(1, 2),
+                    st.one_of(st.none(), st.binary(min_size=2, max_size=2).map(lambda b: tlv.encode(0x04, b))))
 unknown = st.builds(lambda oid, body: UnknownSecurityInfo(
     oid, tlv.encode(0x30, si.encode_oid(oid) + tlv.encode(0x04, body))), oids, st.binary(max_size=40))
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(pace_info, ca_info, ca_key, aa_info, unknown), max_size=8))
+@given(st.lists(st.one_of(pace_info, ca_info, ca_key, aa_info, ta_info, unknown), max_size=8))
 def test_security_infos_roundtrip(infos):
     raw = encode_security_infos(infos)
     parsed = parse_security_infos(raw)

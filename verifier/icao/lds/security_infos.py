@@ -6,8 +6,8 @@
     SecurityInfo  ::= SEQUENCE { protocol OBJECT IDENTIFIER, requiredData ANY, optionalData ANY OPTIONAL }
 
 Known kinds become frozen dataclasses (:class:`PACEInfo`, :class:`ChipAuthenticationInfo`,
-:class:`ChipAuthenticationPublicKeyInfo`, :class:`ActiveAuthenticationInfo`); anything else
-(TerminalAuthenticationInfo, PACEDomainParameterInfo, EFDIR, ...) is kept as
+:class:`ChipAuthenticationPublicKeyInfo`, :class:`ActiveAuthenticationInfo`,
+:class:`TerminalAuthenticationInfo`); anything else (PACEDomainParameterInfo, EFDIR, ...) is kept as
 :class:`UnknownSecurityInfo` with its bytes exactly as read. The public key of a
 ChipAuthenticationPublicKeyInfo is kept as the SubjectPublicKeyInfo DER exactly as read.
 
@@ -157,6 +157,17 @@ class ActiveAuthenticationInfo:
 
 
 @dataclass(frozen=True)
+class TerminalAuthenticationInfo:
+    """TerminalAuthenticationInfo (BSI TR-03110-3 §A.1.1.3): id-TA,
+    version 1 or 2, optional efCVCA FileID (kept as read). A CCCD lists TA v1 in EF.CardAccess and
+    DG14: DG3 (fingerprints) needs Extended Access Control, which a shop terminal cannot run."""
+
+    protocol: str
+    version: int
+    ef_cvca: bytes | None = None  # the FileID element exactly as read, when present
+
+
+@dataclass(frozen=True)
 class UnknownSecurityInfo:
     """Any other SecurityInfo, kept exactly as read."""
 
@@ -165,7 +176,7 @@ class UnknownSecurityInfo:
 
 
 SecurityInfo = Union[PACEInfo, ChipAuthenticationInfo, ChipAuthenticationPublicKeyInfo, ActiveAuthenticationInfo,
-                     UnknownSecurityInfo]
+                     TerminalAuthenticationInfo, UnknownSecurityInfo]
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,11 @@ class SecurityInfos:
     @property
     def active_auth(self) -> ActiveAuthenticationInfo | None:
         found = self._of(ActiveAuthenticationInfo)
+        return found[0] if found else None
+
+    @property
+    def terminal_auth(self) -> TerminalAuthenticationInfo | None:
+        found = self._of(TerminalAuthenticationInfo)
         return found[0] if found else None
 
     @property
@@ -284,6 +300,11 @@ def _parse_info(el: tlv.TLV, index: int) -> SecurityInfo:
         version = _int(items[1], f"{where} version")
         alg = _oid(items[2], f"{where} signatureAlgorithm")
         return ActiveAuthenticationInfo(protocol, version, alg)
+    if protocol == ID_TA and items[1].tag == 0x02:
+        if len(items) > 3:
+            raise ParseError(f"{where}: TerminalAuthenticationInfo has {len(items)} elements, expected 2 or 3")
+        version = _int(items[1], f"{where} version")
+        return TerminalAuthenticationInfo(protocol, version, items[2].raw if len(items) == 3 else None)
     if len(items) > 3:
         raise ParseError(f"{where}: expected protocol, requiredData and optionalData, found {len(items)} elements")
     return UnknownSecurityInfo(protocol, el.raw)
@@ -340,6 +361,8 @@ def encode_security_info(info: SecurityInfo) -> bytes:
         return _seq(encode_oid(info.protocol), bytes(info.public_key), opt)
     if isinstance(info, ActiveAuthenticationInfo):
         return _seq(encode_oid(info.protocol), _enc_int(info.version), encode_oid(info.signature_algorithm))
+    if isinstance(info, TerminalAuthenticationInfo):
+        return _seq(encode_oid(info.protocol), _enc_int(info.version), bytes(info.ef_cvca or b""))
     raise ParseError(f"cannot encode {type(info).__name__} as a SecurityInfo")
 
 
