@@ -179,7 +179,7 @@ class Relay:
         acked = int(reply.body.get("acked_seq", -1))
         if acked != b.last_seq or reply.body.get("head_hash") != b.head_hash:
             raise DeliveryError(f"backend acknowledged {reply.body} for batch {b.first_seq}-{b.last_seq}")
-        self.ledger.record_sync(acked, None)  # only now: the backend has committed
+        self.ledger.record_sync(acked, None, checkpoint=b.checkpoint)  # only now: the backend has committed
         self._cursor, self._prev_hash = acked, b.head_hash
         self.delivered += len(b.entries)
         return len(b.entries)

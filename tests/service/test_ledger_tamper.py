@@ -66,6 +66,7 @@ def test_removed_tail_is_detected_by_checkpoint(data_dir):
 
 def test_forged_checkpoint_is_detected(data_dir):
     conn = sqlite3.connect(data_dir / "ledger.sqlite")
+    conn.execute("DROP TRIGGER checkpoints_append_only_u")  # checkpoints are append-only
     conn.execute("UPDATE checkpoints SET ts = '2000-01-01T00:00:00Z' WHERE seq = 8")
     conn.commit()
     conn.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from verifier.commands.options import cli_config, config_options
-from verifier.errors import ChipidError
+from verifier.errors import ChipidError, LimitExceededError
 
 
 def _open(config_path, data_dir):
@@ -73,6 +73,9 @@ def verify_export_cmd(file, as_json) -> None:
 
     try:
         report = verify_bundle(load_bundle(file))
+    except LimitExceededError as e:  # not a bundle this tool will read: refused like a tampered one
+        click.echo(f"EXPORT REFUSED: {e}", err=True)
+        sys.exit(2)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     if as_json:

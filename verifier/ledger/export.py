@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from verifier.errors import InputError, TamperError
+from verifier.errors import InputError, LimitExceededError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, verify_chain
 
 FORMAT = "chipid-ledger-export/1"
@@ -86,6 +86,8 @@ def load_bundle(path: Path) -> dict:
         raise InputError(f"export file {path} not found") from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"export file {path}: expected JSON ({FORMAT}), found something else: {e}") from e
+    except RecursionError as e:  # a bundle is a few levels deep; the decoder recurses per level
+        raise LimitExceededError(f"export file {path}: JSON nested too deeply to be a {FORMAT} bundle") from e
     if not isinstance(data, dict):
         raise InputError(f"export file {path}: expected a JSON object, found {type(data).__name__}")
     return data
@@ -93,7 +95,8 @@ def load_bundle(path: Path) -> dict:
 
 def verify_bundle(bundle: dict) -> dict:
     """Check a bundle offline. Returns a report; ``ok`` is False and ``first_bad_seq`` names
-    the first bad entry when anything fails (never raises on bad content)."""
+    the first bad entry when anything fails (never raises on bad content). A checkpoint signed
+    past the last entry means the bundle was cut back (RFC 9162 §2.1.4: a signed head only grows)."""
     report: dict[str, Any] = {
         "ok": False,
         "format": bundle.get("format") if isinstance(bundle, dict) else None,
@@ -168,6 +171,9 @@ def verify_bundle(bundle: dict) -> dict:
             if by_seq[cp.seq] != cp.head_hash:
                 return bad(f"entry seq {cp.seq}: hash differs from the one signed in its checkpoint", cp.seq)
             anchored = cp.seq if anchored is None else max(anchored, cp.seq)
+        elif cp.seq > (entries[-1].seq if entries else 0):  # signed past the last entry: the bundle was cut
+            end = entries[-1].seq if entries else 0
+            return bad(f"a signed checkpoint covers seq {cp.seq} but the bundle ends at seq {end}: entries were removed", end + 1)
         report["checkpoints"] += 1
     report["anchored_seq"] = anchored
     if entries and anchored != entries[-1].seq:

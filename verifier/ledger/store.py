@@ -22,6 +22,21 @@ thread with one connection, in ``BEGIN IMMEDIATE`` transactions (so other proces
 too). An entry, its chain link, its projection rows and its outbox row commit together or not
 at all. Group commit: jobs waiting together share one transaction (each in its own SAVEPOINT,
 so a refused job is rolled back alone) and one fsync; a caller is answered only after COMMIT.
+
+**Fail-stop** (after "Can Applications Recover from fsync Failures?", USENIX ATC 2020): when a
+write, COMMIT or its fsync fails (disk full, I/O error, read-only file system), the writer stops
+taking writes for good (:class:`~verifier.errors.LedgerFailedError`, :attr:`Ledger.failed`),
+because the state on disk is unknown. The appends of the failed group are noted
+(:mod:`verifier.ledger.failed_appends`); at the next start an entry that was reported as failed
+but came back from the write-ahead log is recorded (``failed_appends`` table,
+:attr:`Ledger.recovered_after_failure`) and matched by its retry key, so a retry of the same
+contract gets the recovered entry instead of a duplicate (:meth:`Ledger.claim_recovered`).
+
+**Truncation** (RFC 9162 §2.1.4 style: a head once signed or acknowledged only grows):
+checkpoints are append-only like entries; the clean shutdown signs the head
+(:meth:`Ledger.close`); ``sync_state`` keeps the highest seq the police backend acknowledged and
+the newest checkpoint it accepted, neither of which may go back; :meth:`Ledger.verify` fails
+when the ledger ends before any of them.
 """
 
 from __future__ import annotations
@@ -41,7 +56,8 @@ import sqlite_utils
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.errors import LedgerError, TamperError
+from verifier.errors import LedgerError, LedgerFailedError, TamperError
+from verifier.ledger import failed_appends
 from verifier.ledger import keys as keymod
 from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, public_key_b64, utc_now
 
@@ -116,7 +132,42 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX photos_txn ON photos (txn_id);
     """,
+    """
+    CREATE TRIGGER checkpoints_append_only_u BEFORE UPDATE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'ledger checkpoints are append-only'); END;
+    CREATE TRIGGER checkpoints_append_only_d BEFORE DELETE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'ledger checkpoints are append-only'); END;
+    ALTER TABLE sync_state ADD COLUMN backend_cp_seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sync_state ADD COLUMN backend_cp_hash TEXT;
+    CREATE TRIGGER sync_state_monotonic BEFORE UPDATE ON sync_state
+        WHEN NEW.acked_seq < OLD.acked_seq OR NEW.backend_cp_seq < OLD.backend_cp_seq
+        BEGIN SELECT RAISE(ABORT, 'what the police backend acknowledged never goes back'); END;
+    CREATE TRIGGER sync_state_kept BEFORE DELETE ON sync_state
+        BEGIN SELECT RAISE(ABORT, 'the sync state is kept'); END;
+    CREATE TABLE failed_appends (
+        id INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        retry_key TEXT,
+        txn_id TEXT,
+        contract_no TEXT,
+        failed_at TEXT NOT NULL,
+        error TEXT NOT NULL,
+        recovered INTEGER NOT NULL,
+        claimed INTEGER NOT NULL DEFAULT 0,
+        reconciled_at TEXT NOT NULL
+    );
+    CREATE INDEX failed_appends_key ON failed_appends (retry_key) WHERE recovered = 1 AND claimed = 0;
+    """,
 )
+
+#: SQLite primary result codes of a failed write or sync: the writer stops (fail-stop).
+_FATAL_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_FULL,
+                          sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB})
+
+
+def _fatal(e: BaseException) -> bool:
+    return isinstance(e, sqlite3.Error) and (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF in _FATAL_CODES
 
 #: A projector runs inside the write transaction of each appended entry.
 Projector = Callable[[sqlite3.Connection, Entry], None]
@@ -190,11 +241,15 @@ class Ledger:
         self._wconn = self._connect()
         self._migrate()
         self._closed = False
+        self._failed: str | None = None
+        self._last_appended = 0  # highest seq this process appended (committed)
+        self._has_recovered = False
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._writer_loop, name="ledger-writer", daemon=True)
         self._writer.start()
         try:
             self.device_id = self._init_identity()
+            self._reconcile()
         except BaseException:
             self.close()
             raise
@@ -289,6 +344,13 @@ class Ledger:
         return self._write(init)
 
     def close(self) -> None:
+        """Sign the head if this process appended since the last checkpoint (a clean shutdown
+        leaves a signed head, so a tail cut afterwards is seen), then stop the writer."""
+        if not self._closed and self._failed is None and self._last_appended:
+            try:
+                self._write(self._sign_head_at_shutdown)
+            except LedgerError as e:
+                log.error("could not sign the ledger head at shutdown: %s", e)
         if not self._closed:
             self._closed = True
             self._jobs.put(None)
@@ -303,17 +365,20 @@ class Ledger:
             self._conns.clear()
 
     # --- the one write path ---------------------------------------------------------
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    def _write(self, fn: Callable[[sqlite3.Connection], Any], retry_key: str | None = None) -> Any:
         """Run ``fn(conn)`` atomically on the one writer; returns once it is durably committed.
 
         Group commit: the writer thread takes every job waiting (up to :data:`GROUP_MAX`),
         runs each inside its own SAVEPOINT of one ``BEGIN IMMEDIATE`` transaction (a job
         that raises is rolled back alone and gets its exception), then commits once: one
-        fsync for the group. Nobody is answered before the COMMIT succeeded.
+        fsync for the group. Nobody is answered before the COMMIT succeeded. A write or sync
+        error stops the writer for good (fail-stop, see the module docstring).
         """
         if threading.current_thread() is self._writer:  # nested write from inside a job
             return fn(self._wconn)
-        job = _Job(fn)
+        job = _Job(fn, retry_key)
+        if self._failed is not None:
+            raise self._failed_error()
         if self._closed:
             raise LedgerError("the ledger is closed")
         self._jobs.put(job)
@@ -346,11 +411,18 @@ class Ledger:
 
     def _run_group(self, batch: list["_Job"]) -> None:
         conn = self._wconn
+        if self._failed is not None:  # queued before the failure
+            for job in batch:
+                job.error = self._failed_error()
+                job.done.set()
+            return
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
+            if _fatal(e):
+                self._fail(e, [])
             for job in batch:
-                job.error = LedgerError(f"cannot start a ledger write: {e}")
+                job.error = self._failed_error() if self._failed else LedgerError(f"cannot start a ledger write: {e}")
                 job.done.set()
             return
         done: list[_Job] = []
@@ -362,6 +434,8 @@ class Ledger:
                     conn.execute("RELEASE job")
                     done.append(job)
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    if _fatal(exc):
+                        raise  # a write failed: the whole group fails, the ledger stops
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     job.error = exc
@@ -371,13 +445,111 @@ class Ledger:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:  # pragma: no cover
                 pass
+            if isinstance(e, sqlite3.Error):  # COMMIT, its fsync or a write failed: state on disk unknown
+                self._fail(e, done)
             for job in batch:
-                if job.error is None:
+                if job.error is None or self._failed is not None:
                     job.result = None
-                    job.error = LedgerError(f"ledger write failed: {e}")
+                    job.error = self._failed_error() if self._failed else LedgerError(f"ledger write failed: {e}")
         finally:
             for job in batch:
                 job.done.set()
+
+    # --- fail-stop -----------------------------------------------------------------------
+    @property
+    def failed(self) -> str | None:
+        """Why the ledger stopped taking writes (None while it works)."""
+        return self._failed
+
+    def _failed_error(self) -> LedgerFailedError:
+        return LedgerFailedError(
+            f"the ledger failed to write ({self._failed}) and takes no more writes until the disk is fixed and the "
+            "service restarted / Sổ cái ghi thất bại và ngừng nhận giao dịch mới; hãy kiểm tra ổ đĩa rồi khởi động lại dịch vụ"
+        )
+
+    def _fail(self, e: BaseException, done: list["_Job"]) -> None:
+        """Stop taking writes; note the appends of the failed group for the next start."""
+        self._failed = f"{type(e).__name__}: {e}"
+        entries = [(j, j.result) for j in done if isinstance(j.result, Entry)]
+        log.critical("ledger write failed (%s): the ledger takes no more writes (fail-stop); %d append(s) reported as "
+                     "failed: seq %s", self._failed, len(entries), ", ".join(str(en.seq) for _, en in entries) or "none")
+        if entries:
+            now = utc_now()
+            records = [{"seq": en.seq, "hash": en.hash, "retry_key": j.retry_key, "txn_id": _txn_ref(en.payload),
+                        "contract_no": en.payload.get("contract_no"), "failed_at": now, "error": self._failed[:300]}
+                       for j, en in entries]
+            failed_appends.write(self.data_dir / failed_appends.NAME, records)
+
+    def _reconcile(self) -> None:
+        """At start: match the appends noted as failed with the chain (see the module docstring)."""
+        note = self.data_dir / failed_appends.NAME
+        records = failed_appends.read(note)
+        if records:
+            now = utc_now()
+
+            def do(conn: sqlite3.Connection) -> list[tuple[dict, bool]]:
+                out = []
+                for r in records:
+                    row = conn.execute("SELECT hash FROM entries WHERE seq = ?", (r["seq"],)).fetchone()
+                    recovered = row is not None and row[0] == r["hash"]
+                    conn.execute(
+                        "INSERT INTO failed_appends (seq, hash, retry_key, txn_id, contract_no, failed_at, error, recovered, "
+                        "reconciled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (r["seq"], r["hash"], r.get("retry_key"), r.get("txn_id"), r.get("contract_no"),
+                         str(r.get("failed_at") or ""), str(r.get("error") or ""), int(recovered), now),
+                    )
+                    out.append((r, recovered))
+                return out
+
+            for r, recovered in self._write(do):
+                if recovered:
+                    log.warning("ledger entry seq %d (contract %s) was reported to its caller as failed but came back from "
+                                "the write-ahead log at restart: it is in the chain, and a retry of it gets this entry",
+                                r["seq"], r.get("contract_no") or r.get("txn_id") or "-")
+                else:
+                    log.warning("ledger append seq %d reported as failed is not in the chain: a retry records it", r["seq"])
+        failed_appends.reserve(note)
+        self._has_recovered = bool(self.recovered_after_failure)
+
+    @property
+    def recovered_after_failure(self) -> list[dict]:
+        """Entries reported to their callers as failed that came back at restart, not yet claimed by a retry."""
+        rows = self._read().execute(
+            "SELECT seq, txn_id, contract_no, failed_at, reconciled_at FROM failed_appends "
+            "WHERE recovered = 1 AND claimed = 0 ORDER BY seq"
+        ).fetchall()
+        return [{"seq": r[0], "txn_id": r[1], "contract_no": r[2], "failed_at": r[3], "reconciled_at": r[4]} for r in rows]
+
+    def claim_recovered(self, retry_key: str) -> Entry | None:
+        """The entry reported as failed but recovered whose append carried ``retry_key``, once:
+        a retry gets it instead of appending a duplicate. None when there is none."""
+        if not self._has_recovered or not retry_key:
+            return None
+
+        def do(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute("SELECT id, seq FROM failed_appends WHERE retry_key = ? AND recovered = 1 AND claimed = 0 "
+                               "ORDER BY id LIMIT 1", (retry_key,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE failed_appends SET claimed = 1 WHERE id = ?", (row[0],))
+            return row[1]
+
+        seq = self._write(do)
+        if seq is None:
+            return None
+        self._has_recovered = bool(self.recovered_after_failure)
+        log.warning("a retry matched ledger entry seq %d, recovered after a failed write: no duplicate recorded", seq)
+        return self.entries_by_seq([seq])[0]
+
+    def _sign_head_at_shutdown(self, conn: sqlite3.Connection) -> Checkpoint | None:
+        row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, head = (row[0], row[1]) if row else (0, GENESIS)
+        if seq < self._last_appended:
+            log.error("the ledger ends at seq %d but this process appended up to seq %d: entries were removed; "
+                      "the head is not signed", seq, self._last_appended)
+            return None
+        last = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM checkpoints").fetchone()[0]
+        return self._store_checkpoint(conn, seq, head) if seq > last else None
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Public access to the one write path (projections, access log, photos)."""
@@ -395,12 +567,15 @@ class Ledger:
         priority: int | None = None,
         prepare: Callable[[sqlite3.Connection, dict], dict] | None = None,
         also: Projector | None = None,
+        retry_key: str | None = None,
     ) -> Entry:
         """Append one entry: row + chain link + projections + outbox row in one SQLite transaction.
 
         ``prepare(conn, payload) -> payload`` runs inside the transaction before the entry
         is built (e.g. to number a contract); ``also(conn, entry)`` runs after it is stored
-        (e.g. to store its photos); both commit or roll back with the entry.
+        (e.g. to store its photos); both commit or roll back with the entry. ``retry_key``
+        (a blind fingerprint of what the caller would send again) is noted if the write fails,
+        so that :meth:`claim_recovered` can match a retry with an entry recovered at restart.
         """
         if kind not in KINDS:
             raise LedgerError(f"entry kind: expected one of {KINDS}, found {kind!r}")
@@ -430,15 +605,22 @@ class Ledger:
                 self._store_checkpoint(conn, seq, digest)
             return entry
 
-        return self._write(do)
+        entry = self._write(do, retry_key)
+        with self._lock:
+            self._last_appended = max(self._last_appended, entry.seq)
+        return entry
 
     def _store_checkpoint(self, conn: sqlite3.Connection, seq: int, head_hash: str) -> Checkpoint:
+        """Checkpoints are append-only: one already stored at ``seq`` is kept and returned."""
         cp = Checkpoint(self.device_id, seq, head_hash, utc_now()).signed(self._device_key)
-        conn.execute(
-            "INSERT OR REPLACE INTO checkpoints (seq, head_hash, ts, signature) VALUES (?, ?, ?, ?)",
+        stored = conn.execute(
+            "INSERT INTO checkpoints (seq, head_hash, ts, signature) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
             (cp.seq, cp.head_hash, cp.ts, cp.signature),
-        )
-        return cp
+        ).rowcount
+        if stored:
+            return cp
+        row = conn.execute("SELECT seq, head_hash, ts, signature FROM checkpoints WHERE seq = ?", (seq,)).fetchone()
+        return Checkpoint(self.device_id, *row)
 
     def checkpoint(self) -> Checkpoint:
         """Sign and store a checkpoint of the current head now (seq 0 / GENESIS when empty)."""
@@ -476,10 +658,13 @@ class Ledger:
 
     def entries(self, after_seq: int = 0, limit: int = 500) -> list[Entry]:
         """Decrypted entries with seq > ``after_seq``, ascending, at most ``limit``."""
-        rows = self._read().execute(
-            "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-            (int(after_seq), int(limit)),
-        ).fetchall()
+        try:
+            rows = self._read().execute(
+                "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                (int(after_seq), int(limit)),
+            ).fetchall()
+        except sqlite3.Error as e:  # e.g. a column rewritten as text that is not UTF-8
+            raise TamperError(f"entries after seq {after_seq} cannot be read ({e}): run `chipid ledger verify`") from e
         return [self._entry_from_row(r) for r in rows]
 
     def entries_by_seq(self, seqs: list[int]) -> list[Entry]:
@@ -526,11 +711,18 @@ class Ledger:
             "failures": row[4],
         }
 
-    def record_sync(self, acked_seq: int | None, error: str | None) -> None:
-        """Record a relay attempt: the backend acknowledged every entry up to ``acked_seq``."""
+    def record_sync(self, acked_seq: int | None, error: str | None, *, checkpoint: Checkpoint | None = None) -> None:
+        """Record a relay attempt: the backend acknowledged every entry up to ``acked_seq``
+        (and accepted ``checkpoint``). Neither ever goes back; :meth:`verify` checks the
+        ledger still reaches them."""
         now = utc_now()
 
         def do(conn: sqlite3.Connection) -> None:
+            if checkpoint is not None and checkpoint.seq > 0:
+                conn.execute(
+                    "UPDATE sync_state SET backend_cp_seq = ?, backend_cp_hash = ? WHERE id = 1 AND backend_cp_seq < ?",
+                    (checkpoint.seq, checkpoint.head_hash, checkpoint.seq),
+                )
             if acked_seq is not None:
                 conn.execute("DELETE FROM outbox WHERE seq <= ?", (int(acked_seq),))
                 conn.execute(
@@ -581,16 +773,23 @@ class Ledger:
     def verify(self, workers: int = 1, parallel_min: int = 50_000) -> VerifyReport:
         """Decrypt and re-hash every entry, check the links and every checkpoint signature.
 
-        Names the first bad entry. Checks, in order per entry: seq continuity, the
-        payload decrypts (AES-GCM tag, bound to its seq), the recomputed hash equals the
-        stored one, ``prev_hash`` links to the previous entry; then each checkpoint.
+        Names the first bad entry. Checks, in order per entry: every column reads as stored
+        (text that is not UTF-8 names the entry), seq continuity, the payload decrypts
+        (AES-GCM tag, bound to its seq), the recomputed hash equals the stored one,
+        ``prev_hash`` links to the previous entry; then each checkpoint, then that the ledger
+        reaches the checkpoint the police backend holds and the seq it acknowledged.
 
         ``workers > 1`` splits the seq range over forked processes (each recomputes its
         entries' hashes; the links between ranges are checked here). Use it only from a
         single-threaded process (the CLI), never inside the service.
         """
-        cps = self.checkpoints()
-        want = frozenset(cp.seq for cp in cps)
+        try:
+            cps = self.checkpoints()
+            acked, bcp_seq, bcp_hash = self._read().execute(
+                "SELECT acked_seq, backend_cp_seq, backend_cp_hash FROM sync_state WHERE id = 1").fetchone()
+        except (sqlite3.Error, TypeError) as e:  # TypeError: no sync_state row
+            return VerifyReport(False, 0, 0, GENESIS, 0, 0, f"the checkpoints or the sync state cannot be read: {e}")
+        want = frozenset([cp.seq for cp in cps] + [bcp_seq])
         max_seq = self._read().execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
         if workers > 1 and max_seq >= parallel_min:
             import multiprocessing
@@ -634,6 +833,14 @@ class Ledger:
                     raise _Bad(head_seq + 1, f"a signed checkpoint covers seq {cp.seq} but the ledger ends at seq {head_seq}: entries were removed")
                 if hashes_at.get(cp.seq) != cp.head_hash:
                     raise _Bad(cp.seq, f"entry seq {cp.seq}: hash differs from the one signed in the checkpoint at seq {cp.seq}")
+            if bcp_seq > head_seq:
+                raise _Bad(head_seq + 1, f"the police backend holds a signed checkpoint at seq {bcp_seq} but the ledger "
+                                         f"ends at seq {head_seq}: entries were removed")
+            if bcp_seq and hashes_at.get(bcp_seq) != bcp_hash:
+                raise _Bad(bcp_seq, f"entry seq {bcp_seq}: hash differs from the checkpoint the police backend holds")
+            if acked > head_seq:
+                raise _Bad(head_seq + 1, f"the police backend acknowledged entries up to seq {acked} but the ledger "
+                                         f"ends at seq {head_seq}: entries were removed")
         except _Bad as bad:
             return VerifyReport(False, count, count, prev, len(cps), bad.seq, bad.message)
         return VerifyReport(True, count, head_seq, prev, len(cps))
@@ -658,11 +865,15 @@ class Ledger:
         expected = lo
         try:
             while expected <= hi:
-                rows = conn.execute(
-                    "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
-                    (expected, hi, batch),
-                ).fetchall()
-                if not rows:
+                unreadable = None
+                try:
+                    rows = conn.execute(
+                        "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                        (expected, hi, batch),
+                    ).fetchall()
+                except sqlite3.Error:  # a text column that is not UTF-8: read the rows before it, name it
+                    rows, unreadable = _readable_prefix(conn, expected, hi, batch)
+                if not rows and unreadable is None:
                     raise _Bad(expected, f"entry seq {expected} is missing (the ledger ends before seq {hi})")
                 for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
                     if seq != expected:
@@ -686,6 +897,11 @@ class Ledger:
                     prev = digest
                     expected += 1
                     out["count"] += 1
+                if unreadable is not None:
+                    seq, column = unreadable
+                    if seq != expected:
+                        raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
+                    raise _Bad(seq, f"entry seq {seq}: {column} is not UTF-8 text (rewritten outside the ledger)")
         except _Bad as bad:
             out["bad"] = (bad.seq, bad.message)
         out["last_hash"] = prev
@@ -709,10 +925,11 @@ GROUP_MAX = 64
 
 
 class _Job:
-    __slots__ = ("fn", "done", "result", "error")
+    __slots__ = ("fn", "done", "result", "error", "retry_key")
 
-    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], retry_key: str | None = None) -> None:
         self.fn = fn
+        self.retry_key = retry_key
         self.done = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
@@ -723,6 +940,44 @@ class _Bad(Exception):
         super().__init__(message)
         self.seq = seq
         self.message = message
+
+
+_TEXT_COLUMNS = ("ts", "kind", "prev_hash", "hash")
+
+
+def _readable_prefix(conn: sqlite3.Connection, lo: int, hi: int, limit: int) -> tuple[list[tuple], tuple[int, str] | None]:
+    """Rows lo..hi as :meth:`Ledger._verify_range` reads them, up to the first whose text is
+    not UTF-8; returns them and ``(seq, column)`` of that row (None when all read)."""
+    casts = ", ".join(f"CAST({c} AS BLOB)" for c in _TEXT_COLUMNS)
+    rows: list[tuple] = []
+    for seq, demo, payload, *texts in conn.execute(
+        f"SELECT seq, demo, CAST(payload AS BLOB), typeof(payload), {casts} FROM entries WHERE seq >= ? AND seq <= ? "
+        "ORDER BY seq LIMIT ?", (lo, hi, limit),
+    ):
+        kind_of_payload, raw = texts[0], texts[1:]
+        try:
+            ts, kind, prev_hash, stored_hash = (b.decode("utf-8") if b is not None else None for b in raw)
+        except UnicodeDecodeError:
+            bad = next(c for c, b in zip(_TEXT_COLUMNS, raw) if b is not None and not _utf8(b))
+            return rows, (seq, bad)
+        if kind_of_payload == "text" and not _utf8(payload):
+            return rows, (seq, "payload")
+        rows.append((seq, ts, kind, demo, prev_hash, stored_hash, payload))
+    return rows, None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _txn_ref(payload: dict) -> str | None:
+    """The contract an entry belongs to (its id, or the id its event names): no personal data."""
+    ref = payload.get("id") if payload.get("type") == "pawn_contract" else payload.get("txn_id")
+    return str(ref) if ref is not None else None
 
 
 def _split_sql(script: str) -> list[str]:
