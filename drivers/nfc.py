@@ -148,6 +148,17 @@ class NfcTransport:
                                   step="sense card")
             time.sleep(0.05)
 
+    def reconnect(self, timeout_s: float) -> None:
+        """After the tag was lost (:class:`CardRemovedError`): sense and activate a card in the
+        field again, waiting up to ``timeout_s`` (:class:`verifier.transport.ResumableTransport`).
+        Raises :class:`NoCardError` when none came back. The UID is no proof of identity
+        (eMRTDs randomise it): the session compares what it read."""
+        if self._clf is None:
+            raise TransportError(f"transport {self.name} is closed", step="reconnect")
+        self.tag = None
+        self.tag = self._activate(timeout_s)
+        log.debug("reconnected to %s on %s", self.tag, self.name)
+
     @property
     def uid(self) -> bytes:
         """NFCID1 (type A) or PUPI (type B): random per session on eMRTDs."""

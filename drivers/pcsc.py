@@ -337,6 +337,33 @@ class PcscTransport:
             rapdu = self._transmit_once(bytes([apdu[0] & 0x03, 0xC0, 0x00, 0x00, rapdu[-1]]))
         return data + rapdu
 
+    def reconnect(self, timeout_s: float) -> None:
+        """After the card left (:class:`CardRemovedError`): release its handle, wait up to
+        ``timeout_s`` for a card in the same reader and connect to it
+        (:class:`verifier.transport.ResumableTransport`). Raises :class:`NoCardError` when none
+        came back in time. Which card it is, is for the caller to check."""
+        if self._ctx is None:
+            raise TransportError(f"transport {self.name} is closed", step="reconnect")
+        card, self._card = self._card, None
+        if card is not None:
+            try:
+                scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+            except Exception:  # pragma: no cover - the handle of a card that left
+                pass
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._wait_for_card(max(0.0, deadline - time.monotonic()) or 0.001)
+            try:
+                self._connect()
+            except NoCardError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)  # present but not answering yet (still being placed)
+                continue
+            self.atr = self._status_atr()
+            log.debug("reconnected to %s", self.name)
+            return
+
     def close(self) -> None:
         """Reset the card (its secure-messaging session ends) and release PC/SC."""
         card, self._card = self._card, None

@@ -30,6 +30,20 @@ class CardTransport(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ResumableTransport(CardTransport, Protocol):
+    """A transport that can wait for a lifted card to come back (PC/SC, NFC).
+
+    ``reconnect(timeout_s)`` drops the link to the card that left, waits up to ``timeout_s``
+    for a card in the same reader and connects to it (a fresh power-up: the chip has lost
+    its secure-messaging session). It raises :class:`verifier.errors.NoCardError` when no card
+    came back in time. Whether it is the same card is the caller's question
+    (:class:`verifier.icao.session.ChipSession` compares what it read).
+    """
+
+    def reconnect(self, timeout_s: float) -> None: ...
+
+
 class CountingTransport:
     """Wraps a transport and counts APDUs and bytes on the wire, both directions."""
 

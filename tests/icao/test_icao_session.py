@@ -57,7 +57,7 @@ def test_full_bac_read_is_byte_exact():
     read = s.read_all(CCCD_READ_ORDER + ("DG3", "DG4"))
     for name in CCCD_READ_ORDER:
         assert read.files[name] == files[name]
-    assert read.not_readable == {"DG3": "access-protected (EAC)", "DG4": "not present"}
+    assert read.not_readable == {"DG3": "access-protected (EAC) (SW 6982)", "DG4": "not present (SW 6A82)"}
     assert read.access_protocol == "BAC"
     assert read.key_used == "MRZ key (date of expiry 330105) (key 2 of 2)"
     assert "093047064" not in read.key_used and "930105" not in read.key_used

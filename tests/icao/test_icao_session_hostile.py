@@ -156,7 +156,7 @@ def test_card_removed_mid_read(after):
 def test_absent_and_protected_files_are_reported_not_raised():
     chip = EmulatedChip(files(DG3=encode(0x63, b"fingers")), KEY)
     read = open_session(chip).read_all(("COM", "DG3", "DG7"))
-    assert read.not_readable == {"DG3": "access-protected (EAC)", "DG7": "not present"}
+    assert read.not_readable == {"DG3": "access-protected (EAC) (SW 6982)", "DG7": "not present (SW 6A82)"}
     with pytest.raises(StatusWordError) as e:
         open_session(chip).read_file("DG3")
     assert e.value.sw == 0x6982

@@ -17,6 +17,27 @@ as few APDUs as the reader and chip allow: extended length when both carry it (l
 once), else the largest Le the chip accepts (learnt once per session from 6700 / 6Cxx),
 B1 (odd INS, offset in DO'54') beyond offset 32767. Everything is bounded: file size,
 APDUs per file, retries without progress, GET RESPONSE rounds.
+
+Field hardening (ICAO 9303-11 §9.8.4: the chip ends secure messaging after an SM error):
+
+* :meth:`ChipSession.read_all` reports a file that fails with 6A82, 6982, 6A86, 6987 or 6988
+  (or an error status word that comes without its secure-messaging objects) in
+  ``not_readable`` with the status word, and goes on with the next file. After 6987 / 6988
+  or an unprotected error answer the chip has dropped secure messaging: :meth:`reopen` runs
+  the same protocol (PACE or BAC) with the key that opened the chip, then the
+  :attr:`after_reopen` hooks (the scan re-runs chip authentication there, so DG15 and active
+  authentication again run under chip-authentication keys), and tries the file once more
+  before it is reported (an RF-corrupted command, or a chip that ended the session silently
+  at the error on the file before).
+* A card lifted mid-read (:class:`CardRemovedError`) is waited for, up to ``resume_wait_s``
+  and at most ``max_resumes`` times, through the transport's ``reconnect`` (PC/SC, NFC).
+  The session then re-runs access control with the same key, checks that the card put back
+  is the same chip, re-runs the :attr:`after_reopen` hooks and reads on from the offset
+  reached. Same chip means: the same key opens it (same MRZ data or CAN), the same
+  EF.CardAccess (PACE), and the first :data:`ANCHOR_BYTES` bytes of the first anchor file
+  read (EF.SOD, else DG1) are identical when read again. EF.SOD's first bytes hold the
+  signed hash of every data group (DG1 first, whose MRZ names the document), so two cards
+  never share them; a chip UID is never used (eMRTDs randomise it).
 """
 
 from __future__ import annotations
@@ -25,9 +46,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from verifier.errors import (AccessDeniedError, AccessKeyError, ChipError, ChipidError, InputError,
-                             LimitExceededError, ParseError, ResponseFormatError, StatusWordError, TLVError,
-                             TransportError)
+from verifier.errors import (AccessDeniedError, AccessKeyError, CardRemovedError, ChipError, ChipidError,
+                             InputError, LimitExceededError, NoCardError, ParseError, ResponseFormatError,
+                             SecureMessagingError, StatusWordError, TLVError, TransportError)
 from verifier.icao import apdu as A
 from verifier.icao.apdu import Command, Response
 from verifier.icao.bac import perform_bac
@@ -62,6 +83,36 @@ POLICIES = ("pace-then-bac", "pace", "bac")
 
 NOT_PRESENT = "not present"
 EAC_PROTECTED = "access-protected (EAC)"
+#: Status words that make one file unreadable without ending the read (ISO/IEC 7816-4 §5.6,
+#: ICAO 9303-11 §9.8.6): the file is reported in ``not_readable`` with its status word.
+FILE_FAILURES = {
+    A.SW_FILE_NOT_FOUND: NOT_PRESENT,
+    A.SW_SECURITY_NOT_SATISFIED: "access-protected",
+    A.SW_INCORRECT_P1P2: "refused (incorrect parameters P1-P2)",
+    A.SW_SM_DO_MISSING: "secure messaging objects missing",
+    A.SW_SM_DO_INCORRECT: "secure messaging objects incorrect",
+}
+#: Files behind Extended Access Control on an eMRTD (fingerprints, iris): 6982 means EAC.
+EAC_FILES = frozenset({"DG3", "DG4"})
+#: Status words after which the chip has ended secure messaging (ICAO 9303-11 §9.8.4).
+SM_ENDED = frozenset({A.SW_SM_DO_MISSING, A.SW_SM_DO_INCORRECT})
+#: Re-openings of secure messaging allowed in one session (each one a PACE or BAC run).
+MAX_REOPENS = 8
+#: Files whose first bytes identify a chip when a lifted card is put back, best first.
+ANCHOR_FILES = ("SOD", "DG1")
+ANCHOR_BYTES = 512
+
+
+def not_readable_reason(name: str, error: ChipidError) -> str:
+    """``"not present (SW 6A82)"``: why ``name`` could not be read, with the status word."""
+    sw = error.sw
+    if sw == A.SW_SECURITY_NOT_SATISFIED and name in EAC_FILES:
+        text = EAC_PROTECTED
+    else:
+        text = FILE_FAILURES.get(sw, "secure messaging failed")
+    if isinstance(error, SecureMessagingError):
+        text += ", answered without valid secure messaging"
+    return f"{text} (SW {sw:04X})" if sw is not None else f"{text}: {error.message}"
 
 
 @dataclass(frozen=True)
@@ -83,11 +134,14 @@ class ChipSession:
     ``keys``: tried in order (PACE first with every key, then BAC with the MRZ keys).
     ``policy``: "pace-then-bac", "pace" or "bac". ``extended_length``: "auto" (use it when
     the transport carries it and the chip accepts it), "on", "off". ``max_le``: the largest
-    short Le to use (1-256), 0 to learn it from the chip.
+    short Le to use (1-256), 0 to learn it from the chip. ``max_resumes``: how many times a
+    lifted card is waited for (0: a lifted card ends the read), ``resume_wait_s`` how long
+    each time; ``on_card`` is told ``"lifted"`` and ``"back"``.
     """
 
     def __init__(self, transport: CardTransport, keys: Iterable[BACKey | CANKey], policy: str = "pace-then-bac",
-                 extended_length: str = "auto", max_le: int = 0) -> None:
+                 extended_length: str = "auto", max_le: int = 0, *, max_resumes: int = 0,
+                 resume_wait_s: float = 30.0, on_card: Callable[[str], None] | None = None) -> None:
         self.transport = transport
         self.keys = list(keys)
         if policy not in POLICIES:
@@ -109,6 +163,18 @@ class ChipSession:
         self.attempts: list[str] = []
         self.apdus = 0
         self.bytes = 0
+        if max_resumes < 0 or resume_wait_s < 0:
+            raise InputError(f"max_resumes and resume_wait_s must not be negative, found {max_resumes}, "
+                             f"{resume_wait_s}")
+        self.max_resumes = max_resumes
+        self.resume_wait_s = resume_wait_s
+        self.on_card = on_card
+        self.resumes = 0  # lifted cards put back and read on
+        self.reopens = 0  # secure messaging re-established after an SM error
+        #: Run after secure messaging was re-established (chip authentication again, say).
+        self.after_reopen: list[Callable[[], None]] = []
+        self._key: BACKey | CANKey | None = None  # the key that opened the chip
+        self._anchor: tuple[str, bytes] | None = None
         # learnt once per session
         self._ext: bool | None = None if extended_length != "off" and getattr(transport, "extended_length", False) \
             else False
@@ -228,7 +294,7 @@ class ChipSession:
         if i > 1:
             self.send_plain(Command(0x00, A.INS_SELECT, 0x00, 0x0C, (0x3F00).to_bytes(2, "big")))
         return self._attempt("PACE", f"PACE with {key.describe()} (key {i} of {n})",
-                             lambda: perform_pace(self.send_plain, key, self.card_access), unusable=ChipidError)
+                             lambda: perform_pace(self.send_plain, key, self.card_access), key, unusable=ChipidError)
 
     def _try_bac(self, key: BACKey, i: int, n: int) -> str:
         def run() -> SecureMessaging:
@@ -236,9 +302,9 @@ class ChipSession:
             return perform_bac(self.send_plain, key)
 
         self.sm = None
-        return self._attempt("BAC", f"BAC with {key.describe()} (key {i} of {n})", run, unusable=ChipError)
+        return self._attempt("BAC", f"BAC with {key.describe()} (key {i} of {n})", run, key, unusable=ChipError)
 
-    def _attempt(self, protocol: str, label: str, run: Callable[[], SecureMessaging], *,
+    def _attempt(self, protocol: str, label: str, run: Callable[[], SecureMessaging], key: BACKey | CANKey, *,
                  unusable: type[ChipidError]) -> str:
         """One access-control attempt, recorded in :attr:`attempts`: "ok" (secure messaging is
         installed), "refused" (wrong key: try the next one) or "unusable" (the protocol itself
@@ -256,6 +322,7 @@ class ChipSession:
             log.info("%s unusable: %s", protocol, e)
             return "unusable"
         self.sm, self.access_protocol, self.key_used = sm, protocol, label.removeprefix(f"{protocol} with ")
+        self._key = key
         self.attempts.append(f"{label}: ok")
         log.info("access: %s", label)
         return "ok"
@@ -263,6 +330,92 @@ class ChipSession:
     def _select_application(self) -> None:
         resp = self.transmit(Command(0x00, A.INS_SELECT, 0x04, 0x0C, EMRTD_AID))
         resp.require_ok("SELECT eMRTD application", "selecting the eMRTD application")
+
+    # --- re-opening and resuming ------------------------------------------------------------------
+    def reopen(self, why: str) -> None:
+        """Re-establish secure messaging after the chip ended it (ICAO 9303-11 §9.8.4): the same
+        protocol with the key that opened the chip, then the :attr:`after_reopen` hooks."""
+        if self.reopens >= MAX_REOPENS:
+            raise ChipError(f"secure messaging broke more than {MAX_REOPENS} times in one session: giving up "
+                            f"(last: {why})", step="re-open")
+        self.reopens += 1
+        log.info("secure messaging ended (%s): re-opening with %s", why, self.access_protocol)
+        self._reestablish_access(compare_card_access=False)
+        for hook in self.after_reopen:
+            hook()
+
+    def _reestablish_access(self, *, compare_card_access: bool) -> None:
+        """Run the protocol that opened the chip again with the same key."""
+        key, protocol = self._key, self.access_protocol
+        if key is None or protocol is None:
+            raise ChipError("the session was never opened: nothing to re-open", step="re-open")
+        self.sm = None
+        step = f"{protocol} again with {key.describe()}"
+        try:
+            if protocol == "PACE":
+                if compare_card_access:
+                    card_access = self._read_card_access()
+                    if card_access != self.card_access:
+                        raise CardRemovedError("the card put back has another EF.CardAccess: a different card",
+                                               step="resume")
+                self.send_plain(Command(0x00, A.INS_SELECT, 0x00, 0x0C, (0x3F00).to_bytes(2, "big")))
+                self.sm = perform_pace(self.send_plain, key, self.card_access)
+                self._select_application()
+            else:
+                self._select_application()
+                self.sm = perform_bac(self.send_plain, key)
+        except AccessDeniedError as e:
+            raise AccessDeniedError(f"the chip refused the key that opened it before: {e.message}", step=step,
+                                    sw=e.sw) from e
+        log.info("access: %s: ok", step)
+
+    def _notify(self, event: str) -> None:
+        if self.on_card is not None:
+            self.on_card(event)
+
+    def _resume(self, lost: CardRemovedError, info: EFInfo, buf: bytearray) -> None:
+        """The card left while EF.``info`` was read (``len(buf)`` bytes in): wait for it, check
+        it is the same chip, re-open access and the hooks; raises ``lost`` when out of resumes."""
+        reconnect = getattr(self.transport, "reconnect", None)
+        while True:
+            if self.resumes >= self.max_resumes or not callable(reconnect):
+                raise lost
+            self.resumes += 1
+            log.warning("card lost reading EF.%s at offset %d: waiting up to %g s for it (resume %d of %d)",
+                        info.name, len(buf), self.resume_wait_s, self.resumes, self.max_resumes)
+            self.sm = None
+            self._notify("lifted")
+            try:
+                reconnect(self.resume_wait_s)
+            except NoCardError as e:
+                raise CardRemovedError(f"the card was lifted while EF.{info.name} was read and not put back "
+                                       f"within {self.resume_wait_s:g} s", step="resume") from e
+            self._notify("back")
+            try:
+                self._reestablish_access(compare_card_access=True)
+                self._check_same_chip(info, buf)
+                for hook in self.after_reopen:
+                    hook()
+                return
+            except CardRemovedError as e:
+                if e.step == "resume":  # a different card: never read on
+                    raise
+                lost = e  # lifted again while resuming
+
+    def _check_same_chip(self, info: EFInfo, buf: bytearray) -> None:
+        """Read the anchor file's first bytes again and compare (see the module docstring)."""
+        anchor = self._anchor
+        if anchor is None and info.name in ANCHOR_FILES and buf:
+            anchor = (info.name, bytes(buf[:ANCHOR_BYTES]))
+        if anchor is None:
+            log.info("resume: no anchor file read yet; the same key opened the card")
+            return
+        name, prefix = anchor
+        again = self._read_into(ef(name), bytearray(), limit=len(prefix))
+        if again != prefix:
+            raise CardRemovedError(f"the card put back is not the card lifted: the first {len(prefix)} bytes of "
+                                   f"EF.{name} differ; start the scan again with the first card", step="resume")
+        log.info("resume: EF.%s's first %d bytes match: same chip", name, len(prefix))
 
     # --- reading ----------------------------------------------------------------------------------
     def _select_ef(self, info: EFInfo) -> None:
@@ -327,22 +480,37 @@ class ChipSession:
         info = ef(name)
         step = f"READ BINARY {name}"
         try:
-            return self._read_file(info)
+            data = self._read_file(info)
         except ChipidError as e:
-            if e.step and e.step.startswith(step):
+            if e.step and (e.step.startswith(step) or e.step == "resume"):
                 raise
             raise type(e)(e.message, step=f"{step}: {e.step}" if e.step else step, sw=e.sw) from e
+        if self._anchor is None and name in ANCHOR_FILES:
+            self._anchor = (name, data[:ANCHOR_BYTES])
+        return data
 
     def _read_file(self, info: EFInfo) -> bytes:
+        """Read EF.``info``; a lifted card is waited for and the file read on from where it stopped."""
+        buf = bytearray()
+        while True:
+            try:
+                return self._read_into(info, buf)
+            except CardRemovedError as e:
+                if e.step == "resume":
+                    raise
+                self._resume(e, info, buf)
+
+    def _read_into(self, info: EFInfo, buf: bytearray, limit: int | None = None) -> bytes:
+        """Read EF.``info`` into ``buf`` from ``len(buf)`` on (selecting it by FID when resuming);
+        stops after ``limit`` bytes when given."""
         name = info.name
-        by_sfi = info.sfi is not None and self._use_sfi is not False
+        by_sfi = not buf and info.sfi is not None and self._use_sfi is not False
         if not by_sfi:
             self._select_ef(info)
-        buf = bytearray()
-        total: int | None = None
+        total: int | None = self._total_from_header(info, buf, complete=False) if buf else None
         apdus = stalls = 0
         once_le: int | None = None  # a 6Cxx answer: ask exactly that once
-        while total is None or len(buf) < total:
+        while (total is None or len(buf) < total) and (limit is None or len(buf) < limit):
             apdus += 1
             if apdus > MAX_APDUS_PER_FILE:
                 raise LimitExceededError(f"EF.{name} needs more than {MAX_APDUS_PER_FILE} READ BINARY commands")
@@ -351,6 +519,8 @@ class ChipSession:
             once_le = None
             if total is not None:
                 le = min(le, total - offset)
+            if limit is not None:
+                le = min(le, limit - offset)
             first = offset == 0 and by_sfi
             data, sw, asked, le_sent = self._read_binary(info, offset, le, first)
             if sw in (A.SW_OK, A.SW_END_OF_FILE):
@@ -404,7 +574,8 @@ class ChipSession:
             if stalls > MAX_STALLS:
                 raise ResponseFormatError(f"no progress reading EF.{name} at offset {offset} after {MAX_STALLS} "
                                           f"answers (last SW {sw:04X})", sw=sw)
-        return bytes(buf[:total])
+        end = total if limit is None else min(limit, total if total is not None else limit)
+        return bytes(buf[:end])
 
     def _total_from_header(self, info: EFInfo, buf: bytearray, complete: bool) -> int | None:
         """The file's total size from its TLV header, or None if more bytes are needed."""
@@ -425,8 +596,30 @@ class ChipSession:
             raise LimitExceededError(f"EF.{info.name} declares {total} bytes: more than the {MAX_FILE_BYTES}-byte limit")
         return total
 
+    def _read_or_reopen(self, name: str) -> bytes:
+        """Read one file. When it fails because the chip ended secure messaging (6987, 6988, an
+        error answered without SM objects), re-open the session and try the file once more: the
+        cause may be a command corrupted on the way (RF noise), or the chip ending the session
+        silently at the error on the file before. Raises the (second) failure."""
+        try:
+            return self.read_file(name)
+        except (StatusWordError, SecureMessagingError) as e:
+            per_file, ended = _file_failure(e)
+            if not (per_file and ended):
+                raise
+            self.reopen(f"EF.{name}: SW {e.sw:04X}")
+            log.info("EF.%s: SW %04X: trying once more after re-opening", name, e.sw)
+        try:
+            return self.read_file(name)
+        except (StatusWordError, SecureMessagingError) as e:
+            if _file_failure(e)[1]:
+                self.reopen(f"EF.{name}: SW {e.sw:04X} again")
+            raise
+
     def read_all(self, names: Iterable[str] = CCCD_READ_ORDER) -> ChipRead:
-        """Read the given files; absent (6A82) and EAC-protected (6982) files are reported, not raised."""
+        """Read the given files in order. A file that fails with one of :data:`FILE_FAILURES` is
+        reported in ``not_readable`` with its status word and reading goes on (re-opening secure
+        messaging when the chip ended it); transport and protocol errors are raised."""
         if self.access_protocol is None:
             self.open()
         files: dict[str, bytes] = {}
@@ -435,17 +628,22 @@ class ChipSession:
         not_readable: dict[str, str] = {}
         for name in names:
             try:
-                files[name] = self.read_file(name)
-            except StatusWordError as e:
-                if e.sw == A.SW_FILE_NOT_FOUND:
-                    not_readable[name] = NOT_PRESENT
-                elif e.sw == A.SW_SECURITY_NOT_SATISFIED:
-                    not_readable[name] = EAC_PROTECTED
-                else:
+                files[name] = self._read_or_reopen(name)
+            except (StatusWordError, SecureMessagingError) as e:
+                if not _file_failure(e)[0]:
                     raise
+                not_readable[name] = not_readable_reason(name, e)
+                log.info("EF.%s not readable: %s", name, not_readable[name])
         return ChipRead(files=files, not_readable=not_readable, access_protocol=self.access_protocol or "",
                         key_used=self.key_used or "", apdus=self.apdus, bytes=self.bytes,
                         attempts=tuple(self.attempts))
+
+
+def _file_failure(e: ChipidError) -> tuple[bool, bool]:
+    """(is a per-file failure, the chip ended secure messaging) for an error reading one file."""
+    if e.sw not in FILE_FAILURES:
+        return False, False
+    return True, isinstance(e, SecureMessagingError) or e.sw in SM_ENDED
 
 
 def _do53_header(n: int) -> int:
