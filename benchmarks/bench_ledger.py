@@ -248,14 +248,14 @@ def bench_size(contracts: int) -> list[tuple[str, str, str]]:
         led._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         led.close()
         size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
-        photos = (DEMO_CARD / "photo.jp2").stat().st_size + (DEMO_CARD / "camera.jpg").stat().st_size
+        photos = (DEMO_CARD / "photo.jpg").stat().st_size + (DEMO_CARD / "camera.jpg").stat().st_size
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     per = size / contracts
     return [
         (f"data directory after {contracts:,} contracts", f"{size / 1e6:.1f} MB", f"{per:,.0f} bytes per contract; filled in {fill:.0f} s"),
         ("data directory per 100,000 contracts", f"{per * 1e5 / 1e6:.0f} MB", "ledger + projections + keys, no face images"),
-        ("face images per contract (until purged)", f"{photos / 1e3:.0f} kB", "chip JPEG 2000 + camera JPEG of the demo card"),
+        ("face images per contract (until purged)", f"{photos / 1e3:.0f} kB", "chip JPEG + camera JPEG of the demo card"),
     ]
 
 

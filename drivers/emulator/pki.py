@@ -29,6 +29,7 @@ DEMO_DIR = Path(__file__).with_name("demo")
 DEMO_CSCA_FILE = DEMO_DIR / "DEMO_CSCA.der"
 DEMO_DSC_FILE = DEMO_DIR / "DEMO_DSC.pem"
 DEMO_DSC_KEY_FILE = DEMO_DIR / "DEMO_DSC_key.pem"
+DEMO_CSCA_KEY_FILE = DEMO_DIR / "DEMO_CSCA_key.pem"
 
 LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
 _HASH_OIDS = {"sha1": "1.3.14.3.2.26", "sha224": "2.16.840.1.101.3.4.2.4", "sha256": "2.16.840.1.101.3.4.2.1",
@@ -175,17 +176,24 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
              name: str = "chipid DEMO Document Signer", *, not_before: datetime | None = None,
              not_after: datetime | None = None, serial: int | None = None,
              key_usage: tuple[str, ...] = ("digital_signature",), issuer_name: x509.Name | None = None,
-             signing_key: object | None = None, with_aki: bool = True) -> Issued:
+             signing_key: object | None = None, with_aki: bool = True, subject: x509.Name | None = None,
+             private_key_usage: tuple[datetime, datetime] | None = None, crl_urls: tuple[str, ...] = (),
+             ca_issuer_urls: tuple[str, ...] = (), alt_name_uri: str | None = None,
+             basic_constraints: bool = False) -> Issued:
     """A Document Signer certificate (ICAO 9303-12 §7.1.1) issued by ``csca``.
 
     ``csca=None`` makes a self-signed DSC; ``issuer_name`` / ``signing_key`` override the issuer
-    name written and the key that signs (for negative tests).
+    name written and the key that signs (for negative tests). The optional extensions of
+    ICAO 9303-12 §7.1.1.2 table 6: ``private_key_usage`` (PrivateKeyUsagePeriod), ``crl_urls``
+    (CRLDistributionPoints, one point per URL), ``ca_issuer_urls`` (AuthorityInfoAccess),
+    ``alt_name_uri`` (SubjectAltName: the country as a directoryName L=C plus this URI, as CCCD
+    signers write it), ``basic_constraints`` (CA:FALSE, critical).
     """
     priv = new_key(key) if isinstance(key, str) else key
     if csca is None:
         country = country or "VN"
     country = country or csca.cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value
-    subject = _name(country, name)
+    subject = subject or _name(country, name)
     issuer = issuer_name or (csca.cert.subject if csca else subject)
     signer = signing_key or (csca.key if csca else priv)
     nb = not_before or datetime(2025, 1, 1, tzinfo=UTC)
@@ -198,7 +206,53 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
     if with_aki:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
+    if basic_constraints:
+        builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    if private_key_usage:
+        builder = builder.add_extension(x509.PrivateKeyUsagePeriod(*private_key_usage), critical=False)
+    if crl_urls:
+        builder = builder.add_extension(x509.CRLDistributionPoints([
+            x509.DistributionPoint([x509.UniformResourceIdentifier(u)], None, None, None) for u in crl_urls]),
+            critical=False)
+    if ca_issuer_urls:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([
+            x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(u))
+            for u in ca_issuer_urls]), critical=False)
+    if alt_name_uri:
+        builder = builder.add_extension(x509.SubjectAlternativeName([
+            x509.DirectoryName(x509.Name([x509.NameAttribute(NameOID.LOCALITY_NAME, country)])),
+            x509.UniformResourceIdentifier(alt_name_uri)]), critical=False)
     return Issued(builder.sign(signer, _sign_hash(signer)), priv)
+
+
+#: A CCCD Document Signer's key is used for 90 days (its PrivateKeyUsagePeriod) and its certificate
+#: stays valid 8030 days (22 years) beyond that, as on the real "Document Signer National
+#: Identification 00013" (2021-05-28, key until 2021-08-26, certificate until 2043-08-21); ICAO
+#: 9303-12 §5.3: DSC validity = key usage period + the validity of the documents it signed.
+CCCD_DSC_KEY_USAGE_DAYS = 90
+CCCD_DSC_AFTER_USAGE_DAYS = 8030
+#: Where the demo PKI "publishes" its CSCA and CRL: the reserved .invalid domain (RFC 2606), never resolved.
+DEMO_PKD = "http://pkd.chipid-demo.invalid"
+
+
+def make_cccd_dsc(csca: Issued, *, not_before: datetime, serial: int | None = None, number: int = 1,
+                  key: str | object = "brainpoolP384r1") -> Issued:
+    """A Document Signer shaped like a real CCCD signer: brainpoolP384r1, KeyUsage digitalSignature
+    (critical), BasicConstraints CA:FALSE, AKI, SKI, a 90-day PrivateKeyUsagePeriod, 22 years of
+    validity after it, CRL distribution points, AIA and a SubjectAltName (names say DEMO)."""
+    country = csca.cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value
+    usage_end = not_before + timedelta(days=CCCD_DSC_KEY_USAGE_DAYS)
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "chipid DEMO"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "DEMO test authority, not a real issuer"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"chipid DEMO Document Signer National Identification {number:05d}"),
+    ])
+    return make_dsc(csca, key=key, subject=subject, not_before=not_before,
+                    not_after=usage_end + timedelta(days=CCCD_DSC_AFTER_USAGE_DAYS), serial=serial,
+                    private_key_usage=(not_before, usage_end), basic_constraints=True,
+                    crl_urls=(f"{DEMO_PKD}/crl/demo-csca.crl",), ca_issuer_urls=(f"{DEMO_PKD}/crt/demo-csca.crt",),
+                    alt_name_uri=f"{DEMO_PKD}/csca")
 
 
 def make_link_cert(old: Issued, new: Issued) -> Issued:
@@ -355,18 +409,38 @@ def load_demo() -> tuple[bytes, x509.Certificate, object]:
     return csca_der, dsc, key
 
 
-def generate_demo(directory: Path = DEMO_DIR) -> None:  # pragma: no cover - run once, output committed
-    """Generate the demo CSCA and DSC (run once: ``python -m drivers.emulator.pki``)."""
+def _pem_key(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+#: The demo CSCA's validity: it covers the demo DSC's whole life (2021-04-01 to 2043), so every
+#: validity policy accepts the demo card.
+DEMO_CSCA_VALIDITY = (datetime(2021, 1, 1, tzinfo=UTC), datetime(2049, 12, 31, tzinfo=UTC))
+#: The demo DSC's start: its 90-day key usage covers the demo card's issue date (2021-04-20).
+DEMO_DSC_NOT_BEFORE = datetime(2021, 4, 1, tzinfo=UTC)
+
+
+def generate_demo(directory: Path = DEMO_DIR) -> None:  # pragma: no cover - run by build_demo_card, output committed
+    """Write the demo PKI: the CSCA (kept when its key is already there) and a CCCD-shaped DSC.
+
+    The CSCA key is committed beside the certificate (``DEMO_CSCA_key.pem``: a demo key, trusted
+    only in demo mode) so that a later run can issue a new DSC without replacing the CSCA that
+    operators' demo setups already trust. Copy ``DEMO_CSCA.der`` to ``verifier/trust/data/``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    csca = make_csca("VN", "brainpoolP384r1", "chipid DEMO CSCA", not_before=datetime(2024, 1, 1, tzinfo=UTC),
-                     not_after=datetime(2049, 12, 31, tzinfo=UTC), serial=0x0DE30001)
-    dsc = make_dsc(csca, "VN", "brainpoolP256r1", "chipid DEMO Document Signer",
-                   not_before=datetime(2025, 1, 1, tzinfo=UTC), not_after=datetime(2044, 12, 31, tzinfo=UTC),
-                   serial=0x0DE30002)
-    (directory / DEMO_CSCA_FILE.name).write_bytes(csca.der)
+    csca_file, key_file = directory / DEMO_CSCA_FILE.name, directory / DEMO_CSCA_KEY_FILE.name
+    if key_file.exists() and csca_file.exists():
+        csca = Issued(x509.load_der_x509_certificate(csca_file.read_bytes()),
+                      serialization.load_pem_private_key(key_file.read_bytes(), password=None))
+    else:
+        csca = make_csca("VN", "brainpoolP384r1", "chipid DEMO CSCA", not_before=DEMO_CSCA_VALIDITY[0],
+                         not_after=DEMO_CSCA_VALIDITY[1], serial=0x0DE30001)
+        csca_file.write_bytes(csca.der)
+        key_file.write_bytes(_pem_key(csca.key))
+    dsc = make_cccd_dsc(csca, not_before=DEMO_DSC_NOT_BEFORE, serial=0x0DE30003, number=1)
     (directory / DEMO_DSC_FILE.name).write_bytes(dsc.cert.public_bytes(serialization.Encoding.PEM))
-    (directory / DEMO_DSC_KEY_FILE.name).write_bytes(dsc.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (directory / DEMO_DSC_KEY_FILE.name).write_bytes(_pem_key(dsc.key))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,15 +15,18 @@
      "citizen": {"id_number": "079090001234", "full_name": "Nguyễn Văn An",
                  "date_of_birth": "1990-03-15", "sex": "M", "date_of_issue": "2021-04-20",
                  "date_of_expiry": "2030-03-15" | "none", "nationality": "Việt Nam", ...},
-     "photo": "photo.jp2",
+     "photo": "photo.jpg",
      "keys": {"chip_auth": "chip_auth_key.pem", "active_auth": "active_auth_key.pem"},
      "signer": {"dsc": "dsc.pem", "dsc_key": "dsc_key.pem"} | null,
      "chip": {"bac": true, "pace": true, "pace_parameter_id": 13, "pace_cipher": "AES",
-              "pace_key_bits": 128, "chip_auth": true, "active_auth": true}}
+              "pace_key_bits": 128, "chip_auth": true, "active_auth": true, "dg3": true,
+              "dg2_header_size": [480, 400] | null}}
 
 ``chip``: which protocols the emulated chip offers: BAC, PACE (ECDH generic mapping over the
 standardized domain parameters ``pace_parameter_id``, e.g. 13 = brainpoolP256r1, 12 = NIST P-256),
-chip authentication (DG14) and active authentication (DG15).
+chip authentication (DG14) and active authentication (DG15); ``dg3``: DG3 listed and answering
+6982 as on real cards; ``dg2_header_size``: the width and height DG2's record header claims
+(real CCCDs say 480 x 400 for a 300 x 400 JPEG; null: the image's own size).
 
 A profile holds synthetic people only: real citizens' data never belongs here.
 """
@@ -56,6 +59,8 @@ DEFAULT_CHIP = {
     "pace_key_bits": 128,
     "chip_auth": True,
     "active_auth": True,
+    "dg3": True,  # DG3 (fingerprints) listed in EF.COM and answering 6982, TA info in EF.CardAccess / DG14
+    "dg2_header_size": None,  # [w, h] written in DG2's record header instead of the image's size ([480, 400] on real cards)
 }
 
 _TEXT_FIELDS = ("nationality", "ethnicity", "religion", "place_of_origin", "place_of_residence",
@@ -229,9 +234,10 @@ def load_profile(directory) -> CardProfile:
 
 
 def generate_keys(profile: CardProfile, *, chip_auth_curve: str = "brainpoolP256r1",
-                  active_auth: str = "ec") -> CardProfile:
+                  active_auth: str = "rsa") -> CardProfile:
     """A copy with fresh chip-authentication (EC) and active-authentication (EC or RSA) keys
-    for whichever of the two is missing. ``active_auth``: "ec", "rsa" or "none"."""
+    for whichever of the two is missing. ``active_auth``: "rsa" (RSA-2048, e=65537, as real CCCDs),
+    "ec" or "none"."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 

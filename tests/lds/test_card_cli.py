@@ -51,7 +51,7 @@ def test_make_no_expiry_and_png_photo(tmp_path):
     p = load_profile(out)
     assert p.date_of_expiry is None and p.photo[:2] == b"\xff\xd8" and p.photo_name == "photo.jpg"
     assert p.active_auth_key_pem is None and p.chip["pace"] is False
-    assert set(personalise(p, sign=False)) == {"COM", "DG1", "DG2", "DG13", "DG14"}
+    assert set(personalise(p, sign=False)) == {"COM", "DG1", "DG2", "DG3", "DG13", "DG14"}  # DG3: EAC, as real cards
 
 
 def test_make_warns_on_inconsistent_id_and_refuses_bad_input(tmp_path):

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ from drivers.emulator.profile import (
     save_profile,
 )
 from drivers.emulator.transport import EmulatorTransport
+
+REPO = Path(__file__).resolve().parents[2]
 from verifier.cccd.access import keys_from_can, keys_from_id, keys_from_qr
 from verifier.cccd.dg13 import parse_dg13
 from verifier.cccd.qr import expiry_for
@@ -32,6 +35,9 @@ from verifier.icao.lds.sod import parse_sod
 from verifier.icao.session import ChipSession
 
 QR = "079090001234|025123456|Nguyễn Văn An|15031990|Nam|123 Lê Lợi, Quận 1, TP. Hồ Chí Minh|20042021"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # as tests/conftest.py's SHARED_DATA
+REAL_CARD_ACCESS = bytes.fromhex((SHARED_DATA / "cccd" / "ef_cardaccess.hex").read_text().strip())
+REAL_COM = bytes.fromhex((SHARED_DATA / "cccd" / "ef_com.hex").read_text().strip())
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +55,18 @@ def test_demo_profile_is_a_consistent_synthetic_citizen(demo):
     assert demo.full_name == "Nguyễn Văn An"
     assert demo.date_of_birth == dt.date(1990, 3, 15) and demo.sex == "M"
     assert demo.date_of_expiry == expiry_for(demo.date_of_birth, demo.date_of_issue)
-    assert demo.photo.startswith(bytes.fromhex("0000000C6A502020"))
-    assert image_size(demo.photo) == (360, 480)
-    assert 10_000 <= len(demo.photo) <= 16_000
+    # the portrait as real CCCDs carry it: a JPEG, JFIF 1.01, 300 x 400, about 15 KB
+    assert demo.photo[:4] == b"\xff\xd8\xff\xe0" and demo.photo[6:11] == b"JFIF\x00" and demo.photo[11:13] == b"\x01\x01"
+    assert image_size(demo.photo) == (300, 400)
+    assert 13_000 <= len(demo.photo) <= 17_000
+    assert demo.chip["dg2_header_size"] == [480, 400]
     assert DEMO_CAMERA_PHOTO.read_bytes()[:2] == b"\xff\xd8"
 
 
 def test_personalised_files_parse_back_to_the_profile(demo, demo_files):
     f = demo_files
-    assert set(f) == {"CardAccess", "COM", "DG1", "DG2", "DG13", "DG14", "DG15", "SOD"}
-    assert parse_com(f["COM"]).dg_numbers == (1, 2, 13, 14, 15)
+    assert set(f) == {"CardAccess", "COM", "DG1", "DG2", "DG3", "DG13", "DG14", "DG15", "SOD"}
+    assert parse_com(f["COM"]).dg_numbers == (1, 2, 3, 13, 15, 14)
 
     mrz = parse_dg1(f["DG1"]).mrz
     assert (mrz.format, mrz.document_code, mrz.issuing_state) == ("TD1", "ID", "VNM")
@@ -70,7 +78,8 @@ def test_personalised_files_parse_back_to_the_profile(demo, demo_files):
 
     face = parse_dg2(f["DG2"]).faces[0]
     assert face.image == demo.photo
-    assert (face.format, face.width, face.height, face.gender) == ("jpeg2000", 360, 480, "male")
+    assert (face.format, face.width, face.height, face.gender) == ("jpeg", 300, 400, "male")
+    assert (face.header_width, face.header_height) == (480, 400)  # the real cards' header quirk, kept visible
 
     dg13 = parse_dg13(f["DG13"])
     for name in ("id_number", "full_name", "date_of_birth", "nationality", "ethnicity", "religion", "place_of_origin",
@@ -80,22 +89,83 @@ def test_personalised_files_parse_back_to_the_profile(demo, demo_files):
     assert dg13.sex == "Nam"
 
     infos = parse_dg14(f["DG14"]).security_infos
-    assert infos.chip_auth and infos.chip_auth_keys and infos.pace and infos.active_auth
-    assert parse_dg15(f["DG15"]).public_key_info.startswith(b"\x30")
+    assert infos.chip_auth and infos.chip_auth_keys and infos.pace and infos.active_auth is None
 
 
-def test_sod_hashes_the_files_as_stored(demo_files):
-    sod = parse_sod(demo_files["SOD"])
-    assert sod.hash_algorithm == "sha256"
-    assert set(sod.dg_hashes) == {1, 2, 13, 14, 15}
-    for n, digest in sod.dg_hashes.items():
-        assert digest == hashlib.sha256(demo_files[f"DG{n}"]).digest()
+def test_card_access_and_com_equal_the_real_cards_bytes(demo_files):
+    assert demo_files["CardAccess"] == REAL_CARD_ACCESS
+    assert demo_files["COM"] == REAL_COM
+
+
+def test_dg14_is_shaped_like_a_real_cccd(demo_files):
+    from verifier.icao import chip_keys, curves
+    from verifier.icao.lds.security_infos import parse_card_access
+
+    infos = parse_dg14(demo_files["DG14"]).security_infos
+    card_access = parse_card_access(REAL_CARD_ACCESS)
+    assert infos.terminal_auth == card_access.terminal_auth
+    assert infos.chip_auth == card_access.chip_auth and infos.chip_auth[0].key_id is None
+    assert infos.pace == card_access.pace
+    (key_info,) = infos.chip_auth_keys
+    assert key_info.protocol == chip_keys.ID_PK_ECDH and key_info.key_id is None
+    assert b"\x06\x07\x2a\x86\x48\xce\x3d\x01\x01" in key_info.public_key  # prime-field: explicit parameters
+    key = chip_keys.parse_public_key(key_info.public_key)
+    assert key.curve == curves.CURVES["brainpoolP256r1"] and key.curve.h == 1
+
+
+def test_dg15_is_rsa_2048(demo_files):
+    from verifier.icao import chip_keys
+
+    key = chip_keys.parse_public_key(parse_dg15(demo_files["DG15"]).public_key_info)
+    assert isinstance(key, chip_keys.RSAPublicKey) and key.bits == 2048 and key.e == 65537
+
+
+def test_sod_is_shaped_like_a_real_cccd(demo_files):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     from drivers.emulator.pki import load_demo
 
+    sod = parse_sod(demo_files["SOD"])
+    assert sod.signed_data_version == 3
+    assert sod.lds_object_version == 0 and sod.lds_version is None  # v0: no LDSVersionInfo
+    assert sod.hash_algorithm == "sha256"
+    assert set(sod.dg_hashes) == {1, 2, 13, 14, 15}  # DG3 is listed in EF.COM but not hashed
+    for n, digest in sod.dg_hashes.items():
+        assert digest == hashlib.sha256(demo_files[f"DG{n}"]).digest()
+    signer = sod.signer
+    assert signer.version == 1 and signer.sid_kind == "issuer_and_serial_number"
+    assert set(signer.attributes) == {"1.2.840.113549.1.9.3", "1.2.840.113549.1.9.5", "1.2.840.113549.1.9.4"}
+    assert signer.signature_algorithm == "1.2.840.10045.4.3.2"  # ecdsa-with-SHA256
     _csca, dsc, _key = load_demo()
-    from cryptography.hazmat.primitives import serialization
+    assert [dsc.public_bytes(serialization.Encoding.DER)] == list(sod.certificates)
+    assert isinstance(dsc.public_key().curve, ec.BrainpoolP384R1)
+    pkup = dsc.extensions.get_extension_for_class(x509.PrivateKeyUsagePeriod).value
+    assert pkup.not_before <= signer.signing_time.replace(tzinfo=None) <= pkup.not_after  # signed while the key was in use
 
-    assert dsc.public_bytes(serialization.Encoding.DER) in sod.certificates
+
+def test_demo_pki_is_shaped_like_the_real_cccd_signer():
+    from cryptography import x509
+
+    from drivers.emulator.pki import load_demo
+
+    csca_der, dsc, _key = load_demo()
+    csca = x509.load_der_x509_certificate(csca_der)
+    assert "DEMO" in csca.subject.rfc4514_string() and "DEMO" in dsc.subject.rfc4514_string()
+    assert dsc.issuer == csca.subject
+    assert (REPO / "verifier" / "trust" / "data" / "DEMO_CSCA.der").read_bytes() == csca_der
+    pkup = dsc.extensions.get_extension_for_class(x509.PrivateKeyUsagePeriod).value
+    assert (pkup.not_after - pkup.not_before).days == 90  # three months, as the real DSC 00013
+    assert dsc.not_valid_before_utc.replace(tzinfo=None) == pkup.not_before
+    assert 22 * 365 <= (dsc.not_valid_after_utc.replace(tzinfo=None) - pkup.not_after).days <= 22 * 366
+    assert csca.not_valid_before_utc <= dsc.not_valid_before_utc
+    ku = dsc.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    for kind in (x509.AuthorityKeyIdentifier, x509.SubjectKeyIdentifier, x509.CRLDistributionPoints,
+                 x509.AuthorityInformationAccess, x509.BasicConstraints):
+        assert dsc.extensions.get_extension_for_class(kind)
+    assert ".invalid/" in str(dsc.extensions.get_extension_for_class(x509.CRLDistributionPoints).value)
 
 
 @pytest.mark.parametrize("policy, keys", [
@@ -113,6 +183,22 @@ def test_demo_chip_reads_back_end_to_end(demo, demo_files, policy, keys):
         assert read.files[name] == demo_files[name], name
     assert parse_sod(read.files["SOD"]).dg_hashes[2] == hashlib.sha256(read.files["DG2"]).digest()
     assert parse_dg13(read.files["DG13"]).full_name == "Nguyễn Văn An"
+
+
+def test_dg3_is_eac_protected_and_dg11_absent_as_on_real_cards(demo):
+    from verifier.errors import StatusWordError
+
+    chip = make_chip(demo)
+    with ChipSession(EmulatorTransport(chip), keys_from_can("001234").keys, policy="pace") as session:
+        read = session.read_all(("COM", "DG3", "DG11", "DG1"))
+        assert {"COM", "DG1"} <= set(read.files) and "DG3" not in read.files
+        assert set(read.not_readable) == {"DG3", "DG11"}
+        with pytest.raises(StatusWordError) as e:
+            session.read_file("DG3")
+        assert e.value.sw == 0x6982
+        with pytest.raises(StatusWordError) as e:
+            session.read_file("DG11")
+        assert e.value.sw == 0x6A82
 
 
 def test_wrong_key_is_refused(demo):
@@ -169,7 +255,7 @@ def test_card_without_expiry(demo, tmp_path):
 
 def test_39794_portrait(demo):
     face = parse_dg2(personalise(demo, dg2_standard="39794-5", sign=False)["DG2"]).faces[0]
-    assert face.standard == "39794-5" and face.image == demo.photo and (face.width, face.height) == (360, 480)
+    assert face.standard == "39794-5" and face.image == demo.photo and (face.width, face.height) == (300, 400)
 
 
 def test_bac_only_chip_has_no_card_access(demo):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,20 +11,22 @@ from hypothesis import strategies as st
 from verifier.errors import InputError, ParseError
 from verifier.icao.lds.com import encode_com, parse_com
 
-# ICAO 9303-10 worked example shape: LDS 1.7, Unicode 4.0.0, DG1 DG2 DG13 DG14 DG15 (a CCCD)
-CCCD_COM = bytes.fromhex("6017" "5F010430313037" "5F3606303430303030" "5C0561756D6E6F")
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # as tests/conftest.py's SHARED_DATA
+# EF.COM of real CCCD chips: LDS 1.7, Unicode 4.0.0, DG1 DG2 DG3 DG13 DG15 DG14 in that order.
+CCCD_COM = bytes.fromhex((SHARED_DATA / "cccd" / "ef_com.hex").read_text().strip())
 
 
 def test_parse_cccd_com():
     com = parse_com(CCCD_COM)
     assert com.lds_version == "1.7"
     assert com.unicode_version == "4.0.0"
-    assert com.dg_numbers == (1, 2, 13, 14, 15)
+    assert com.dg_numbers == (1, 2, 3, 13, 15, 14)  # the order of the tag list, kept
+    assert com.unknown_tags == ()
     assert com.raw == CCCD_COM
 
 
 def test_encode_matches_known_bytes():
-    assert encode_com((1, 2, 13, 14, 15)) == CCCD_COM
+    assert encode_com((1, 2, 3, 13, 15, 14)) == CCCD_COM
 
 
 def test_trailing_padding_is_ignored_and_raw_is_the_object():

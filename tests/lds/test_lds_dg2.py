@@ -27,7 +27,18 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 SAMPLE = (DATA / "dg2" / "iso19794-5_sample.bin").read_bytes()
 SAMPLE_JPEG = (DATA / "dg2" / "iso19794-5_sample_face.jpg").read_bytes()
-DEMO_JP2 = (REPO / "drivers" / "emulator" / "demo" / "card" / "photo.jp2").read_bytes()
+
+
+def _jp2(size=(360, 480)) -> bytes:
+    """A grey JPEG 2000 portrait in the JP2 box format (older CCCD-like chips' DG2 image)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize(size).save(out, "JPEG2000", irreversible=True)
+    return out.getvalue()
+
+
+DEMO_JP2 = _jp2()
 
 
 def _wrap(bdb: bytes, tag: int = 0x5F2E) -> bytes:
@@ -100,11 +111,31 @@ def test_39794_without_application_wrapper_and_size_block():
     assert (face.width, face.height) == (148, 70)
 
 
-def test_declared_size_mismatch_is_a_warning():
+def test_declared_size_mismatch_is_a_warning_and_the_image_size_is_reported():
     face = parse_19794_5(encode_19794_5(SAMPLE_JPEG, 150, 70, "jpeg"))[0]
-    assert (face.width, face.height) == (150, 70)
+    assert (face.width, face.height) == (148, 70)
     assert (face.image_width, face.image_height) == (148, 70)
-    assert any("148x70" in w for w in face.warnings)
+    assert (face.header_width, face.header_height) == (150, 70)
+    assert any("150x70" in w and "148x70" in w for w in face.warnings)
+
+
+def test_cccd_header_quirk_480x400_for_a_300x400_jpeg():
+    """Every real CCCD sample: the 19794-5 header says 480 x 400, the JPEG is 300 x 400 (cccd/README.md)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 400), (120, 110, 100)).save(out, "JPEG")
+    jpeg = out.getvalue()
+    face = parse_dg2(encode_dg2(jpeg, 480, 400, gender="male")).faces[0]
+    assert (face.format, face.width, face.height) == ("jpeg", 300, 400)
+    assert (face.header_width, face.header_height) == (480, 400)
+    assert face.image == jpeg and len(face.warnings) == 1
+
+
+def test_unreadable_image_header_falls_back_to_the_record():
+    face = parse_19794_5(encode_19794_5(b"\xff\xd8\xff\xe0garbage", 300, 400, "jpeg"))[0]
+    assert (face.width, face.height) == (300, 400) and face.image_width is None
+    assert any("could not read" in w for w in face.warnings)
 
 
 def test_feature_points_are_read():

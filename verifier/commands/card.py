@@ -69,8 +69,8 @@ def card() -> None:
               help="Portrait for DG2 (JPEG / JPEG 2000 kept byte for byte; other formats converted to JPEG).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Profile directory to write (default: ./card-<last 6 digits of the ID>).")
-@click.option("--active-auth", type=click.Choice(["ec", "rsa", "none"]), default="ec", show_default=True,
-              help="Active authentication key type (DG15).")
+@click.option("--active-auth", type=click.Choice(["ec", "rsa", "none"]), default="rsa", show_default=True,
+              help="Active authentication key type (DG15): rsa (RSA-2048, as real CCCDs), ec or none.")
 @click.option("--no-pace", is_flag=True, help="A BAC-only chip (no EF.CardAccess).")
 @click.option("--nationality", default="Việt Nam", show_default=True, help=_TEXT_OPTIONS[0][1])
 @click.option("--ethnicity", default="Kinh", show_default=True, help=_TEXT_OPTIONS[1][1])

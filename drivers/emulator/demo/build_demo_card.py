@@ -1,11 +1,21 @@
-"""Rebuild the committed demo card profile in ``drivers/emulator/demo/card/``.
+"""Rebuild the committed demo card and demo PKI in ``drivers/emulator/demo/``.
 
-Run once by a developer (``.venv/bin/python -m drivers.emulator.demo.build_demo_card``),
-the result is committed: a synthetic citizen whose chip portrait is derived from the
-public-domain ``obama.jpg`` of the shared test data (greyscale, 360x480, JPEG 2000 about
-13 KB) and a "camera" photo of the same person (``obama2.jpg``) for demo mode.
+Run by a developer (``.venv/bin/python -m drivers.emulator.demo.build_demo_card``); the
+result is committed. It makes a card shaped like a real CCCD (``/work/shared/data/cccd/README.md``):
+
+* the demo PKI (:func:`drivers.emulator.pki.generate_demo`): the demo CSCA, kept when its key
+  ``DEMO_CSCA_key.pem`` is present (so trust set up for the demo keeps working), and a
+  brainpoolP384r1 Document Signer valid 22 years after a 90-day key usage period; the CSCA is
+  copied to ``verifier/trust/data/DEMO_CSCA.der``;
+* a synthetic citizen whose chip portrait is derived from the public-domain ``obama.jpg`` of
+  the shared test data: a 300 x 400 colour JPEG (JFIF 1.01) of about 15 KB, written into a
+  19794-5 record whose header says 480 x 400, as real cards do;
+* a chip-authentication key on brainpoolP256r1 (DG14 writes it with explicit parameters) and
+  an RSA-2048 active-authentication key (DG15);
+* a "camera" photo of the same person (``obama2.jpg``) for demo mode's face match.
+
 Needs Pillow (build time only) and ``../shared/data/faces/`` next to the repository.
-Re-running regenerates the chip keys.
+Re-running regenerates the Document Signer and the chip keys.
 """
 
 from __future__ import annotations
@@ -20,20 +30,29 @@ from drivers.emulator.profile import DEMO_CAMERA_PHOTO, DEMO_PROFILE_DIR, CardPr
 
 REPO = Path(__file__).resolve().parents[3]
 FACES = REPO.parent / "shared" / "data" / "faces"
+TRUST_DEMO_CSCA = REPO / "verifier" / "trust" / "data" / "DEMO_CSCA.der"
 #: crop box (left, top, right, bottom) of obama.jpg around the face, 3:4
 CROP = (243, 0, 723, 640)
-SIZE = (360, 480)
-JP2_RATE = 13  # compression ratio: about 13 KB
+#: The JPEG of real CCCD chips: 300 x 400 pixels, about 15 KB; their record header claims 480 x 400.
+SIZE = (300, 400)
+TARGET_BYTES = 15_000
+HEADER_SIZE = (480, 400)
 
 
-def portrait_jp2(source: Path) -> bytes:
+def portrait_jpeg(source: Path, size: tuple[int, int] = SIZE, target_bytes: int = TARGET_BYTES) -> bytes:
+    """The portrait as a baseline JFIF 1.01 JPEG, the quality chosen to land nearest ``target_bytes``."""
     from PIL import Image
 
     with Image.open(source) as im:
-        face = im.convert("L").crop(CROP).resize(SIZE, Image.LANCZOS)
-    out = io.BytesIO()
-    face.save(out, "JPEG2000", quality_mode="rates", quality_layers=[JP2_RATE], irreversible=True)
-    return out.getvalue()
+        face = im.convert("RGB").crop(CROP).resize(size, Image.LANCZOS)
+    best = b""
+    for quality in range(30, 96):
+        out = io.BytesIO()
+        face.save(out, "JPEG", quality=quality, optimize=True)
+        data = out.getvalue()
+        if not best or abs(len(data) - target_bytes) < abs(len(best) - target_bytes):
+            best = data
+    return best
 
 
 def demo_profile(photo: bytes) -> CardProfile:
@@ -54,13 +73,20 @@ def demo_profile(photo: bytes) -> CardProfile:
         mother_name="Trần Thị Cúc",
         old_id_number="025123456",
         photo=photo,
-        photo_name="photo.jp2",
+        photo_name="photo.jpg",
+        chip={"dg2_header_size": list(HEADER_SIZE)},
     )
 
 
 def main() -> int:
-    profile = generate_keys(demo_profile(portrait_jp2(FACES / "obama.jpg")),
-                            chip_auth_curve="brainpoolP256r1", active_auth="ec")
+    from drivers.emulator.pki import DEMO_CSCA_FILE, generate_demo
+
+    generate_demo()
+    shutil.copyfile(DEMO_CSCA_FILE, TRUST_DEMO_CSCA)
+    for stale in DEMO_PROFILE_DIR.glob("photo.*"):
+        stale.unlink()
+    profile = generate_keys(demo_profile(portrait_jpeg(FACES / "obama.jpg")),
+                            chip_auth_curve="brainpoolP256r1", active_auth="rsa")
     save_profile(profile, DEMO_PROFILE_DIR)
     shutil.copyfile(FACES / "obama2.jpg", DEMO_CAMERA_PHOTO)
     print(f"demo card written to {DEMO_PROFILE_DIR} (portrait {len(profile.photo)} bytes)")

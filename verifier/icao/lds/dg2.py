@@ -11,9 +11,11 @@
              5F2E L <19794-5 record>       "FAC\\0" binary record, or
              7F2E L <39794-5 block>        DER FaceImageDataBlock (ISO/IEC 39794-5)
 
-The image bytes are returned byte for byte (the chip photo is evidence); width and
-height come from the record and are cross-checked against the JPEG SOF / JPEG 2000
-SIZ or ``ihdr`` header, pure Python, no image library.
+The image bytes are returned byte for byte (the chip photo is evidence). ``width`` and
+``height`` are the image's own, read from the JPEG SOF / JPEG 2000 SIZ (or ``ihdr``) header,
+pure Python, no image library; what the record header claims is kept as ``header_width`` /
+``header_height`` and a disagreement is a warning. Real CCCDs disagree on every sample: the
+19794-5 header says 480 x 400 while the JPEG is 300 x 400 (``/work/shared/data/cccd/README.md``).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class FeaturePoint:
 @dataclass(frozen=True)
 class FaceImage:
     format: str  # "jpeg" | "jpeg2000"
-    width: int  # as declared by the record (or read from the image when the record has none)
+    width: int  # the image's own (from its header); the record's claim when the image header is unreadable
     height: int
     image: bytes = field(repr=False)  # byte for byte as stored on the chip
     standard: str = "19794-5"  # or "39794-5"
@@ -85,6 +87,8 @@ class FaceImage:
     image_width: int | None = None  # from the image's own header, None if it could not be read
     image_height: int | None = None
     warnings: tuple[str, ...] = ()
+    header_width: int = 0  # what the biometric record header declares (0: nothing declared)
+    header_height: int = 0
 
 
 @dataclass(frozen=True)
@@ -204,13 +208,12 @@ def _finish(face: dict, declared_format: str | None, where: str) -> FaceImage:
         iw = ih = None
     else:
         iw, ih = size
-    width, height = face.pop("width"), face.pop("height")
-    if (width == 0 or height == 0) and size is not None:
-        width, height = iw, ih
-    elif size is not None and (iw, ih) != (width, height):
-        warnings.append(f"record declares {width}x{height} but the image header says {iw}x{ih}")
+    hw, hh = face.pop("width"), face.pop("height")
+    width, height = (iw, ih) if size is not None else (hw, hh)
+    if size is not None and (hw, hh) != (0, 0) and (iw, ih) != (hw, hh):
+        warnings.append(f"record declares {hw}x{hh} but the image itself is {iw}x{ih}: the image's size is reported")
     return FaceImage(format=fmt, width=width, height=height, image_width=iw, image_height=ih,
-                     warnings=tuple(warnings), **face)
+                     header_width=hw, header_height=hh, warnings=tuple(warnings), **face)
 
 
 # --------------------------------------------------------------------------- ISO/IEC 19794-5
