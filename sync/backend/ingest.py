@@ -12,7 +12,9 @@ Order of checks (the first failure decides the answer):
    again (idempotent, ``X-Chipid-Duplicate: 1``); an older ``sent_at`` -> ``replay``;
    ``first_seq`` beyond head + 1 -> ``gap``; entries already stored must be identical
    (else ``conflict``: same seq, other content); the first new entry must link to the
-   stored head (else ``fork``); stored checkpoints must match the chain (else ``checkpoint``).
+   stored head (else ``fork``); stored checkpoints must match the chain, and the batch's
+   checkpoint may not be older than one held nor a seq-0 one name a head other than the
+   genesis (else ``checkpoint``: a rolled-back ledger).
    All 409 with an alert, nothing stored.
 
 An accepted batch's answer is ``{"status": "accepted", "device_id", "first_seq",
@@ -39,7 +41,7 @@ from sync.backend.index import index_entry
 from sync.backend.schema import has_keys
 from sync.backend.watchlist import KEY_TYPE
 from verifier.errors import InputError, LimitExceededError, TamperError
-from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, utc_now
+from verifier.ledger.entry import GENESIS, Checkpoint, Entry, load_public_key_b64, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,8 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
                        f"accepted batch (sent at {dev['last_sent_at']}): replayed", "replay", b.first_seq)
     shop_id, device_id = dev["shop_id"], dev["device_id"]
     head_seq, head_hash = int(dev["head_seq"]), dev["head_hash"]
+    if b.checkpoint is not None:
+        _check_rollback(conn, dev, b.checkpoint)
     if b.priority:
         return _store_priority(db, conn, dev, b, hashes, digest)
     if b.first_seq > head_seq + 1:
@@ -341,6 +345,22 @@ def _check_priority(conn: Connection, dev, new: list[Entry], hashes: dict) -> No
         if hashes.get(seq) != h:
             raise _Refusal(409, "conflict", f"seq {seq} was reported ahead of the queue with hash {h[:16]}… but the chain "
                            f"brings hash {str(hashes.get(seq))[:16]}…: same seq, other content", "conflict", seq)
+
+
+def _check_rollback(conn: Connection, dev, cp: Checkpoint) -> None:
+    """A device's signed head only grows (RFC 9162 §2.1.4): a checkpoint older than one already
+    held means the shop's ledger was rolled back (an old backup, entries cut) or an old
+    checkpoint is replayed; a seq-0 checkpoint must sign the empty chain (:data:`GENESIS`)."""
+    if cp.seq == 0 and cp.head_hash != GENESIS:
+        raise _Refusal(409, "checkpoint", f"a signed checkpoint at seq 0 names head {cp.head_hash[:16]}… instead of the "
+                       "empty chain's genesis hash", "checkpoint", 0)
+    newest = conn.execute(
+        text("SELECT MAX(seq) FROM checkpoints WHERE shop_id = :shop AND device_id = :dev"),
+        {"shop": dev["shop_id"], "dev": dev["device_id"]},
+    ).scalar()
+    if newest is not None and cp.seq < int(newest):
+        raise _Refusal(409, "checkpoint", f"the batch's signed checkpoint at seq {cp.seq} is older than the signed checkpoint "
+                       f"at seq {newest} already held: the shop's ledger was rolled back", "checkpoint", cp.seq)
 
 
 def _check_checkpoints(conn: Connection, dev, cp: Checkpoint | None, head_seq: int, hashes: dict) -> None:

@@ -380,3 +380,33 @@ def test_a_version_3_database_is_migrated_and_still_finds_its_entries(db, device
         assert [e["seq"] for e in history["transactions"]] == [1] and [e["seq"] for e in history["events"]] == [2]
     finally:
         again.close()
+
+
+def test_a_rolled_back_checkpoint_is_refused_with_an_alert(db, device):
+    """A signed head only grows (RFC 9162 §2.1.4): after a checkpoint at seq 10, one at seq 5 (a
+    shop ledger restored from an old backup, or a replayed old checkpoint) is refused."""
+    _fill(device, 12)
+    assert ingest(db, _wire(device, 1, 10, checkpoint=device.checkpoint(10))).status_code == 200
+    res = ingest(db, _wire(device, 1, 12, checkpoint=device.checkpoint(5)))
+    assert res.status_code == 409 and res.body["reason"] == "checkpoint", res.body
+    assert "seq 5" in res.body["detail"] and "seq 10" in res.body["detail"] and "rolled back" in res.body["detail"]
+    assert [a["kind"] for a in _alerts(db)] == ["checkpoint"]
+    assert _count(db, device.device_id) == 10  # nothing of the refused batch stored
+    # the same checkpoint again, or a newer one, is fine
+    assert ingest(db, _wire(device, 11, 12, checkpoint=device.checkpoint(10))).status_code == 200
+    assert ingest(db, _wire(device, 11, 12, checkpoint=device.checkpoint(12))).status_code == 200
+
+
+def test_a_seq_0_checkpoint_must_name_the_genesis_and_not_come_after_others(db, device):
+    _fill(device, 6)
+    liar = Checkpoint(device.device_id, 0, device.entries[2].hash, utc_now()).signed(device.key)
+    res = ingest(db, _wire(device, 1, 3, checkpoint=liar))
+    assert res.status_code == 409 and res.body["reason"] == "checkpoint" and "seq 0" in res.body["detail"]
+    assert _count(db, device.device_id) == 0
+    # an empty ledger's honest checkpoint (seq 0, genesis) is fine before any other
+    assert ingest(db, _wire(device, 1, 3, checkpoint=device.checkpoint(0))).status_code == 200
+    assert ingest(db, _wire(device, 4, 4, checkpoint=device.checkpoint(4))).status_code == 200
+    res = ingest(db, _wire(device, 5, 6, checkpoint=device.checkpoint(0)))
+    assert res.status_code == 409 and "rolled back" in res.body["detail"]
+    assert sorted(a["kind"] for a in _alerts(db)) == ["checkpoint", "checkpoint"]
+    assert _count(db, device.device_id) == 4
