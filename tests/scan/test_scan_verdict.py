@@ -93,13 +93,15 @@ def test_one_changed_byte_in_a_data_group_is_not_authentic(profile, demo_store):
     assert result["holder_verified"] is False
 
 
-def test_sod_re_signed_by_an_untrusted_signer_is_not_authentic(profile, demo_store):
+def test_sod_re_signed_by_an_uninstalled_signer_is_unverified(profile, demo_store):
+    # README "Verdict policy": an issuer that is not installed proves nothing either way.
     rogue_csca = pki.make_csca(country="VN", name="Rogue CSCA")
     rogue = pki.make_dsc(rogue_csca, country="VN")
     forged = dataclasses.replace(profile, dsc_cert_pem=_pem(rogue.cert), dsc_key_pem=_key_pem(rogue.key))
     result = scan(make_chip(forged), demo_store).result
-    assert result["verdict"] == "not_authentic"
-    assert statuses(result)["dsc_chain"] == "failed"
+    assert result["verdict"] == "unverified" and result["holder_verified"] is False
+    assert statuses(result)["dsc_chain"] == "not_performed"
+    assert "Rogue CSCA" in result["checks"]["dsc_chain"]["reason"]
 
 
 def test_revoked_document_signer_is_not_authentic(profile):

@@ -6,6 +6,7 @@ breaks one thing, and checks that exactly the right check fails with a reason.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,7 +16,7 @@ from verifier.errors import ParseError, TrustError
 from verifier.icao.lds.sod import parse_sod
 from verifier.trust.passive import PAPolicy, passive_authentication
 from verifier.trust.store import TrustStore
-from verifier.verdict import Status
+from verifier.verdict import Outcome, Status, decide
 
 AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
 UTC = timezone.utc
@@ -225,18 +226,64 @@ def test_indefinite_length_sod_parses_and_verifies(pki):
 
 # --- the chain -------------------------------------------------------------------------------
 
-def test_unknown_csca_fails(pki):
-    other = p.make_csca("VN", "secp256r1", "another CSCA")
-    # No anchor of the signer's state at all: the chain cannot be checked (verdict unverified).
-    checks = run(pki, sod_for(pki), store=TrustStore())  # empty store
+@pytest.mark.parametrize("country", ["VN", "FR", "MY"])
+def test_issuer_not_installed_is_unverified_for_every_country(country):
+    csca = p.make_csca(country, "secp256r1", f"chipid DEMO CSCA {country}")
+    dsc = p.make_dsc(csca)
+    dgs = {1: b"\x61\x03abc", 2: b"\x75\x01\x00"}
+    mrz = {"VN": "VNM", "FR": "FRA", "MY": "MYS"}[country]
+    other = p.make_csca(country, "secp256r1", "another CSCA")  # the same state's CSCAs are loaded, not this one
+    for store in (TrustStore(), TrustStore.default()):
+        store.add_certificate(other.der)
+        checks = {c.name: c for c in passive_authentication(p.build_sod(dgs, dsc.key, dsc), {f"DG{n}": b for n, b in dgs.items()},
+                                                            store, at=AT, mrz_issuing_state=mrz, com_dgs=[1, 2])}
+        chain = checks["dsc_chain"]
+        assert chain.status is Status.NOT_PERFORMED, chain.reason
+        assert decide(list(checks.values())) is Outcome.UNVERIFIED
+        assert f"CN=chipid DEMO CSCA {country}" in chain.reason and chain.details["missing_key_id"] in chain.reason
+        assert "signature and data hashes are intact" in chain.reason
+        assert "Chữ ký số và giá trị băm của dữ liệu thẻ vẫn toàn vẹn" in chain.reason_vi
+        assert chain.details["no_anchor"] is True and chain.details["issuer_installed"] is False
+        for c in checks.values():  # nothing suggests a fake card
+            assert not re.search(r"(?i)fake|forg|giả", c.reason + c.reason_vi), (c.name, c.reason, c.reason_vi)
+        assert status(checks, "revocation") is Status.NOT_PERFORMED
+        assert status(checks, "issuer_country") is Status.NOT_PERFORMED
+
+
+def test_issuer_not_installed_with_a_changed_data_group_does_not_claim_integrity(pki):
+    files = dict(pki.dgs)
+    files[2] = files[2][:-1] + b"\x00"
+    checks = run(pki, sod_for(pki), files=files, store=TrustStore())
     assert status(checks, "dsc_chain") is Status.NOT_PERFORMED
-    assert "No CSCA of VN is in the trust list" in checks["dsc_chain"].reason
-    assert checks["dsc_chain"].details["no_anchor"] is True
-    # That state's CSCAs are loaded but none signed the DSC: a forgery.
+    assert "intact" not in checks["dsc_chain"].reason and "toàn vẹn" not in checks["dsc_chain"].reason_vi
+    assert decide(list(checks.values())) is Outcome.NOT_AUTHENTIC  # the hash mismatch decides
+
+
+def test_an_installed_csca_of_that_name_that_does_not_verify_fails(pki):
+    lookalike = p.make_csca("VN", "secp256r1", "chipid DEMO CSCA test")  # same subject, another key
     store = TrustStore()
-    store.add_certificate(other.der)
-    assert status(run(pki, sod_for(pki), store=store), "dsc_chain") is Status.FAILED
-    assert status(run(pki, sod_for(pki), store=store), "revocation") is Status.NOT_PERFORMED
+    store.add_certificate(lookalike.der)
+    checks = run(pki, sod_for(pki), store=store)
+    assert status(checks, "dsc_chain") is Status.FAILED
+    assert "not signed by the national authority" in checks["dsc_chain"].reason
+
+
+def test_forged_signer_country_is_not_authentic_even_without_its_issuer():
+    # Issue 15 item 13: a rogue CSCA of ZZ issues a DSC that says C=VN, on a card whose MRZ says VNM.
+    rogue = p.make_csca("ZZ", "secp256r1", "Rogue CSCA")
+    dsc = p.make_dsc(rogue, country="VN")
+    dgs = {1: b"\x61\x03abc", 2: b"\x75\x01\x00"}
+    checks = {c.name: c for c in passive_authentication(p.build_sod(dgs, dsc.key, dsc), {f"DG{n}": b for n, b in dgs.items()},
+                                                        TrustStore.default(), at=AT, mrz_issuing_state="VNM", com_dgs=[1, 2])}
+    assert status(checks, "dsc_chain") is Status.FAILED and "ZZ" in checks["dsc_chain"].reason
+    assert status(checks, "issuer_country") is Status.FAILED
+    assert checks["issuer_country"].reason_vi
+    assert decide(list(checks.values())) is Outcome.NOT_AUTHENTIC
+    # A DSC of ZZ (issuer and subject) on a card that says VNM fails the same way.
+    dsc_zz = p.make_dsc(rogue)
+    checks = {c.name: c for c in passive_authentication(p.build_sod(dgs, dsc_zz.key, dsc_zz), {}, TrustStore(), at=AT,
+                                                        mrz_issuing_state="VNM", com_dgs=None)}
+    assert status(checks, "issuer_country") is Status.FAILED
 
 
 def test_dsc_issuer_name_not_matching_the_csca_fails(pki):
@@ -252,7 +299,7 @@ def test_dsc_issuer_name_not_matching_the_csca_fails(pki):
 
 def test_dsc_signed_by_another_key_fails(pki):
     rogue = p.new_key("secp256r1")
-    dsc = p.make_dsc(pki.csca, signing_key=rogue, with_aki=False)  # names the real CSCA
+    dsc = p.make_dsc(pki.csca, signing_key=rogue)  # names the real CSCA
     checks = run(pki, sod_for(pki, dsc=dsc))
     assert status(checks, "dsc_chain") is Status.FAILED
     assert "not signed by the national authority" in checks["dsc_chain"].reason
@@ -406,8 +453,12 @@ def test_revoked_old_csca_and_its_link_successor():
     only_link.add_certificate(old.der)
     only_link.add_certificate(link.der)
     c = check(dsc_new, only_link)
-    assert c["dsc_chain"].status is Status.FAILED
+    assert c["dsc_chain"].status is Status.NOT_PERFORMED  # verifies under the link's key: not installed, not fake
     assert c["dsc_chain"].details["links_only"] is True
+    # A DSC that names the new generation but that the link's key does not verify: positive evidence.
+    forged = p.make_dsc(new, signing_key=p.new_key("secp256r1"))
+    c = check(forged, only_link)
+    assert c["dsc_chain"].status is Status.FAILED
 
 
 # --- country ---------------------------------------------------------------------------------
@@ -441,7 +492,9 @@ def test_demo_card_verifies_under_demo_trust_only_and_is_marked():
     assert "DEMO" in checks["dsc_chain"].details["csca_subject"]
     prod = {c.name: c for c in passive_authentication(sod, files, TrustStore.default(), at=AT,
                                                       mrz_issuing_state="VNM", com_dgs=[1, 2])}
-    assert prod["dsc_chain"].status is Status.FAILED
+    assert prod["dsc_chain"].status is Status.NOT_PERFORMED  # the demo CSCA is not installed: never authentic
+    assert "chipid DEMO CSCA" in prod["dsc_chain"].reason
+    assert decide(list(prod.values())) is Outcome.UNVERIFIED
 
 
 def test_digest_algorithm_differing_from_the_message_digest_fails(pki):

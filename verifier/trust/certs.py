@@ -59,6 +59,9 @@ def load_public_key(spki: bytes) -> PublicKey:
         der.validate(node, 2000)
         alg, bits = node.children()
         alg_parts = alg.expect(der.SEQUENCE, "public key AlgorithmIdentifier", constructed=True).children()
+        if not 1 <= len(alg_parts) <= 2:
+            raise ParseError(f"public key AlgorithmIdentifier: expected an OID and optional parameters, "
+                             f"found {len(alg_parts)} elements")
         oid = alg_parts[0].as_oid("public key algorithm")
         params = alg_parts[1] if len(alg_parts) > 1 else None
         bits.expect(der.BIT_STRING, "subjectPublicKey", constructed=False)
@@ -201,6 +204,9 @@ def parse_name(node: der.Node | bytes, what: str = "Name") -> Name:
 
 
 _EXT_SKI, _EXT_KU, _EXT_BC, _EXT_AKI = "2.5.29.14", "2.5.29.15", "2.5.29.19", "2.5.29.35"
+_EXT_CRL_DP, _EXT_AIA = "2.5.29.31", "1.3.6.1.5.5.7.1.1"
+_AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
+_GN_URI = 6  # GeneralName uniformResourceIdentifier [6] IA5String (RFC 5280 §4.2.1.6)
 _KU_BITS = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
             "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
 
@@ -330,6 +336,38 @@ class Certificate:
         parts = node.expect(der.SEQUENCE, "basicConstraints", constructed=True).children()
         return bool(parts and parts[0].is_(der.BOOLEAN) and parts[0].content not in (b"", b"\x00"))
 
+    @functools.cached_property
+    def crl_urls(self) -> tuple[str, ...]:
+        """URIs of the CRL distribution points (RFC 5280 §4.2.1.13: DistributionPoint ->
+        fullName GeneralNames -> uniformResourceIdentifier), in order; () when absent."""
+        node = self._ext_node(_EXT_CRL_DP)
+        if node is None:
+            return ()
+        out = []
+        for dp in node.expect(der.SEQUENCE, "cRLDistributionPoints", constructed=True).children():
+            for part in dp.expect(der.SEQUENCE, "DistributionPoint", constructed=True).children():
+                if not part.is_(0, der.CONTEXT, constructed=True):
+                    continue
+                for name in part.children():
+                    if name.is_(0, der.CONTEXT, constructed=True):  # fullName
+                        out += [_uri(gn) for gn in name.children() if gn.is_(_GN_URI, der.CONTEXT, constructed=False)]
+        return tuple(out)
+
+    @functools.cached_property
+    def ca_issuer_urls(self) -> tuple[str, ...]:
+        """URIs where the issuer's certificate is published (RFC 5280 §4.2.2.1, id-ad-caIssuers)."""
+        node = self._ext_node(_EXT_AIA)
+        if node is None:
+            return ()
+        out = []
+        for ad in node.expect(der.SEQUENCE, "authorityInfoAccess", constructed=True).children():
+            parts = ad.expect(der.SEQUENCE, "AccessDescription", constructed=True).children()
+            if len(parts) != 2:
+                raise ParseError(f"AccessDescription: expected accessMethod and accessLocation, found {len(parts)} elements")
+            if parts[0].as_oid("accessMethod") == _AD_CA_ISSUERS and parts[1].is_(_GN_URI, der.CONTEXT, constructed=False):
+                out.append(_uri(parts[1]))
+        return tuple(out)
+
     @property
     def critical_extensions(self) -> frozenset[str]:
         return frozenset(oid for oid, e in self.extensions.items() if e.critical)
@@ -360,6 +398,13 @@ class Certificate:
             "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
             "sha256": self.sha256,
         }
+
+
+def _uri(node: der.Node) -> str:
+    try:
+        return node.content.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise ParseError("uniformResourceIdentifier: expected IA5String (ASCII) text") from e
 
 
 def parse_time(node: der.Node, what: str) -> datetime:

@@ -5,21 +5,31 @@ Proves that the data groups read from the chip are those the issuing state signe
 1. ``sod_signature``: the SignerInfo of EF.SOD verifies with the Document Signer (DSC)
    certificate embedded in EF.SOD (content-type and message-digest attributes checked,
    RFC 5652 §5.4/§5.6);
-2. ``dsc_chain``: the DSC was issued and signed by a CSCA in the trust store (found by
-   authority key identifier and issuer name, self-signed anchors only, link certificates
-   never used as intermediates), key usages fit, validity per the policy;
+2. ``dsc_chain``: the DSC fits the Document Signer profile (:mod:`verifier.trust.profile`)
+   and was issued and signed by a CSCA in the trust store (found by authority key identifier
+   and issuer name, self-signed anchors only, link certificates never used as intermediates),
+   validity per the policy. When the issuing CSCA is *not installed* the chain is
+   ``not_performed`` (verdict ``unverified``), with a reason that names the missing authority
+   (subject, key identifier), says whether the signature and hashes are intact and what to
+   install (for a CCCD: the eID CSCA, :mod:`verifier.trust.cccd`). It *fails* only on positive
+   evidence: a profile violation, a self-signed DSC, an installed CSCA of that name or key
+   identifier whose key does not verify it, a validity or key-usage breach, or issuer and
+   subject countries and the issuing state that disagree (a rogue authority of one state
+   cannot sign for another);
 3. ``revocation``: neither the DSC nor the CSCA is on a verified CRL of the CSCA; a CRL
    past its nextUpdate plus the grace period is reported as stale;
 4. ``dg_hash_<n>``: the hash of each data group *as read* equals the signed hash;
 5. ``sod_completeness``: EF.COM and EF.SOD list the same data groups;
-6. ``issuer_country``: the DSC and CSCA countries agree with each other and with the
-   issuing state of the MRZ (alpha-3 "VNM" vs alpha-2 "VN").
+6. ``issuer_country``: the DSC's subject and issuer countries (and the installed CSCA's)
+   agree with each other and with the issuing state of the MRZ (alpha-3 "VNM" vs alpha-2 "VN").
 
 Each check says passed / failed / not_performed with a reason a clerk understands, in
 English and Vietnamese, and details for the report. Validity policies (``trust.validity_policy``):
 
 * ``shell``: the DSC and the CSCA are both valid at ``at`` (the time of the check);
-* ``chain``: the CSCA was valid when the DSC was issued, the DSC is valid at ``at``;
+* ``chain`` (the default; ICAO 9303-12 §5, key management: a DSC's validity is its private key
+  usage period plus the validity of the documents it signs, so it may outlive its CSCA): the
+  CSCA was valid when the DSC was issued, the DSC is valid at ``at``;
 * ``signing-time``: the CSCA was valid when the DSC was issued, the DSC was valid when
   EF.SOD was signed (signing-time attribute; without it, falls back to ``at`` and says so).
 """
@@ -36,8 +46,9 @@ from datetime import datetime, timezone
 from verifier import verdict
 from verifier.errors import ChipidError, ParseError, VerificationError
 from verifier.icao.lds.sod import SOD, parse_sod
-from verifier.trust import cms, signatures
+from verifier.trust import cccd, cms, signatures
 from verifier.trust.certs import Certificate, load_certificate, signed_by
+from verifier.trust.profile import dsc_profile_problems
 from verifier.trust.countries import alpha2
 from verifier.trust.store import TrustEntry, TrustStore, self_signed
 from verifier.verdict import Check
@@ -62,7 +73,7 @@ _DEMO_VI = "[DEMO: cơ quan thử nghiệm, không phải thẻ thật] "
 class PAPolicy:
     """How strict passive authentication is. ``validity``: one of :data:`VALIDITY_POLICIES`."""
 
-    validity: str = "shell"
+    validity: str = "chain"
     crl_max_age_days: int = 90
 
     def __post_init__(self) -> None:
@@ -132,10 +143,12 @@ def verify_passive(sod_raw: bytes, files: dict[str, bytes], store: TrustStore, *
     checks: list[Check] = []
     sig_check, dsc = _check_signature(sod)
     checks.append(sig_check)
-    chain_check, csca_entry = _check_chain(dsc, sod, store, at, policy)
+    hash_checks = _check_dg_hashes(sod, dg_files)
+    intact = _intact(sig_check, hash_checks)
+    chain_check, csca_entry = _check_chain(dsc, sod, store, at, policy, mrz_issuing_state, intact)
     checks.append(chain_check)
     checks.append(_check_revocation(dsc, csca_entry, store, at, policy))
-    checks.extend(_check_dg_hashes(sod, dg_files))
+    checks.extend(hash_checks)
     checks.append(_check_completeness(sod, com_dgs))
     checks.append(_check_country(dsc, csca_entry.cert if csca_entry else None, mrz_issuing_state))
 
@@ -158,16 +171,19 @@ def _dg_files(files: dict[str, bytes]) -> dict[int, bytes]:
 
 
 def _find_dsc(sod: SOD) -> tuple[Certificate | None, str, str | None]:
-    """The embedded certificate the SignerInfo names: (certificate, how it matched, problem)."""
+    """The embedded certificate the SignerInfo names: (certificate, how it matched, problem).
+
+    A malformed embedded certificate (or one whose key identifier cannot be read) is
+    skipped and named in the problem; ``how`` is then "malformed" when no other matched."""
     loose = None
     problems = []
     for i, raw in enumerate(sod.certificates):
         try:
             cert = load_certificate(raw, what=f"embedded certificate {i + 1}")
+            how = cms.signer_matches(sod.signer, cert)
         except ChipidError as e:
             problems.append(str(e))
             continue
-        how = cms.signer_matches(sod.signer, cert)
         if how == "exact":
             return cert, how, None
         if how and loose is None:
@@ -176,7 +192,9 @@ def _find_dsc(sod: SOD) -> tuple[Certificate | None, str, str | None]:
         return loose[0], loose[1], None
     if not sod.certificates:
         return None, "", "EF.SOD carries no Document Signer certificate"
-    return None, "", "no embedded certificate matches the signer identifier" + (f" ({problems[0]})" if problems else "")
+    if problems:
+        return None, "malformed", f"the Document Signer certificate in EF.SOD is malformed: {problems[0]}"
+    return None, "", "no embedded certificate matches the signer identifier"
 
 
 def _check_signature(sod: SOD) -> tuple[Check, Certificate | None]:
@@ -186,6 +204,10 @@ def _check_signature(sod: SOD) -> tuple[Check, Certificate | None]:
     details = {"signature_algorithm": sig_info, "hash_algorithm": sod.hash_algorithm,
                "content_type": sod.content_type, "legacy_content_type": sod.legacy_content_type,
                "lds_version": sod.lds_version}
+    if dsc is None and how == "malformed":
+        # A genuine chip carries its signer's certificate well-formed: positive evidence.
+        return verdict.failed(name, f"The chip's signer certificate is unusable: {problem}",
+                              "Chứng thư của cơ quan ký trong dữ liệu chip bị lỗi cấu trúc, không dùng được", **details), None
     if dsc is None:
         return verdict.not_performed(
             name, f"The document signer certificate is missing from the chip data: {problem}",
@@ -248,44 +270,117 @@ def _validity_window(dsc: Certificate, csca: Certificate, sod: SOD, at: datetime
     return en, vi, info
 
 
-def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datetime,
-                 policy: PAPolicy) -> tuple[Check, TrustEntry | None]:
+def _intact(sig_check: Check, hash_checks: list[Check]) -> str:
+    """"signature+hashes" when the signature and every data-group hash read passed, "signature" when
+    the signature passed and no data group was given, "" otherwise."""
+    if sig_check.status is not verdict.Status.PASSED:
+        return ""
+    if not hash_checks:
+        return "signature"
+    return "signature+hashes" if all(c.status is verdict.Status.PASSED for c in hash_checks) else ""
+
+
+def _safe_ski(cert: Certificate) -> bytes | None:
+    try:
+        return cert.subject_key_identifier
+    except ParseError:
+        return None
+
+
+def _country_conflict(dsc: Certificate, mrz_state: str | None) -> tuple[str, str] | None:
+    """Issuer country, subject country and issuing state that disagree: (en, vi), or None."""
+    mrz_cc = alpha2(mrz_state) if mrz_state else None
+    named = {"issuer": dsc.issuer_country, "subject": dsc.country, "card": mrz_cc}
+    seen = {v for v in named.values() if v}
+    if len(seen) <= 1:
+        return None
+    return (f"the document signer claims {dsc.country or '?'} but its issuing authority is of "
+            f"{dsc.issuer_country or '?'} and the card names {mrz_state or '?'} as issuing state: an authority "
+            f"signs only for its own state",
+            f"cơ quan ký ghi quốc gia {dsc.country or '?'} nhưng cơ quan cấp thuộc quốc gia {dsc.issuer_country or '?'} "
+            f"và thẻ ghi quốc gia cấp {mrz_state or '?'}: một quốc gia chỉ ký cho thẻ của chính mình (dấu hiệu giả mạo)")
+
+
+def _not_installed(dsc: Certificate, store: TrustStore, intact: str, base: dict) -> Check:
+    """The issuing CSCA is not in the trust store: ``not_performed`` (verdict ``unverified``),
+    naming the missing authority, what was proven and what to install."""
+    try:
+        aki = dsc.authority_key_identifier
+    except ParseError:
+        aki = None
+    key_id = aki.hex().upper() if aki else "none"
+    eid = cccd.is_eid_issuer(dsc, store.witnesses)
+    try:
+        aia = dsc.ca_issuer_urls
+    except ParseError:
+        aia = ()
+    if eid is not None:
+        urls = eid.cert_urls or aia
+        what_en = (f"Vietnam's eID CSCA {eid.authority_name!r} (run `chipid trust refresh`, or `chipid trust import` "
+                   f"the certificate published at {' or '.join(urls)})")
+        what_vi = (f"chứng thư gốc eID {eid.authority_name!r} của Việt Nam (chạy `chipid trust refresh`, hoặc "
+                   f"`chipid trust import` chứng thư được công bố tại {' hoặc '.join(urls)})")
+    elif aia:
+        urls = aia
+        what_en = f"that authority's CSCA certificate (published at {' or '.join(aia)}) or a master list holding it"
+        what_vi = f"chứng thư CSCA của cơ quan đó (công bố tại {' hoặc '.join(aia)}) hoặc danh sách CSCA có chứa nó"
+    else:
+        urls = ()
+        what_en = f"the CSCA certificate of {dsc.issuer_country or 'that state'} or a master list holding it"
+        what_vi = f"chứng thư CSCA của quốc gia {dsc.issuer_country or ''} hoặc danh sách CSCA có chứa nó"
+    proven_en = {"signature+hashes": "The card's signature and data hashes are intact, but",
+                 "signature": "The card's signature is intact, but"}.get(intact, "So")
+    proven_vi = {"signature+hashes": "Chữ ký số và giá trị băm của dữ liệu thẻ vẫn toàn vẹn, nhưng",
+                 "signature": "Chữ ký số của dữ liệu thẻ vẫn toàn vẹn, nhưng"}.get(intact, "Vì vậy")
+    return verdict.not_performed(
+        verdict.DSC_CHAIN,
+        f"The authority that issued the document signer is not installed: {dsc.issuer} (key identifier {key_id}) "
+        f"is not in the trust list. {proven_en} the chain to the national authority cannot be checked. "
+        f"Install {what_en}.",
+        f"Chưa cài đặt cơ quan cấp chứng thư cho cơ quan ký: {dsc.issuer} (mã khóa {key_id}) chưa có trong danh sách "
+        f"tin cậy. {proven_vi} chưa kiểm tra được chuỗi chứng thực đến cơ quan nhà nước. Cần cài đặt {what_vi}.",
+        **base, no_anchor=True, issuer_installed=False, missing_issuer=dsc.issuer, missing_key_id=key_id,
+        install_urls=list(urls), eid_csca=eid is not None)
+
+
+def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datetime, policy: PAPolicy,
+                 mrz_state: str | None = None, intact: str = "") -> tuple[Check, TrustEntry | None]:
     name = verdict.DSC_CHAIN
     if dsc is None:
         return verdict.not_performed(name, "There is no document signer certificate to check",
                                      "Không có chứng thư của cơ quan ký để kiểm tra"), None
     base = {"dsc_subject": dsc.subject, "dsc_issuer": dsc.issuer, "dsc_sha256": dsc.sha256,
             "validity_policy": policy.validity}
-    try:
-        ku = dsc.key_usage
-    except ParseError as e:
-        return verdict.failed(name, f"The document signer certificate is malformed: {e}",
-                              "Chứng thư của cơ quan ký bị lỗi cấu trúc", **base), None
+    profile_en, profile_vi = dsc_profile_problems(dsc)
+    if profile_en:
+        return verdict.failed(name, "The document signer certificate does not fit the ICAO profile: " + "; ".join(profile_en),
+                              "Chứng thư của cơ quan ký không đúng chuẩn ICAO: " + "; ".join(profile_vi),
+                              **base, profile=profile_en), None
+    ku = dsc.key_usage
     if dsc.self_issued and self_signed(dsc):
         return verdict.failed(name, "The document signer certificate signed itself: it was not issued by a national authority",
                               "Chứng thư của cơ quan ký tự ký, không do cơ quan nhà nước cấp (dấu hiệu giả mạo)", **base), None
     candidates = store.issuer_candidates(dsc)
-    country = dsc.issuer_country
-    if not candidates and not (country and store.cscas(country)) and not store.link_candidates(dsc):
-        # No anchor for this state at all: nothing can be proven either way (README "Verdict
-        # policy": unverified). A state whose CSCAs are loaded but did not sign is a forgery.
-        state = country or "the signing state"
-        return verdict.not_performed(
-            name, f"No CSCA of {state} is in the trust list, so the document signer "
-                  f"({dsc.issuer}) cannot be checked; import that state's CSCA or master list",
-            f"Danh sách tin cậy chưa có CSCA của quốc gia {country or ''}: chưa kiểm tra được cơ quan ký",
-            **base, no_anchor=True), None
     if not candidates:
         links = store.link_candidates(dsc)
-        extra = (" Only a link certificate for this authority is loaded; load its own CSCA certificate."
-                 if links else "")
-        return verdict.failed(name, f"The chip was signed by an authority that is not in the trust list ({dsc.issuer}).{extra}",
-                              "Dữ liệu chip được ký bởi cơ quan không có trong danh sách tin cậy (có thể là thẻ giả)",
-                              **base, links_only=bool(links)), None
-    try:
-        aki = dsc.authority_key_identifier
-    except ParseError:
-        aki = None
+        via_link = [e for e in links if _verifies(dsc, e.cert)]
+        if links and not via_link:
+            return verdict.failed(name, "The document signer certificate was not signed by the authority it names "
+                                        "(the installed certificate of that name or key identifier does not verify it)",
+                                  "Chứng thư của cơ quan ký không do cơ quan cấp mà nó ghi tên ký (dấu hiệu giả mạo)",
+                                  **base, links_only=True), None
+        conflict = _country_conflict(dsc, mrz_state)
+        if conflict:
+            return verdict.failed(name, f"The document signer cannot be genuine: {conflict[0]}",
+                                  f"Cơ quan ký không hợp lệ: {conflict[1]}", **base, country_conflict=True), None
+        if via_link:
+            return verdict.not_performed(
+                name, "The document signer was signed by a newer CSCA generation that is known only through a link "
+                      "certificate; link certificates are not trusted on their own. Load that CSCA's own certificate.",
+                "Cơ quan ký thuộc thế hệ CSCA mới chưa có trong danh sách tin cậy (chỉ có chứng thư liên kết); "
+                "cần nạp chứng thư CSCA mới", **base, links_only=True, issuer_installed=False), None
+        return _not_installed(dsc, store, intact, base), None
+    aki = dsc.authority_key_identifier
     tried = []
     verified = []
     for entry in candidates:
@@ -300,13 +395,13 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
             continue
         verified.append(entry)
     if not verified:
-        via_link = [e for e in store.link_candidates(dsc) if _verifies(dsc, e.cert)]
-        if via_link:
-            return verdict.failed(
+        if any(_verifies(dsc, e.cert) for e in store.link_candidates(dsc)):
+            # Same name as an older generation, key only known through a link certificate (key rollover).
+            return verdict.not_performed(
                 name, "The document signer was signed by a newer CSCA generation that is known only through a link "
                       "certificate; link certificates are not trusted on their own. Load that CSCA's own certificate.",
                 "Cơ quan ký thuộc thế hệ CSCA mới chưa có trong danh sách tin cậy (chỉ có chứng thư liên kết); "
-                "cần nạp chứng thư CSCA mới", **base, tried=tried[:10], links_only=True), None
+                "cần nạp chứng thư CSCA mới", **base, tried=tried[:10], links_only=True, issuer_installed=False), None
         return verdict.failed(name, "The document signer certificate was not signed by the national authority it names",
                               "Chứng thư của cơ quan ký không do cơ quan cấp gốc ký (dấu hiệu giả mạo)",
                               **base, tried=tried[:10]), None
@@ -315,7 +410,7 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
         c = e.cert
         return (not self_signed(c),  # a self-issued link certificate without key identifiers is no anchor
                 c.subject_name != dsc.issuer_name,
-                not (aki and c.subject_key_identifier == aki),
+                not (aki and _safe_ski(c) == aki),
                 not c.valid_at(at), -c.not_after.timestamp(), c.sha256)
 
     verified.sort(key=rank)
@@ -327,15 +422,12 @@ def _check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: datet
     if csca.subject_name != dsc.issuer_name:
         problems_en.append(f"the document signer names its issuer {dsc.issuer!r} but was signed by {csca.subject!r}")
         problems_vi.append("tên cơ quan cấp trong chứng thư không khớp với cơ quan đã ký")
-    if aki and csca.subject_key_identifier and aki != csca.subject_key_identifier:
+    if aki and _safe_ski(csca) and aki != _safe_ski(csca):
         problems_en.append("the document signer's authority key identifier does not match the CSCA")
         problems_vi.append("mã định danh khóa của cơ quan cấp không khớp")
     if not self_signed(csca):
         problems_en.append(f"the CSCA certificate {csca.subject} does not verify its own signature")
         problems_vi.append("chứng thư gốc CSCA không tự xác thực được")
-    if ku is not None and "digital_signature" not in ku:
-        problems_en.append(f"the document signer certificate is not allowed to sign documents (key usage: {', '.join(sorted(ku)) or 'none'})")
-        problems_vi.append("chứng thư của cơ quan ký không được phép ký dữ liệu (sai mục đích sử dụng khóa)")
     try:
         cku = csca.key_usage
     except ParseError:
@@ -435,6 +527,10 @@ def _check_dg_hashes(sod: SOD, dg_files: dict[int, bytes]) -> list[Check]:
     return out
 
 
+#: Data groups behind Extended Access Control (fingerprints, iris: ICAO 9303-11 §7), never read here.
+_EAC_ONLY_GROUPS = frozenset({3, 4})
+
+
 def _check_completeness(sod: SOD, com_dgs: list[int] | None) -> Check:
     name = verdict.SOD_COMPLETENESS
     if com_dgs is None:
@@ -442,7 +538,9 @@ def _check_completeness(sod: SOD, com_dgs: list[int] | None) -> Check:
                                      "Chưa đọc EF.COM nên chưa đối chiếu danh sách nhóm dữ liệu")
     com, signed = set(com_dgs), set(sod.dg_hashes)
     details = {"com": sorted(com), "sod": sorted(signed)}
-    unsigned = sorted(com - signed)
+    # Real CCCDs list DG3 (fingerprints, EAC-protected: 6982) in EF.COM but do not hash it in EF.SOD
+    # (/work/shared/data/cccd/README.md); an EAC group a terminal cannot read is not a completeness failure.
+    unsigned = sorted(com - signed - _EAC_ONLY_GROUPS)
     unlisted = sorted(signed - com)
     if unsigned or unlisted:
         parts_en, parts_vi = [], []
@@ -463,13 +561,21 @@ def _check_country(dsc: Certificate | None, csca: Certificate | None, mrz_state:
     name = verdict.ISSUER_COUNTRY
     mrz_cc = alpha2(mrz_state) if mrz_state else None
     details = {"mrz_issuing_state": mrz_state, "mrz_country": mrz_cc,
-               "dsc_country": dsc.country if dsc else None, "csca_country": csca.country if csca else None}
+               "dsc_country": dsc.country if dsc else None, "dsc_issuer_country": dsc.issuer_country if dsc else None,
+               "csca_country": csca.country if csca else None}
     if dsc is None:
         return verdict.not_performed(name, "No document signer certificate: the issuing country was not compared",
                                      "Không có chứng thư cơ quan ký, chưa đối chiếu quốc gia cấp")
     if mrz_state and mrz_cc is None:
         return verdict.not_performed(name, f"The issuing state code {mrz_state!r} of the MRZ is unknown",
                                      "Mã quốc gia cấp trên vùng MRZ không xác định", **details)
+    if csca is None:
+        # The issuer is not installed: its country is only what the DSC says, which must agree
+        # with the DSC's own country and the card's issuing state (a forged signer country).
+        conflict = _country_conflict(dsc, mrz_state)
+        if conflict:
+            return verdict.failed(name, "The countries do not agree: " + conflict[0],
+                                  "Quốc gia không khớp: " + conflict[1], **details)
     if csca is not None and dsc.country and csca.country and dsc.country != csca.country:
         return verdict.failed(name, f"The document signer is from {dsc.country} but its authority is from {csca.country}",
                               f"Quốc gia của cơ quan ký ({dsc.country}) khác quốc gia của cơ quan cấp gốc ({csca.country})", **details)

@@ -148,12 +148,15 @@ def parse_pss_params(params_raw: bytes | None) -> PssParams:
                 raise ParseError("RSASSA-PSS parameters: each field holds exactly one value")
             value = inner[0]
             if field.number == 0:
-                h = digest_name(value.children()[0].as_oid("PSS hash algorithm"))
+                h = digest_name(algorithm_identifier(value, "PSS hash algorithm")[0])
             elif field.number == 1:
-                mgf = value.children()
-                if mgf[0].as_oid("PSS mask generation function") != MGF1:
+                mgf_oid, mgf_params = algorithm_identifier(value, "PSS mask generation function")
+                if mgf_oid != MGF1:
                     raise VerificationError("RSASSA-PSS with a mask generation function other than MGF1")
-                mgf_h = digest_name(mgf[1].children()[0].as_oid("MGF1 hash algorithm"))
+                if mgf_params is None:
+                    raise ParseError("RSASSA-PSS MGF1 without its hash algorithm parameter")
+                mgf_h = digest_name(algorithm_identifier(der.parse(mgf_params, "MGF1 parameters"),
+                                                         "MGF1 hash algorithm")[0])
             elif field.number == 2:
                 salt = value.as_int("PSS salt length", 4)
             elif field.number == 3:

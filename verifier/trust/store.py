@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from verifier.errors import ChipidError, ParseError, TrustError
-from verifier.trust import cms, der
+from verifier.trust import cccd, cms, der
 from verifier.trust.certs import Certificate, load_certificate, load_certificates
 from verifier.trust.crl import CRL, check_crl_signed_by, load_crl
 from verifier.trust.masterlist import MasterList, load_master_list
@@ -75,7 +75,8 @@ class StoredCRL:
 class TrustStore:
     """CSCAs, link certificates, CRLs and master-list roots. Not thread-safe for writes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, witnesses: tuple | list | None = None) -> None:
+        self._witnesses = tuple(witnesses) if witnesses is not None else None
         self._entries: dict[str, TrustEntry] = {}
         self._by_ski: dict[bytes, list[str]] = {}
         self._by_subject: dict[str, list[str]] = {}
@@ -110,8 +111,18 @@ class TrustStore:
             store.load(Path(data_dir) / "trust")
         return store
 
+    @property
+    def witnesses(self) -> tuple:
+        """Genuine Document Signers that vouch for their CSCA (:mod:`verifier.trust.cccd`); the
+        shipped CCCD witness unless the store was made with others (tests)."""
+        return self._witnesses if self._witnesses is not None else cccd.shipped_witnesses()
+
+    @witnesses.setter
+    def witnesses(self, value) -> None:
+        self._witnesses = tuple(value)
+
     def copy(self) -> "TrustStore":
-        other = TrustStore()
+        other = TrustStore(witnesses=self._witnesses)
         other._entries = dict(self._entries)
         other._by_ski = {k: list(v) for k, v in self._by_ski.items()}
         other._by_subject = {k: list(v) for k, v in self._by_subject.items()}
@@ -126,7 +137,8 @@ class TrustStore:
         """Add a CSCA (self-issued CA certificate, self-signature checked) or a link certificate
         (CA certificate issued by a CSCA already in the store, signature checked).
 
-        Anything else (a Document Signer, an end-entity certificate) is refused with :class:`TrustError`.
+        Anything else (a Document Signer, an end-entity certificate) is refused with :class:`TrustError`,
+        and so is a look-alike of a witnessed CSCA (:func:`verifier.trust.cccd.check_presented_csca`).
         """
         cert = data if isinstance(data, Certificate) else load_certificate(data)
         if not _is_ca(cert):
@@ -146,9 +158,25 @@ class TrustStore:
                 raise TrustError(f"{cert.subject} is a link certificate issued by {cert.issuer}, but no CSCA in the "
                                  f"store with that name verifies it; load the issuing CSCA first")
             kind = LINK
+        if not demo:
+            try:
+                cccd.check_presented_csca(cert, self.witnesses)
+            except TrustError:
+                if not self._rolled_over(cert, kind):
+                    raise
         entry = TrustEntry(cert, kind, source, demo, shipped)
         self._put(entry)
         return entry
+
+    def _rolled_over(self, cert: Certificate, kind: str) -> bool:
+        """A new generation of a witnessed CSCA (ICAO 9303-12 §5.5.2 key rollover): a link certificate
+        signed by an installed CSCA that a witness vouches for, or a CSCA whose key such a link
+        certificate in the store already carries."""
+        if kind == LINK:
+            return any(_signs(e.cert, cert) and any(w.vouches_for(e.cert) for w in self.witnesses)
+                       for e in self._issuer_candidates(cert) if e.kind == CSCA)
+        return any(e.kind == LINK and e.cert.spki == cert.spki and e.cert.subject_name == cert.subject_name
+                   for e in self._entries_named(cert.subject_name))
 
     def _put(self, entry: TrustEntry) -> None:
         sha = entry.sha256
