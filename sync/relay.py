@@ -257,7 +257,7 @@ class Relay:
         self.last_error = None
         self.last_success = utc_now()
 
-    def _failed(self, e: Exception) -> None:
+    def record_failure(self, e: Exception) -> None:
         self.failures += 1
         self.last_error = str(e)
         self._cursor = None  # ask the backend again where to resume
@@ -275,7 +275,7 @@ class Relay:
                 self.drain(stop)
                 delay = self.settings.interval_s
             except Exception as e:  # noqa: BLE001 - the relay must survive anything and report it
-                self._failed(e)
+                self.record_failure(e)
                 delay = backoff_delay(self.failures, self.settings.backoff_base_s, self.settings.backoff_max_s)
             wake.wait(delay)
             wake.clear()

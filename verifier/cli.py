@@ -1,4 +1,5 @@
-"""The ``chipid`` command line. Each area adds its command group in ``verifier/commands/``."""
+"""The ``chipid`` command line. Each area adds its command group in ``verifier/commands/``; the
+sync and backend groups live in ``sync/`` (``python -m sync`` and ``python -m sync.backend`` run them alone)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ _COMMANDS = [
     ("verifier.commands.serve", "serve"),
     ("verifier.commands.card", "card"),
     ("verifier.commands.face", "face"),
-    ("verifier.commands.sync", "sync"),
-    ("verifier.commands.backend", "backend"),
+    ("sync.cli", "sync"),
+    ("sync.backend.cli", "backend"),
     ("verifier.commands.trust", "trust"),
     ("verifier.commands.sod", "sod"),
     ("verifier.commands.reader", "reader"),

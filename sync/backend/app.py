@@ -153,7 +153,7 @@ def create_app(db: Database) -> FastAPI:
     # --- inspector ------------------------------------------------------------------
     @app.get("/api/v1/entries")
     def get_entries(request: Request, user: auth.User = Depends(current_user)) -> dict:
-        query = _query_from(request.query_params)
+        query = query_from(request.query_params)
         rows = search.search_entries(db, query, user=user.name)
         return {"count": len(rows), "limit": query.limit, "offset": query.offset, "entries": rows}
 
@@ -251,7 +251,8 @@ def _optional_user(db: Database, request: Request) -> auth.User | None:
     return auth.session_user(db, request.cookies.get(SESSION_COOKIE))
 
 
-def _query_from(params: Any) -> search.Query:
+def query_from(params: Any) -> search.Query:
+    """A :class:`~sync.backend.search.Query` from query parameters (the API's and the search page's); bad values are InputErrors."""
     def get(name: str) -> str | None:
         v = params.get(name)
         return v.strip() if isinstance(v, str) and v.strip() else None

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sync import batch as batch_mod
 from sync.backend import auth
 from sync.testing import pawn_payload
-from verifier.commands.backend import backend as backend_cli
+from sync.backend.cli import backend as backend_cli
 from verifier.ledger.export import verify_bundle
 
 WANTED = "079201000001"

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from sync.backend import enroll
 from sync.testing import pawn_payload
-from verifier.commands.sync import sync as sync_cli
+from sync.cli import sync as sync_cli
 
 
 def test_enroll_run_once_and_status(backend, shop_ledger, tmp_path, monkeypatch):

@@ -97,13 +97,13 @@ def test_refused_batch_is_reported_in_words_and_retried(backend, shop_ledger):
     relay = Relay(shop_ledger, RelaySettings(backend.url, batch_size=10))
     with pytest.raises(SyncError, match="not enrolled"):
         relay.drain()
-    relay._failed(SyncError("this device is not enrolled at the backend"))
+    relay.record_failure(SyncError("this device is not enrolled at the backend"))
     status = sync_status(shop_ledger, relay)
     assert status["backlog"] == 5 and "not enrolled" in status["last_error"] and "Còn 5 bản ghi" in status["summary"]["vi"]
     _enrolled(backend, shop_ledger)
     assert relay.drain() == 5
     assert sync_status(shop_ledger, relay)["last_error"] is None
-    relay._failed(SyncError("cannot connect to the backend"))  # a later outage with nothing new to send...
+    relay.record_failure(SyncError("cannot connect to the backend"))  # a later outage with nothing new to send...
     assert relay.drain() == 0  # ...then the backend is back: the error is cleared although nothing was sent
     assert sync_status(shop_ledger, relay)["last_error"] is None
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from verifier.commands.options import cli_config, config_option
+from verifier.cli_options import cli_config, config_option
 from verifier.errors import BiometricsError, InputError
 from verifier.face_settings import camera_kwargs, limits_from_config, verifier_from_config
 

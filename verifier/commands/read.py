@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from verifier.commands.options import cli_config, config_options
+from verifier.cli_options import cli_config, config_options
 from verifier.errors import (
     AccessDeniedError,
     AccessKeyError,
@@ -131,13 +131,13 @@ def save_files(files: dict[str, bytes], directory: Path) -> list[Path]:
     """Write each file exactly as read into ``directory`` (mode 0700), each file mode 0600 through a
     temporary file and an atomic rename (the ledger's key writer). Raises :class:`InputError` when
     the directory cannot be written."""
-    from verifier.ledger.keys import _write_secret
+    from verifier.ledger.keys import write_secret
 
     written = []
     try:
         for name, data in files.items():
             path = directory / saved_name(name)
-            _write_secret(path, data)
+            write_secret(path, data)
             written.append(path)
     except OSError as e:
         raise InputError(f"cannot write into {directory}: {e.strerror or e}") from e

@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from verifier.commands.options import cli_config, config_options
+from verifier.cli_options import cli_config, config_options
 
 log = logging.getLogger(__name__)
 

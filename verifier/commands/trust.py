@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from verifier.commands.options import cli_config, config_options
+from verifier.cli_options import cli_config, config_options
 from verifier.errors import ChipidError
 
 

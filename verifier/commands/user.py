@@ -6,7 +6,7 @@ import json
 
 import click
 
-from verifier.commands.options import cli_config, config_options
+from verifier.cli_options import cli_config, config_options
 from verifier.errors import ChipidError
 from verifier.users import ROLES, UserStore
 

@@ -31,7 +31,8 @@ from verifier.errors import ConfigError, LedgerError, TamperError
 DEFAULT_KEY_ENV = "CHIPID_LEDGER_KEY"
 
 
-def _write_secret(path: Path, data: bytes) -> None:
+def write_secret(path: Path, data: bytes) -> None:
+    """Write ``data`` for the owner only (file 0600, its directory 0700): temporary file, fsync, atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.chmod(path.parent, 0o700)
@@ -70,7 +71,7 @@ def load_data_key(data_dir: Path, key_env: str = DEFAULT_KEY_ENV, key_file: str 
     if not create:
         raise ConfigError(f"no ledger key: ${key_env} is unset and {path} does not exist")
     key = secrets.token_bytes(32)
-    _write_secret(path, base64.b64encode(key) + b"\n")
+    write_secret(path, base64.b64encode(key) + b"\n")
     return key
 
 
@@ -88,7 +89,7 @@ def load_device_key(data_dir: Path, key_file: str = "", create: bool = True) -> 
         raise ConfigError(f"device key file {path} does not exist")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    _write_secret(path, pem)
+    write_secret(path, pem)
     return key
 
 

@@ -80,13 +80,13 @@ def add_pages(app: FastAPI, db: Database, current_user_optional: Callable[[Reque
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request):
         user = need_user(request)
-        from sync.backend.app import _query_from
+        from sync.backend.app import query_from
 
         params = request.query_params
         results, error, query = [], None, None
         if any(params.get(k) for k in ("id_number", "name", "serial", "q", "shop", "province", "from", "to")):
             try:
-                query = _query_from(params)
+                query = query_from(params)
                 results = search.search_entries(db, query, user=user.name)
             except ChipidError as e:
                 error = str(e)

@@ -1,4 +1,4 @@
-"""``chipid backend``: the police backend (serve, enrol shop devices, add inspector users)."""
+"""``chipid backend`` = ``python -m sync.backend``: the police backend (serve, enrol shop devices, add users, watchlists)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
+from verifier.cli_options import config_option
 from verifier.errors import ChipidError
 
 
 def _opts(f):
     f = click.option("--database-url", default=None, help="PostgreSQL URL (overrides the variable named by backend.database_url_env). Prefer the environment variable: a URL here is visible in ps.")(f)
     f = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Backend data directory (overrides backend.data_dir).")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="config.toml to read.")(f)
-    return f
+    return config_option(f)
 
 
 def backend_settings(config_path=None, data_dir=None, database_url=None):

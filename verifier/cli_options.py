@@ -1,4 +1,5 @@
-"""Options and settings shared by the command groups: ``--config`` and ``--data-dir``."""
+"""``--config`` and ``--data-dir``, shared by every command line: ``chipid`` (:mod:`verifier.commands`),
+``python -m sync`` (:mod:`sync.cli`) and ``python -m sync.backend`` (:mod:`sync.backend.cli`)."""
 
 from __future__ import annotations
 

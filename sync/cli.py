@@ -1,4 +1,4 @@
-"""``chipid sync``: deliver the shop ledger to the police backend (enrol, run the relay, status)."""
+"""``chipid sync`` = ``python -m sync``: deliver the shop ledger to the police backend (enrol, run the relay, status)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from verifier.commands.options import cli_config, config_options
+from verifier.cli_options import cli_config, config_options
 from verifier.errors import ChipidError
 
 
@@ -63,7 +63,7 @@ def run_cmd(config_path, data_dir, once) -> None:
         try:
             sent = relay.drain()
         except ChipidError as e:
-            relay._failed(e)
+            relay.record_failure(e)
             click.echo(f"delivery failed: {e}", err=True)
             sys.exit(1)
         finally:
