@@ -13,11 +13,13 @@ import hashlib
 from dataclasses import dataclass, field
 
 from verifier import verdict as V
+from verifier.cccd.access_match import AccessData, access_data_check, id_number_from_mrz
 from verifier.cccd.dg13 import DG13, parse_dg13
 from verifier.errors import ParseError
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import parse_dg2
+from verifier.icao.keys import BACKey, CANKey
 from verifier.icao.lds.sod import SOD
 from verifier.icao.mrz import MRZ
 from verifier.trust.passive import PAPolicy, verify_passive
@@ -35,6 +37,10 @@ class Inspection:
     face_image: dict | None
     portrait: bytes | None
     warnings: tuple[str, ...] = field(default=())
+    #: holder field -> "DG13" or "DG1" (the MRZ): where each value in ``holder`` came from
+    holder_source: dict = field(default_factory=dict)
+    #: when DG13 was read but could not be parsed: ``reason``, ``reason_vi``, ``fields_from_mrz``
+    dg13_error: dict | None = None
 
 
 def _yymmdd_to_date(text: str, *, future: bool) -> _dt.date | None:
@@ -62,12 +68,16 @@ def _iso(d: _dt.date | None) -> str | None:
 
 def holder_fields(mrz: MRZ | None, dg13: DG13 | None) -> dict:
     """The holder's data from DG13, falling back to DG1's MRZ field by field."""
+    return _holder(mrz, dg13)[0]
+
+
+def _holder(mrz: MRZ | None, dg13: DG13 | None) -> tuple[dict, dict]:
+    """(holder fields, field -> "DG13" / "DG1"): DG13 first, DG1's MRZ for what DG13 lacks."""
     out: dict = {}
     if mrz is not None:
         # CCCD TD1 optional data: the 12-digit ID, "<<", its check digit (verifier.icao.mrz.cccd_optional_data)
-        id_number = mrz.optional_data[:12] if mrz.format == "TD1" else ""
         out.update(
-            id_number=id_number if len(id_number) == 12 and id_number.isdigit() else mrz.document_number,
+            id_number=id_number_from_mrz(mrz) or mrz.document_number,
             full_name=" ".join(p for p in (mrz.primary_identifier, mrz.secondary_identifier) if p),
             date_of_birth=_iso(_yymmdd_to_date(mrz.date_of_birth, future=False)),
             sex=_SEX_VI.get(mrz.sex, mrz.sex),
@@ -76,6 +86,7 @@ def holder_fields(mrz: MRZ | None, dg13: DG13 | None) -> dict:
             document_number=mrz.document_number,
             issuing_state=mrz.issuing_state,
         )
+    source = {k: "DG1" for k, v in out.items() if v not in (None, "")}
     if dg13 is not None:
         values = {
             "id_number": dg13.id_number,
@@ -95,8 +106,33 @@ def holder_fields(mrz: MRZ | None, dg13: DG13 | None) -> dict:
             "spouse_name": dg13.spouse_name,
             "old_id_number": dg13.old_id_number,
         }
-        out.update({k: v for k, v in values.items() if v not in (None, "")})
-    return out
+        found = {k: v for k, v in values.items() if v not in (None, "")}
+        out.update(found)
+        source.update(dict.fromkeys(found, "DG13"))
+    return out, source
+
+
+#: Vietnamese names of the holder fields, for the clerk's warning.
+_HOLDER_VI = {
+    "id_number": "số định danh", "full_name": "họ tên", "date_of_birth": "ngày sinh", "sex": "giới tính",
+    "nationality": "quốc tịch", "expiry_date": "ngày hết hạn",
+}
+
+
+def _dg13_error(error: ParseError, source: dict) -> dict:
+    """What the clerk and the contract must know when DG13 could not be parsed: which holder
+    fields came from the MRZ instead, and that the rest (address, parents...) is missing."""
+    from_mrz = [k for k in _HOLDER_VI if source.get(k) == "DG1"]
+    return {
+        "reason": f"DG13 (personal data) could not be parsed: {error.message}; "
+                  + (f"{', '.join(from_mrz)} come from the MRZ (DG1)" if from_mrz else "no holder data from the MRZ either")
+                  + "; address, origin and parents are missing",
+        "reason_vi": "Không đọc được DG13 (thông tin cá nhân); "
+                     + (f"{', '.join(_HOLDER_VI[k] for k in from_mrz)} lấy từ vùng MRZ (DG1)" if from_mrz
+                        else "cũng không có dữ liệu từ vùng MRZ")
+                     + "; thiếu nơi thường trú, quê quán, cha mẹ",
+        "fields_from_mrz": from_mrz,
+    }
 
 
 def _mrz_consistency(mrz: MRZ | None, dg13: DG13 | None) -> V.Check:
@@ -185,8 +221,15 @@ def inspect_document(
     active_auth_check: V.Check | None = None,
     now: _dt.datetime | None = None,
     policy: PAPolicy | None = None,
+    access_data: AccessData | None = None,
+    access_key: BACKey | CANKey | None = None,
 ) -> Inspection:
-    """Run every check over the files read and grade the verdict (README "Verdict policy")."""
+    """Run every check over the files read and grade the verdict (README "Verdict policy").
+
+    ``access_data`` (what the clerk typed or scanned, completed from the candidate keys by
+    :func:`verifier.cccd.access_match.with_keys`) and ``access_key`` (the key that opened the
+    chip, when known) are compared with DG1 and DG13 (ICAO 9303-11 §4.3): ``access_data_match``.
+    """
     now = now or _dt.datetime.now(_dt.timezone.utc)
     warnings: list[str] = []
     checks: list[V.Check] = [access_check]
@@ -198,11 +241,12 @@ def inspect_document(
         except ParseError as e:
             warnings.append(f"DG1 could not be parsed: {e}")
     dg13 = None
+    dg13_failure: ParseError | None = None
     if "DG13" in files:
         try:
             dg13 = parse_dg13(files["DG13"])
         except ParseError as e:
-            warnings.append(f"DG13 could not be parsed: {e}")
+            dg13_failure = e
     com_dgs = None
     if "COM" in files:
         try:
@@ -225,16 +269,23 @@ def inspect_document(
     checks.append(active_auth_check or V.not_performed(
         V.ACTIVE_AUTHENTICATION, "the chip offers no active authentication (no DG15)", "Chip không hỗ trợ xác thực chủ động (không có DG15)"))
     checks.append(_mrz_consistency(mrz, dg13))
+    checks.append(access_data_check(mrz, dg13, access_data, key=access_key))
     checks.append(_card_expiry(mrz, dg13, now.date()))
 
+    holder, holder_source = _holder(mrz, dg13)
+    dg13_error = _dg13_error(dg13_failure, holder_source) if dg13_failure is not None else None
+    if dg13_error:
+        warnings.append(f"{dg13_error['reason']} / {dg13_error['reason_vi']}")
     face_image, portrait = _face(files, warnings)
     return Inspection(
         checks=tuple(checks),
         verdict=V.decide(checks),
         mrz=mrz,
         dg13=dg13,
-        holder=holder_fields(mrz, dg13),
+        holder=holder,
         face_image=face_image,
         portrait=portrait,
         warnings=tuple(warnings),
+        holder_source=holder_source,
+        dg13_error=dg13_error,
     )

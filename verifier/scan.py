@@ -26,6 +26,7 @@ from pathlib import Path
 
 from verifier import verdict as V
 from verifier.cccd import access as access_keys
+from verifier.cccd.access_match import AccessData, with_keys
 from verifier.config import Config
 from verifier.errors import (
     AccessKeyError,
@@ -220,8 +221,10 @@ def _active_authentication(session: ChipSession, files: dict[str, bytes], requir
 
 def read_and_verify(transport: CardTransport, keys: list, store, *, config: Config, demo: bool = False,
                     progress: Progress | None = None, warnings: list[str] | None = None,
-                    now: _dt.datetime | None = None) -> ScanOutcome:
-    """Read a card already on ``transport`` and verify it; raises only when nothing could be read."""
+                    now: _dt.datetime | None = None, access_data: AccessData | None = None) -> ScanOutcome:
+    """Read a card already on ``transport`` and verify it; raises only when nothing could be read.
+
+    ``access_data`` (:attr:`AccessCandidates.data`) and ``keys`` are compared with DG1/DG13."""
     progress = progress or (lambda status: None)
     started = time.perf_counter()
     warnings = list(warnings or [])
@@ -250,7 +253,8 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
                                    "Không thực hiện: phiên làm việc bị ngắt khi xác thực chip")
 
     inspection = inspect_document(files, store, access_check=access_check, chip_auth_check=ca_check,
-                                  active_auth_check=aa_check, now=now, policy=PAPolicy.from_config(config))
+                                  active_auth_check=aa_check, now=now, policy=PAPolicy.from_config(config),
+                                  access_data=with_keys(access_data, keys))
     warnings += inspection.warnings
     elapsed_ms = (time.perf_counter() - started) * 1000
     result = {
@@ -261,6 +265,8 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
         "not_readable": not_readable,
         "mrz": inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
         "holder": inspection.holder,
+        "holder_source": inspection.holder_source,
+        "dg13_error": inspection.dg13_error,
         "holder_verified": inspection.verdict is V.Outcome.AUTHENTIC,
         "face_image": inspection.face_image,
         "checks": V.checks_json(inspection.checks),
@@ -292,7 +298,7 @@ def run_scan(config: Config, access: dict | None = None, progress: Progress | No
         demo = demo or config["trust.demo"]  # anything verified under demo trust is marked demo
         store = trust_store(config, demo)
         return read_and_verify(transport, candidates.keys, store, config=config, demo=demo,
-                               progress=progress, warnings=candidates.warnings)
+                               progress=progress, warnings=candidates.warnings, access_data=candidates.data)
     finally:
         try:
             transport.close()

@@ -18,6 +18,7 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 
+from verifier.cccd.access_match import AccessData
 from verifier.cccd.id_number import check_format, validate_id_number
 from verifier.cccd.qr import NO_EXPIRY, expiry_candidates, parse_card_qr
 from verifier.errors import AccessKeyError, MRZError, ParseError
@@ -29,6 +30,7 @@ from verifier.icao.mrz import parse_mrz
 class AccessCandidates:
     keys: list = field(default_factory=list)  # BACKey / CANKey, best first
     warnings: list = field(default_factory=list)  # English, no personal data
+    data: AccessData | None = None  # what the access data says, compared with DG1 after reading
 
 
 def _yymmdd(value, what: str) -> str:
@@ -69,7 +71,9 @@ def keys_from_mrz(text: str) -> AccessCandidates:
         if candidate_id[-9:] != mrz.document_number:
             warnings.append("the ID number in the MRZ optional data does not end with the document number")
         keys.append(CANKey(candidate_id[-6:]))
-    return AccessCandidates(keys=keys, warnings=warnings)
+    data = AccessData("mrz", id_number=candidate_id if len(keys) > 1 else None, document_number=mrz.document_number,
+                      date_of_birth=mrz.date_of_birth, date_of_expiry=mrz.date_of_expiry or NO_EXPIRY.mrz)
+    return AccessCandidates(keys=keys, warnings=warnings, data=data)
 
 
 def keys_from_id(id12: str, birth, expiry) -> AccessCandidates:
@@ -84,14 +88,17 @@ def keys_from_id(id12: str, birth, expiry) -> AccessCandidates:
         warnings.append(f"ID number encodes birth year {info.birth_year} but the date of birth is in year ..{birth_s[:2]}")
     keys: list = [_bac(id12[-9:], birth_s, expiry_s)]
     keys.append(CANKey(id12[-6:]))
-    return AccessCandidates(keys=keys, warnings=warnings)
+    data = AccessData("id", id_number=id12, date_of_birth=birth_s, date_of_expiry=expiry_s)
+    return AccessCandidates(keys=keys, warnings=warnings, data=data)
 
 
 def keys_from_document(document_number: str, birth, expiry) -> AccessCandidates:
     """The BAC key from any document number with the birth and expiry dates (passports, TD3)."""
     key = _bac(document_number, _yymmdd(birth, "date of birth"),
                _yymmdd(NO_EXPIRY if expiry is None else expiry, "date of expiry"))
-    return AccessCandidates(keys=[key], warnings=[])
+    return AccessCandidates(keys=[key], warnings=[], data=AccessData(
+        "document", document_number=key.document_number, date_of_birth=key.date_of_birth,
+        date_of_expiry=key.date_of_expiry))
 
 
 def keys_from_qr(text: str | bytes) -> AccessCandidates:
@@ -112,12 +119,15 @@ def keys_from_qr(text: str | bytes) -> AccessCandidates:
         if key not in bac_keys:
             bac_keys.append(key)
     keys = bac_keys[:1] + [CANKey(qr.id_number[-6:])] + bac_keys[1:]
-    return AccessCandidates(keys=keys, warnings=warnings)
+    data = AccessData("qr", id_number=qr.id_number, date_of_birth=birth, birth_date=qr.date_of_birth,
+                      date_of_issue=qr.date_of_issue)  # no expiry: the candidates are derived guesses
+    return AccessCandidates(keys=keys, warnings=warnings, data=data)
 
 
 def keys_from_can(can: str) -> AccessCandidates:
     """The CAN (6 digits) as the only candidate (PACE only)."""
-    return AccessCandidates(keys=[CANKey(can)], warnings=[])
+    key = CANKey(can)
+    return AccessCandidates(keys=[key], warnings=[], data=AccessData("can", can=key.can))
 
 
 def keys_from_text(text: str) -> AccessCandidates:
