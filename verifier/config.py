@@ -51,7 +51,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- trust -----------------------------------------------------------------
     Setting("trust.demo", False, "Trust the test CSCA of the emulated chip. Everything verified under demo trust is marked DEMO. Never enable in a shop."),
     Setting("trust.crl_max_age_days", 90, "A CRL older than its nextUpdate plus this many days is reported as stale."),
-    Setting("trust.validity_policy", "shell", "Certificate validity policy for the DSC chain: shell (every certificate valid now), chain (each valid when the next was issued), or signing-time (DSC valid when the SOD was signed)."),
+    Setting("trust.validity_policy", "chain", "Certificate validity policy for the DSC chain: chain (ICAO 9303-12: the CSCA valid when it issued the DSC, the DSC valid now; a DSC valid to 2043 under a CSCA that ends earlier still verifies), shell (every certificate valid now: wrongly rejects genuine cards once their CSCA has expired), or signing-time (DSC valid when the SOD was signed)."),
+    Setting("trust.auto_refresh", True, "chipid serve runs `chipid trust refresh` for Vietnam daily (first run a minute after start; not in demo mode): downloads the eID CSCA \"CSCA Vietnam\" when it is missing (accepted only if it verifies the shipped CCCD Document Signer) and the current CRLs, each verified before it is stored. No network is reported in the health status, never fatal. Off: run `chipid trust refresh` by hand."),
     # --- pawn ledger (counter service) -------------------------------------------
     Setting("ledger.key_env", "CHIPID_LEDGER_KEY", "Environment variable holding the ledger's AES-256 data key (base64 of 32 bytes). When it is unset, ledger.key_file is used."),
     Setting("ledger.key_file", "", "File holding the ledger's AES-256 data key (created with mode 0600 at first start). Empty: DATA_DIR/keys/ledger.key. Keep a backup apart from the database."),
