@@ -77,7 +77,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("face.min_sharpness", 4.0, "Least acceptable face sharpness (normalised Laplacian variance x100; sharp test photos score 13-85, blurred 0.6-1.4)."),
     Setting("face.max_yaw", 0.32, "Largest head turn accepted for the comparison, as the sideways offset of the nose in inter-eye distances (0.32 is about 40 degrees)."),
     Setting("face.min_eye_openness", 0.30, "Eye-openness measure under which the eyes count as closed (open eyes measured 0.45-1.1, painted-shut eyes 0.15-0.35 on the test photos; a heuristic: lower it if customers with open eyes are refused, 0 disables the gate)."),
-    Setting("face.liveness", "challenge", "Liveness check: challenge (random blink and head-turn prompt over a few seconds of video) or off. A single still picture is never reported as live."),
     Setting("face.liveness_seconds", 4.0, "How long the camera records the customer performing the liveness challenge (seconds)."),
     # --- camera -----------------------------------------------------------------------------
     Setting("camera.source", "0", "Camera: a USB camera index (\"0\"), a device path (/dev/video0), an IP camera URL (rtsp://..., http://...), or an image/video file or folder of images (tests, demo)."),
@@ -90,7 +89,6 @@ SETTINGS: tuple[Setting, ...] = (
     # --- privacy and retention --------------------------------------------------------
     Setting("privacy.face_retention_days", 30, "Face images (chip photo and camera photo) stored with a contract are purged after this many days."),
     Setting("privacy.store_camera_photo", False, "Store the camera photo (a raw camera frame) with the contract, encrypted, for privacy.face_retention_days (for disputes). Off by default: only the face decision and the face template are kept (Decree 13/2023)."),
-    Setting("privacy.contract_retention_years", 5, "Contract data is kept at least this long (the legal period); the ledger never deletes within it."),
     Setting("privacy.scan_ttl_minutes", 30, "A finished scan (identity read from the chip, held in memory only, never written to disk) is forgotten after this many minutes; a contract keeps what it needs in the ledger."),
     # --- delivery to the police backend (shop side) -----------------------------------
     Setting("sync.backend_url", "", "URL of the police backend (https://...). Empty: the URL recorded by `chipid sync enroll`. Plain http:// is accepted only for loopback addresses (tests, demo)."),
