@@ -145,15 +145,16 @@ def save_files(files: dict[str, bytes], directory: Path) -> list[Path]:
 
 
 def _diagnose(path: Path, recorder, config, **kwargs) -> None:
-    """Write the support bundle; a bundle that cannot be written is said on stderr, the read's exit code stays."""
+    """Write the support bundle; a bundle that cannot be written is said on stderr, the read's exit code stays.
+
+    A plain write: the bundle holds nothing personal and is made to be sent away."""
     from verifier.diagnose import build_bundle
-    from verifier.trust.store import _write_atomic
 
     settings = {k: config[k] for k in ("reader.name", "chip.access_policy", "chip.extended_length", "chip.max_le",
                                        "trust.demo", "trust.validity_policy")}
     bundle = build_bundle(recorder, settings=settings, **kwargs)
     try:
-        _write_atomic(path, json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8"))
+        path.write_text(json.dumps(bundle, ensure_ascii=False, indent=1), encoding="utf-8")
     except OSError as e:
         click.echo(f"chipid read: không ghi được gói chẩn đoán / cannot write the diagnostic bundle {path}: "
                    f"{e.strerror or e}", err=True)
