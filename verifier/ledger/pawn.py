@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from verifier.errors import InputError, LedgerError, NotFoundError
-from verifier.ledger.entry import VN_TZ, Entry, utc_bound, utc_now, utc_text
+from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
 from verifier.ledger.store import Ledger
 
 
@@ -40,6 +40,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...] | None, str | None]] = {
     "suspicious": (None, None),
 }
 CORRECTABLE = ("items", "notes", "valuation_vnd", "fees_vnd", "ownership_evidence")
+#: What makes a contract the same contract when a clerk sends it again (not its id, number or scan).
+_RETRY_FIELDS = ("type", "pawner", "items", "ownership_evidence", "valuation_vnd", "loan_vnd", "interest_rate_year_pct",
+                 "term_days", "fees_vnd", "start_date", "notes")
+
 HOLDER_FIELDS = (
     "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
     "place_of_origin", "place_of_residence", "issue_date", "expiry_date", "personal_identification",
@@ -242,7 +246,15 @@ class PawnBook:
                          self.ledger.sealer.seal(data, f"photo|{entry.payload['id']}|{kind}".encode())),
                     )
 
-        entry = self.ledger.append("transaction", payload, demo=bool(scan.get("demo")), prepare=prepare, also=store_photos)
+        # The same contract sent again (a clerk's retry after "the ledger failed") has the same retry key: if its
+        # first append was reported as failed but came back from the write-ahead log at restart, the retry gets it.
+        retry_key = self.ledger.sealer.blind("retry", canonical_json({k: payload[k] for k in _RETRY_FIELDS}).decode())
+        recovered = self.ledger.claim_recovered(retry_key)
+        if recovered is not None:
+            return {"id": recovered.payload["id"], "contract_no": recovered.payload["contract_no"], "seq": recovered.seq,
+                    "demo": recovered.demo, "recovered": True}
+        entry = self.ledger.append("transaction", payload, demo=bool(scan.get("demo")), prepare=prepare, also=store_photos,
+                                   retry_key=retry_key)
         return {"id": entry.payload["id"], "contract_no": entry.payload["contract_no"], "seq": entry.seq, "demo": entry.demo}
 
     def add_event(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str) -> dict:

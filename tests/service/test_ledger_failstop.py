@@ -1,0 +1,198 @@
+"""Hostile audit (issue 15 item 5): the ledger writer is fail-stop.
+
+After a failed write or fsync the state on disk is unknown ("Can Applications Recover from fsync
+Failures?", USENIX ATC 2020), so the writer must take no more writes, and at restart an append
+that was reported as failed but came back from the write-ahead log must be reported and must not
+be duplicated by the clerk's retry.
+
+Two real faults, no mocks of SQLite:
+
+* **disk full**: the ledger on a 3 MB tmpfs (we are root in the test sandbox; skipped with the
+  reason when ``mount`` is refused);
+* **fsync EIO**: SQLite calls ``fsync``/``fdatasync`` itself, so monkeypatching ``os.fsync``
+  would not reach it. A tiny ``LD_PRELOAD`` shim, compiled with gcc at test time, makes both
+  return ``EIO`` while a flag file exists; the shop runs in a child process under the shim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from verifier.errors import LedgerError, LedgerFailedError
+from verifier.ledger import failed_appends
+from verifier.ledger.pawn import PawnBook
+from verifier.ledger.store import Ledger
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = bytes(range(32))
+
+SCAN = {"verdict": "authentic", "demo": True, "reader": "emulator", "checks": {},
+        "holder": {"id_number": "079090001234", "full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-15"},
+        "face_image": {"sha256": "00" * 32}}
+
+
+def form(i: int) -> dict:
+    return {"items": [{"description": f"Nhẫn vàng {i}", "category": "jewelry"}], "valuation_vnd": 5_000_000,
+            "loan_vnd": 3_000_000, "interest_rate_year_pct": 12.0, "term_days": 30}
+
+
+def create(book: PawnBook, i: int) -> dict:
+    return book.create(SCAN, form(i), user="clerk", role="clerk", face={"decision": "match"})
+
+
+# --- disk full -----------------------------------------------------------------------------
+@pytest.fixture()
+def small_disk(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a 3 MB tmpfs (needs root): {r.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_disk_full_stops_the_writer_and_a_restart_reconciles(small_disk):
+    data = small_disk / "data"
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * 300_000)  # what the operator deletes to free space
+    led = Ledger.open(data, KEY, checkpoint_every=1000)
+    acked, error = [], None
+    for i in range(200):
+        try:
+            acked.append(led.append("transaction", {"type": "pawn_contract", "i": i, "blob": os.urandom(30_000).hex()}).seq)
+        except LedgerError as e:
+            error = e
+            break
+    assert error is not None, "the 3 MB disk never filled"
+    assert isinstance(error, LedgerFailedError) and "Sổ cái" in str(error) and led.failed
+    note = failed_appends.read(data / failed_appends.NAME)  # written into its reserved space on the full disk
+    assert [r["seq"] for r in note] == [len(acked) + 1]
+    # the writer takes nothing more, however small
+    with pytest.raises(LedgerFailedError, match="takes no more writes"):
+        led.append("transaction", {"type": "pawn_contract", "small": True})
+    with pytest.raises(LedgerFailedError):
+        led.checkpoint()
+    led.close()
+    filler.unlink()
+    led = Ledger.open(data, KEY)
+    try:
+        report = led.verify()
+        assert report.ok, report
+        recovered = [r["seq"] for r in led.recovered_after_failure]
+        assert report.head_seq == len(acked) + len(recovered)  # every acknowledged append, and no unknown one
+        assert recovered in ([], [len(acked) + 1])
+        rows = led._read().execute("SELECT seq, recovered FROM failed_appends").fetchall()
+        assert rows == [(len(acked) + 1, len(recovered))]
+        assert failed_appends.read(data / failed_appends.NAME) == []  # the note is cleared once reconciled
+        led.append("transaction", {"type": "pawn_contract", "after": True})  # writes again after the restart
+    finally:
+        led.close()
+
+
+# --- fsync EIO ---------------------------------------------------------------------------------
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int failing(void) {
+    const char *flag = getenv("CHIPID_FSYNC_FAIL_FLAG");
+    return flag && access(flag, F_OK) == 0;
+}
+int fsync(int fd) {
+    static int (*real)(int);
+    if (failing()) { errno = EIO; return -1; }
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    return real(fd);
+}
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (failing()) { errno = EIO; return -1; }
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    return real(fd);
+}
+"""
+
+SHOP = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from tests.service.test_ledger_failstop import KEY, create
+from verifier.errors import LedgerError, LedgerFailedError
+from verifier.ledger.pawn import PawnBook
+from verifier.ledger.store import Ledger
+
+data, flag = Path(sys.argv[1]), Path(sys.argv[2])
+led = Ledger.open(data, KEY, checkpoint_every=1000)
+book = PawnBook(led)
+done = [create(book, i)["seq"] for i in range(6)]
+flag.touch()  # from now on every fsync fails with EIO
+out = {{"done": done}}
+try:
+    create(book, 6)
+except LedgerError as e:
+    out["first"] = [type(e).__name__, str(e)]
+try:
+    create(book, 7)
+except LedgerFailedError as e:
+    out["then"] = str(e)
+out["failed"] = led.failed
+led.close()
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the fsync-failing LD_PRELOAD shim")
+    d = tmp_path_factory.mktemp("shim")
+    (d / "fsync_eio.c").write_text(SHIM)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", str(d / "fsync_eio.so"), str(d / "fsync_eio.c"), "-ldl"], check=True)
+    return d / "fsync_eio.so"
+
+
+def test_fsync_eio_stops_the_writer_and_the_retry_gets_the_recovered_entry(tmp_path, shim):
+    data, flag = tmp_path / "data", tmp_path / "fail-fsync"
+    env = dict(os.environ, LD_PRELOAD=str(shim), CHIPID_FSYNC_FAIL_FLAG=str(flag), PYTHONPATH=str(REPO))
+    env.pop("CHIPID_LEDGER_KEY", None)
+    r = subprocess.run([sys.executable, "-c", SHOP.format(repo=str(REPO)), str(data), str(flag)],
+                       env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["done"] == [1, 2, 3, 4, 5, 6]
+    assert out["first"][0] == "LedgerFailedError" and "disk I/O error" in out["first"][1]
+    assert "Sổ cái" in out["then"] and out["failed"]
+    assert "takes no more writes" in r.stderr or "fail-stop" in r.stderr  # said in the log
+
+    flag.unlink()  # the disk works again: the service restarts
+    led = Ledger.open(data, KEY)
+    try:
+        book = PawnBook(led)
+        assert led.verify().ok
+        head, _ = led.head()
+        assert head == 7, "the append reported as failed did not come back from the WAL: nothing to reconcile"
+        recovered = led.recovered_after_failure
+        assert [r["seq"] for r in recovered] == [7] and recovered[0]["contract_no"].endswith("000007")
+        # the clerk retries contract 6: the recovered entry is the answer, no duplicate
+        again = create(book, 6)
+        assert again["seq"] == 7 and again["recovered"] and again["contract_no"] == recovered[0]["contract_no"]
+        assert led.head()[0] == 7 and led.recovered_after_failure == []
+        # a different contract, and the same one once more, are new entries
+        assert create(book, 8)["seq"] == 8
+        assert create(book, 6)["seq"] == 9
+    finally:
+        led.close()
