@@ -132,3 +132,24 @@ def test_clerk_flow_and_inspector_search(live_server, browser_context):
     bundle = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     report = verify_bundle(bundle)
     assert report["ok"] and report["entries"] == 3 and report["demo_entries"] == 3  # contract, extension, redemption: all demo
+
+
+def test_counter_shows_a_warning_when_dg13_could_not_be_read(live_server, browser_context):
+    """A scan whose DG13 could not be parsed (``dg13_error`` in the result) shows a visible
+    Vietnamese warning under the holder's data; a normal scan shows none."""
+    clerk = live_server.add_user("hoa", "clerk")
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login(page, live_server.base, clerk)
+    page.wait_for_url(re.compile(r".*/counter$"))
+    result = {"verdict": "authentic", "holder": {"full_name": "NGUYEN VAN AN", "id_number": "079090001234"}, "checks": {},
+              "dg13_error": {"reason": "DG13 (personal data) could not be parsed: x; id_number come from the MRZ (DG1)",
+                             "reason_vi": "Không đọc được DG13 (thông tin cá nhân); số định danh lấy từ vùng MRZ (DG1)",
+                             "fields_from_mrz": ["id_number"]}}
+    page.evaluate("r => showResult({id: 'none', result: r})", result)
+    assert page.is_visible("#dg13-warning")
+    assert page.inner_text("#dg13-warning") == result["dg13_error"]["reason_vi"]
+    page.evaluate("r => showResult({id: 'none', result: r})", {**result, "dg13_error": None})
+    assert page.is_hidden("#dg13-warning")
+    assert errors == []

@@ -39,6 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "check_dg_hash": "Toàn vẹn DG{n}", "check_sod_completeness": "Đủ các nhóm dữ liệu đã ký",
         "check_issuer_country": "Quốc gia cấp", "check_chip_authentication": "Xác thực chip (chống sao chép)",
         "check_active_authentication": "Xác thực chủ động (chống sao chép)", "check_mrz_consistency": "MRZ khớp dữ liệu",
+        "check_access_data_match": "Chip khớp thông tin dùng để mở thẻ",
         "check_card_expiry": "Hạn sử dụng thẻ",
     },
     "en": {
@@ -77,6 +78,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "check_dg_hash": "DG{n} integrity", "check_sod_completeness": "All data groups signed",
         "check_issuer_country": "Issuing country", "check_chip_authentication": "Chip authentication (anti-clone)",
         "check_active_authentication": "Active authentication (anti-clone)", "check_mrz_consistency": "MRZ consistency",
+        "check_access_data_match": "Chip matches the access data",
         "check_card_expiry": "Card expiry",
     },
 }

@@ -77,6 +77,9 @@ function showResult(s) {
   const labels = HOLDER_LABELS[LANG] || HOLDER_LABELS.vi;
   const h = r.holder || {};
   for (const k of Object.keys(labels)) if (h[k]) dl.append(el("dt", {}, labels[k]), el("dd", { "data-field": k }, /date/.test(k) ? vdate(h[k]) : h[k]));
+  const dg13 = r.dg13_error;  // DG13 unreadable: some fields come from the MRZ, the rest is missing
+  $("dg13-warning").hidden = !dg13;
+  $("dg13-warning").textContent = dg13 ? (LANG === "vi" ? dg13.reason_vi : dg13.reason) || dg13.reason_vi : "";
   const ul = $("checks"); ul.replaceChildren();
   const checks = Array.isArray(r.checks) ? r.checks : Object.entries(r.checks || {}).map(([name, c]) => ({ name, ...c }));
   for (const c of checks) {
