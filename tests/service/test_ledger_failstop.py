@@ -196,3 +196,44 @@ def test_fsync_eio_stops_the_writer_and_the_retry_gets_the_recovered_entry(tmp_p
         assert create(book, 6)["seq"] == 9
     finally:
         led.close()
+
+
+def test_the_service_says_the_ledger_failed(small_disk):
+    """Through the REST API: a full disk makes the contract fail with a message in Vietnamese
+    too, and /health reports ``ledger_failed`` from then on."""
+    from argon2 import PasswordHasher
+
+    from tests.service.conftest import Api, txn_body
+    from verifier.api.app import create_app
+    from verifier.config import Config
+    from verifier.users import UserStore
+
+    cfg = Config().with_overrides(service__data_dir=str(small_disk / "data"))
+    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    svc, api = app.state.svc, Api(app)
+    try:
+        svc.users.add("clerk-1", "clerk")
+        token = svc.users.issue_token("clerk-1")
+        scan = svc.scans.add_finished({**SCAN, "access": "pace", "files": []}, b"", user="clerk-1")
+        scan.face = {"decision": "match", "distance": 0.3, "score": 80, "reasons": [], "demo": True}
+        assert api.post("/api/v1/transactions", token, json=txn_body(scan.id)).status_code == 201
+        assert api.get("/api/v1/health").json()["status"] == "ok"
+        with open(small_disk / "filler", "wb") as f:  # fill the disk to the last block
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        body = txn_body(scan.id, notes="x" * 1900)
+        r = api.post("/api/v1/transactions", token, json=body)
+        assert r.status_code == 500 and "Sổ cái" in r.json()["error"]["message"], r.text
+        health = api.get("/api/v1/health").json()
+        assert health["status"] == "ledger_failed" and health["ledger"]["failed"] and "Sổ cái" in health["ledger"]["failed_vi"]
+        (small_disk / "filler").unlink()  # space again, but the writer stays stopped until the restart
+        r = api.post("/api/v1/transactions", token, json=txn_body(scan.id))
+        assert r.status_code == 500 and "takes no more writes" in r.json()["error"]["message"]
+    finally:
+        api.close()
+        svc.close()

@@ -61,8 +61,9 @@ class Service:
         seq, head = self.ledger.head()
         cp = self.ledger.latest_checkpoint()
         busy = self.scans.busy()
+        failed = self.ledger.failed  # fail-stop: the ledger takes no more writes (verifier/ledger/store.py)
         return {
-            "status": "ok",
+            "status": "ledger_failed" if failed else "ok",
             "version": __version__,
             "demo": self.demo,
             "reader": {"name": self.cfg["reader.name"], "mode": "demo" if self.demo else "live", "busy": busy is not None},
@@ -72,6 +73,9 @@ class Service:
                 "head_seq": seq,
                 "head_hash": head,
                 "checkpoint_seq": cp.seq if cp else None,
+                "failed": failed,
+                "failed_vi": "Sổ cái ghi thất bại, ngừng nhận giao dịch mới: kiểm tra ổ đĩa rồi khởi động lại dịch vụ" if failed else None,
+                "recovered_after_failure": self.ledger.recovered_after_failure,
             },
             "sync": {k: v for k, v in self.ledger.sync_state().items() if k in ("acked_seq", "pending", "last_success", "last_error")},
         }
