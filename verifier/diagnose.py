@@ -50,13 +50,14 @@ _INS_NAMES = {
 #: application SFI 1D is EF.SOD (EF.CardSecurity shares it in the master file).
 _SFI_NAMES = {f.sfi: f.name for f in FILES.values() if f.sfi is not None and f.name != "CardSecurity"}
 
-_DIGITS = re.compile(r"\d{2,}")
+_DIGITS = re.compile(r"(?<!DG)(?<!\d)\d{2,}")  # "DG13" keeps its number
 _HEX_RUN = re.compile(r"\b(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{6,}\b")
 MAX_DG13_NODES = 512
 
 
 def redact(text: str) -> str:
-    """``text`` without numbers of two digits or more and without hex runs: what an error may say."""
+    """``text`` without numbers of two digits or more (data-group numbers excepted) and without hex runs:
+    what an error may say."""
     return _DIGITS.sub("…", _HEX_RUN.sub("…", text))
 
 

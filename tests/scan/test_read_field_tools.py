@@ -254,3 +254,47 @@ def test_diagnose_through_pcscd_and_vpcd_records_the_reader_and_atr(virtual_card
     assert bundle["checks"]["sod_signature"] == "passed"
     assert bundle["settings"]["trust.demo"] is True
     assert (dump / "EF.SOD.bin").read_bytes()[:1] == b"\x77" and _mode(dump) == 0o700
+
+
+def test_dg13_structure_of_the_real_layout_names_fields_and_holds_no_value():
+    """cccd/README.md's DG13 layout (version, UTF-8 OID, a SET of 16 numbered fields; 13 holds two
+    SEQUENCEs, 14 and 15 may be the number alone), with invented values."""
+    from verifier.diagnose import dg13_structure
+    from verifier.icao import tlv
+
+    def field(n: int, *values: bytes) -> bytes:
+        return tlv.encode(0x30, tlv.encode(0x02, bytes([n])) + b"".join(values))
+
+    values = {1: tlv.encode(0x13, b"001099012345"), 2: tlv.encode(0x0C, "Phạm Thị Hoa".encode()),
+              3: tlv.encode(0x13, b"02/09/1999"), 12: tlv.encode(0x0C, "Không thời hạn".encode()),
+              16: tlv.encode(0x13, b"0123456789ABCDEF")}
+    fields = []
+    for n in range(1, 17):
+        if n == 13:
+            fields.append(field(13, tlv.encode(0x30, tlv.encode(0x0C, "Phạm Văn Bố".encode())),
+                                tlv.encode(0x30, tlv.encode(0x0C, "Lê Thị Mẹ".encode()))))
+        else:
+            fields.append(field(n, *([values[n]] if n in values else [])))
+    dg13 = tlv.encode(0x6D, tlv.encode(0x30, tlv.encode(0x02, b"\x01") + tlv.encode(0x06, bytes.fromhex("28D316010008"))
+                                       + tlv.encode(0x31, b"".join(fields))))
+    shape = dg13_structure(dg13)
+    text = json.dumps(shape, ensure_ascii=False)
+    assert [n["field"] for n in _nodes(shape) if "field" in n] == list(range(1, 17))
+    assert shape["tag"] == "6D" and shape["children"][0]["children"][2]["tag"] == "31"
+    parents = next(n for n in _nodes(shape) if n.get("field") == 13)
+    assert [c["tag"] for c in parents["children"]] == ["02", "30", "30"]
+    assert next(n for n in _nodes(shape) if n.get("field") == 14) == {"tag": "30", "length": 3, "field": 14,
+                                                                     "children": [{"tag": "02", "length": 1}]}
+    for secret in ("001099012345", "Phạm", "02/09/1999", "Không", "0123456789ABCDEF", "28d316", "28D316"):
+        assert secret not in text
+    assert dg13_structure(dg13[:40]) == {"error": "TLVError"}  # a cut DG13: the error's class, no bytes
+
+
+def test_redact_keeps_words_and_drops_numbers_and_hex():
+    from verifier.diagnose import redact
+
+    assert redact("PACE with MRZ key (date of expiry 300315) (key 1 of 2)") == \
+        "PACE with MRZ key (date of expiry …) (key 1 of 2)"
+    assert redact("DG13 field 2: value is not valid utf-8: c3a86e67") == "DG13 field 2: value is not valid utf-8: …"
+    assert redact("MRZ IDVNM0900012345 of DG1") == "MRZ IDVNM… of DG1"
+    assert redact("15/03/1990 and 079090001234") == "…/…/… and …"
