@@ -8,10 +8,18 @@ Hostile input is refused *before* decoding: more than :data:`MAX_BYTES` of data,
 header declaring more than :data:`MAX_PIXELS` pixels (a decompression bomb) raises
 :class:`~verifier.errors.ImageError`; so does an empty, truncated or corrupt file.
 Nothing here logs pixel data.
+
+Chip portraits (DG2, read from an untrusted chip) go through :func:`decode_portrait`, the one
+place that decodes them (face comparison, the counter page): JPEG or JPEG 2000 only, at most
+:data:`MAX_PORTRAIT_BYTES`, and a header declaring more than :data:`MAX_PORTRAIT_PIXELS` or
+more than :data:`MAX_PORTRAIT_SIDE` pixels a side is refused before any pixel is decoded. The
+general 40-megapixel cap is for camera pictures and uploads; under it a 141-byte JPEG 2000
+codestream still decodes to 6000 x 6000 (36 MP, 0.4 s, ~150 MB inside OpenJPEG).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
@@ -28,6 +36,16 @@ MAX_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 #: Smallest sensible image side (pixels).
 MIN_SIDE = 16
+
+#: Chip portrait limits. Real CCCD portraits are 300 x 400 (0.12 MP, about 15 KB); an ISO/IEC
+#: 19794-5 full-frontal image of a 35 x 45 mm photo scanned at 600 dpi is about 830 x 1060
+#: (0.9 MP). No chip portrait comes near 1 MP or 2000 pixels a side, and at 1 MP the decoded
+#: image stays under 4 MB per 8-bit band (16 MB inside OpenJPEG's 32-bit buffers): the memory
+#: bound of decoding an untrusted chip image. A DG2 file itself is far below 1 MB.
+MAX_PORTRAIT_PIXELS = 1_000_000
+MAX_PORTRAIT_SIDE = 2000
+MAX_PORTRAIT_BYTES = 1024 * 1024
+_PORTRAIT_FORMATS = ("JPEG", "JPEG2000")
 
 _FORMATS = ("JPEG", "JPEG2000", "PNG", "BMP", "TIFF", "WEBP", "PPM")
 
@@ -51,13 +69,48 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def decode_portrait(data: bytes, *, name: str = "chip portrait") -> np.ndarray:
+    """Decode a chip portrait (DG2 image: JPEG or JPEG 2000, ICAO 9303-10 §4.7.2) within the
+    portrait limits: the header's size is checked before decoding (see the module docstring).
+    Raises :class:`ImageError` for anything else."""
+    return decode_image(data, name=name, max_bytes=MAX_PORTRAIT_BYTES, max_pixels=MAX_PORTRAIT_PIXELS,
+                        max_side=MAX_PORTRAIT_SIDE, formats=_PORTRAIT_FORMATS)
+
+
+def check_portrait(data: bytes, *, name: str = "chip portrait") -> tuple[int, int]:
+    """(width, height) from a chip portrait's header, refused like :func:`decode_portrait` refuses,
+    without decoding: for callers that pass a portrait on as it is (e.g. a JPEG to a browser)."""
+    with _opened(data, name, MAX_PORTRAIT_BYTES, MAX_PORTRAIT_PIXELS, MAX_PORTRAIT_SIDE, _PORTRAIT_FORMATS) as img:
+        return img.size
+
+
 def decode_image(data: bytes, *, name: str = "image", max_bytes: int = MAX_BYTES,
-                 max_pixels: int = MAX_PIXELS) -> np.ndarray:
+                 max_pixels: int = MAX_PIXELS, max_side: int | None = None,
+                 formats: tuple[str, ...] = _FORMATS) -> np.ndarray:
     """Decode ``data`` to an ``H x W x 3`` RGB ``uint8`` array (grey images are expanded).
 
     EXIF orientation is applied (phone and camera photos). ``name`` only labels errors.
+    ``max_side`` caps each side, ``formats`` the accepted formats (Pillow names).
     Raises :class:`ImageError` for empty, oversized, unknown, corrupt or truncated input.
     """
+    with _opened(data, name, max_bytes, max_pixels, max_side, formats) as img:
+        try:
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if img.mode != "RGB":
+                if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                    img = _to_8bit(img)
+                img = img.convert("RGB")
+            return np.asarray(img, dtype=np.uint8).copy()
+        except MemoryError as e:
+            raise ImageError(f"{name}: not enough memory to decode the image") from e
+        except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error ... on bad data
+            raise ImageError(f"{name}: corrupt or truncated {img.format} image ({type(e).__name__}: {e})") from e
+
+
+@contextlib.contextmanager
+def _opened(data, name: str, max_bytes: int, max_pixels: int, max_side: int | None, formats: tuple[str, ...]):
+    """Pillow's lazy open (headers only) of ``data`` after the size, format and pixel checks."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageError(f"{name}: expected image bytes, found {type(data).__name__}")
     data = bytes(data)
@@ -66,36 +119,31 @@ def decode_image(data: bytes, *, name: str = "image", max_bytes: int = MAX_BYTES
     if len(data) > max_bytes:
         raise ImageError(f"{name}: {len(data)} bytes is larger than the {max_bytes}-byte limit for an image")
     fmt = sniff_format(data)
-    if fmt is None:
-        raise ImageError(f"{name}: not a recognised image (expected JPEG, JPEG 2000, PNG, BMP, TIFF or WebP; "
+    if fmt is None or fmt not in formats:
+        raise ImageError(f"{name}: not a recognised image (expected {', '.join(formats)}; "
                          f"found bytes {data[:8].hex()})")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # corrupt EXIF and the like: judged by the decode itself
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=_FORMATS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # corrupt EXIF and the like: judged by the decode itself
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data), formats=(fmt,))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ImageError(f"{name}: refused as a decompression bomb ({e})") from e
+        except MemoryError as e:
+            raise ImageError(f"{name}: not enough memory to read the image header") from e
+        except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error ... on bad data
+            raise ImageError(f"{name}: corrupt or truncated {fmt} image ({type(e).__name__}: {e})") from e
+        with img:
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageError(f"{name}: {width}x{height} = {width * height} pixels exceeds the limit of "
                                  f"{max_pixels} pixels")
+            if max_side is not None and max(width, height) > max_side:
+                raise ImageError(f"{name}: {width}x{height} exceeds the limit of {max_side} pixels a side")
             if min(width, height) < MIN_SIDE:
                 raise ImageError(f"{name}: {width}x{height} is too small to hold a face (expected at least "
                                  f"{MIN_SIDE} pixels a side)")
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            if img.mode != "RGB":
-                if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                    img = _to_8bit(img)
-                img = img.convert("RGB")
-            return np.asarray(img, dtype=np.uint8).copy()
-    except ImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name}: refused as a decompression bomb ({e})") from e
-    except MemoryError as e:
-        raise ImageError(f"{name}: not enough memory to decode the image") from e
-    except Exception as e:  # Pillow raises OSError, SyntaxError, ValueError, struct.error ... on bad data
-        raise ImageError(f"{name}: corrupt or truncated {fmt} image ({type(e).__name__}: {e})") from e
+            yield img
 
 
 def _to_8bit(img: Image.Image) -> Image.Image:

@@ -28,7 +28,7 @@ import numpy as np
 from biometrics import compare
 from biometrics.compare import Thresholds
 from biometrics.faces import Face, detect_faces, encode_chip, face_chip
-from biometrics.images import MAX_BYTES, MAX_PIXELS, decode_image
+from biometrics.images import MAX_BYTES, MAX_PIXELS, decode_image, decode_portrait
 from biometrics.models import Models, shared_models
 from biometrics.quality import Quality, QualityLimits, Reason, assess, other_faces, reason, what
 from verifier.errors import ImageError
@@ -126,15 +126,22 @@ class FaceVerifier:
         return self._models
 
     # --- the chip side ------------------------------------------------------------
-    def encode_reference(self, image: bytes | np.ndarray, *, name: str = "chip portrait") -> Reference:
+    def encode_reference(self, image: bytes | np.ndarray, *, name: str = "chip portrait",
+                         chip: bool = False) -> Reference:
         """Find and encode the face of the chip portrait (JPEG / JPEG 2000 bytes or an RGB array).
 
+        ``chip``: the bytes come from a chip's DG2 and are decoded within the portrait limits
+        (:func:`biometrics.images.decode_portrait`); otherwise within the general image limits.
         Raises :class:`ImageError` when the bytes are not a decodable image; a decodable
         image without a usable face gives a :class:`Reference` with ``issue`` set.
         """
         t0 = time.perf_counter()
-        rgb = _check_array(image, name) if isinstance(image, np.ndarray) else \
-            decode_image(image, name=name, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+        if isinstance(image, np.ndarray):
+            rgb = _check_array(image, name)
+        elif chip:
+            rgb = decode_portrait(image, name=name)
+        else:
+            rgb = decode_image(image, name=name, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
         faces = detect_faces(self.models, rgb)
         ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
         if not faces:
@@ -151,12 +158,13 @@ class FaceVerifier:
         encoding = encode_chip(self.models, chip, self.jitters)
         return Reference(encoding, face, quality, None, ms(), grey)
 
-    def encode_reference_async(self, image: bytes | np.ndarray) -> "Future[Reference]":
-        """Start encoding the chip portrait in a worker thread (call before the camera starts)."""
+    def encode_reference_async(self, image: bytes | np.ndarray, *, chip: bool = True) -> "Future[Reference]":
+        """Start encoding the chip portrait in a worker thread (call before the camera starts);
+        bytes are decoded within the chip portrait limits unless ``chip`` is False."""
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-reference")
-            return self._pool.submit(self.encode_reference, image)
+            return self._pool.submit(self.encode_reference, image, chip=chip)
 
     # --- the camera side -------------------------------------------------------------
     def verify(self, reference: Reference, frame: Frame | np.ndarray | bytes, *, name: str = "camera picture",

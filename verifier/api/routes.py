@@ -110,10 +110,10 @@ def get_scan(request: Request, scan_id: str, user: User = Depends(need("scan")))
     return scan.to_json()
 
 
-def _image_response(data: bytes) -> Response:
+def _image_response(data: bytes, *, portrait: bool = False) -> Response:
     from verifier.api.images import to_browser_image
 
-    content, media = to_browser_image(data)
+    content, media = to_browser_image(data, portrait=portrait)
     return Response(content, media_type=media, headers={"Cache-Control": "no-store"})
 
 
@@ -124,7 +124,7 @@ def scan_portrait(request: Request, scan_id: str, user: User = Depends(need("sca
     if not scan.portrait:
         raise ApiError(404, "no_portrait", "this scan has no chip photo")
     svc(request).ledger.log_access(user.name, user.role, "read_photo", f"scan:{scan.id}", "chip")
-    return _image_response(scan.portrait)
+    return _image_response(scan.portrait, portrait=True)
 
 
 @router.get("/scans/{scan_id}/camera", tags=["scans"], summary="The camera picture taken for the face comparison",
@@ -302,7 +302,7 @@ def txn_photo(request: Request, txn_id: str, kind: str, user: User = Depends(nee
     if data is None:
         raise ApiError(404, "photo_not_found", f"no {kind} photo for {txn_id!r} (never taken, or purged after privacy.face_retention_days)")
     s.ledger.log_access(user.name, user.role, "read_photo", f"contract-id:{txn_id}", kind)
-    return _image_response(data)
+    return _image_response(data, portrait=kind == "chip")
 
 
 @router.get("/transactions/{txn_id}/contract.pdf", tags=["transactions"], summary="The contract/receipt as PDF (Vietnamese)",
