@@ -6,12 +6,22 @@ The result is a plain dict in the shape ``chipid read --json`` prints and
 Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
 
 1. access control (PACE, else BAC by ``chip.access_policy``) with the candidate keys;
-2. read EF.COM, EF.SOD, DG1, DG2, DG13, DG14;
+2. read EF.SOD, then EF.COM (unsigned: read when present, its absence reported, never fatal),
+   then the data groups EF.SOD lists (without a usable EF.SOD: those EF.COM lists, else
+   :data:`DEFAULT_DGS`), DG14 last (:func:`reading_plan`);
 3. chip authentication with DG14's key, then restart secure messaging under the new keys
    and read DG15 through them: a chip that lacks DG14's private key fails here (clone);
 4. active authentication with DG15's key, then DG3 when the card lists it (EAC-protected on a
    CCCD: reported in ``not_readable``, not as an error);
-5. passive authentication and the remaining checks (:mod:`verifier.inspection`).
+5. passive authentication and the remaining checks (:mod:`verifier.inspection`), and the
+   ``access_protocol`` check (:mod:`verifier.access_protocol`: PACE offered, BAC used).
+
+A file the chip refuses is reported in ``not_readable`` with its status word and the read goes
+on; secure messaging the chip ended is re-opened with the same key, and chip authentication is
+run again before DG15 and active authentication (:class:`verifier.icao.session.ChipSession`).
+A card lifted mid-read is waited for up to ``reader.timeout_s`` (progress :data:`CARD_LIFTED`),
+checked to be the same chip and read on from where it stopped, at most :data:`MAX_RESUMES`
+times; the result says how many times (``resumes``).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verifier import verdict as V
+from verifier.access_protocol import access_protocol_check
 from verifier.cccd import access as access_keys
 from verifier.cccd.access_match import AccessData, with_keys
 from verifier.config import Config
@@ -47,11 +58,20 @@ from verifier.transport import CardTransport
 log = logging.getLogger(__name__)
 
 DEMO_CARD_DIR = Path(__file__).resolve().parents[1] / "drivers" / "emulator" / "demo" / "card"
-FIRST_FILES = ("COM", "SOD", "DG1", "DG2", "DG13", "DG14")
-AFTER_CA_FILES = ("DG15",)
-#: Files a CCCD keeps behind Extended Access Control (fingerprints): asked for last, only when EF.COM
+#: Data groups read when neither EF.SOD nor EF.COM says which: a CCCD's (public dumps).
+DEFAULT_DGS = (1, 2, 13, 14, 15)
+#: Read after chip authentication, through its keys: a chip without DG14's private key fails first.
+AFTER_CA_DGS = (15,)
+#: Data groups behind Extended Access Control (fingerprints, iris): asked for last, only when EF.COM
 #: or EF.SOD lists them, and reported in ``not_readable`` (6982: "access-protected"), never as an error.
-EAC_FILES = ("DG3",)
+EAC_DGS = (3, 4)
+#: Lifted cards waited for in one scan.
+MAX_RESUMES = 3
+#: Progress shown to the clerk while a lifted card is waited for, and when it is back.
+CARD_LIFTED = "thẻ bị nhấc ra, đặt lại thẻ để đọc tiếp"
+CARD_BACK = "đã đặt lại thẻ, đang đọc tiếp"
+#: Step of the error raised when chip authentication, run again after re-opening, fails.
+CA_AGAIN = "chip authentication again"
 
 Progress = Callable[[str], None]
 
@@ -153,20 +173,20 @@ def _com_dgs(files: dict[str, bytes]) -> set[int]:
         return set()
 
 
-def _read_eac_files(session: ChipSession, files: dict[str, bytes], not_readable: dict[str, str],
-                    listed: set[int]) -> None:
-    """Ask for the EAC-protected files the card lists, after every check that needs the session
-    (some chips drop secure messaging after 6982). What cannot be read is reported, not raised."""
-    for name in EAC_FILES:
-        if int(name[2:]) not in listed:
-            continue
-        try:
-            got = session.read_all((name,))
-        except ChipidError as e:
-            log.info("%s could not be read: %s", name, e)
-            not_readable[name] = f"could not be read ({type(e).__name__})"
-            continue
-        files.update({n: b for n, b in got.files.items() if n == name})
+def reading_plan(dgs) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(before chip authentication, after it, EAC-protected last) for the data groups ``dgs``:
+    DG14 last before chip authentication, DG15 after it, DG3/DG4 at the very end."""
+    dgs = set(dgs)
+    before = sorted(n for n in dgs if n not in AFTER_CA_DGS + EAC_DGS + (14,)) + ([14] if 14 in dgs else [])
+    return (tuple(f"DG{n}" for n in before), tuple(f"DG{n}" for n in AFTER_CA_DGS if n in dgs),
+            tuple(f"DG{n}" for n in EAC_DGS if n in dgs))
+
+
+def _read(session: ChipSession, names, files: dict[str, bytes], not_readable: dict[str, str]) -> None:
+    """Read ``names`` into ``files``; what the chip refuses goes to ``not_readable`` (with its SW)."""
+    if names:
+        got = session.read_all(names)
+        files.update(got.files)
         not_readable.update(got.not_readable)
 
 
@@ -196,7 +216,23 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
                      "Không thực hiện được xác thực chip"), True
     session.replace_sm(ca.sm)
     confirmation = confirm_chip_authentication(session, ca.protocol)
+    if confirmation.valid:
+        session.after_reopen.append(lambda: _chip_authentication_again(session, dg14))
     return confirmation.to_check(), confirmation.valid
+
+
+def _chip_authentication_again(session: ChipSession, dg14) -> None:
+    """After secure messaging was re-opened (SM error, card put back), run chip authentication
+    again so DG15 and active authentication keep running under its keys (ICAO 9303-11 §6.2)."""
+    try:
+        ca = run_chip_authentication(session, dg14)
+        session.replace_sm(ca.sm)
+        confirmation = confirm_chip_authentication(session, ca.protocol)
+    except ChipidError as e:
+        raise ChipError(f"chip authentication failed when run again after re-opening: {e}", step=CA_AGAIN) from e
+    if not confirmation.valid:
+        raise ChipError(f"chip authentication failed when run again after re-opening: {confirmation.reason}",
+                        step=CA_AGAIN)
 
 
 def _active_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> V.Check | None:
@@ -229,25 +265,36 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
     started = time.perf_counter()
     warnings = list(warnings or [])
     session = ChipSession(transport, keys, policy=config["chip.access_policy"],
-                          extended_length=config["chip.extended_length"], max_le=config["chip.max_le"])
+                          extended_length=config["chip.extended_length"], max_le=config["chip.max_le"],
+                          max_resumes=MAX_RESUMES, resume_wait_s=config["reader.timeout_s"],
+                          on_card=lambda event: progress(CARD_LIFTED if event == "lifted" else CARD_BACK))
     progress("reading")
     session.open()
     access_check = V.passed(V.CHIP_ACCESS, f"chip opened with {session.access_protocol} ({session.key_used})",
                             f"Mở chip bằng {session.access_protocol}", protocol=session.access_protocol)
-    first = session.read_all(FIRST_FILES)
-    files = dict(first.files)
-    not_readable = dict(first.not_readable)
+    files: dict[str, bytes] = {}
+    not_readable: dict[str, str] = {}
+    _read(session, ("SOD", "COM"), files, not_readable)  # EF.SOD decides; EF.COM is not signed
     listed = _sod_dgs(files)
+    before_ca, after_ca, eac = reading_plan(listed or _com_dgs(files) or DEFAULT_DGS)
+    eac = tuple(dict.fromkeys(eac + reading_plan(_com_dgs(files))[2]))
+    _read(session, before_ca, files, not_readable)
 
     progress("verifying")
     ca_check, usable = _chip_authentication(session, files, required=14 in listed)
     aa_check = None
     if usable:
-        later = session.read_all(AFTER_CA_FILES)
-        files.update(later.files)
-        not_readable.update(later.not_readable)
+        try:
+            _read(session, after_ca, files, not_readable)
+        except ChipError as e:
+            if CA_AGAIN not in (e.step or ""):
+                raise
+            ca_check = V.failed(V.CHIP_AUTHENTICATION, f"{e.message}: suspected clone",
+                                "Xác thực chip thất bại khi thực hiện lại: nghi chip sao chép")
+            usable = False
+    if usable:
         aa_check = _active_authentication(session, files, required=15 in listed)
-        _read_eac_files(session, files, not_readable, listed | _com_dgs(files))
+        _read(session, eac, files, not_readable)  # last: some chips drop secure messaging after 6982
     if aa_check is None and not usable and 15 in listed:
         aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
                                    "Không thực hiện: phiên làm việc bị ngắt khi xác thực chip")
@@ -256,22 +303,25 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
                                   active_auth_check=aa_check, now=now, policy=PAPolicy.from_config(config),
                                   access_data=with_keys(access_data, keys))
     warnings += inspection.warnings
+    checks = inspection.checks + (access_protocol_check(session.access_protocol, session.policy, files),)
+    verdict = V.decide(checks)
     elapsed_ms = (time.perf_counter() - started) * 1000
     result = {
         "reader": transport.name,
         "demo": demo,
-        "access": {"protocol": session.access_protocol, "key": session.key_used, "attempts": list(first.attempts)},
+        "access": {"protocol": session.access_protocol, "key": session.key_used, "attempts": list(session.attempts)},
         "files": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
         "not_readable": not_readable,
         "mrz": inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
         "holder": inspection.holder,
         "holder_source": inspection.holder_source,
         "dg13_error": inspection.dg13_error,
-        "holder_verified": inspection.verdict is V.Outcome.AUTHENTIC,
+        "holder_verified": verdict is V.Outcome.AUTHENTIC,
         "face_image": inspection.face_image,
-        "checks": V.checks_json(inspection.checks),
-        "verdict": inspection.verdict.value,
+        "checks": V.checks_json(checks),
+        "verdict": verdict.value,
         "warnings": warnings,
+        "resumes": session.resumes,
         "apdus": session.apdus,
         "bytes": session.bytes,
         "elapsed_ms": round(elapsed_ms, 1),

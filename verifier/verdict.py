@@ -56,6 +56,7 @@ ACTIVE_AUTHENTICATION = "active_authentication"
 MRZ_CONSISTENCY = "mrz_consistency"
 ISSUER_COUNTRY = "issuer_country"
 CARD_EXPIRY = "card_expiry"
+ACCESS_PROTOCOL = "access_protocol"  # PACE advertised but the session ended on BAC: a downgrade
 ACCESS_DATA_MATCH = "access_data_match"  # DG1/DG13 vs the access data used (ICAO 9303-11 §4.3)
 
 #: A failure of any of these means the document is not authentic.

@@ -110,9 +110,21 @@ def test_keys_never_show_in_repr():
     assert "090001234" not in repr(keys_from_qr(QR))
 
 
-def test_from_id_without_expiry_still_gives_the_can():
+def test_from_id_without_expiry_still_gives_the_can_and_the_2099_key():
     c = keys_from_id("079060001234", "600315", "none")
-    assert c.keys[-1] == CANKey("001234")
+    assert c.keys == [BACKey("060001234", "600315", "<<<<<<"), CANKey("001234"), BACKey("060001234", "600315", "990315")]
+
+
+def test_from_qr_ends_with_the_no_expiry_keys_in_order():
+    expiries = [k.date_of_expiry for k in keys_from_qr(QR).keys if isinstance(k, BACKey)]
+    assert expiries[-2:] == ["<<<<<<", "990315"]
+    assert expiries.count("<<<<<<") == 1  # the renewal rule may list it too: tried once
+
+
+def test_the_2099_key_is_described_without_the_day_and_month_of_birth():
+    key = keys_from_qr(QR).keys[-1]
+    assert key.date_of_expiry == "990315"
+    assert "0315" not in key.describe() and "2099" in key.describe()
 
 
 def test_from_document_number_normalises_dates_and_refuses_garbage():

@@ -43,7 +43,7 @@ def test_dg3_listed_by_the_card_is_reported_as_not_readable_not_as_an_error():
     chip = make_chip(profile, replace_files=extra)
     keys = keys_from_access(None, demo_card=DEMO_CARD_DIR).keys
     result = read_and_verify(EmulatorTransport(chip), keys, TrustStore.demo(), config=Config(), demo=True).result
-    assert result["not_readable"] == {"DG3": "access-protected (EAC)"}
+    assert result["not_readable"] == {"DG3": "access-protected (EAC) (SW 6982)"}
     assert "DG3" not in result["files"] and "dg_hash_3" not in result["checks"]
     assert result["checks"]["sod_completeness"]["status"] == "passed"
     assert result["verdict"] == "authentic", result["checks"]
@@ -115,7 +115,7 @@ def test_chip_that_hides_a_signed_dg15_is_not_authentic():
     chip = make_chip(load_profile(DEMO_CARD_DIR))
     del chip.files["DG15"]
     result = _scan(chip)
-    assert result["not_readable"] == {"DG15": "not present"}
+    assert result["not_readable"]["DG15"] == "not present (SW 6A82)"
     assert result["checks"]["active_authentication"]["status"] == "failed"
     assert result["verdict"] == "not_authentic"
 

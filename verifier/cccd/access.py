@@ -6,7 +6,11 @@ CCCD facts used (public readers, see ``/work/shared/data/README.md``):
   MRZ information: document number, date of birth, date of expiry);
 * PACE CAN = the last 6 digits of the ID number (ICAO 9303-11 §9.7.3);
 * the QR carries no expiry: it is derived from the renewal ages
-  (:func:`verifier.cccd.qr.expiry_candidates`), one :class:`BACKey` per candidate.
+  (:func:`verifier.cccd.qr.expiry_candidates`), one :class:`BACKey` per candidate;
+* a card without expiry: when the derived expiry fails, BAC is tried with the MRZ filler
+  ``<<<<<<`` and then with year 2099 and the day and month of birth (``99MMDD``)
+  (:func:`no_expiry_keys`). The session logs every attempt with the key's description
+  (:meth:`BACKey.describe`), never the key or the date of birth.
 
 Every function returns :class:`AccessCandidates`, keys best first; input that cannot
 yield any key raises :class:`AccessKeyError`.
@@ -57,6 +61,18 @@ def _bac(document_number: str, birth: str, expiry: str) -> BACKey:
         raise AccessKeyError(f"cannot build a BAC key: {e.message}") from e
 
 
+def no_expiry_keys(document_number: str, birth: str) -> list[BACKey]:
+    """BAC keys for a card that does not expire, in the order tried: the MRZ filler ``<<<<<<``
+    (check digit 0, ICAO 9303-3 §4.9), then year 2099 with the day and month of birth
+    (``99MMDD``), the two ways an issuing system can write "no expiry" into the MRZ information
+    that keys BAC (ICAO 9303-11 §4.3.2)."""
+    return [_bac(document_number, birth, NO_EXPIRY.mrz), _bac(document_number, birth, "99" + birth[2:])]
+
+
+def _with_fallbacks(bac_keys: list, fallbacks: list) -> list:
+    return bac_keys + [k for k in fallbacks if k not in bac_keys]
+
+
 def keys_from_mrz(text: str) -> AccessCandidates:
     """Keys from a typed or scanned MRZ (TD1 or TD3). Check-digit failures are warnings:
     the chip is the judge. A CCCD MRZ (optional data = 12-digit ID) also yields the CAN."""
@@ -78,7 +94,8 @@ def keys_from_mrz(text: str) -> AccessCandidates:
 
 def keys_from_id(id12: str, birth, expiry) -> AccessCandidates:
     """Keys from the 12-digit ID number, the birth date and the expiry date (YYMMDD, a date,
-    or :data:`NO_EXPIRY` / None for a card without expiry): BAC key, then the CAN."""
+    or :data:`NO_EXPIRY` / None for a card without expiry): BAC key, then the CAN. Without
+    expiry the ``99MMDD`` key follows (:func:`no_expiry_keys`)."""
     id12 = check_format(id12)
     birth_s = _yymmdd(birth, "date of birth")
     expiry_s = _yymmdd(NO_EXPIRY if expiry is None else expiry, "date of expiry")
@@ -88,6 +105,8 @@ def keys_from_id(id12: str, birth, expiry) -> AccessCandidates:
         warnings.append(f"ID number encodes birth year {info.birth_year} but the date of birth is in year ..{birth_s[:2]}")
     keys: list = [_bac(id12[-9:], birth_s, expiry_s)]
     keys.append(CANKey(id12[-6:]))
+    if expiry_s == NO_EXPIRY.mrz:
+        keys += no_expiry_keys(id12[-9:], birth_s)[1:]
     data = AccessData("id", id_number=id12, date_of_birth=birth_s, date_of_expiry=expiry_s)
     return AccessCandidates(keys=keys, warnings=warnings, data=data)
 
@@ -103,7 +122,8 @@ def keys_from_document(document_number: str, birth, expiry) -> AccessCandidates:
 
 def keys_from_qr(text: str | bytes) -> AccessCandidates:
     """Keys from the card's QR text: the BAC key for the most likely expiry, the CAN, then
-    BAC keys for the neighbouring expiry candidates."""
+    BAC keys for the neighbouring expiry candidates, then the no-expiry keys
+    (:func:`no_expiry_keys`: ``<<<<<<``, then ``99MMDD``)."""
     try:
         qr = parse_card_qr(text)
     except ParseError as e:
@@ -118,6 +138,7 @@ def keys_from_qr(text: str | bytes) -> AccessCandidates:
         key = _bac(qr.id_number[-9:], birth, _yymmdd(candidate, "date of expiry"))
         if key not in bac_keys:
             bac_keys.append(key)
+    bac_keys = _with_fallbacks(bac_keys, no_expiry_keys(qr.id_number[-9:], birth))
     keys = bac_keys[:1] + [CANKey(qr.id_number[-6:])] + bac_keys[1:]
     data = AccessData("qr", id_number=qr.id_number, date_of_birth=birth, birth_date=qr.date_of_birth,
                       date_of_issue=qr.date_of_issue)  # no expiry: the candidates are derived guesses

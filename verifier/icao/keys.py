@@ -74,6 +74,8 @@ class BACKey:
         """A report-safe description: no document number, no date of birth."""
         if self.date_of_expiry == NO_EXPIRY:
             return "MRZ key (no date of expiry)"
+        if self.date_of_expiry.startswith("99"):  # 99MMDD: day and month of birth, not for reports
+            return "MRZ key (no expiry, year 2099)"
         return f"MRZ key (date of expiry {self.date_of_expiry})"
 
 
