@@ -1,6 +1,6 @@
 """The shop's ledger on SQLite: append-only hash chain, signed checkpoints, outbox, one write path.
 
-Storage (``DATA_DIR/ledger.sqlite``, through sqlite-utils; WAL, ``synchronous=FULL``):
+Storage (``DATA_DIR/ledger.sqlite``, plain :mod:`sqlite3`; WAL, ``synchronous=FULL``):
 
 * ``entries``: one row per :class:`~verifier.ledger.entry.Entry`. ``seq``, ``ts``, ``kind``,
   ``demo``, ``prev_hash`` and ``hash`` are stored in clear; the payload (which holds the
@@ -52,7 +52,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import sqlite_utils
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -294,17 +293,12 @@ class Ledger:
             self._conns.append(conn)
         return conn
 
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """A sqlite-utils view on this thread's read connection."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite_utils.Database(self._connect())
-            self._local.db = db
-        return db
-
     def _read(self) -> sqlite3.Connection:
-        return self.db.conn
+        """This thread's read connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
 
     def _migrate(self) -> None:
         with self._lock:
@@ -762,12 +756,13 @@ class Ledger:
         if record:
             where.append("record = ?")
             args.append(record)
-        table = self.db["access_log"]
-        clause = " AND ".join(where) or None
-        total = table.count_where(clause or "1", args)
-        rows = table.rows_where(clause, args, order_by="id DESC", limit=int(limit), offset=int(offset),
-                                select="id, ts, user, role, action, record, detail")
-        return list(rows), total
+        clause = " AND ".join(where) or "1"
+        conn = self._read()
+        total = conn.execute(f"SELECT COUNT(*) FROM access_log WHERE {clause}", args).fetchone()[0]
+        cur = conn.execute(f"SELECT id, ts, user, role, action, record, detail FROM access_log WHERE {clause} "
+                           "ORDER BY id DESC LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])
+        columns = [d[0] for d in cur.description]
+        return [dict(zip(columns, row)) for row in cur], total
 
     # --- verification ------------------------------------------------------------------
     def verify(self, workers: int = 1, parallel_min: int = 50_000) -> VerifyReport:
