@@ -205,6 +205,8 @@ class PawnBook:
                 "access": scan.get("access") if isinstance(scan.get("access"), (str, dict)) else None,
                 "checks": checks,
                 "chip_photo_sha256": (scan.get("face_image") or {}).get("sha256"),
+                # pawner fields taken from DG1's MRZ instead of DG13 (e.g. DG13 unreadable: scan "dg13_error")
+                "holder_from_mrz": [k for k in HOLDER_FIELDS if (scan.get("holder_source") or {}).get(k) == "DG1"],
             },
             "face": {
                 "decision": decision,
