@@ -38,7 +38,7 @@ Models and licences (all from PyPI wheels; none needs a download at run time):
 * OpenCV (Apache-2.0) and Pillow (MIT-CMU) for capture, decoding and image measures.
   Liveness uses only the 5-point landmarks and image measures (no further model file).
 
-Layer rule: this package imports numpy, cv2, dlib, PIL and ``verifier.errors`` only;
-settings are passed in as dataclasses (``verifier/face_settings.py`` builds them from
-``config.toml``).
+Layer rule (an import-linter contract in ``pyproject.toml``): this package imports numpy, cv2,
+dlib, PIL and ``verifier.errors`` only; settings are passed in as dataclasses
+(``verifier/face_settings.py`` builds them from ``config.toml``).
 """

@@ -1,1 +1,1 @@
-"""The police backend service: ingest, storage, inspector API."""
+"""The police backend service: ingest, storage, inspector API and pages, its command line (``cli.py``)."""
