@@ -8,14 +8,16 @@ DG1 and DG13 describe person B came out ``authentic``, showing B (issue 15 item 
 
 What is compared, field by field (only what was known at access time; a guess is not data):
 
-* the key actually used: a :class:`~verifier.icao.keys.BACKey` (the MRZ information of
-  ICAO 9303-11 §4.3.2: document number, date of birth, date of expiry) against DG1's fields;
-  a :class:`~verifier.icao.keys.CANKey` against the last six digits of the ID number
-  (on a CCCD the CAN is the ID number's last six digits, ICAO 9303-11 §9.7.3 "CAN");
-* :class:`AccessData`, what the clerk typed or scanned: the 12-digit ID number (QR, typed
-  ID, a CCCD MRZ's optional data) against DG1's optional data and DG13 field 1; the dates
-  of birth and (when given, not derived) expiry against DG1; the QR's issue date against
-  DG13 field 11.
+* :class:`AccessData`, what the clerk typed or scanned (``AccessCandidates.data``), completed
+  from the candidate keys by :func:`with_keys`: the MRZ information of ICAO 9303-11 §4.3.2
+  (document number, date of birth, date of expiry: the last only when it was given, not
+  derived from a QR's renewal ages) against DG1's fields and the document number against the
+  last nine digits of DG13's ID number; the 12-digit ID number (QR, typed ID, a CCCD MRZ's
+  optional data) against DG1's optional data and DG13 field 1; the CAN against the last six
+  digits of both (on a CCCD the CAN is the ID number's last six digits, ICAO 9303-11 §9.7.3);
+  the QR's full birth date and issue date against DG13 fields 3 and 11;
+* the key that actually opened the chip, when the caller knows it (``key``): a
+  :class:`~verifier.icao.keys.BACKey` or :class:`~verifier.icao.keys.CANKey`, the same way.
 
 The ID number DG1 carries is in the TD1 optional data (ICAO 9303-5 §4.2.2; CCCD: the 12
 digits, ``<``, a check digit): :func:`id_number_from_mrz`.
