@@ -72,6 +72,7 @@ DECISIVE = frozenset(
         MRZ_CONSISTENCY,
         ISSUER_COUNTRY,
         ACCESS_DATA_MATCH,
+        ACCESS_PROTOCOL,
     }
 )
 
