@@ -151,18 +151,20 @@ def _ski(public_key) -> x509.SubjectKeyIdentifier:
 
 def make_csca(country: str = "VN", key: str | object = "brainpoolP384r1", name: str = "chipid DEMO CSCA", *,
               not_before: datetime | None = None, not_after: datetime | None = None, serial: int | None = None,
-              key_usage: tuple[str, ...] = ("key_cert_sign", "crl_sign"), ca: bool = True) -> Issued:
-    """A self-signed CSCA (ICAO 9303-12 §7.1.1, table 6)."""
+              key_usage: tuple[str, ...] = ("key_cert_sign", "crl_sign"), ca: bool = True,
+              subject: x509.Name | None = None, ski: bytes | None = None) -> Issued:
+    """A self-signed CSCA (ICAO 9303-12 §7.1.1, table 6). ``subject`` replaces the whole name and
+    ``ski`` the subject key identifier (for look-alikes of a real CSCA in negative tests)."""
     priv = new_key(key) if isinstance(key, str) else key
     nb = not_before or datetime(2024, 1, 1, tzinfo=UTC)
     na = not_after or nb + timedelta(days=365 * 20)
-    subject = _name(country, name)
+    subject = subject or _name(country, name)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
                .public_key(priv.public_key()).serial_number(serial or x509.random_serial_number())
                .not_valid_before(nb).not_valid_after(na)
                .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
                .add_extension(_key_usage(key_usage), critical=True)
-               .add_extension(_ski(priv.public_key()), critical=False))
+               .add_extension(x509.SubjectKeyIdentifier(ski) if ski else _ski(priv.public_key()), critical=False))
     return Issued(builder.sign(priv, _sign_hash(priv)), priv)
 
 
@@ -179,8 +181,13 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
              signing_key: object | None = None, with_aki: bool = True, subject: x509.Name | None = None,
              private_key_usage: tuple[datetime, datetime] | None = None, crl_urls: tuple[str, ...] = (),
              ca_issuer_urls: tuple[str, ...] = (), alt_name_uri: str | None = None,
-             basic_constraints: bool = False) -> Issued:
+             basic_constraints: bool = False, key_usage_critical: bool | None = True,
+             with_extensions: bool = True) -> Issued:
     """A Document Signer certificate (ICAO 9303-12 §7.1.1) issued by ``csca``.
+
+    Profile breaches for negative tests: ``key_usage_critical=False`` (keyUsage not critical),
+    ``None`` (no keyUsage at all), ``with_aki=False`` (no authorityKeyIdentifier),
+    ``with_extensions=False`` (no extensions at all).
 
     ``csca=None`` makes a self-signed DSC; ``issuer_name`` / ``signing_key`` override the issuer
     name written and the key that signs (for negative tests). The optional extensions of
@@ -200,9 +207,12 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
     na = not_after or nb + timedelta(days=365 * 15)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                .public_key(priv.public_key()).serial_number(serial or x509.random_serial_number())
-               .not_valid_before(nb).not_valid_after(na)
-               .add_extension(_key_usage(key_usage), critical=True)
-               .add_extension(_ski(priv.public_key()), critical=False))
+               .not_valid_before(nb).not_valid_after(na))
+    if not with_extensions:
+        return Issued(builder.sign(signer, _sign_hash(signer)), priv)
+    if key_usage_critical is not None:
+        builder = builder.add_extension(_key_usage(key_usage), critical=key_usage_critical)
+    builder = builder.add_extension(_ski(priv.public_key()), critical=False)
     if with_aki:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
