@@ -237,3 +237,39 @@ def test_the_service_says_the_ledger_failed(small_disk):
     finally:
         api.close()
         svc.close()
+
+
+@pytest.mark.slow
+def test_a_clean_shutdown_of_chipid_serve_signs_the_head(tmp_path, server_factory):
+    """SIGTERM to ``chipid serve`` closes the ledger, which signs its head: a tail cut afterwards
+    (even one shorter than ``ledger.checkpoint_every``) is seen by ``chipid ledger verify``."""
+    import signal
+
+    import httpx
+
+    from tests.service.test_ledger_crash import _finished_scan
+    from verifier.users import UserStore
+
+    data = tmp_path / "data"
+    store = UserStore(data)
+    store.add("erp", "integrator")
+    auth = {"Authorization": f"Bearer {store.issue_token('erp')}"}
+    store.close()
+    proc, base, _ = server_factory(data, tmp_path / "serve.log", "--reader", "emulator")
+    try:
+        scan_id = _finished_scan(base, auth)
+        body = {"scan_id": scan_id, "items": [{"description": "Nhẫn vàng 18K", "category": "jewelry", "serial": ""}],
+                "valuation_vnd": 5_000_000, "loan_vnd": 3_000_000, "interest_rate_year_pct": 12.0, "term_days": 60}
+        for _ in range(2):
+            assert httpx.post(base + "/api/v1/transactions", headers=auth, json=body, timeout=30).status_code == 201
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)  # uvicorn shuts down (ASGI lifespan), then re-raises SIGTERM: exit status -15
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    led = Ledger.open(data)
+    try:
+        assert led.head()[0] == 2 and led.latest_checkpoint().seq == 2  # checkpoint_every is 100
+    finally:
+        led.close()

@@ -6,6 +6,8 @@ in-memory scan registry; on first start it creates ``admin`` and announces its p
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 import threading
@@ -172,7 +174,14 @@ def create_app(
         except Exception as e:  # noqa: BLE001 - the counter works offline; sync reports its own errors
             log.warning("sync relay not started: %s", e)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        # a clean shutdown closes the service, and Ledger.close signs the ledger head
+        await asyncio.to_thread(service.close)
+
     app = FastAPI(
+        lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
         title="chipid counter service",
