@@ -39,10 +39,11 @@ MIN_SIDE = 16
 
 #: Chip portrait limits. Real CCCD portraits are 300 x 400 (0.12 MP, about 15 KB); an ISO/IEC
 #: 19794-5 full-frontal image of a 35 x 45 mm photo scanned at 600 dpi is about 830 x 1060
-#: (0.9 MP). No chip portrait comes near 1 MP or 2000 pixels a side, and at 1 MP the decoded
-#: image stays under 4 MB per 8-bit band (16 MB inside OpenJPEG's 32-bit buffers): the memory
-#: bound of decoding an untrusted chip image. A DG2 file itself is far below 1 MB.
-MAX_PORTRAIT_PIXELS = 1_000_000
+#: (0.9 MP). No chip portrait comes near 2 MP or 2000 pixels a side (a DG2 file is read over a
+#: contactless link and is far below 1 MB), and at 2 MP the decoded image stays under 2 MB per
+#: 8-bit band (8 MB inside OpenJPEG's 32-bit buffers): the memory bound of decoding an untrusted
+#: chip image, against 36 MP for the 141-byte bomb.
+MAX_PORTRAIT_PIXELS = 2_000_000
 MAX_PORTRAIT_SIDE = 2000
 MAX_PORTRAIT_BYTES = 1024 * 1024
 _PORTRAIT_FORMATS = ("JPEG", "JPEG2000")
