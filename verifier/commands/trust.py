@@ -95,3 +95,68 @@ def remove_cmd(config_path, data_dir, sha256) -> None:
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"removed {entry.kind.upper()} {entry.cert.subject}" + (" (shipped: now distrusted)" if entry.shipped else ""))
+
+
+@trust.command("status")
+@config_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_cmd(config_path, data_dir, as_json) -> None:
+    """Can CCCDs be fully verified? If not: what to install and where Vietnam publishes it."""
+    from datetime import datetime, timezone
+
+    from verifier.trust.cccd import cccd_status
+
+    cfg = cli_config(config_path, data_dir)
+    try:
+        store = _open(cfg)
+        status = cccd_status(store, datetime.now(timezone.utc), max_age_days=int(cfg["trust.crl_max_age_days"]))
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    out = {"cccd": status, "store": {"entries": len(store), "cscas": len(store.cscas()),
+                                     "vietnam_cscas": len(store.cscas("VN")), "crls": len(store.crls()),
+                                     "demo": bool(cfg["trust.demo"])}}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    verdict = "YES" if status["fully"] else ("PARTLY (no current CRL)" if status["can_verify"] else "NO")
+    click.echo(f"CCCD chips fully verifiable / xác thực đầy đủ thẻ CCCD: {verdict}")
+    click.echo(status["message_vi"])
+    click.echo(status["message"])
+    if status["csca"]:
+        click.echo(f"CSCA: {status['csca']['subject']}  {status['csca']['sha256']}  ({status['csca']['source']})")
+    click.echo(f"revocation list / danh sách thu hồi: {status['revocation']}")
+
+
+@trust.command("refresh")
+@config_options
+@click.option("--country", "countries", multiple=True, help="Only the CSCAs of this country (alpha-2, e.g. VN); repeatable.")
+@click.option("--cert-url", "cert_urls", multiple=True, help="Download issuer certificates from this URL only (repeatable).")
+@click.option("--crl-url", "crl_urls", multiple=True, help="Download CRLs from this URL only (repeatable).")
+@click.option("--timeout", "timeout_s", type=float, default=10.0, show_default=True, help="Seconds per download.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def refresh_cmd(config_path, data_dir, countries, cert_urls, crl_urls, timeout_s, as_json) -> None:
+    """Tải CRL và chứng thư CSCA còn thiếu / download the CRLs and missing issuer certificates the
+    installed certificates name (and Vietnam's eID CSCA), verify each, store them, report.
+
+    Exit 0 when something could be downloaded (or nothing was to be), 1 when every download failed.
+    """
+    from verifier.trust_download import http_fetch, refresh_data_dir
+
+    cfg = cli_config(config_path, data_dir)
+    given = bool(cert_urls or crl_urls)
+    try:
+        report = refresh_data_dir(cfg, fetch=http_fetch(timeout_s), countries=tuple(countries) or None,
+                                  cert_urls=list(cert_urls) if given else None, crl_urls=list(crl_urls) if given else None)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    except OSError as e:
+        raise click.ClickException(f"cannot read or write the trust store: {e}") from e
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+    else:
+        for item in report.items:
+            click.echo(f"{item.outcome:<11} {item.kind:<11} {item.url}  {item.detail}")
+        click.echo(report.summary_vi())
+        click.echo(report.summary())
+    if report.offline:
+        raise SystemExit(1)

@@ -298,6 +298,10 @@ class TrustStore:
     def __bool__(self) -> bool:  # an empty store is still a store
         return True
 
+    def cscas_named(self, name) -> list[Certificate]:
+        """The CSCA anchors (any generation) whose subject is ``name``."""
+        return [e.cert for e in self._entries_named(name) if e.kind == CSCA]
+
     def _entries_named(self, name) -> list[TrustEntry]:
         return [self._entries[s] for s in self._by_subject.get(_name_key(name), []) if s in self._entries]
 
