@@ -66,13 +66,15 @@ def refresh_data_dir(cfg, *, fetch: Fetch | None = None, cert_urls: list[str] | 
 
 
 def refresh_loop(cfg, stop: threading.Event, on_report: Callable[[RefreshReport | Exception], None],
-                 *, first_delay_s: float = FIRST_DELAY_S, interval_s: float = INTERVAL_S) -> None:
-    """Refresh Vietnam's trust after ``first_delay_s`` and then every ``interval_s`` until ``stop`` is set."""
+                 *, first_delay_s: float = FIRST_DELAY_S, interval_s: float = INTERVAL_S, fetch: Fetch | None = None,
+                 cert_urls: list[str] | None = None, crl_urls: list[str] | None = None) -> None:
+    """Refresh Vietnam's trust after ``first_delay_s`` and then every ``interval_s`` until ``stop`` is set.
+    ``fetch`` and the URL lists default to HTTP and what the store names (tests inject their own)."""
     delay = first_delay_s
     while not stop.wait(delay):
         delay = interval_s
         try:
-            report = refresh_data_dir(cfg, countries=SERVE_COUNTRIES)
+            report = refresh_data_dir(cfg, fetch=fetch, countries=SERVE_COUNTRIES, cert_urls=cert_urls, crl_urls=crl_urls)
         except Exception as e:  # noqa: BLE001 - a refresh never stops the service; reported in health
             log.warning("trust refresh failed: %s", e)
             on_report(e)

@@ -44,20 +44,37 @@ class Service:
     started: float = field(default_factory=time.time)
 
     _trust_cache: tuple[float, dict] | None = None
+    trust_refresh: dict | None = None  # the last automatic `trust refresh` (trust.auto_refresh)
 
     def trust_summary(self) -> dict:
-        """What the trust store holds (cached 5 minutes: loading master lists takes a moment)."""
+        """What the trust store holds and whether CCCDs can be fully verified with it
+        (:func:`verifier.trust.cccd.cccd_status`; cached 5 minutes: loading master lists takes a moment)."""
         if self._trust_cache and time.time() - self._trust_cache[0] < 300:
-            return self._trust_cache[1]
+            return dict(self._trust_cache[1], refresh=self.trust_refresh)
+        from datetime import datetime, timezone
+
+        from verifier.trust.cccd import cccd_status
+
         demo = self.demo or bool(self.cfg["trust.demo"])
         try:
             store = trust_store(self.cfg, demo)
             summary = {"status": "ok" if len(store) else "empty", "demo": demo, "entries": len(store),
-                       "cscas": len(store.cscas()), "vietnam_cscas": len(store.cscas("VN")), "crls": len(store.crls())}
+                       "cscas": len(store.cscas()), "vietnam_cscas": len(store.cscas("VN")), "crls": len(store.crls()),
+                       "cccd": cccd_status(store, datetime.now(timezone.utc),
+                                           max_age_days=int(self.cfg["trust.crl_max_age_days"]))}
         except Exception as e:  # noqa: BLE001 - health must answer
             summary = {"status": "error", "demo": demo, "error": f"{type(e).__name__}: {e}"}
         self._trust_cache = (time.time(), summary)
-        return summary
+        return dict(summary, refresh=self.trust_refresh)
+
+    def refreshed(self, report) -> None:
+        """Record an automatic trust refresh (a report, or the exception that stopped it) for health."""
+        if isinstance(report, Exception):
+            self.trust_refresh = {"at": time.time(), "error": f"{type(report).__name__}: {report}"}
+        else:
+            self.trust_refresh = {"at": time.time(), "summary": report.summary(), "summary_vi": report.summary_vi(),
+                                  "offline": report.offline, "changed": report.changed}
+        self._trust_cache = None
 
     def health(self) -> dict:
         seq, head = self.ledger.head()
@@ -201,6 +218,10 @@ def create_app(
     stop = threading.Event()
     app.state.stop = stop
     threading.Thread(target=_retention_loop, args=(service, stop), name="retention", daemon=True).start()
+    if cfg["trust.auto_refresh"] and not is_demo:
+        from verifier.trust_download import refresh_loop
+
+        threading.Thread(target=refresh_loop, args=(cfg, stop, service.refreshed), name="trust-refresh", daemon=True).start()
 
     return app
 

@@ -22,11 +22,21 @@ function setProgress(status, step) {
   $("scan-progress").dataset.status = status;
 }
 
+// CCCD trust (GET /api/v1/health trust_store.cccd): say plainly when genuine cards cannot be fully verified,
+// what to install and where Vietnam publishes it. Not in demo mode (the demo card has its own banner).
+function trustBanner(h) {
+  const c = (h.trust_store || {}).cccd;
+  const show = !h.demo && c && !c.fully;
+  $("trust-banner").hidden = !show;
+  $("trust-banner").textContent = show ? (LANG === "en" ? c.message : c.message_vi) : "";
+}
+
 async function health() {
   try {
     const h = await api("GET", "/api/v1/health");
     $("reader-status").textContent = `${h.reader.name} · ${h.reader.busy ? T.reader_busy : T.reader_ready}` + (h.demo ? ` · ${T.demo}` : "");
     $("reader-status").className = "badge " + (h.reader.busy ? "refer" : "ok");
+    trustBanner(h);
   } catch (e) { $("reader-status").textContent = e.message; }
   try {
     const s = await api("GET", "/api/v1/sync");
