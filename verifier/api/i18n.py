@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "check_active_authentication": "Xác thực chủ động (chống sao chép)", "check_mrz_consistency": "MRZ khớp dữ liệu",
         "check_access_data_match": "Chip khớp thông tin dùng để mở thẻ",
         "check_card_expiry": "Hạn sử dụng thẻ",
+        "check_access_protocol": "Giao thức mở chip (chống hạ cấp PACE)",
     },
     "en": {
         "app": "chipid – pawn counter",
@@ -80,6 +81,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "check_active_authentication": "Active authentication (anti-clone)", "check_mrz_consistency": "MRZ consistency",
         "check_access_data_match": "Chip matches the access data",
         "check_card_expiry": "Card expiry",
+        "check_access_protocol": "Chip access protocol (PACE downgrade)",
     },
 }
 

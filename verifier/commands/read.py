@@ -74,7 +74,7 @@ def _hint(error: ChipidError) -> str:
 def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, card_dir, save_dir, diagnose_path,
          config_path, data_dir, as_json):
     """Đọc và xác thực thẻ / read and verify a card."""
-    from verifier.scan import run_scan
+    from verifier.scan import CARD_BACK, CARD_LIFTED, run_scan
 
     config = cli_config(config_path, data_dir)
     access = {"doc_number": doc_number, "id_number": id_number, "birth_date": birth_date,
@@ -91,6 +91,8 @@ def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, c
     def progress(status: str) -> None:
         if recorder is not None:
             recorder.phase = status
+        if status in (CARD_LIFTED, CARD_BACK):  # the card was lifted mid-read: ask the clerk to put it back
+            click.echo(f"chipid read: {status}", err=True)
 
     try:
         outcome = run_scan(config, access, progress, reader=reader, card_dir=card_dir,
