@@ -340,8 +340,12 @@ class ChipSession:
                             f"(last: {why})", step="re-open")
         self.reopens += 1
         log.info("secure messaging ended (%s): re-opening with %s", why, self.access_protocol)
-        self._reestablish_access(compare_card_access=False)
-        for hook in self.after_reopen:
+        try:
+            self._reestablish_access(compare_card_access=False)
+        except (StatusWordError, SecureMessagingError, ResponseFormatError) as e:
+            raise ChipError(f"secure messaging could not be re-opened after {why}: {e}", step="re-open",
+                            sw=e.sw) from e
+        for hook in self.after_reopen:  # hooks raise ChipError (never a per-file failure)
             hook()
 
     def _reestablish_access(self, *, compare_card_access: bool) -> None:
@@ -394,13 +398,17 @@ class ChipSession:
             try:
                 self._reestablish_access(compare_card_access=True)
                 self._check_same_chip(info, buf)
-                for hook in self.after_reopen:
-                    hook()
-                return
             except CardRemovedError as e:
                 if e.step == "resume":  # a different card: never read on
                     raise
                 lost = e  # lifted again while resuming
+                continue
+            except (StatusWordError, SecureMessagingError, ResponseFormatError) as e:
+                raise ChipError(f"the card put back could not be opened again: {e}", step="resume",
+                                sw=e.sw) from e
+            for hook in self.after_reopen:
+                hook()
+            return
 
     def _check_same_chip(self, info: EFInfo, buf: bytearray) -> None:
         """Read the anchor file's first bytes again and compare (see the module docstring)."""
