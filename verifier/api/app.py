@@ -158,7 +158,11 @@ def create_app(
     users: UserStore | None = None,
     start_sync: bool = True,
     announce: Callable[[str], None] | None = None,
+    close_on_shutdown: bool = False,
 ) -> FastAPI:
+    """The counter service's ASGI app. ``close_on_shutdown``: the server's lifespan shutdown closes the
+    service (``chipid serve``, where it signs the ledger head); in-process clients that run a lifespan per
+    request (schemathesis) keep it open."""
     ledger = open_ledger(cfg)
     book = PawnBook.from_config(ledger, cfg)
     users = users or UserStore.from_config(cfg)
@@ -195,7 +199,8 @@ def create_app(
     async def lifespan(app: FastAPI):
         yield
         # a clean shutdown closes the service, and Ledger.close signs the ledger head
-        await asyncio.to_thread(service.close)
+        if close_on_shutdown:
+            await asyncio.to_thread(service.close)
 
     app = FastAPI(
         lifespan=lifespan,
