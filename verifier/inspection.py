@@ -20,7 +20,7 @@ from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import parse_dg2
 from verifier.icao.keys import BACKey, CANKey
-from verifier.icao.lds.sod import SOD
+from verifier.trust.sod import SOD
 from verifier.icao.mrz import MRZ
 from verifier.trust.passive import PAPolicy, verify_passive
 

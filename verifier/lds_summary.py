@@ -8,7 +8,7 @@ tag      file             parser
 =======  ===============  =====================================================
 ``31``   EF.CardAccess    :func:`verifier.icao.lds.security_infos.parse_card_access`
 ``60``   EF.COM           :func:`verifier.icao.lds.com.parse_com`
-``77``   EF.SOD           :func:`verifier.icao.lds.sod.parse_sod`
+``77``   EF.SOD           :func:`verifier.trust.sod.parse_sod`
 ``61``   DG1              :func:`verifier.icao.lds.dg1.parse_dg1`
 ``75``   DG2              :func:`verifier.icao.lds.dg2.parse_dg2`
 ``6D``   DG13 (CCCD)      :func:`verifier.cccd.dg13.parse_dg13`
@@ -170,7 +170,7 @@ def sod_fields(raw: bytes) -> dict:
     """EF.SOD (ICAO 9303-10 §4.6.2): the LDSSecurityObject, the SignerInfo and the embedded certificates.
 
     ``certificates[i].signer`` is True for the Document Signer the SignerInfo names (RFC 5652 §5.3)."""
-    from verifier.icao.lds.sod import parse_sod
+    from verifier.trust.sod import parse_sod
     from verifier.trust import cms, signatures
     from verifier.trust.certs import load_certificate
 

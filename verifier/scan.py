@@ -49,7 +49,7 @@ from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authen
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.icao.session import ChipSession
 from verifier.inspection import inspect_document
 from verifier.trust.passive import PAPolicy

@@ -105,7 +105,7 @@ def check_demo_read(demo_profile):
     from verifier.icao.lds.dg2 import parse_dg2
     from verifier.icao.lds.dg14 import parse_dg14
     from verifier.icao.lds.dg15 import parse_dg15
-    from verifier.icao.lds.sod import parse_sod
+    from verifier.trust.sod import parse_sod
 
     def check(read, chip, *, same_signature: bool = True) -> None:
         """``same_signature=False``: ``chip`` is another personalisation of the same citizen

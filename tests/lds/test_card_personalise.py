@@ -31,7 +31,7 @@ from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import image_size, parse_dg2
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.icao.session import ChipSession
 
 QR = "079090001234|025123456|Nguyễn Văn An|15031990|Nam|123 Lê Lợi, Quận 1, TP. Hồ Chí Minh|20042021"

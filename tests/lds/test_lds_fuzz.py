@@ -23,7 +23,7 @@ from verifier.icao.lds.dg2 import parse_19794_5, parse_dg2
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.lds.security_infos import parse_card_access, parse_security_infos
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # as tests/conftest.py's SHARED_DATA
 

@@ -13,7 +13,7 @@ import pytest
 
 from drivers.emulator import pki as p
 from verifier.errors import ParseError, TrustError
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.trust.passive import PAPolicy, passive_authentication
 from verifier.trust.store import TrustStore
 from verifier.verdict import Outcome, Status, decide

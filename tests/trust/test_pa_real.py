@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.trust.certs import load_certificate
 from verifier.trust.passive import passive_authentication, verify_passive
 from verifier.verdict import Status

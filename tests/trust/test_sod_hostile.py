@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from drivers.emulator import pki as p
 from verifier.errors import LimitExceededError, ParseError
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.trust import der
 from verifier.trust.certs import load_certificate
 

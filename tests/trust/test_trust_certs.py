@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers.emulator import pki as p
 from verifier.errors import ParseError, TrustError
-from verifier.icao.lds.sod import parse_sod
+from verifier.trust.sod import parse_sod
 from verifier.trust.certs import load_certificate, load_certificates, load_public_key
 from verifier.trust.passive import passive_authentication
 from verifier.verdict import Status

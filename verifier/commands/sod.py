@@ -70,7 +70,7 @@ def verify_cmd(file, trust_files, dgs, mrz_state, com_dgs, at_text, policy, as_j
     Exit 0 valid and chained, 2 invalid or not chained, 1 unusable input.
     """
     from verifier.config import load_config
-    from verifier.icao.lds.sod import parse_sod
+    from verifier.trust.sod import parse_sod
     from verifier.trust import signatures
     from verifier.trust.passive import PAPolicy, verify_passive
     from verifier.verdict import Status, checks_json, decide

@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 
 from verifier import verdict
 from verifier.errors import ChipidError, ParseError, VerificationError
-from verifier.icao.lds.sod import SOD, parse_sod
+from verifier.trust.sod import SOD, parse_sod
 from verifier.trust import cccd, cms, signatures
 from verifier.trust.certs import Certificate, load_certificate, signed_by
 from verifier.trust.profile import dsc_profile_problems
