@@ -9,6 +9,8 @@ file runs in a few seconds.
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 
 from hypothesis import HealthCheck, example, given, settings
@@ -18,6 +20,9 @@ from verifier.cccd.access import keys_from_qr
 from verifier.cccd.dg13 import encode_dg13, parse_dg13
 from verifier.cccd.qr import expiry_candidates, parse_card_qr
 from verifier.errors import ChipidError
+
+#: CHIPID_FUZZ_SCALE=N multiplies the examples of every fuzz target (README "Fuzzing"); CI runs 1.
+FUZZ_SCALE = int(os.environ.get("CHIPID_FUZZ_SCALE", "1"))
 
 _PROFILE = dict(
     id_number="079090001234", full_name="Nguyễn Văn An", date_of_birth=dt.date(1990, 3, 15), sex="Nam",
@@ -56,7 +61,7 @@ def _mutated(draw, seeds):
     return bytes(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_mutated(SEEDS))
 def test_dg13_mutations_raise_only_chipid_errors(raw):
     try:
@@ -66,7 +71,7 @@ def test_dg13_mutations_raise_only_chipid_errors(raw):
     repr(dg13), dg13.no_expiry, dg13.sex_code  # what callers touch works on whatever parsed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150 * FUZZ_SCALE, deadline=None)
 @given(st.binary(max_size=300).map(lambda b: b"\x6D" + b))
 def test_dg13_random_bytes_raise_only_chipid_errors(raw):
     try:
@@ -93,7 +98,7 @@ def _qr_all_the_way(text: str) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300 * FUZZ_SCALE, deadline=None)
 @given(st.one_of(_qr_fields, st.text(max_size=120)))
 @example("079090001234|025123456|An|01019990|Nam|x|20042021")
 @example("079090001234|025123456|An|31129985|Nam|x|")
@@ -103,13 +108,13 @@ def test_qr_text_raises_only_chipid_errors(text):
     _qr_all_the_way(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * FUZZ_SCALE, deadline=None)
 @given(st.integers(0, len(_QR) - 1), st.text(max_size=10), st.integers(0, 12))
 def test_qr_mutations_raise_only_chipid_errors(pos, insert, delete):
     _qr_all_the_way(_QR[:pos] + insert + _QR[pos + delete:])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * FUZZ_SCALE, deadline=None)
 @given(st.dates(), st.none() | st.dates())
 def test_expiry_rules_raise_only_chipid_errors(birth, issue):
     try:

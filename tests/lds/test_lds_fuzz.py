@@ -8,6 +8,8 @@ chip keys found in DG14 / DG15 also go through :func:`verifier.icao.chip_keys.pa
 
 from __future__ import annotations
 
+import os
+
 import json
 from pathlib import Path
 
@@ -19,11 +21,15 @@ from drivers.emulator.profile import DEMO_PROFILE_DIR, load_profile
 from verifier.errors import ChipidError
 from verifier.icao import chip_keys, tlv
 from verifier.icao.lds.com import parse_com
+from verifier.icao.lds.dg1 import parse_dg1
 from verifier.icao.lds.dg2 import parse_19794_5, parse_dg2
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.lds.security_infos import parse_card_access, parse_security_infos
 from verifier.trust.sod import parse_sod
+
+#: CHIPID_FUZZ_SCALE=N multiplies the examples of every fuzz target (README "Fuzzing"); CI runs 1.
+FUZZ_SCALE = int(os.environ.get("CHIPID_FUZZ_SCALE", "1"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # as tests/conftest.py's SHARED_DATA
 
@@ -54,6 +60,7 @@ TARGETS = {
     "card_access": (parse_card_access, [_hex("ef_cardaccess.hex"), _DEMO["CardAccess"]]),
     "security_infos": (parse_security_infos, [_hex("ef_cardaccess.hex"), tlv.decode_first(_DEMO["DG14"]).value]),
     "com": (parse_com, [_hex("ef_com.hex")]),
+    "dg1": (parse_dg1, [_DEMO["DG1"]]),
     "dg2": (parse_dg2, [_DG2_SAMPLE, _DEMO["DG2"]]),
     "19794-5": (parse_19794_5, [_RECORD]),
     "dg14": (_keys_of_dg14, [_DEMO["DG14"]]),
@@ -98,14 +105,14 @@ def test_every_seed_parses():
             parser(seed)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=600 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_mutated_real_bytes_give_only_project_errors(data):
     kind = data.draw(st.sampled_from(sorted(TARGETS)))
     _only_project_errors(kind, data.draw(mutated(TARGETS[kind][1])))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * FUZZ_SCALE, deadline=None)
 @given(st.sampled_from(sorted(TARGETS)), st.binary(max_size=200))
 def test_random_bytes_give_only_project_errors(kind, data):
     _only_project_errors(kind, data)

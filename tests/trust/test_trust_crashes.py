@@ -4,6 +4,8 @@ checks, never IndexError / ParseError out of ``verify_passive``; a Hypothesis fu
 
 from __future__ import annotations
 
+import os
+
 import json
 from datetime import datetime, timezone
 
@@ -20,6 +22,9 @@ from verifier.trust.store import TrustStore
 from verifier.verdict import Outcome, Status, decide
 
 from .conftest import SHARED
+
+#: CHIPID_FUZZ_SCALE=N multiplies the examples of every fuzz target (README "Fuzzing"); CI runs 1.
+FUZZ_SCALE = int(os.environ.get("CHIPID_FUZZ_SCALE", "1"))
 
 AT = datetime(2026, 6, 1, tzinfo=timezone.utc)
 DGS = {1: b"\x61\x03abc", 2: b"\x75\x01\x00"}
@@ -121,7 +126,7 @@ def fuzz_store():
     return TrustStore.default()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=400 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_verify_passive_never_raises_on_mutated_sods(fuzz_store, data):
     seed = data.draw(st.sampled_from(SOD_SEEDS))
@@ -133,7 +138,7 @@ def test_verify_passive_never_raises_on_mutated_sods(fuzz_store, data):
         assert c.reason and c.reason_vi
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_real_dsc_raises_only_project_errors(data):
     from verifier.trust.profile import dsc_profile_problems

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -13,6 +15,9 @@ from verifier.trust.crl import load_crl
 from verifier.trust.masterlist import load_master_list
 
 from .conftest import ML_ROOT_FILE, SHARED
+
+#: CHIPID_FUZZ_SCALE=N multiplies the examples of every fuzz target (README "Fuzzing"); CI runs 1.
+FUZZ_SCALE = int(os.environ.get("CHIPID_FUZZ_SCALE", "1"))
 
 _CASES = json.loads((SHARED / "sod" / "real_sods.json").read_text())
 SEEDS = [bytes.fromhex(c[k]) for c in _CASES for k in ("dsc", "csca")]
@@ -44,7 +49,7 @@ def exercise(cert) -> None:
         pass
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_certificates(data):
     seed = data.draw(st.sampled_from(SEEDS))
@@ -55,7 +60,7 @@ def test_mutated_certificates(data):
     exercise(cert)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 * FUZZ_SCALE, deadline=None)
 @given(st.data())
 def test_mutated_crls(data):
     try:
@@ -65,7 +70,7 @@ def test_mutated_crls(data):
     _ = crl.issuer, crl.authority_key_identifier, crl.sha256
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60 * FUZZ_SCALE, deadline=None)
 @given(st.data())
 def test_mutated_master_list_header(data):
     # Mutations in the first 4 KB: the CMS structure, the signer certificates and signer info.
