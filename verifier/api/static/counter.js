@@ -31,12 +31,20 @@ function trustBanner(h) {
   $("trust-banner").textContent = show ? (LANG === "en" ? c.message : c.message_vi) : "";
 }
 
+// Fail-stop ledger (GET /api/v1/health ledger.failed): the counter must not look as if it still records contracts.
+function ledgerBanner(h) {
+  const l = h.ledger || {};
+  $("ledger-banner").hidden = !l.failed;
+  $("ledger-banner").textContent = l.failed ? (LANG === "en" ? l.failed_message : l.failed_vi) : "";
+}
+
 async function health() {
   try {
     const h = await api("GET", "/api/v1/health");
     $("reader-status").textContent = `${h.reader.name} · ${h.reader.busy ? T.reader_busy : T.reader_ready}` + (h.demo ? ` · ${T.demo}` : "");
     $("reader-status").className = "badge " + (h.reader.busy ? "refer" : "ok");
     trustBanner(h);
+    ledgerBanner(h);
   } catch (e) { $("reader-status").textContent = e.message; }
   try {
     const s = await api("GET", "/api/v1/sync");
