@@ -9,9 +9,8 @@ file runs in a few seconds.
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
+import os
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

@@ -8,9 +8,8 @@ chip keys found in DG14 / DG15 also go through :func:`verifier.icao.chip_keys.pa
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings

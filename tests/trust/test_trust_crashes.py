@@ -4,9 +4,8 @@ checks, never IndexError / ParseError out of ``verify_passive``; a Hypothesis fu
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 from datetime import datetime, timezone
 
 import pytest

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
