@@ -251,6 +251,12 @@ class ChipSession:
         self._short_le = None if self._short_le is None else min(self._short_le, SHORT_SM_LE)
 
     # --- access control ---------------------------------------------------------------------------
+    @property
+    def key(self) -> BACKey | CANKey | None:
+        """The key that opened the chip (None before :meth:`open`): compared with DG1 by the
+        access-data check (ICAO 9303-11 §4.3, :mod:`verifier.cccd.access_match`)."""
+        return self._key
+
     def open(self) -> "ChipSession":
         """Run access control with each key in turn; raises :class:`AccessDeniedError` if none works."""
         if not self.keys:
