@@ -1,6 +1,7 @@
 """Card readers: :class:`verifier.transport.CardTransport` implementations and the emulated CCCD chip.
 
-* ``pcsc.py``: PC/SC readers through pyscard (and card insert/remove events);
+* ``pcsc.py``: PC/SC readers through pyscard; ``pcsc_watch.py``: their card insert/remove events;
+  ``pcsc_codes.py``: the PC/SC return codes both map onto :mod:`verifier.errors`;
 * ``nfc.py``: NFC readers through nfcpy;
 * ``open.py``: the transport a ``reader.name`` spec names, and the list of attached readers;
 * ``emulator/``: the emulated chip (card-side BAC, PACE, chip and active authentication), card

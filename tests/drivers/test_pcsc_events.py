@@ -1,4 +1,4 @@
-"""Card insert/remove events from drivers/pcsc.py, observed through pcscd + vpcd."""
+"""Card insert/remove events from drivers/pcsc_watch.py, observed through pcscd + vpcd."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import queue
 
 import pytest
 
-from drivers.pcsc import CardEvent, card_events, watch_cards
+from drivers.pcsc_watch import CardEvent, card_events, watch_cards
 from drivers.vpcd import DEFAULT_ATR
 
 pytestmark = pytest.mark.pcsc
@@ -67,7 +67,7 @@ def test_state_transitions_including_a_missed_remove_and_reinsert():
     # and put back between two polls shows as "present" twice, with the count up by two
     from smartcard import scard
 
-    from drivers.pcsc import CardWatcher
+    from drivers.pcsc_watch import CardWatcher
 
     seen: list[CardEvent] = []
     w = CardWatcher(seen.append)

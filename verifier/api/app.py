@@ -94,6 +94,8 @@ class Service:
                 "checkpoint_seq": cp.seq if cp else None,
                 "failed": failed,
                 "failed_vi": "Sổ cái ghi thất bại, ngừng nhận giao dịch mới: kiểm tra ổ đĩa rồi khởi động lại dịch vụ" if failed else None,
+                "failed_message": "The ledger failed to write and takes no new contracts: check the disk, then restart the service"
+                                  if failed else None,
                 "recovered_after_failure": self.ledger.recovered_after_failure,
             },
             "sync": {k: v for k, v in self.ledger.sync_state().items() if k in ("acked_seq", "pending", "last_success", "last_error")},
@@ -141,7 +143,7 @@ def _watch_cards(bus: EventBus):
 
     The watcher thread waits out a missing or restarting pcscd itself.
     """
-    from drivers.pcsc import CardWatcher
+    from drivers.pcsc_watch import CardWatcher
 
     def on_event(event) -> None:
         bus.publish(f"card_{event.kind}", {"reader": event.reader})
@@ -214,9 +216,10 @@ def create_app(
     )
     app.state.svc = service
     api_errors.install(app)
-    from verifier.api import routes, web
+    from verifier.api import event_stream, routes, web
 
     app.include_router(routes.router)
+    app.include_router(event_stream.router)
     web.install(app)
     _install_docs(app)
 

@@ -48,7 +48,7 @@ def list_cmd(no_nfc: bool, as_json: bool) -> None:
 @reader.command("events")
 def events_cmd() -> None:
     """Print PC/SC card insert/remove events until interrupted (Ctrl-C)."""
-    from drivers.pcsc import card_events
+    from drivers.pcsc_watch import card_events
 
     try:
         for event in card_events():
