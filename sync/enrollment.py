@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from sync.batch import enroll_message
 from sync.client import BackendClient
 from verifier.errors import ConfigError, SyncError
 from verifier.ledger.entry import utc_now
+from verifier.private_file import write_private_file
 
 FILE = Path("sync") / "enrollment.json"
 
@@ -47,16 +47,7 @@ def enroll(ledger: Any, backend_url: str, token: str, pin_sha256: str = "", time
 
 
 def save_enrollment(data_dir: Path, record: dict) -> None:
-    path = Path(data_dir) / FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, json.dumps(record, ensure_ascii=False, indent=1).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_file(Path(data_dir) / FILE, json.dumps(record, ensure_ascii=False, indent=1).encode())
 
 
 def load_enrollment(data_dir: Path) -> dict | None:

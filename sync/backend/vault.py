@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from verifier.errors import ConfigError, TamperError
+from verifier.private_file import write_private_file
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +136,8 @@ class Vault:
             if not create:
                 raise ConfigError(f"backend keys: expected {path}, found no such file")
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process created it first: use that one
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            # exclusive: when another process created it first, its key is the one used
+            if write_private_file(path, base64.b64encode(os.urandom(32)) + b"\n", exclusive=True):
                 log.info("created backend master key file %s", path)
         try:
             content = path.read_text()

@@ -23,6 +23,7 @@ from typing import Any
 
 from verifier.errors import InputError, LimitExceededError, TamperError
 from verifier.ledger.entry import Checkpoint, Entry, load_public_key_b64, verify_chain
+from verifier.private_file import write_private_file
 
 FORMAT = "chipid-ledger-export/1"
 
@@ -68,15 +69,8 @@ def build_bundle(ledger: Any, from_ts: str | None = None, to_ts: str | None = No
 
 
 def write_bundle(bundle: dict, path: Path) -> None:
-    import os
-
-    data = json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write the bundle as JSON, owner-only and atomically (a cut-off export never replaces a good one)."""
+    write_private_file(path, json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def load_bundle(path: Path) -> dict:

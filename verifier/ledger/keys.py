@@ -27,25 +27,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.exceptions import InvalidTag
 
 from verifier.errors import ConfigError, LedgerError, TamperError
+from verifier.private_file import write_private_file
 
 DEFAULT_KEY_ENV = "CHIPID_LEDGER_KEY"
 
 
 def write_secret(path: Path, data: bytes) -> None:
-    """Write ``data`` for the owner only (file 0600, its directory 0700): temporary file, fsync, atomic rename."""
+    """Write ``data`` for the owner only (file 0600, its directory 0700), atomically
+    (:func:`verifier.private_file.write_private_file`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.chmod(path.parent, 0o700)
     except OSError:  # pragma: no cover - not ours to chmod
         pass
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_file(path, data)
 
 
 def load_data_key(data_dir: Path, key_env: str = DEFAULT_KEY_ENV, key_file: str = "", create: bool = True) -> bytes:

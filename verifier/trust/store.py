@@ -22,12 +22,12 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from verifier.errors import ChipidError, ParseError, TrustError
+from verifier.private_file import write_private_file
 from verifier.trust import cccd, cms, der
 from verifier.trust.certs import Certificate, load_certificate, load_certificates
 from verifier.trust.crl import CRL, check_crl_signed_by, load_crl
@@ -345,16 +345,16 @@ class TrustStore:
             if e.shipped:
                 continue
             path = directory / "certs" / f"{e.sha256}.der"
-            _write_atomic(path, e.cert.der)
+            write_private_file(path, e.cert.der)
             manifest["certificates"].append({"sha256": e.sha256, "kind": e.kind, "source": e.source, "demo": e.demo})
         for c in self._crls.values():
             if c.shipped:
                 continue
-            _write_atomic(directory / "crls" / f"{c.crl.sha256}.crl", c.crl.der)
+            write_private_file(directory / "crls" / f"{c.crl.sha256}.crl", c.crl.der)
             manifest["crls"].append({"sha256": c.crl.sha256, "source": c.source})
         for sha, (cert, shipped) in self._ml_roots.items():
             if not shipped:
-                _write_atomic(directory / "certs" / f"{sha}.der", cert.der)
+                write_private_file(directory / "certs" / f"{sha}.der", cert.der)
                 manifest["ml_roots"].append({"sha256": sha})
         keep = {f"{x['sha256']}.der" for x in manifest["certificates"] + manifest["ml_roots"]}
         for f in (directory / "certs").glob("*.der"):
@@ -364,7 +364,7 @@ class TrustStore:
         for f in (directory / "crls").glob("*.crl"):
             if f.name not in keep_crl:
                 f.unlink()
-        _write_atomic(directory / MANIFEST, json.dumps(manifest, indent=1).encode())
+        write_private_file(directory / MANIFEST, json.dumps(manifest, indent=1).encode())
 
     def load(self, directory: str | os.PathLike) -> "TrustStore":
         """Apply a directory written by :meth:`save` (missing directory: nothing to add)."""
@@ -404,20 +404,6 @@ def _read_checked(path: Path, sha: str) -> bytes:
     if hashlib.sha256(raw).hexdigest() != sha:
         raise TrustError(f"trust store file {path} does not match its recorded SHA-256: changed on disk")
     return raw
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _name_key(name) -> tuple:
