@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -10,7 +9,6 @@ import logging
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from verifier.api.auth import current_user, end_browser_session, need, set_session_cookie
 from verifier.api.errors import ERROR_RESPONSES, ApiError
@@ -162,43 +160,7 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
     return decision
 
 
-# --- events ------------------------------------------------------------------------------
-@router.get("/events", tags=["scans"], summary="Server-sent events: card inserted/removed, scan progress, new contracts",
-            responses={200: {"content": {"text/event-stream": {}}}})
-async def events(
-    request: Request,
-    limit: int | None = Query(None, ge=1, le=100000, description="Close the stream after this many events."),
-    timeout_s: float | None = Query(None, gt=0, le=86400, description="Close the stream after this many seconds."),
-    user: User = Depends(need("events")),
-) -> StreamingResponse:
-    bus = svc(request).bus
-    queue = bus.subscribe()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s if timeout_s else None
-
-    async def stream():
-        sent = 0
-        try:
-            yield f"event: hello\ndata: {json.dumps({'user': user.name, 'demo': svc(request).demo})}\n\n"
-            while limit is None or sent < limit:
-                wait = 15.0
-                if deadline is not None:
-                    wait = min(wait, deadline - loop.time())
-                    if wait <= 0:
-                        break
-                try:
-                    item = await asyncio.wait_for(queue.get(), timeout=wait)
-                except asyncio.TimeoutError:
-                    if await request.is_disconnected():
-                        break
-                    yield ": keep-alive\n\n"
-                    continue
-                sent += 1
-                yield f"id: {item['id']}\nevent: {item['event']}\ndata: {json.dumps(item['data'], ensure_ascii=False)}\n\n"
-        finally:
-            bus.unsubscribe(queue)
-
-    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+# --- events: GET /events is verifier/api/event_stream.py ---------------------------------
 
 
 # --- transactions --------------------------------------------------------------------------
