@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from verifier.errors import InputError, LimitExceededError, ParseError, TLVError
 from verifier.icao import tlv
+from verifier.icao.lds.files import open_file
 
 DG13_TAG = 0x6D
 SEQUENCE = 0x30
@@ -263,9 +264,7 @@ def parse_dg13(raw: bytes) -> DG13:
     if len(raw) > MAX_DG13_BYTES:
         raise LimitExceededError(f"DG13: {len(raw)} bytes, at most {MAX_DG13_BYTES} allowed")
     try:
-        outer = tlv.decode_first(raw)
-        if outer.tag != DG13_TAG:
-            raise ParseError(f"DG13: expected tag 6D, found {outer.tag:X}")
+        outer = open_file(raw, "DG13")
         nodes, version, charset = _containers(outer)
         if len(nodes) > MAX_FIELDS:
             raise LimitExceededError(f"DG13: {len(nodes)} fields, at most {MAX_FIELDS} allowed")

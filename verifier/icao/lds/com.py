@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from verifier.errors import InputError, ParseError, TLVError
 from verifier.icao import tlv
-from verifier.icao.lds.files import DG_TAG, TAG_DG
+from verifier.icao.lds.files import DG_TAG, TAG_DG, open_file
 
 COM_TAG = 0x60
 LDS_VERSION_TAG = 0x5F01
@@ -54,9 +54,7 @@ def parse_com(raw: bytes) -> COM:
     """Parse EF.COM (ICAO 9303-10 §4.6.1). Raises :class:`ParseError` on malformed content."""
     raw = bytes(raw)
     try:
-        outer = tlv.decode_first(raw)
-        if outer.tag != COM_TAG:
-            raise ParseError(f"EF.COM: expected tag 60, found {outer.tag:X}")
+        outer = open_file(raw, "COM")
         children = outer.children()
     except TLVError as e:
         raise ParseError(f"EF.COM is not valid BER-TLV: {e}") from e

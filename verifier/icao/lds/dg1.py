@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from verifier.errors import MRZError, ParseError, TLVError
 from verifier.icao import tlv
+from verifier.icao.lds.files import open_file
 from verifier.icao.mrz import MRZ, parse_mrz
 
 DG1_TAG = 0x61
@@ -32,9 +33,7 @@ def parse_dg1(raw: bytes) -> DG1:
     """Parse DG1. Raises :class:`ParseError` (an :class:`MRZError` for a malformed MRZ)."""
     raw = bytes(raw)
     try:
-        outer = tlv.decode_first(raw)
-        if outer.tag != DG1_TAG:
-            raise ParseError(f"DG1: expected tag 61, found {outer.tag:X}")
+        outer = open_file(raw, "DG1")
         inner = outer.find(MRZ_TAG)
     except TLVError as e:
         raise ParseError(f"DG1 is not valid BER-TLV: {e}") from e

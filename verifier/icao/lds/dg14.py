@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.errors import ParseError
 from verifier.icao import tlv
+from verifier.icao.lds.files import open_file
 from verifier.icao.lds.security_infos import SecurityInfos, encode_security_infos, parse_security_infos
 
 DG14_TAG = 0x6E
@@ -25,12 +25,7 @@ class DG14:
 def parse_dg14(raw: bytes) -> DG14:
     """Parse EF.DG14; trailing bytes after the 6E object are ignored (some chips pad files)."""
     raw = bytes(raw)
-    try:
-        outer = tlv.decode_first(raw)
-    except ParseError as e:
-        raise ParseError(f"EF.DG14: {e.message}") from e
-    if outer.tag != DG14_TAG:
-        raise ParseError(f"EF.DG14: expected tag 6E, found tag {outer.tag:02X}")
+    outer = open_file(raw, "DG14")
     return DG14(raw, parse_security_infos(outer.value, what="EF.DG14 SecurityInfos"))
 
 

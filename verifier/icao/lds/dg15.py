@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from verifier.errors import ParseError
 from verifier.icao import tlv
+from verifier.icao.lds.files import open_file
 
 DG15_TAG = 0x6F
 
@@ -22,12 +23,7 @@ class DG15:
 
 def parse_dg15(raw: bytes) -> DG15:
     raw = bytes(raw)
-    try:
-        outer = tlv.decode_first(raw)
-    except ParseError as e:
-        raise ParseError(f"EF.DG15: {e.message}") from e
-    if outer.tag != DG15_TAG:
-        raise ParseError(f"EF.DG15: expected tag 6F, found tag {outer.tag:02X}")
+    outer = open_file(raw, "DG15")
     try:
         spki = tlv.decode(outer.value)
     except ParseError as e:

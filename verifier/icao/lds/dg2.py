@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from verifier.errors import InputError, LimitExceededError, ParseError, TLVError
 from verifier.icao import tlv
+from verifier.icao.lds.files import open_file
 
 DG2_TAG = 0x75
 BIT_GROUP_TAG = 0x7F61
@@ -437,9 +438,7 @@ def parse_dg2(raw: bytes) -> DG2:
     """Parse DG2 (ICAO 9303-10 §4.7.2). Raises :class:`ParseError` on malformed content."""
     raw = bytes(raw)
     try:
-        outer = tlv.decode_first(raw)
-        if outer.tag != DG2_TAG:
-            raise ParseError(f"DG2: expected tag 75, found {outer.tag:X}")
+        outer = open_file(raw, "DG2")
         group = outer.find(BIT_GROUP_TAG)
         if group is None:
             raise ParseError("DG2: biometric information group template 7F61 missing")

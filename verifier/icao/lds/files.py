@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.errors import InputError
+from verifier.errors import InputError, LimitExceededError, ParseError
+from verifier.icao import tlv
 
 #: AID of the LDS1 eMRTD application (ICAO 9303-10 §3.6.2).
 EMRTD_AID = bytes.fromhex("A0000002471001")
@@ -57,3 +58,23 @@ def dg_name(n: int) -> str:
     if n not in DG_TAG:
         raise InputError(f"data group number {n} out of range 1-16")
     return f"DG{n}"
+
+
+def open_file(raw: bytes, name: str) -> tlv.TLV:
+    """Decode the outer object of LDS file ``name`` and check its tag (ICAO 9303-10 §4.6, §4.7:
+    every EF.COM / EF.DGx starts with the tag of :data:`FILES`). Bytes after it are ignored
+    (some chips pad files). The one opener of the LDS parsers; a malformed start is a
+    :class:`ParseError`
+    naming the file: :class:`LimitExceededError` for hostile sizes, a plain :class:`ParseError`
+    (never a bare :class:`TLVError`, so a caller's own TLV handler does not wrap it twice)."""
+    label = name if name.startswith("DG") else f"EF.{name}"
+    expected = FILES[name].tag
+    try:
+        outer = tlv.decode_first(raw)
+    except LimitExceededError as e:
+        raise LimitExceededError(f"{label}: {e.message}") from e
+    except ParseError as e:
+        raise ParseError(f"{label} is not valid BER-TLV: {e.message}") from e
+    if outer.tag != expected:
+        raise ParseError(f"{label}: expected tag {expected:02X}, found tag {outer.tag:02X}")
+    return outer
