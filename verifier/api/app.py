@@ -216,12 +216,12 @@ def create_app(
     )
     app.state.svc = service
     api_errors.install(app)
-    from verifier.api import event_stream, routes, web
+    from verifier.api import docs, event_stream, routes, web
 
     app.include_router(routes.router)
     app.include_router(event_stream.router)
     web.install(app)
-    _install_docs(app)
+    docs.install(app)
 
     stop = threading.Event()
     app.state.stop = stop
@@ -232,20 +232,3 @@ def create_app(
         threading.Thread(target=refresh_loop, args=(cfg, stop, service.refreshed), name="trust-refresh", daemon=True).start()
 
     return app
-
-
-def _install_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs from the locally installed swagger-ui-bundle: no CDN, works offline."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-
-    import swagger_ui_bundle
-
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="chipid API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from verifier.api.errors import ApiError
 from verifier.users import PERMISSIONS, User
@@ -32,7 +33,16 @@ def end_browser_session(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def current_user(request: Request) -> User:
+#: Declare the two ways in (OpenAPI securitySchemes, ``security`` on every operation that needs a user);
+#: ``current_user`` reads the header and the cookie itself. See :mod:`verifier.api.docs`.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API token from `chipid user add NAME --role integrator` (or `chipid user token NAME`).")
+SESSION = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+                       description=f"The web pages' session (`POST /api/v1/auth/login`); a write also needs the "
+                                   f"`{CSRF_HEADER}` header with the `csrf` value the login returned.")
+
+
+def current_user(request: Request, _bearer=Depends(BEARER), _session=Depends(SESSION)) -> User:
     """The caller: ``Authorization: Bearer <token>`` or the session cookie (+ CSRF header on writes)."""
     svc = _svc(request)
     header = request.headers.get("authorization", "")
