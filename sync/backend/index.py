@@ -10,10 +10,10 @@ names without diacritics and in lower case, serials and ID numbers as upper-case
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, NamedTuple
 
 from verifier.ledger.entry import Entry
+from verifier.ledger.search_text import fold, strip_marks
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _SPACES = re.compile(r"\s+")
@@ -21,47 +21,12 @@ MAX_KEY = 200
 MAX_SEARCH_TEXT = 2000
 
 
-# the combining marks Vietnamese (and most Latin) letters decompose into; U+034F, the grapheme
-# joiner, is no mark (combining class 0) and stays, as unicodedata.combining would keep it
-_VI_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
-
-
-def _fold(s: str) -> str:
-    """Diacritics dropped and đ -> d ('Nguyễn Văn Đức' -> 'Nguyen Van duc'), through NFKD.
-    Latin letters (Vietnamese among them) take two C calls; marks of other scripts are found
-    one character at a time."""
-    s = unicodedata.normalize("NFKD", s.replace("đ", "d").replace("Đ", "d"))
-    s = _VI_MARKS.sub("", s)
-    if s.isascii():
-        return s
-    return "".join(c for c in s if not unicodedata.combining(c))
-
-
 def norm_text(s: Any) -> str:
-    """'Nguyễn  Văn Đức' -> 'nguyen van duc' (diacritics dropped, đ -> d, lower case, single spaces)."""
+    """'Nguyễn  Văn Đức' -> 'nguyen van duc': the shop's folding (:func:`verifier.ledger.search_text.fold`:
+    diacritics dropped, đ -> d, lower case, single spaces), bounded in length."""
     if s is None:
         return ""
-    s = str(s)[: 4 * MAX_SEARCH_TEXT].replace("\x00", "")
-    if s.isascii():
-        return " ".join(s.lower().split())[:MAX_SEARCH_TEXT]
-    # word by word, each folded once per process: names and item words repeat from entry to
-    # entry (whitespace is a starter in NFKD and ends a word for lower(), so this is the same
-    # as folding the whole text)
-    words = []
-    for w in s.split():
-        f = _folded_words.get(w)
-        if f is None:
-            f = " ".join(_fold(w).lower().split())  # a word may fold to none, or to several
-            if len(_folded_words) >= _FOLDED_WORDS_MAX:
-                _folded_words.clear()
-            _folded_words[w] = f
-        if f:
-            words.append(f)
-    return " ".join(words)[:MAX_SEARCH_TEXT]
-
-
-_folded_words: dict[str, str] = {}
-_FOLDED_WORDS_MAX = 100_000  # a few MB at most; emptied when full
+    return fold(str(s)[: 4 * MAX_SEARCH_TEXT].replace("\x00", ""))[:MAX_SEARCH_TEXT]
 
 
 def norm_code(s: Any) -> str:
@@ -70,7 +35,7 @@ def norm_code(s: Any) -> str:
         return ""
     s = str(s)[: 4 * MAX_KEY]
     if not s.isascii():
-        s = _fold(s)
+        s = strip_marks(s)
     elif s.isalnum():  # already only [0-9A-Za-z], as most ID numbers and serials are
         return s.upper()[:MAX_KEY]
     return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]

@@ -36,3 +36,38 @@ def test_every_latin_and_combining_code_point_folds_as_defined():
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30))
 def test_any_text_folds_as_defined(text):
     assert norm_text(text) == " ".join(_reference_fold(text.replace("\x00", "")).lower().split())
+
+
+# Vietnamese letters: 12 vowels (a ă â e ê i o ô ơ u ư y) with no tone and the five tones
+# (huyền, sắc, hỏi, ngã, nặng), and đ; each in lower and upper case.
+_VOWELS = {"a": "a", "ă": "a", "â": "a", "e": "e", "ê": "e", "i": "i", "o": "o", "ô": "o", "ơ": "o",
+           "u": "u", "ư": "u", "y": "y"}
+_TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+
+
+def _vietnamese_letters() -> list[tuple[str, str]]:
+    letters = [("đ", "d"), ("Đ", "d")]
+    for vowel, base in _VOWELS.items():
+        for tone in _TONES:
+            lower = unicodedata.normalize("NFC", vowel + tone)
+            letters += [(lower, base), (lower.upper(), base)]
+    return letters
+
+
+def test_every_vietnamese_letter_is_a_single_precomposed_character():
+    letters = _vietnamese_letters()
+    assert len(letters) == 2 + 12 * 6 * 2
+    assert all(len(letter) == 1 for letter, _ in letters)  # the tables above are real letters
+
+
+def test_shop_and_backend_fold_every_vietnamese_diacritic_alike():
+    from verifier.ledger.pawn import fold_text
+
+    for letter, base in _vietnamese_letters():
+        for form in ("NFC", "NFD"):
+            name = unicodedata.normalize(form, f"Nguy{letter}n  V{letter}n {letter}ức")
+            expected = f"nguy{base}n v{base}n {base}uc"
+            assert fold_text(name) == norm_text(name) == expected, (letter, form)
+    whole = " ".join(letter for letter, _ in _vietnamese_letters())
+    assert fold_text(whole) == norm_text(whole) == " ".join(base for _, base in _vietnamese_letters())
+    assert fold_text("Trần Thị Ngọc Ánh") == norm_text("Trần Thị Ngọc Ánh") == "tran thi ngoc anh"

@@ -17,12 +17,12 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import unicodedata
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from verifier.errors import InputError, LedgerError, NotFoundError
+from verifier.ledger import search_text
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
 from verifier.ledger.store import Ledger
 
@@ -65,10 +65,9 @@ def today_vn() -> date:
 
 
 def fold_text(text: str) -> str:
-    """Lower-case, strip Vietnamese diacritics (đ -> d), collapse spaces: 'Nguyễn Văn A' -> 'nguyen van a'."""
-    text = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    return " ".join(re.sub(r"[^0-9a-zA-Z]+", " ", text).lower().split())
+    """Name words to index and search: 'Nguyễn Văn A.' -> 'nguyen van a'. Folded as the police
+    backend folds (:func:`verifier.ledger.search_text.fold`), then only letters and digits kept."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", search_text.fold(str(text))).split())
 
 
 def norm_serial(text: str) -> str:
