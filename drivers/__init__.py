@@ -7,6 +7,7 @@
 * ``emulator/``: the emulated chip (card-side BAC, PACE, chip and active authentication), card
   profiles and their personalisation, the demo PKI and demo card;
 * ``vpcd.py``, ``nfc_card.py``: serve an emulated card to pcscd (vsmartcard vpcd) or nfcpy's udp driver.
+* ``scripted.py``: a scripted card for tests that asserts the exact APDUs sent and answers scripted responses.
 
 Imports the verifier protocol core, pyscard and nfcpy only (never the service, biometrics or sync).
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.scripted import ScriptedTransport
 from verifier.errors import AccessDeniedError, ResponseFormatError, StatusWordError
 from verifier.icao.apdu import Command, Response
 from verifier.icao.bac import (BACCard, bac_keys, complete_bac, external_authenticate_data, perform_bac,
@@ -19,18 +20,6 @@ RND_ICC, RND_IFD = H("4608F91988702212"), H("781723860C06C226")
 K_IFD, K_ICC = H("0B795240CB7049B01C19B33E32804F0B"), H("0B4F80323EB3191CB04970CB4052790B")
 CMD_DATA = H("72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F25F1448EEA8AD90A7")
 RESP_DATA = H("46B9342A41396CD7386BF5803104D7CEDC122B9132139BAF2EEDC94EE178534F2F2D235D074D7449")
-
-
-class Scripted:
-    """send(Command) -> Response that asserts the exact command bytes."""
-
-    def __init__(self, script):
-        self.script = list(script)
-
-    def __call__(self, cmd: Command) -> Response:
-        expected, answer = self.script.pop(0)
-        assert cmd.encode().hex().upper() == expected
-        return Response.parse(H(answer))
 
 
 def test_d2_keys():
@@ -51,11 +40,12 @@ def test_d3_external_authenticate_and_session_keys():
 
 
 def test_appendix_d_full_exchange_byte_exact():
-    send = Scripted([
+    card = ScriptedTransport([
         ("0084000008", "4608F919887022129000"),
         ("0082000028" + CMD_DATA.hex().upper() + "28", RESP_DATA.hex().upper() + "9000"),
     ])
-    sm = perform_bac(send, KEY, rnd_ifd=RND_IFD, k_ifd=K_IFD)
+    sm = perform_bac(card.send, KEY, rnd_ifd=RND_IFD, k_ifd=K_IFD)
+    card.assert_done()
     assert sm.ssc == 0x887022120C06C226
     # D.4: SELECT EF.COM, READ BINARY 4 bytes, READ BINARY the remaining 18 bytes
     assert sm.wrap(H("00A4020C02011E")) == H("0CA4020C158709016375432908C044F68E08BF8B92D635FF24F800")
@@ -108,6 +98,6 @@ def test_terminal_rejects_answer_to_another_challenge():
 
 def test_get_challenge_errors():
     with pytest.raises(ResponseFormatError):
-        perform_bac(Scripted([("0084000008", "01029000")]), KEY)
+        perform_bac(ScriptedTransport([("0084000008", "01029000")]).send, KEY)
     with pytest.raises(StatusWordError):
-        perform_bac(Scripted([("0084000008", "6D00")]), KEY)
+        perform_bac(ScriptedTransport([("0084000008", "6D00")]).send, KEY)

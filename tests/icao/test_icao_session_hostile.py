@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from drivers.emulator.chip import EmulatedChip, Faults
 from drivers.emulator.transport import EmulatorTransport
+from drivers.scripted import ScriptedTransport
 from verifier.errors import (AccessDeniedError, CardRemovedError, ChipError, ChipidError, LimitExceededError,
                              ResponseFormatError, SecureMessagingError, StatusWordError)
 from verifier.icao.keys import BACKey
@@ -174,23 +175,6 @@ def test_every_error_is_a_chipid_error_under_random_corruption():
         assert read.files["DG2"] == chip.files["DG2"]
 
 
-class Scripted:
-    """Answers every command with the next scripted response (then 6A82)."""
-
-    name, extended_length = "scripted", True
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.count = 0
-
-    def transmit(self, apdu: bytes) -> bytes:
-        self.count += 1
-        return self.answers.pop(0) if self.answers else b"\x6a\x82"
-
-    def close(self):
-        pass
-
-
 _sw = st.sampled_from([b"\x90\x00", b"\x62\x82", b"\x67\x00", b"\x6c\x10", b"\x61\x05", b"\x6a\x82", b"\x69\x82",
                        b"\x63\x00", b"\x6b\x00"])
 _answer = st.one_of(st.binary(max_size=300), st.tuples(st.binary(max_size=40), _sw).map(lambda t: t[0] + t[1]))
@@ -199,7 +183,7 @@ _answer = st.one_of(st.binary(max_size=300), st.tuples(st.binary(max_size=40), _
 @given(st.lists(_answer, max_size=25), st.sampled_from(["pace-then-bac", "bac"]))
 @settings(max_examples=150, deadline=None)
 def test_random_answers_give_only_chipid_errors(answers, policy):
-    t = Scripted(answers)
+    t = ScriptedTransport([(None, a) for a in answers], when_done="6A82")  # any command, then 6A82
     try:
         ChipSession(t, [KEY], policy=policy).read_all()
     except ChipidError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.scripted import ScriptedTransport
 from verifier.errors import AccessDeniedError, ResponseFormatError, StatusWordError
 from verifier.icao import curves, ecc, pace
 from verifier.icao.apdu import Command, Response
@@ -64,22 +65,6 @@ APPENDIX_G_APDUS = [
 ]
 
 
-class ScriptedCard:
-    """Asserts each command APDU byte for byte and answers the scripted response."""
-
-    def __init__(self, script):
-        self.script = [(X(c), X(r)) for c, r in script]
-        self.sent: list[bytes] = []
-
-    def __call__(self, cmd: Command) -> Response:
-        apdu = cmd.encode()
-        self.sent.append(apdu)
-        assert self.script, f"unexpected extra command {apdu.hex().upper()}"
-        expected, answer = self.script.pop(0)
-        assert apdu.hex().upper() == expected.hex().upper()
-        return Response.parse(answer)
-
-
 def keys_of(*values):
     it = iter(values)
     return lambda curve: next(it)
@@ -117,9 +102,9 @@ def test_authentication_tokens():
 
 
 def test_whole_protocol_against_the_appendix_apdus():
-    card = ScriptedCard(APPENDIX_G_APDUS)
-    result = pace.run_pace(card, KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
-    assert card.script == []
+    card = ScriptedTransport(APPENDIX_G_APDUS)
+    result = pace.run_pace(card.send, KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
+    card.assert_done()
     sm = result.sm
     assert (sm.ks_enc, sm.ks_mac, sm.ssc, sm.cipher) == (KS_ENC, KS_MAC, 0, "AES")
     assert (result.curve, result.cipher, result.key_bits, result.password_ref) == ("brainpoolP256r1", "AES", 128, 1)
@@ -130,7 +115,7 @@ def test_wrong_token_from_chip_is_access_denied():
     script = list(APPENDIX_G_APDUS)
     script[-1] = (script[-1][0], "7C0A86083ABB9674BCE93C099000")
     with pytest.raises(AccessDeniedError, match="wrong CAN / MRZ") as e:
-        pace.perform_pace(ScriptedCard(script), KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
+        pace.perform_pace(ScriptedTransport(script).send, KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
     assert e.value.step == pace.STEP_MA
 
 
@@ -138,7 +123,7 @@ def test_chip_refusing_token_is_access_denied():
     script = list(APPENDIX_G_APDUS)
     script[-1] = (script[-1][0], "6300")
     with pytest.raises(AccessDeniedError, match="wrong CAN / MRZ") as e:
-        pace.perform_pace(ScriptedCard(script), KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
+        pace.perform_pace(ScriptedTransport(script).send, KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
     assert e.value.sw == 0x6300
 
 
@@ -146,22 +131,22 @@ def test_malformed_and_unexpected_responses_name_the_step():
     script = list(APPENDIX_G_APDUS[:3])
     script[2] = (script[2][0], "7C438241" + PK_MAP_IC[:-1].hex() + "00" + "9000")  # point off the curve
     with pytest.raises(ResponseFormatError) as e:
-        pace.perform_pace(ScriptedCard(script), KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
+        pace.perform_pace(ScriptedTransport(script).send, KEY, CARD_ACCESS, ephemeral_key=keys_of(SK_MAP_IFD, SK_IFD))
     assert e.value.step == pace.STEP_MAP and "not on curve" in str(e.value)
 
     script = list(APPENDIX_G_APDUS[:2])
     script[1] = (script[1][0], "7C0281009000")
     with pytest.raises(ResponseFormatError, match="expected data object 80") as e:
-        pace.perform_pace(ScriptedCard(script), KEY, CARD_ACCESS)
+        pace.perform_pace(ScriptedTransport(script).send, KEY, CARD_ACCESS)
     assert e.value.step == pace.STEP_NONCE
 
     script = list(APPENDIX_G_APDUS[:2])
     script[1] = (script[1][0], "7C12801095A39000")
     with pytest.raises(ResponseFormatError, match="malformed dynamic authentication data"):
-        pace.perform_pace(ScriptedCard(script), KEY, CARD_ACCESS)
+        pace.perform_pace(ScriptedTransport(script).send, KEY, CARD_ACCESS)
 
     with pytest.raises(StatusWordError, match="6A80") as e:
-        pace.perform_pace(ScriptedCard([(APPENDIX_G_APDUS[0][0], "6A80")]), KEY, CARD_ACCESS)
+        pace.perform_pace(ScriptedTransport([(APPENDIX_G_APDUS[0][0], "6A80")]).send, KEY, CARD_ACCESS)
     assert e.value.step == pace.STEP_MSE
 
 
@@ -184,11 +169,11 @@ NZ_APDUS = [
 
 
 def test_real_3des_trace():
-    card = ScriptedCard(NZ_APDUS)
-    sm = pace.perform_pace(card, NZ_KEY, NZ_CARD_ACCESS, ephemeral_key=keys_of(
+    card = ScriptedTransport(NZ_APDUS)
+    sm = pace.perform_pace(card.send, NZ_KEY, NZ_CARD_ACCESS, ephemeral_key=keys_of(
         I("2808272c0ec20e01a3450030ef32855e9feb5cb17719e985389b1cf47609e69f"),
         I("8f89449052df6c7983750c7b042c3cea12b36819174424c7cd28153f7b70b402")))
-    assert card.script == []
+    card.assert_done()
     assert (sm.cipher, sm.ssc) == ("3DES", 0)
     assert sm.ks_enc == X("430e4c8c38dfefaed92067b919a897f8")
     assert sm.ks_mac == X("c1bc1f075797b970b5a45e64a764b0cb")
