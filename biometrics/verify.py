@@ -67,6 +67,10 @@ class Reference:
 
 @dataclass(frozen=True)
 class FaceResult:
+    """What the face step decides: the decision, the descriptor distance and the clerk's score,
+    the thresholds the distance was judged against (:mod:`biometrics.compare`), the reasons and
+    the image quality measures. (No liveness: that is ``chipid face liveness``'s challenge.)"""
+
     decision: str
     distance: float | None
     score: int | None
@@ -74,6 +78,7 @@ class FaceResult:
     elapsed_ms: float
     quality: dict = field(default_factory=dict)
     encoding: np.ndarray | None = field(default=None, repr=False, compare=False)
+    thresholds: Thresholds | None = None
 
     @property
     def template(self) -> bytes | None:
@@ -88,6 +93,8 @@ class FaceResult:
             "reasons": [r.to_json() for r in self.reasons],
             "elapsed_ms": round(self.elapsed_ms, 1),
             "quality": self.quality,
+            "thresholds": None if self.thresholds is None else {"match": self.thresholds.match,
+                                                                "no_match": self.thresholds.no_match},
         }
 
 
@@ -182,7 +189,7 @@ class FaceVerifier:
         def done(decision, reasons, dist=None, score=None, quality=None, encoding=None) -> FaceResult:
             ms = (time.perf_counter() - t0) * 1000
             log.debug("face decision %s in %.0f ms", decision, ms)
-            return FaceResult(decision, dist, score, tuple(reasons), ms, quality or {}, encoding)
+            return FaceResult(decision, dist, score, tuple(reasons), ms, quality or {}, encoding, self.thresholds)
 
         ref_quality = reference.quality.measures if reference.quality else None
         if reference.issue is not None:

@@ -14,32 +14,33 @@ from __future__ import annotations
 
 from verifier import verdict as V
 from verifier.errors import ParseError
-from verifier.icao.lds.dg14 import parse_dg14
+from verifier.icao.lds.dg14 import DG14
 from verifier.icao.lds.security_infos import parse_card_access
 from verifier.icao.pace import supported
 
 
-def _pace_offers(files: dict[str, bytes]) -> dict[str, bool]:
-    """Where the chip advertises PACE: file -> whether this reader supports one variant offered."""
+def _pace_offers(files: dict[str, bytes], dg14: DG14 | None) -> dict[str, bool]:
+    """Where the chip advertises PACE: file -> whether this reader supports one variant offered.
+    A malformed DG14 (``dg14`` None) is judged by its hash and by chip authentication."""
     found: dict[str, bool] = {}
-    parsers = (("DG14", lambda raw: parse_dg14(raw).security_infos), ("CardAccess", parse_card_access))
-    for name, parse in parsers:
-        if name not in files:
-            continue
+    offered = [("DG14", dg14.security_infos.pace if dg14 is not None else ())]
+    if "CardAccess" in files:
         try:
-            infos = parse(files[name])
+            offered.append(("CardAccess", parse_card_access(files["CardAccess"]).pace))
         except ParseError:
-            continue  # a malformed DG14 is judged by its hash and by chip authentication
-        if infos.pace:
-            found[name] = any(supported(info) for info in infos.pace)
+            pass
+    for name, pace in offered:
+        if pace:
+            found[name] = any(supported(info) for info in pace)
     return found
 
 
-def access_protocol_check(protocol: str | None, policy: str, files: dict[str, bytes]) -> V.Check:
-    """Grade the access protocol the session ended on against what the chip advertises."""
+def access_protocol_check(protocol: str | None, policy: str, files: dict[str, bytes], dg14: DG14 | None) -> V.Check:
+    """Grade the access protocol the session ended on against what the chip advertises
+    (``dg14``: DG14 as the reader parsed it, None when absent or malformed)."""
     if protocol == "PACE":
         return V.passed(V.ACCESS_PROTOCOL, "the chip was opened with PACE", "Chip được mở bằng PACE")
-    offers = _pace_offers(files)
+    offers = _pace_offers(files, dg14)
     where = " and ".join("DG14 (signed)" if n == "DG14" else "EF.CardAccess" for n in offers)
     if not offers:
         return V.passed(V.ACCESS_PROTOCOL, "the chip does not offer PACE: BAC is its access protocol",

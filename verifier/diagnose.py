@@ -248,7 +248,7 @@ def build_bundle(recorder: RecordingTransport | None, *, outcome=None, error: Ch
                            "last_failed_apdu": recorder.last_failure() if recorder is not None else None,
                            "message": redact(error.message), "hint": hint}
     if outcome is not None:
-        result = outcome.result
+        result = outcome.result.to_json()
         access = result.get("access") or {}
         key = access.get("key") or ""
         bundle["access"] = {"protocol": access.get("protocol"),

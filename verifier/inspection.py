@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from verifier import verdict as V
 from verifier.cccd.access_match import AccessData, access_data_check, id_number_from_mrz
 from verifier.cccd.dg13 import DG13, parse_dg13
-from verifier.errors import ParseError
-from verifier.icao.lds.com import parse_com
+from verifier.errors import ChipidError, ParseError
+from verifier.icao.lds.com import COM, parse_com
 from verifier.icao.lds.dg1 import parse_dg1
+from verifier.icao.lds.dg14 import DG14, parse_dg14
 from verifier.icao.lds.dg2 import parse_dg2
 from verifier.icao.keys import BACKey, CANKey
-from verifier.trust.sod import SOD
+from verifier.trust.sod import SOD, parse_sod
 from verifier.icao.mrz import MRZ
 from verifier.trust.passive import PAPolicy, verify_passive
 
@@ -41,6 +42,36 @@ class Inspection:
     holder_source: dict = field(default_factory=dict)
     #: when DG13 was read but could not be parsed: ``reason``, ``reason_vi``, ``fields_from_mrz``
     dg13_error: dict | None = None
+
+
+#: The files parsed before inspection, once: EF.SOD (which data groups to read), EF.COM, DG14
+#: (chip authentication, ICAO 9303-11 §6.2; the PACE offer of the access-protocol check).
+PARSED_ONCE = {"SOD": parse_sod, "COM": parse_com, "DG14": parse_dg14}
+
+
+@dataclass(frozen=True)
+class ParsedLds:
+    """EF.SOD, EF.COM and DG14 parsed once from the bytes read, handed from reading to
+    inspection (:func:`verifier.scan.read_and_verify`). A file absent is None; one that could
+    not be parsed is None too, with its error in ``errors`` (file name -> :class:`ChipidError`)."""
+
+    sod: SOD | None = None
+    com: COM | None = None
+    dg14: DG14 | None = None
+    errors: dict = field(default_factory=dict, compare=False)
+
+    def parse(self, files: dict[str, bytes], names=tuple(PARSED_ONCE)) -> "ParsedLds":
+        """This, with the files ``names`` (of :data:`PARSED_ONCE`) found in ``files`` and not parsed yet parsed."""
+        found = {"SOD": self.sod, "COM": self.com, "DG14": self.dg14}
+        errors = dict(self.errors)
+        for name in names:
+            parser = PARSED_ONCE[name]
+            if name in files and found[name] is None and name not in errors:
+                try:
+                    found[name] = parser(files[name])
+                except ChipidError as e:
+                    errors[name] = e
+        return ParsedLds(found["SOD"], found["COM"], found["DG14"], errors)
 
 
 def _yymmdd_to_date(text: str, *, future: bool) -> _dt.date | None:
@@ -223,8 +254,11 @@ def inspect_document(
     policy: PAPolicy | None = None,
     access_data: AccessData | None = None,
     access_key: BACKey | CANKey | None = None,
+    lds: ParsedLds | None = None,
 ) -> Inspection:
     """Run every check over the files read and grade the verdict (README "Verdict policy").
+
+    ``lds``: EF.SOD, EF.COM and DG14 as the reader already parsed them (parsed here when not given).
 
     ``access_data`` (what the clerk typed or scanned, completed from the candidate keys by
     :func:`verifier.cccd.access_match.with_keys`) and ``access_key`` (the key that opened the
@@ -247,12 +281,10 @@ def inspect_document(
             dg13 = parse_dg13(files["DG13"])
         except ParseError as e:
             dg13_failure = e
-    com_dgs = None
-    if "COM" in files:
-        try:
-            com_dgs = list(parse_com(files["COM"]).dg_numbers)
-        except ParseError as e:
-            warnings.append(f"EF.COM could not be parsed: {e}")
+    lds = (lds or ParsedLds()).parse(files, ("COM",))
+    com_dgs = list(lds.com.dg_numbers) if lds.com is not None else None
+    if "COM" in lds.errors:
+        warnings.append(f"EF.COM could not be parsed: {lds.errors['COM']}")
 
     if "SOD" in files:
         # never raises for bad card data: an unusable EF.SOD is a failed sod_signature check

@@ -1,7 +1,8 @@
 """One card at the counter, end to end: reader -> chip session -> checks -> a result.
 
-The result is a plain dict in the shape ``chipid read --json`` prints and
-``GET /api/v1/scans/{id}`` returns (README "chipid read --json").
+The result is a :class:`verifier.results.ScanResult`; its ``to_json()`` is what ``chipid read
+--json`` prints and ``GET /api/v1/scans/{id}`` returns (README "chipid read --json"). Progress
+is a :class:`verifier.results.ScanStep` per step, emitted here.
 
 Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
 
@@ -19,7 +20,7 @@ Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
 A file the chip refuses is reported in ``not_readable`` with its status word and the read goes
 on; secure messaging the chip ended is re-opened with the same key, and chip authentication is
 run again before DG15 and active authentication (:class:`verifier.icao.session.ChipSession`).
-A card lifted mid-read is waited for up to ``reader.timeout_s`` (progress :data:`CARD_LIFTED`),
+A card lifted mid-read is waited for up to ``reader.timeout_s`` (step ``CARD_LIFTED``, then ``CARD_BACK``),
 checked to be the same chip and read on from where it stopped, at most :data:`MAX_RESUMES`
 times; the result says how many times (``resumes``).
 """
@@ -27,7 +28,6 @@ times; the result says how many times (``resumes``).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -46,12 +46,11 @@ from verifier.errors import (
 )
 from verifier.icao.active_auth import perform_active_authentication
 from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authentication
-from verifier.icao.lds.com import parse_com
-from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
-from verifier.trust.sod import parse_sod
 from verifier.icao.session import ChipSession
-from verifier.inspection import inspect_document
+from verifier.inspection import ParsedLds, inspect_document
+from verifier.results import AccessEvidence, ChipEvidence, FaceImage, FileRead, Holder, Progress, ScanResult, \
+    ScanStep, is_demo
 from verifier.trust.passive import PAPolicy
 from verifier.transport import CardTransport
 
@@ -67,18 +66,16 @@ AFTER_CA_DGS = (15,)
 EAC_DGS = (3, 4)
 #: Lifted cards waited for in one scan.
 MAX_RESUMES = 3
-#: Progress shown to the clerk while a lifted card is waited for, and when it is back.
-CARD_LIFTED = "thẻ bị nhấc ra, đặt lại thẻ để đọc tiếp"
-CARD_BACK = "đã đặt lại thẻ, đang đọc tiếp"
+#: The steps a lifted card adds (``chipid read`` tells the clerk on stderr).
+CARD_LIFTED, CARD_BACK = ScanStep.CARD_LIFTED, ScanStep.CARD_BACK
 #: Step of the error raised when chip authentication, run again after re-opening, fails.
 CA_AGAIN = "chip authentication again"
 
-Progress = Callable[[str], None]
 
 
 @dataclass
 class ScanOutcome:
-    result: dict
+    result: ScanResult
     portrait: bytes | None = None  # the chip's face image, byte for byte
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -159,18 +156,12 @@ def trust_store(config: Config, demo: bool):
     return TrustStore.open(config.data_dir)
 
 
-def _sod_dgs(files: dict[str, bytes]) -> set[int]:
-    try:
-        return set(parse_sod(files["SOD"]).dg_hashes) if "SOD" in files else set()
-    except ChipidError:
-        return set()
+def _sod_dgs(lds: ParsedLds) -> set[int]:
+    return set(lds.sod.dg_hashes) if lds.sod is not None else set()
 
 
-def _com_dgs(files: dict[str, bytes]) -> set[int]:
-    try:
-        return set(parse_com(files["COM"]).dg_numbers) if "COM" in files else set()
-    except ChipidError:
-        return set()
+def _com_dgs(lds: ParsedLds) -> set[int]:
+    return set(lds.com.dg_numbers) if lds.com is not None else set()
 
 
 def reading_plan(dgs) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
@@ -190,7 +181,8 @@ def _read(session: ChipSession, names, files: dict[str, bytes], not_readable: di
         not_readable.update(got.not_readable)
 
 
-def _chip_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> tuple[V.Check | None, bool]:
+def _chip_authentication(session: ChipSession, files: dict[str, bytes], lds: ParsedLds,
+                         required: bool) -> tuple[V.Check | None, bool]:
     """Run CA when DG14 was read and confirm the restarted channel (ICAO 9303-11 §6.2).
 
     Returns (check, session_still_usable). A chip without DG14's private key cannot follow
@@ -201,8 +193,10 @@ def _chip_authentication(session: ChipSession, files: dict[str, bytes], required
             return V.failed(V.CHIP_AUTHENTICATION, "the SOD lists DG14 but the chip did not return it",
                             "SOD có DG14 nhưng chip không trả về DG14"), True
         return None, True
+    dg14 = lds.dg14
     try:
-        dg14 = parse_dg14(files["DG14"])
+        if dg14 is None:  # DG14 read but malformed
+            raise lds.errors["DG14"]
         if not dg14.security_infos.chip_auth_keys:  # e.g. only PACE / active authentication infos
             return V.not_performed(V.CHIP_AUTHENTICATION, "DG14 holds no chip authentication key",
                                    "DG14 không có khóa xác thực chip"), True
@@ -235,7 +229,8 @@ def _chip_authentication_again(session: ChipSession, dg14) -> None:
                         step=CA_AGAIN)
 
 
-def _active_authentication(session: ChipSession, files: dict[str, bytes], required: bool) -> V.Check | None:
+def _active_authentication(session: ChipSession, files: dict[str, bytes], lds: ParsedLds,
+                           required: bool) -> V.Check | None:
     if "DG15" not in files:
         if required:
             return V.failed(V.ACTIVE_AUTHENTICATION, "the SOD lists DG15 but the chip did not return it",
@@ -243,8 +238,9 @@ def _active_authentication(session: ChipSession, files: dict[str, bytes], requir
         return None
     try:
         dg15 = parse_dg15(files["DG15"])
-        dg14 = parse_dg14(files["DG14"]) if "DG14" in files else None
-        outcome = perform_active_authentication(session, dg15, dg14)
+        if "DG14" in lds.errors:  # AA's algorithm for ECDSA keys is in DG14 (ICAO 9303-11 §6.1)
+            raise lds.errors["DG14"]
+        outcome = perform_active_authentication(session, dg15, lds.dg14)
     except ChipError as e:
         return V.failed(V.ACTIVE_AUTHENTICATION, f"the chip refused active authentication: {e}: suspected clone",
                         "Chip từ chối xác thực chủ động: nghi chip sao chép")
@@ -260,28 +256,33 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
                     now: _dt.datetime | None = None, access_data: AccessData | None = None) -> ScanOutcome:
     """Read a card already on ``transport`` and verify it; raises only when nothing could be read.
 
-    ``access_data`` (:attr:`AccessCandidates.data`) and ``keys`` are compared with DG1/DG13."""
-    progress = progress or (lambda status: None)
+    ``access_data`` (:attr:`AccessCandidates.data`), ``keys`` and the key that opened the chip
+    are compared with DG1/DG13 (ICAO 9303-11 §4.3). EF.SOD, EF.COM and DG14 are parsed once
+    (:class:`verifier.inspection.ParsedLds`) and handed on to the checks."""
+    progress = progress or (lambda step: None)
     started = time.perf_counter()
     warnings = list(warnings or [])
     session = ChipSession(transport, keys, policy=config["chip.access_policy"],
                           extended_length=config["chip.extended_length"], max_le=config["chip.max_le"],
                           max_resumes=MAX_RESUMES, resume_wait_s=config["reader.timeout_s"],
-                          on_card=lambda event: progress(CARD_LIFTED if event == "lifted" else CARD_BACK))
-    progress("reading")
+                          on_card=lambda event: progress(ScanStep.CARD_LIFTED if event == "lifted"
+                                                         else ScanStep.CARD_BACK))
+    progress(ScanStep.READING)
     session.open()
     access_check = V.passed(V.CHIP_ACCESS, f"chip opened with {session.access_protocol} ({session.key_used})",
                             f"Mở chip bằng {session.access_protocol}", protocol=session.access_protocol)
     files: dict[str, bytes] = {}
     not_readable: dict[str, str] = {}
     _read(session, ("SOD", "COM"), files, not_readable)  # EF.SOD decides; EF.COM is not signed
-    listed = _sod_dgs(files)
-    before_ca, after_ca, eac = reading_plan(listed or _com_dgs(files) or DEFAULT_DGS)
-    eac = tuple(dict.fromkeys(eac + reading_plan(_com_dgs(files))[2]))
+    lds = ParsedLds().parse(files, ("SOD", "COM"))
+    listed = _sod_dgs(lds)
+    before_ca, after_ca, eac = reading_plan(listed or _com_dgs(lds) or DEFAULT_DGS)
+    eac = tuple(dict.fromkeys(eac + reading_plan(_com_dgs(lds))[2]))
     _read(session, before_ca, files, not_readable)
+    lds = lds.parse(files, ("DG14",))
 
-    progress("verifying")
-    ca_check, usable = _chip_authentication(session, files, required=14 in listed)
+    progress(ScanStep.VERIFYING)
+    ca_check, usable = _chip_authentication(session, files, lds, required=14 in listed)
     aa_check = None
     if usable:
         try:
@@ -293,7 +294,7 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
                                 "Xác thực chip thất bại khi thực hiện lại: nghi chip sao chép")
             usable = False
     if usable:
-        aa_check = _active_authentication(session, files, required=15 in listed)
+        aa_check = _active_authentication(session, files, lds, required=15 in listed)
         _read(session, eac, files, not_readable)  # last: some chips drop secure messaging after 6982
     if aa_check is None and not usable and 15 in listed:
         aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
@@ -301,31 +302,32 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
 
     inspection = inspect_document(files, store, access_check=access_check, chip_auth_check=ca_check,
                                   active_auth_check=aa_check, now=now, policy=PAPolicy.from_config(config),
-                                  access_data=with_keys(access_data, keys))
+                                  access_data=with_keys(access_data, keys), access_key=session.key, lds=lds)
     warnings += inspection.warnings
-    checks = inspection.checks + (access_protocol_check(session.access_protocol, session.policy, files),)
-    verdict = V.decide(checks)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    result = {
-        "reader": transport.name,
-        "demo": demo,
-        "access": {"protocol": session.access_protocol, "key": session.key_used, "attempts": list(session.attempts)},
-        "files": {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()} for name, data in files.items()},
-        "not_readable": not_readable,
-        "mrz": inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
-        "holder": inspection.holder,
-        "holder_source": inspection.holder_source,
-        "dg13_error": inspection.dg13_error,
-        "holder_verified": verdict is V.Outcome.AUTHENTIC,
-        "face_image": inspection.face_image,
-        "checks": V.checks_json(checks),
-        "verdict": verdict.value,
-        "warnings": warnings,
-        "resumes": session.resumes,
-        "apdus": session.apdus,
-        "bytes": session.bytes,
-        "elapsed_ms": round(elapsed_ms, 1),
-    }
+    checks = inspection.checks + (access_protocol_check(session.access_protocol, session.policy, files, lds.dg14),)
+    chip = ChipEvidence(
+        reader=transport.name,
+        access=AccessEvidence(session.access_protocol, session.key_used, tuple(session.attempts)),
+        files={name: FileRead.of(data) for name, data in files.items()},
+        not_readable=not_readable,
+        resumes=session.resumes,
+        apdus=session.apdus,
+        bytes=session.bytes,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        opened_with=session.key,
+    )
+    result = ScanResult(
+        chip=chip,
+        demo=is_demo(demo),
+        holder=Holder.from_json(inspection.holder),
+        checks=checks,
+        verdict=V.decide(checks),
+        mrz=inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
+        holder_source=inspection.holder_source,
+        dg13_error=inspection.dg13_error,
+        face_image=FaceImage.from_json(inspection.face_image),
+        warnings=tuple(warnings),
+    )
     return ScanOutcome(result, inspection.portrait, files)
 
 
@@ -336,8 +338,8 @@ def run_scan(config: Config, access: dict | None = None, progress: Progress | No
 
     ``wrap`` (optional) wraps the opened transport, e.g. the recorder of ``chipid read --diagnose``.
     """
-    progress = progress or (lambda status: None)
-    progress("waiting_for_card")
+    progress = progress or (lambda step: None)
+    progress(ScanStep.WAITING_FOR_CARD)
     transport, demo = open_reader(config, reader, card_dir=card_dir)
     if wrap is not None:
         transport = wrap(transport)
@@ -345,7 +347,7 @@ def run_scan(config: Config, access: dict | None = None, progress: Progress | No
         candidates = keys_from_access(access, demo_card=(card_dir or DEMO_CARD_DIR) if demo else None)
         if not candidates.keys:
             raise AccessKeyError("the access data yields no usable key")
-        demo = demo or config["trust.demo"]  # anything verified under demo trust is marked demo
+        demo = is_demo(demo, config["trust.demo"])  # anything verified under demo trust is marked demo
         store = trust_store(config, demo)
         return read_and_verify(transport, candidates.keys, store, config=config, demo=demo,
                                progress=progress, warnings=candidates.warnings, access_data=candidates.data)

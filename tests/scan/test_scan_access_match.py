@@ -60,7 +60,7 @@ def _scan(chip, store, access, **config):
     candidates = keys_from_access(access)
     cfg = Config().with_overrides(**config) if config else Config()
     return read_and_verify(EmulatorTransport(chip), candidates.keys, store, config=cfg, demo=True,
-                           access_data=candidates.data).result
+                           access_data=candidates.data).result.to_json()
 
 
 def _access_by(p, how: str) -> dict:
@@ -73,7 +73,8 @@ def _access_by(p, how: str) -> dict:
 
 
 @pytest.mark.parametrize("how, policy, expected_fields", [
-    ("qr", "pace-then-bac", {"id_number", "document_number", "date_of_birth", "date_of_issue", "can"}),
+    # the QR's expiry is derived (a guess), but the key the chip accepted holds card A's: compared too
+    ("qr", "pace-then-bac", {"id_number", "document_number", "date_of_birth", "date_of_expiry", "date_of_issue", "can"}),
     ("can", "pace", {"can"}),
     ("id", "bac", {"id_number", "document_number", "date_of_birth", "date_of_expiry", "can"}),
 ])
@@ -109,11 +110,26 @@ def test_a_normal_card_stays_authentic(card_a, store, how, policy):
     assert result["holder_source"]["full_name"] == "DG13"
 
 
+@pytest.mark.parametrize("policy", ["bac", "pace-then-bac"])
+def test_only_the_accepted_expiry_differs(card_a, store, policy):
+    """Card A's own data except the expiry date (DG1 and DG13 agree with each other, all signed):
+    the QR gives no expiry (only derived candidates), so only the key that opened the chip, which
+    holds card A's expiry, can show DG1's is another (ICAO 9303-11 §4.3; issue 15 item 1)."""
+    other = dataclasses.replace(card_a, date_of_expiry=dt.date(card_a.date_of_expiry.year + 5, 1, 1))
+    result = _scan(_substituted_chip(card_a, other), store, _access_by(card_a, "qr"), **{"chip.access_policy": policy})
+    checks = result["checks"]
+    for name in ("sod_signature", "dsc_chain", "dg_hash_1", "dg_hash_13", "mrz_consistency", "card_expiry"):
+        assert checks[name]["status"] == "passed", (name, checks[name])
+    match = checks["access_data_match"]
+    assert match["status"] == "failed" and match["details"]["fields"] == ["date_of_expiry"], match
+    assert result["verdict"] == "not_authentic"
+
+
 def test_keys_without_access_data_are_still_compared(card_a, card_b, store):
     """Callers that pass only the key list (no AccessData) still get the comparison from the keys."""
     keys = keys_from_access({"can": card_a.id_number[-6:]}).keys
     result = read_and_verify(EmulatorTransport(_substituted_chip(card_a, card_b)), keys, store, config=Config(),
-                             demo=True).result
+                             demo=True).result.to_json()
     assert result["checks"]["access_data_match"]["status"] == "failed"
     assert result["verdict"] == "not_authentic"
 

@@ -48,7 +48,7 @@ def read_through_pcscd(reader, access, progress=None, **config):
     cfg = Config().with_overrides(reader__timeout_s=20.0, **config)
     with PcscTransport(reader) as transport:
         return read_and_verify(transport, keys_from_access(access).keys, TrustStore.demo(), config=cfg, demo=True,
-                               progress=progress).result
+                               progress=progress).result.to_json()
 
 
 def sha(data: bytes) -> str:

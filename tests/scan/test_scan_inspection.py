@@ -42,7 +42,7 @@ def test_dg3_listed_by_the_card_is_reported_as_not_readable_not_as_an_error():
     extra = {"DG3": dgs[3], "COM": encode_com(sorted(dgs), "1.8", "4.0.0"), "SOD": sod(profile, dgs)}
     chip = make_chip(profile, replace_files=extra)
     keys = keys_from_access(None, demo_card=DEMO_CARD_DIR).keys
-    result = read_and_verify(EmulatorTransport(chip), keys, TrustStore.demo(), config=Config(), demo=True).result
+    result = read_and_verify(EmulatorTransport(chip), keys, TrustStore.demo(), config=Config(), demo=True).result.to_json()
     assert result["not_readable"] == {"DG3": "access-protected (EAC) (SW 6982)"}
     assert "DG3" not in result["files"] and "dg_hash_3" not in result["checks"]
     assert result["checks"]["sod_completeness"]["status"] == "passed"
@@ -67,7 +67,7 @@ def test_qr_access_tries_the_neighbouring_expiry_when_the_chip_refuses_the_first
                    profile.place_of_residence, profile.date_of_issue.strftime("%d%m%Y")])
     keys = keys_from_access({"qr": qr}).keys
     result = read_and_verify(EmulatorTransport(make_chip(profile)), keys, TrustStore.demo(), config=Config(),
-                             demo=True).result
+                             demo=True).result.to_json()
     attempts = result["access"]["attempts"]
     assert attempts[0] == "PACE: no EF.CardAccess"
     assert "300315" in attempts[1] and attempts[1].endswith("refused")
@@ -84,7 +84,7 @@ def _scan(chip, store=None, access=None, **config):
 
     keys = keys_from_access(access, demo_card=DEMO_CARD_DIR).keys
     cfg = Config().with_overrides(**config) if config else Config()
-    return read_and_verify(EmulatorTransport(chip), keys, store or TrustStore.demo(), config=cfg, demo=True).result
+    return read_and_verify(EmulatorTransport(chip), keys, store or TrustStore.demo(), config=cfg, demo=True).result.to_json()
 
 
 def test_clone_of_an_active_authentication_only_chip_is_not_authentic():

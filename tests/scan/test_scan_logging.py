@@ -18,7 +18,7 @@ def test_debug_log_of_a_full_scan_holds_no_personal_data(caplog):
     keys = keys_from_access({"id_number": profile.id_number, "birth_date": profile.date_of_birth.strftime("%y%m%d"),
                              "expiry_date": profile.date_of_expiry.strftime("%y%m%d")}).keys
     outcome = read_and_verify(EmulatorTransport(make_chip(profile)), keys, TrustStore.demo(), config=Config(), demo=True)
-    assert outcome.result["verdict"] == "authentic"
+    assert outcome.result.to_json()["verdict"] == "authentic"
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert len(caplog.records) > 20, "expected APDU traces at DEBUG"
     secrets = [profile.id_number, profile.id_number[-9:], profile.id_number[-6:], profile.full_name,

@@ -37,10 +37,10 @@ def test_production_trust_does_not_accept_the_demo_card(virtual_card, tmp_path):
     _, reader = virtual_card(make_chip(DEMO_CARD_DIR))
     cfg = Config().with_overrides(service__data_dir=str(tmp_path))
     outcome = run_scan(cfg, {"can": "001234"}, reader=f"pcsc:{reader}")
-    assert outcome.result["demo"] is False
+    assert outcome.result.to_json()["demo"] is False
     # the demo signer's CSCA is not installed: unverified, never authentic (README "Verdict policy")
-    assert outcome.result["verdict"] == "unverified"
-    assert outcome.result["checks"]["dsc_chain"]["status"] == "not_performed"
+    assert outcome.result.to_json()["verdict"] == "unverified"
+    assert outcome.result.to_json()["checks"]["dsc_chain"]["status"] == "not_performed"
 
 
 def test_run_scan_through_nfcpy_udp(nfc_card):
@@ -48,6 +48,6 @@ def test_run_scan_through_nfcpy_udp(nfc_card):
     cfg = Config().with_overrides(trust__demo=True)
     progress = []
     outcome = run_scan(cfg, {"can": "001234"}, progress.append, reader=f"nfc:{device}")
-    assert outcome.result["verdict"] == "authentic"
-    assert outcome.result["reader"].startswith("nfc")
+    assert outcome.result.to_json()["verdict"] == "authentic"
+    assert outcome.result.to_json()["reader"].startswith("nfc")
     assert progress == ["waiting_for_card", "reading", "verifying"]

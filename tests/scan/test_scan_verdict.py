@@ -17,6 +17,7 @@ from drivers.emulator.profile import load_profile
 from drivers.emulator.transport import EmulatorTransport
 from verifier.config import Config
 from verifier.errors import AccessDeniedError, AccessKeyError
+from verifier.results import ScanResult
 from verifier.scan import DEMO_CARD_DIR, keys_from_access, read_and_verify
 from verifier.trust.store import TrustStore
 
@@ -45,7 +46,11 @@ def statuses(result):
 
 def test_demo_card_is_authentic_with_every_check_passed(profile, demo_store):
     outcome = scan(make_chip(profile), demo_store)
-    result = outcome.result
+    result = outcome.result.to_json()
+    # the typed result reads back from its JSON (GET /api/v1/scans/{id}, stored scans)
+    assert ScanResult.from_json(result) == outcome.result
+    assert ScanResult.from_json(result).to_json() == result
+    assert profile.id_number not in repr(outcome.result)  # no personal data in a log line
     assert result["verdict"] == "authentic", json.dumps(result["checks"], indent=1, ensure_ascii=False)
     s = statuses(result)
     for name in ("chip_access", "sod_signature", "dsc_chain", "dg_hash_1", "dg_hash_2", "dg_hash_13",
@@ -68,7 +73,7 @@ def test_demo_card_is_authentic_with_every_check_passed(profile, demo_store):
 def test_bac_only_policy_reads_with_the_mrz_key(profile, demo_store):
     result = scan(make_chip(profile), demo_store,
                   {"id_number": profile.id_number, "birth_date": profile.date_of_birth.strftime("%y%m%d"),
-                   "expiry_date": profile.date_of_expiry.strftime("%y%m%d")}, chip__access_policy="bac").result
+                   "expiry_date": profile.date_of_expiry.strftime("%y%m%d")}, chip__access_policy="bac").result.to_json()
     assert result["access"]["protocol"] == "BAC"
     assert result["verdict"] == "authentic"
 
@@ -77,7 +82,7 @@ def test_qr_text_gives_the_access_key(profile, demo_store):
     qr = "|".join([profile.id_number, profile.old_id_number or "", profile.full_name,
                    profile.date_of_birth.strftime("%d%m%Y"), "Nam", profile.place_of_residence or "",
                    profile.date_of_issue.strftime("%d%m%Y")])
-    result = scan(make_chip(profile), demo_store, {"qr": qr}).result
+    result = scan(make_chip(profile), demo_store, {"qr": qr}).result.to_json()
     assert result["verdict"] == "authentic"
 
 
@@ -86,7 +91,7 @@ def test_one_changed_byte_in_a_data_group_is_not_authentic(profile, demo_store):
 
     dg13 = bytearray(personalise(profile)["DG13"])
     dg13[-3] ^= 0x01
-    result = scan(make_chip(profile, replace_files={"DG13": bytes(dg13)}), demo_store).result
+    result = scan(make_chip(profile, replace_files={"DG13": bytes(dg13)}), demo_store).result.to_json()
     assert result["verdict"] == "not_authentic"
     assert statuses(result)["dg_hash_13"] == "failed"
     assert statuses(result)["sod_signature"] == "passed"
@@ -98,7 +103,7 @@ def test_sod_re_signed_by_an_uninstalled_signer_is_unverified(profile, demo_stor
     rogue_csca = pki.make_csca(country="VN", name="Rogue CSCA")
     rogue = pki.make_dsc(rogue_csca, country="VN")
     forged = dataclasses.replace(profile, dsc_cert_pem=_pem(rogue.cert), dsc_key_pem=_key_pem(rogue.key))
-    result = scan(make_chip(forged), demo_store).result
+    result = scan(make_chip(forged), demo_store).result.to_json()
     assert result["verdict"] == "unverified" and result["holder_verified"] is False
     assert statuses(result)["dsc_chain"] == "not_performed"
     assert "Rogue CSCA" in result["checks"]["dsc_chain"]["reason"]
@@ -111,21 +116,21 @@ def test_revoked_document_signer_is_not_authentic(profile):
     store.add_certificate(csca.der)
     store.add_crl(pki.make_crl(csca, revoked=[dsc.serial]))
     card = dataclasses.replace(profile, dsc_cert_pem=_pem(dsc.cert), dsc_key_pem=_key_pem(dsc.key))
-    result = scan(make_chip(card), store).result
+    result = scan(make_chip(card), store).result.to_json()
     assert result["verdict"] == "not_authentic"
     assert statuses(result)["revocation"] == "failed"
     assert statuses(result)["sod_signature"] == "passed"
 
 
 def test_cloned_chip_is_detected(profile, demo_store):
-    result = scan(make_chip(profile, clone=True), demo_store).result
+    result = scan(make_chip(profile, clone=True), demo_store).result.to_json()
     assert result["verdict"] == "not_authentic"
     assert statuses(result)["chip_authentication"] == "failed"
     assert "clone" in result["checks"]["chip_authentication"]["reason"]
 
 
 def test_no_trust_anchor_for_the_issuer_is_unverified(profile):
-    result = scan(make_chip(profile), TrustStore()).result
+    result = scan(make_chip(profile), TrustStore()).result.to_json()
     assert result["verdict"] == "unverified"
     assert statuses(result)["dsc_chain"] == "not_performed"
     assert statuses(result)["sod_signature"] == "passed"
@@ -184,7 +189,7 @@ def test_card_without_expiry_opens_with_bac(profile, demo_store):
     card = dataclasses.replace(profile, date_of_expiry=None)
     result = scan(make_chip(card), demo_store,
                   {"id_number": card.id_number, "birth_date": card.date_of_birth.strftime("%y%m%d"),
-                   "expiry_date": "none"}, chip__access_policy="bac").result
+                   "expiry_date": "none"}, chip__access_policy="bac").result.to_json()
     assert result["access"]["protocol"] == "BAC"
     assert result["verdict"] == "authentic", result["checks"]
     assert result["checks"]["card_expiry"]["status"] == "passed"
@@ -206,7 +211,7 @@ def test_dg14_with_a_crafted_curve_fails_the_check_instead_of_the_scan(profile, 
     crafted = dc_replace(curves.curve(key.curve.name), b=curves.curve(key.curve.name).b + 2)
     spki = ec_spki(crafted, ecc.Point(numbers.x, numbers.y), explicit=True)
     infos = chip_auth_infos(ECPrivateKey(crafted, key.private_numbers().private_value), spki)
-    result = scan(make_chip(profile, replace_files={"DG14": encode_dg14(infos)}), demo_store).result
+    result = scan(make_chip(profile, replace_files={"DG14": encode_dg14(infos)}), demo_store).result.to_json()
     assert result["verdict"] == "not_authentic"
     assert result["checks"]["chip_authentication"]["status"] == "failed"
     assert "could not run" in result["checks"]["chip_authentication"]["reason"]

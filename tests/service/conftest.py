@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from verifier import verdict as V
 from verifier.config import Config
+from verifier.results import AccessEvidence, ChipEvidence, FaceDecision, FaceImage, FileRead, Holder, ScanResult
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -29,25 +31,27 @@ HOLDER = {
 }
 
 
-def scan_result(verdict: str = "authentic", holder: dict | None = None, demo: bool = True, portrait: bytes = b"") -> dict:
-    """A result in the `chipid read --json` shape."""
-    return {
-        "reader": "emulator",
-        "access": "pace",
-        "files": ["COM", "SOD", "DG1", "DG2", "DG13", "DG14", "DG15"],
-        "mrz": None,
-        "holder": dict(holder or HOLDER),
-        "face_image": {"format": "jpeg", "width": 360, "height": 480, "sha256": hashlib.sha256(portrait).hexdigest()},
-        "checks": {
-            "chip_access": {"status": "passed", "reason": "PACE", "reason_vi": "PACE"},
-            "sod_signature": {"status": "passed" if verdict == "authentic" else "failed", "reason": "x", "reason_vi": "x"},
-        },
-        "verdict": verdict,
-        "demo": demo,
-        "apdus": 42,
-        "bytes": 30000,
-        "elapsed_ms": 1234.0,
-    }
+def scan_result(verdict: str = "authentic", holder: dict | None = None, demo: bool = True, portrait: bytes = b"",
+                **fields) -> ScanResult:
+    """A finished scan as :func:`verifier.scan.read_and_verify` returns it (``fields``: other
+    :class:`ScanResult` fields, e.g. ``holder_source``), for the steps after the chip."""
+    sod_status = V.Status.PASSED if verdict == "authentic" else V.Status.FAILED
+    chip = ChipEvidence(reader="emulator", access=AccessEvidence("PACE", "CAN", ("PACE with CAN: ok",)),
+                        files={name: FileRead.of(name.encode()) for name in ("COM", "SOD", "DG1", "DG2", "DG13", "DG14", "DG15")},
+                        apdus=42, bytes=30000, elapsed_ms=1234.0)
+    return ScanResult(
+        chip=chip, demo=demo, holder=Holder.from_json(holder or HOLDER),
+        checks=(V.passed(V.CHIP_ACCESS, "PACE", "PACE"), V.Check(V.SOD_SIGNATURE, sod_status, "x", "x")),
+        verdict=V.Outcome(verdict),
+        face_image=FaceImage("jpeg", 360, 480, hashlib.sha256(portrait).hexdigest(), "ISO/IEC 19794-5"),
+        **fields,
+    )
+
+
+def face_decision(decision: str = "match", demo: bool = True) -> FaceDecision:
+    """A face step's decision as :meth:`verifier.api.face.FaceService.decide` returns it."""
+    return FaceDecision(decision, distance=0.3, score=80, thresholds={"match": 0.45, "no_match": 0.6},
+                        quality={"reference": None, "frame": None}, source="upload", demo=demo, elapsed_ms=12.0)
 
 
 class Api:
@@ -132,7 +136,7 @@ def make_scan(svc, portrait):
     def make(verdict="authentic", face="match", holder=None, demo=True):
         scan = svc.scans.add_finished(scan_result(verdict, holder, demo, portrait), portrait, user="clerk-1")
         if face:
-            scan.face = {"decision": face, "distance": 0.3, "score": 80, "reasons": [], "demo": demo}
+            scan.face = face_decision(face, demo)
             scan.camera_image = (SHARED / "faces" / "obama2.jpg").read_bytes()
         return scan
 
@@ -162,6 +166,11 @@ def _scan_result():
     return scan_result
 
 
+@pytest.fixture(name="face_decision")
+def _face_decision():
+    return face_decision
+
+
 @pytest.fixture(name="holder")
 def _holder():
     return dict(HOLDER)
@@ -187,7 +196,15 @@ class LiveServer:
         out = subprocess.run([sys.executable, "-m", "verifier.cli", "user", "add", name, "--role", role,
                               "--data-dir", str(self.data_dir), "--json"], cwd=REPO, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
+        created = json.loads(out.stdout)
+        if "password" in created:  # a one-time password: the person chooses one, as at a first login
+            from verifier.users import UserStore
+
+            store = UserStore(self.data_dir)
+            created["one_time_password"], created["password"] = created["password"], created["password"] + "-da-doi"
+            store.change_password(name, created["one_time_password"], created["password"])
+            store.close()
+        return created
 
 
 def start_server(data_dir: Path, log_path: Path, *extra: str, env: dict | None = None):

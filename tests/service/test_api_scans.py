@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import pytest
 
 from verifier.errors import AccessDeniedError
+from verifier.results import ScanResult, ScanStep
 
 
 @dataclass
 class Outcome:
-    result: dict
+    result: ScanResult
     portrait: bytes | None
 
 
@@ -30,10 +31,11 @@ class ScriptedReader:
 
     def __call__(self, config, access, progress):
         self.calls.append(access)
-        progress("card_inserted")
         self.release.wait(10)
-        progress("reading DG1")
-        progress("verifying SOD signature")
+        progress(ScanStep.READING)
+        progress(ScanStep.CARD_LIFTED)
+        progress(ScanStep.CARD_BACK)
+        progress(ScanStep.VERIFYING)
         if self.error:
             raise self.error
         return Outcome(self.result, self.portrait)
@@ -103,14 +105,18 @@ def test_events_stream_scan_progress(api, tokens, reader, svc):
         assert r.status_code == 202
         return await stream
 
-    resp = api.run(scenario())
+    resp = api.run(scenario())  # hello, then 5 events: the scan's steps
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
     events = [block for block in resp.text.split("\n\n") if block.strip()]
     names = [line.split(": ", 1)[1] for block in events for line in block.splitlines() if line.startswith("event: ")]
     assert names[0] == "hello"
-    assert "card_inserted" in names and "scan" in names
-    data = [json.loads(line[6:]) for block in events for line in block.splitlines() if line.startswith("data: ")]
-    assert any(d.get("status") == "waiting_for_card" for d in data)
+    assert names[1:] == ["scan"] * 5
+    data = [json.loads(line[6:]) for block in events for line in block.splitlines() if line.startswith("data: ")][1:]
+    # the steps the scan emitted, in order; a lifted card is part of reading, labelled for the clerk
+    assert [(d["step"], d["status"]) for d in data] == [
+        ("waiting_for_card", "waiting_for_card"), ("reading", "reading"), ("card_lifted", "reading"),
+        ("card_back", "reading"), ("verifying", "verifying")]
+    assert data[2]["label_vi"] == "thẻ bị nhấc ra, đặt lại thẻ để đọc tiếp" and data[2]["label"]
     assert all("Nguy" not in block for block in events)  # no personal data on the event stream
 
 

@@ -14,7 +14,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from tests.service.conftest import scan_result
 from verifier.config import Config
+from verifier.results import ScanResult, ScanStep
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +25,14 @@ _DATA = Path(tempfile.mkdtemp(prefix="chipid-schemathesis-"))
 
 @dataclass
 class _Outcome:
-    result: dict
+    result: ScanResult
     portrait: bytes | None
 
 
 def _scripted_card(config, access, progress):
     """The card edge: an instant finished read (no reader here)."""
-    progress("reading")
-    return _Outcome({"verdict": "authentic", "demo": True, "holder": {"id_number": "001000000001", "full_name": "A B"}}, None)
+    progress(ScanStep.READING)
+    return _Outcome(scan_result(holder={"id_number": "001000000001", "full_name": "A B"}), None)
 
 
 def _make_app():

@@ -94,8 +94,9 @@ def test_unknown_or_unfinished_scan(api, tokens, txn_body, svc):
     r = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body("nope"))
     assert r.status_code == 404 and r.json()["error"]["code"] == "scan_not_found"
     from verifier.api.scans import Scan
+    from verifier.results import ScanStep
 
-    scan = Scan(id="s1", user="x", access_kind=None, status="reading")
+    scan = Scan(id="s1", user="x", access_kind=None, step=ScanStep.READING)
     svc.scans._scans["s1"] = scan
     r = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body("s1"))
     assert r.status_code == 409 and r.json()["error"]["code"] == "scan_not_finished"

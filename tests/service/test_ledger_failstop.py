@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import LedgerError, LedgerFailedError
+from tests.service.conftest import face_decision, scan_result
 from verifier.ledger import failed_appends
 from verifier.ledger.pawn import PawnBook
 from verifier.ledger.store import Ledger
@@ -34,9 +35,7 @@ from verifier.ledger.store import Ledger
 REPO = Path(__file__).resolve().parents[2]
 KEY = bytes(range(32))
 
-SCAN = {"verdict": "authentic", "demo": True, "reader": "emulator", "checks": {},
-        "holder": {"id_number": "079090001234", "full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-15"},
-        "face_image": {"sha256": "00" * 32}}
+SCAN = scan_result(holder={"id_number": "079090001234", "full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-15"})
 
 
 def form(i: int) -> dict:
@@ -45,7 +44,7 @@ def form(i: int) -> dict:
 
 
 def create(book: PawnBook, i: int) -> dict:
-    return book.create(SCAN, form(i), user="clerk", role="clerk", face={"decision": "match"})
+    return book.create(SCAN, form(i), user="clerk", role="clerk", face=face_decision())
 
 
 # --- disk full -----------------------------------------------------------------------------
@@ -92,7 +91,7 @@ def test_disk_full_stops_the_writer_and_a_restart_reconciles(small_disk):
         recovered = [r["seq"] for r in led.recovered_after_failure]
         assert report.head_seq == len(acked) + len(recovered)  # every acknowledged append, and no unknown one
         assert recovered in ([], [len(acked) + 1])
-        rows = led._read().execute("SELECT seq, recovered FROM failed_appends").fetchall()
+        rows = led.reader().execute("SELECT seq, recovered FROM failed_appends").fetchall()
         assert rows == [(len(acked) + 1, len(recovered))]
         assert failed_appends.read(data / failed_appends.NAME) == []  # the note is cleared once reconciled
         led.append("transaction", {"type": "pawn_contract", "after": True})  # writes again after the restart
@@ -215,17 +214,18 @@ def test_the_service_says_the_ledger_failed(small_disk):
     try:
         svc.users.add("clerk-1", "clerk")
         token = svc.users.issue_token("clerk-1")
-        scan = svc.scans.add_finished({**SCAN, "access": "pace", "files": []}, b"", user="clerk-1")
-        scan.face = {"decision": "match", "distance": 0.3, "score": 80, "reasons": [], "demo": True}
+        scan = svc.scans.add_finished(SCAN, b"", user="clerk-1")
+        scan.face = face_decision()
         assert api.post("/api/v1/transactions", token, json=txn_body(scan.id)).status_code == 201
         assert api.get("/api/v1/health").json()["status"] == "ok"
-        with open(small_disk / "filler", "wb") as f:  # fill the disk to the last block
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
+        fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)  # fill the disk to the last block
+        try:
+            while os.write(fd, b"\0" * 65536):  # unbuffered: a short write, then ENOSPC, and nothing left to flush
                 pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         body = txn_body(scan.id, notes="x" * 1900)
         r = api.post("/api/v1/transactions", token, json=body)
         assert r.status_code == 500 and "Sổ cái" in r.json()["error"]["message"], r.text

@@ -5,7 +5,6 @@ reports the delivery in words."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from argon2 import PasswordHasher
 from sync.backend import auth, enroll
 from sync.enrollment import enroll as shop_enroll
 from sync.testing import ThreadServer
+from tests.service.conftest import face_decision, scan_result
 from verifier.config import Config
 from verifier.ledger.store import Ledger
 
@@ -24,12 +24,8 @@ HOLDER = {"id_number": "079090004321", "full_name": "Trần Thị Bích", "date_
 
 
 def _scan(svc, portrait: bytes):
-    result = {"reader": "emulator", "access": "pace", "files": ["COM", "SOD", "DG1", "DG2"], "mrz": None, "holder": HOLDER,
-              "face_image": {"format": "jpeg", "width": 360, "height": 480, "sha256": hashlib.sha256(portrait).hexdigest()},
-              "checks": {"sod_signature": {"status": "passed", "reason": "x", "reason_vi": "x"}},
-              "verdict": "authentic", "demo": True, "apdus": 1, "bytes": 1, "elapsed_ms": 1.0}
-    scan = svc.scans.add_finished(result, portrait, user="thu-ngan")
-    scan.face = {"decision": "match", "distance": 0.3, "score": 80, "reasons": [], "demo": True}
+    scan = svc.scans.add_finished(scan_result(holder=HOLDER, portrait=portrait), portrait, user="thu-ngan")
+    scan.face = face_decision()
     scan.camera_image = portrait
     return scan
 

@@ -16,6 +16,7 @@ from biometrics.camera import capture_best_frame
 from biometrics.consent import Consent
 from biometrics.images import encode_jpeg
 from verifier.face_settings import camera_kwargs, verifier_from_config
+from verifier.results import FaceDecision, is_demo
 from verifier.scan import DEMO_CARD_DIR
 
 DEMO_CAMERA_FILE = DEMO_CARD_DIR / "camera.jpg"
@@ -38,12 +39,12 @@ class FaceService:
                 self._verifier = verifier_from_config(self.config)
             return self._verifier
 
-    def decide(self, scan_id: str, portrait: bytes, *, camera: bool,
-               image: bytes | None = None) -> tuple[dict, bytes, bytes | None]:
+    def decide(self, scan_id: str, portrait: bytes, *, camera: bool, image: bytes | None = None,
+               demo_scan: bool = False) -> tuple[FaceDecision, bytes, bytes | None]:
         """Compare the chip portrait with a camera capture (``camera``) or with ``image``.
 
-        Returns (the decision in the ``chipid face compare --json`` shape, the probe image bytes,
-        the probe's face template: what is kept instead of the frame).
+        Returns (the :class:`FaceDecision`, demo when this service or the scan (``demo_scan``)
+        is; the probe image bytes; the probe's face template: what is kept instead of the frame).
         Raises ImageError / CameraError / BiometricsError from :mod:`verifier.errors`.
         """
         verifier = self.verifier
@@ -52,10 +53,10 @@ class FaceService:
             frame = capture_best_frame(self.config["camera.source"], consent=Consent.now(scan_id),
                                        **camera_kwargs(self.config))
             result = verifier.verify(pending.result(), frame)
-            probe = encode_jpeg(frame.image)
+            probe, source = encode_jpeg(frame.image), "camera"
         else:
             probe = self.camera_file.read_bytes() if camera else image
+            source = "demo_camera" if camera else "upload"
             result = verifier.verify(pending.result(), probe)
-        out = result.to_json()
-        out["demo"] = self.demo
-        return out, probe, result.template
+        decision = FaceDecision.from_result(result, source=source, demo=is_demo(self.demo, demo_scan))
+        return decision, probe, result.template

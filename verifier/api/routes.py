@@ -27,6 +27,7 @@ from verifier.api.models import (
 )
 from verifier.errors import InputError, LoginLockedError, NotFoundError, ReaderBusyError
 from verifier.ledger.pawn import ContractRefused
+from verifier.results import is_demo
 from verifier.users import User
 
 log = logging.getLogger(__name__)
@@ -153,11 +154,11 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
             raise ApiError(422, "bad_image", "image_base64: expected base64 text") from e
         if not image:
             raise ApiError(422, "bad_image", "image_base64: empty image")
-    decision, probe, template = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image)
-    decision["demo"] = bool(decision.get("demo") or (scan.result or {}).get("demo"))
+    decision, probe, template = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image,
+                                              demo_scan=scan.demo)
     scan.face, scan.camera_image, scan.face_template = decision, probe, template
-    s.bus.publish("face", {"scan_id": scan.id, "decision": decision.get("decision")})
-    return decision
+    s.bus.publish("face", {"scan_id": scan.id, "decision": decision.decision})
+    return decision.to_json()
 
 
 # --- events: GET /events is verifier/api/event_stream.py ---------------------------------
@@ -171,24 +172,21 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
     scan = _scan(request, body.scan_id)
     if scan.status != "done" or not scan.result:
         raise ApiError(409, "scan_not_finished", f"the scan is {scan.status!r}; a contract needs a finished scan")
-    if body.override_reason and not user.can("txn.override"):
-        raise ApiError(403, "override_needs_manager", f"only a manager may override the card verdict; you are {user.role!r}")
     face = scan.face
-    confirmed_by = user.name if (body.face_refer_confirmed and face and face.get("decision") == "refer") else None
+    confirmed_by = user.name if (body.face_refer_confirmed and face and face.decision == "refer") else None
     # The camera frame is kept only when the operator chose to (privacy.store_camera_photo);
     # the face template always is. Both encrypted, purged after privacy.face_retention_days.
     camera = scan.camera_image if s.cfg["privacy.store_camera_photo"] else None
     photos = {k: v for k, v in (("chip", scan.portrait), ("camera", camera), ("camera_template", scan.face_template)) if v}
-    result = dict(scan.result)
-    # anything read under demo trust or in demo mode stays marked demo in the ledger
-    result["demo"] = bool(result.get("demo") or s.demo or s.cfg["trust.demo"] or (face or {}).get("demo"))
     form = body.model_dump(exclude={"scan_id", "face_refer_confirmed", "override_reason"})
     form["items"] = [i.model_dump(exclude_none=True) for i in body.items]
     try:
-        created = s.book.create(result, form, user=user.name, role=user.role, face=face, face_confirmed_by=confirmed_by,
-                                override_reason=body.override_reason, photos=photos, scan_id=scan.id)
+        # anything read under demo trust or in demo mode stays marked demo in the ledger
+        created = s.book.create(scan.result, form, user=user.name, role=user.role, face=face,
+                                face_confirmed_by=confirmed_by, override_reason=body.override_reason, photos=photos,
+                                scan_id=scan.id, demo=is_demo(scan, s.demo, s.cfg["trust.demo"]))
     except ContractRefused as e:
-        raise ApiError(422, e.code, e.message, e.details) from e
+        raise ApiError(403 if e.code == "override_needs_manager" else 422, e.code, e.message, e.details) from e
     s.bus.publish("transaction_created", {"id": created["id"], "contract_no": created["contract_no"], "demo": created["demo"]})
     s.wake_relay()
     return created

@@ -1,9 +1,11 @@
 """Scans in progress and finished, held in memory only (identity data never touches disk here).
 
 A scan runs in a worker thread (one reader, one scan at a time) through
-``verifier.scan.run_scan(config, access, progress)``; its status moves
-``waiting_for_card -> reading -> verifying -> done | failed`` and each step is published on
-the event bus. Finished scans are forgotten after ``privacy.scan_ttl_minutes``.
+``verifier.scan.run_scan(config, access, progress)``, which reports each
+:class:`verifier.results.ScanStep`; the status moves
+``waiting_for_card -> reading -> verifying -> done | failed`` (:attr:`ScanStep.status`) and each
+step is published on the event bus (``scan``: ``status``, ``step``, ``label``, ``label_vi``).
+Finished scans are forgotten after ``privacy.scan_ttl_minutes``.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from verifier.errors import ChipidError, ReaderBusyError
+from verifier.results import FaceDecision, Progress, ScanResult, ScanStep, is_demo
 from verifier.scan import run_scan
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("waiting_for_card", "reading", "verifying")
-
-#: ``runner(config, access, progress) -> outcome`` with ``outcome.result`` (dict) and ``outcome.portrait`` (bytes | None).
-Runner = Callable[[Any, "dict | None", Callable[[str], None]], Any]
+#: ``runner(config, access, progress) -> outcome`` with ``outcome.result`` (:class:`ScanResult`)
+#: and ``outcome.portrait`` (bytes | None); ``progress`` takes :class:`ScanStep`.
+Runner = Callable[[Any, "dict | None", Progress], Any]
 
 
 @dataclass
@@ -32,22 +34,31 @@ class Scan:
     user: str
     access_kind: str | None
     created: float = field(default_factory=time.time)
-    status: str = "waiting_for_card"
-    step: str | None = None
-    result: dict | None = None
+    step: ScanStep = ScanStep.WAITING_FOR_CARD
+    result: ScanResult | None = None
     portrait: bytes | None = None
     error: dict | None = None
-    face: dict | None = None
+    face: FaceDecision | None = None
     camera_image: bytes | None = None  # in memory for the scan's lifetime only
     face_template: bytes | None = None
     finished: float | None = None
 
+    @property
+    def status(self) -> str:
+        return self.step.status
+
+    @property
+    def demo(self) -> bool:
+        """Whether this scan, or anything derived from it, is demo (:func:`verifier.results.is_demo`)."""
+        return is_demo(self.result, self.face)
+
     def to_json(self) -> dict:
-        out = {"id": self.id, "status": self.status, "step": self.step, "created_by": self.user, "result": self.result}
+        out = {"id": self.id, "status": self.status, "step": self.step.value, "created_by": self.user,
+               "result": self.result.to_json() if self.result is not None else None}
         if self.error:
             out["error"] = self.error
         if self.face:
-            out["face"] = self.face
+            out["face"] = self.face.to_json()
         return out
 
 
@@ -83,14 +94,12 @@ class ScanRegistry:
 
     def busy(self) -> Scan | None:
         with self._lock:
-            return next((s for s in self._scans.values() if s.status in ACTIVE), None)
+            return next((s for s in self._scans.values() if s.step.active), None)
 
-    def _set(self, scan: Scan, status: str | None = None, step: str | None = None) -> None:
-        if status:
-            scan.status = status
-        if step:
-            scan.step = step
-        self.bus.publish("scan", {"scan_id": scan.id, "status": scan.status, "step": scan.step})
+    def _set(self, scan: Scan, step: ScanStep) -> None:
+        scan.step = step
+        self.bus.publish("scan", {"scan_id": scan.id, "status": scan.status, "step": step.value,
+                                  "label": step.label, "label_vi": step.label_vi})
 
     def start(self, user: str, access: dict | None) -> Scan:
         """Start a scan in a worker thread. Raises :class:`ReaderBusyError` when the reader is busy."""
@@ -101,55 +110,33 @@ class ScanRegistry:
         scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=_access_kind(access))
         with self._lock:
             self._scans[scan.id] = scan
-        self._set(scan, "waiting_for_card")
+        self._set(scan, ScanStep.WAITING_FOR_CARD)
         thread = threading.Thread(target=self._run, args=(scan, access, runner), name=f"scan-{scan.id[:8]}", daemon=True)
         thread.start()
         return scan
 
-    def _progress(self, scan: Scan) -> Callable[[str], None]:
-        def progress(message: str) -> None:
-            message = str(message)
-            if message in ("card_inserted", "card_removed"):
-                self.bus.publish(message, {"scan_id": scan.id})
-                if message == "card_inserted" and scan.status == "waiting_for_card":
-                    self._set(scan, "reading", message)
-                return
-            if message in ACTIVE:
-                self._set(scan, message)
-            else:
-                status = scan.status
-                low = message.lower()
-                if status == "waiting_for_card" and low:
-                    status = "reading"
-                if any(w in low for w in ("verif", "passive", "active auth", "chip auth", "signature", "trust")):
-                    status = "verifying"
-                self._set(scan, status, message)
-
-        return progress
-
     def _run(self, scan: Scan, access: dict | None, runner: Runner) -> None:
         try:
-            outcome = runner(self.config, access, self._progress(scan))
-            result = outcome.result
-            scan.result, scan.portrait = result, outcome.portrait
+            outcome = runner(self.config, access, lambda step: self._set(scan, ScanStep(step)))
+            scan.result, scan.portrait = outcome.result, outcome.portrait
             scan.finished = time.time()
-            self._set(scan, "done", "done")
-            self.bus.publish("scan_done", {"scan_id": scan.id, "verdict": (result or {}).get("verdict"), "demo": bool((result or {}).get("demo"))})
+            self._set(scan, ScanStep.DONE)
+            self.bus.publish("scan_done", {"scan_id": scan.id, "verdict": scan.result.verdict.value, "demo": scan.demo})
         except ChipidError as e:
             scan.error = {"code": type(e).__name__, "message": str(e), "step": e.step}
             scan.finished = time.time()
-            self._set(scan, "failed", "failed")
+            self._set(scan, ScanStep.FAILED)
         except Exception as e:  # a bug in a lower layer must not kill the service
             log.exception("scan %s crashed", scan.id)
             scan.error = {"code": "internal_error", "message": f"{type(e).__name__}: {e}"}
             scan.finished = time.time()
-            self._set(scan, "failed", "failed")
+            self._set(scan, ScanStep.FAILED)
         finally:
             self._reader.release()
 
-    def add_finished(self, result: dict, portrait: bytes | None, user: str = "test") -> Scan:
+    def add_finished(self, result: ScanResult, portrait: bytes | None, user: str = "test") -> Scan:
         """Register an already finished scan (imports, tests)."""
-        scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=None, status="done", step="done",
+        scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=None, step=ScanStep.DONE,
                     result=result, portrait=portrait, finished=time.time())
         with self._lock:
             self._scans[scan.id] = scan

@@ -74,7 +74,8 @@ def _hint(error: ChipidError) -> str:
 def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, card_dir, save_dir, diagnose_path,
          config_path, data_dir, as_json):
     """Đọc và xác thực thẻ / read and verify a card."""
-    from verifier.scan import CARD_BACK, CARD_LIFTED, run_scan
+    from verifier.results import ScanStep
+    from verifier.scan import run_scan
 
     config = cli_config(config_path, data_dir)
     access = {"doc_number": doc_number, "id_number": id_number, "birth_date": birth_date,
@@ -88,11 +89,11 @@ def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, c
         recorder = RecordingTransport(transport)
         return recorder
 
-    def progress(status: str) -> None:
+    def progress(step: ScanStep) -> None:
         if recorder is not None:
-            recorder.phase = status
-        if status in (CARD_LIFTED, CARD_BACK):  # the card was lifted mid-read: ask the clerk to put it back
-            click.echo(f"chipid read: {status}", err=True)
+            recorder.phase = step.value
+        if step in (ScanStep.CARD_LIFTED, ScanStep.CARD_BACK):  # lifted mid-read: ask the clerk to put it back
+            click.echo(f"chipid read: {step.label_vi} / {step.label}", err=True)
 
     try:
         outcome = run_scan(config, access, progress, reader=reader, card_dir=card_dir,
@@ -116,12 +117,12 @@ def read(reader, doc_number, id_number, birth_date, expiry_date, mrz, qr, can, c
             sys.exit(EXIT_UNREADABLE)
         click.echo(f"chipid read: đã lưu {len(written)} tệp vào {save_dir} (dữ liệu cá nhân, hãy bảo vệ) / "
                    f"saved {len(written)} files to {save_dir} (personal data: protect them)", err=True)
-    result = outcome.result
+    result = outcome.result.to_json()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         click.echo(render(result))
-    sys.exit(EXIT.get(result["verdict"], 3))
+    sys.exit(EXIT.get(outcome.result.verdict.value, 3))
 
 
 def saved_name(name: str) -> str:
