@@ -156,8 +156,24 @@ class NfcTransport:
         if self._clf is None:
             raise TransportError(f"transport {self.name} is closed", step="reconnect")
         self.tag = None
+        self._field_reset()
         self.tag = self._activate(timeout_s)
         log.debug("reconnected to %s on %s", self.tag, self.name)
+
+    def _field_reset(self) -> None:
+        """Switch the field off and keep it off for the operating-field reset time (ISO/IEC
+        14443-3 field reset: at least 5.1 ms) before polling again. A chip that never left (a
+        frame lost to noise, not a lift) is still ACTIVE with its ISO-DEP session and ignores
+        REQA until it lost power (ISO/IEC 14443-3, type A PICC states); a chip put back starts
+        from POWER-OFF anyway. nfcpy's ``sense`` switches the field off too but polls at once: a
+        real chip has not lost power yet, the udp card (drivers/nfc_card.py) is not listening
+        again yet, and the first poll is lost (2 s on the udp link, measured)."""
+        assert self._clf is not None
+        try:
+            self._clf.device.mute()
+        except OSError as e:
+            raise NoReaderError(f"NFC reader {self.device!r} stopped answering: {e}", step="reconnect") from e
+        time.sleep(FIELD_RESET_S)
 
     @property
     def uid(self) -> bytes:

@@ -77,6 +77,46 @@ def test_card_back_in_the_field_starts_a_fresh_session(nfc_card, fake_card):
     assert card.activations == 2 and fake_card.resets == 2
 
 
+def test_reconnect_after_the_card_was_put_back(nfc_card, fake_card):
+    card, device = nfc_card(fake_card)
+    with NfcTransport(device, wait_s=10) as t:
+        fake_card.on_apdu = lambda apdu: card.remove() if apdu[1] == 0xB0 else None
+        with pytest.raises(CardRemovedError):
+            t.transmit(bytes.fromhex("00B0000000"))
+        fake_card.on_apdu = None
+        card.insert()
+        t.reconnect(5)
+        assert card.activations == 2 and fake_card.resets == 2  # a fresh activation, a fresh chip session
+        assert t.transmit(bytes.fromhex("00B0000408")) == fake_card.file[4:12] + b"\x90\x00"
+
+
+def test_reconnect_resets_a_card_that_never_left_the_field(nfc_card, fake_card):
+    """A lost exchange (noise) with the chip still in the field: it keeps its ISO-DEP session and
+    ignores a poll until the field was off (ISO/IEC 14443-3), so reconnect switches it off first."""
+    card, device = nfc_card(fake_card)
+    with NfcTransport(device, wait_s=10) as t:
+        assert t.transmit(bytes.fromhex("00A4000C")) == b"\x90\x00"
+        t.reconnect(5)
+        assert card.activations == 2 and fake_card.resets == 2
+        assert t.transmit(bytes.fromhex("00A4000C")) == b"\x90\x00"
+
+
+def test_reconnect_without_a_card_names_the_wait(nfc_card, fake_card):
+    card, device = nfc_card(fake_card)
+    t = NfcTransport(device, wait_s=10)
+    try:
+        card.remove()
+        with pytest.raises(NoCardError, match=r"no card was presented to nfc:udp:\S+ within 0\.5 s"):
+            t.reconnect(0.5)
+        assert t.tag is None
+        with pytest.raises(TransportError, match="closed"):
+            t.transmit(bytes.fromhex("00A4000C"))
+    finally:
+        t.close()
+    with pytest.raises(TransportError, match="closed"):
+        t.reconnect(0.5)
+
+
 def test_no_card_in_the_field(nfc_card, fake_card):
     card, device = nfc_card(fake_card)
     card.remove()
