@@ -13,6 +13,8 @@ from verifier.users import PERMISSIONS, User
 SESSION_COOKIE = "chipid_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE = ("GET", "HEAD", "OPTIONS")
+#: All a session logged in with a one-time password may call (verifier.api.people): the rest is 403.
+ONE_TIME_PASSWORD_PATHS = frozenset({"/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/me"})
 
 
 def _svc(request: Request):
@@ -61,6 +63,10 @@ def current_user(request: Request, _bearer=Depends(BEARER), _session=Depends(SES
         raise ApiError(401, "unauthenticated", "log in or send a bearer token", headers={"WWW-Authenticate": "Bearer"})
     if request.method not in _SAFE and request.headers.get(CSRF_HEADER) != session.csrf:
         raise ApiError(403, "csrf", f"a write with a session cookie needs the {CSRF_HEADER} header of the page")
+    if session.user.must_change and request.url.path not in ONE_TIME_PASSWORD_PATHS:
+        raise ApiError(403, "password_change_required", "log in with a one-time password: change it first (POST /api/v1/auth/password)",
+                       {"message_vi": "Đang dùng mật khẩu dùng một lần: hãy đổi mật khẩu trước (trang /password)",
+                        "change_password": "/api/v1/auth/password"})
     request.state.user = session.user
     return session.user
 

@@ -73,7 +73,13 @@ def _home_for(role: str) -> str:
     return "/inspector" if role == "inspector" else "/counter"
 
 
+# for the pages of verifier.api.people (password change, users) and its role gate
+page_language, render, browser_session, local_path, home_for = _lang, _page, _session, _local, _home_for
+
+
 def install(app: FastAPI) -> None:
+    from verifier.api.people import gate
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -112,27 +118,25 @@ def install(app: FastAPI) -> None:
 
     @app.get("/counter", include_in_schema=False)
     def counter(request: Request):
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
+        session, refusal = gate(request, "scan")  # an inspector never sees the counter
+        if refusal:
+            return refusal
         return _page(request, "counter.html", session, max_rate=request.app.state.svc.cfg["pawn.max_interest_rate_year_pct"])
 
     @app.get("/inspector", include_in_schema=False)
     def inspector(request: Request):
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
+        session, refusal = gate(request, "ledger.export")  # a clerk never sees the inspector page
+        if refusal:
+            return refusal
         return _page(request, "inspector.html", session)
 
     @app.get("/contracts/{txn_id}/print", include_in_schema=False)
     def contract_print(request: Request, txn_id: str):
         from verifier.api.contract import context
 
-        session = _session(request)
-        if session is None:
-            return _login_redirect(request)
-        if not session.user.can("txn.read"):
-            return Response("forbidden", status_code=403)
+        session, refusal = gate(request, "txn.read")
+        if refusal:
+            return refusal
         svc = request.app.state.svc
         view = svc.book.get(txn_id)
         if view is None:
