@@ -5,6 +5,12 @@ argon2-cffi defaults); API tokens and session ids are random 256-bit values of w
 the SHA-256 is stored, so a copy of the database yields no usable credential.
 
 Roles and what each may do are in :data:`PERMISSIONS` (the role matrix; README "Roles").
+
+People's passwords are generated once (a new user, the first ``admin``, an admin's reset) and
+shown only then: such a one-time password must be changed at the first login (``must_change``;
+OWASP ASVS 4.0 V2.1, NIST SP 800-63B §5.1.1.2: at least 10 characters here, the user name and the
+old password refused). Changing, resetting or disabling ends the user's browser sessions at once;
+a disabled user's token stops working at once too (every request looks the user up).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from verifier.errors import InputError, LoginLockedError
+from verifier.errors import InputError, LoginLockedError, NotFoundError
 
 ROLES = ("clerk", "manager", "inspector", "integrator", "admin")
 
@@ -41,6 +47,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Shortest password a person may choose (NIST SP 800-63B §5.1.1.2 asks for at least 8).
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT, token_hash TEXT UNIQUE,"
     " created_at TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0)",
@@ -48,6 +57,37 @@ _SCHEMA = (
     " created_at TEXT NOT NULL, expires_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS login_failures (user TEXT NOT NULL, ts TEXT NOT NULL)",
 )
+#: Columns added after the first release: (name, declaration), added when missing.
+_COLUMNS = (
+    ("must_change", "INTEGER NOT NULL DEFAULT 0"),  # the password is a one-time password: change it at login
+    ("password_changed_at", "TEXT"),
+)
+
+
+def refused(code: str, message: str, message_vi: str, cls: type[InputError] = InputError) -> InputError:
+    """An :class:`InputError` with a stable ``code`` (the API's error code) and a Vietnamese message."""
+    error = cls(message)
+    error.code = code  # type: ignore[attr-defined]
+    error.message_vi = message_vi  # type: ignore[attr-defined]
+    return error
+
+
+def check_new_password(name: str, new: str, old: str | None = None) -> None:
+    """Refuse a password a person may not choose (raises :func:`refused` errors, code ``weak_password``)."""
+    if not isinstance(new, str) or len(new) < MIN_PASSWORD:
+        raise refused("weak_password", f"the new password needs at least {MIN_PASSWORD} characters",
+                      f"Mật khẩu mới cần ít nhất {MIN_PASSWORD} ký tự")
+    if len(new) > MAX_PASSWORD:
+        raise refused("weak_password", f"the new password may have at most {MAX_PASSWORD} characters",
+                      f"Mật khẩu mới dài tối đa {MAX_PASSWORD} ký tự")
+    if old is not None and new == old:
+        raise refused("weak_password", "the new password must differ from the old one", "Mật khẩu mới phải khác mật khẩu cũ")
+    if len(name or "") >= 3 and name.lower() in new.lower():  # "an" is a whole Vietnamese name: too short to refuse
+        raise refused("weak_password", "the new password must not contain the user name",
+                      "Mật khẩu mới không được chứa tên đăng nhập")
+    if len(set(new)) < 4:
+        raise refused("weak_password", "the new password is too simple (too few different characters)",
+                      "Mật khẩu mới quá đơn giản (quá ít ký tự khác nhau)")
 
 
 def allowed(role: str, permission: str) -> bool:
@@ -70,6 +110,8 @@ def _sha(text: str) -> str:
 class User:
     name: str
     role: str
+    #: logged in with a one-time password: may only change it (the API answers 403 password_change_required)
+    must_change: bool = False
 
     def can(self, permission: str) -> bool:
         return allowed(self.role, permission)
@@ -95,6 +137,10 @@ class UserStore:
         self._conn.execute("PRAGMA synchronous=FULL")
         for stmt in _SCHEMA:
             self._conn.execute(stmt)
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(users)")}
+        for column, declaration in _COLUMNS:
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE users ADD COLUMN {column} {declaration}")
 
     @classmethod
     def from_config(cls, cfg) -> "UserStore":
@@ -125,8 +171,8 @@ class UserStore:
             pw_hash = self._hasher.hash(password)
             out["password"] = password
         try:
-            self._q("INSERT INTO users (name, role, pw_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (name, role, pw_hash, token_hash, _iso(_now())))
+            self._q("INSERT INTO users (name, role, pw_hash, token_hash, created_at, must_change) VALUES (?, ?, ?, ?, ?, ?)",
+                    (name, role, pw_hash, token_hash, _iso(_now()), int(pw_hash is not None)))
         except sqlite3.IntegrityError as e:
             raise InputError(f"user {name!r} already exists") from e
         return out
@@ -141,8 +187,16 @@ class UserStore:
         return token
 
     def list(self) -> list[dict]:
-        return [{"name": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3])}
-                for r in self._q("SELECT name, role, created_at, disabled FROM users ORDER BY name")]
+        return [{"name": r[0], "role": r[1], "created_at": r[2], "disabled": bool(r[3]), "must_change": bool(r[4]),
+                 "password_changed_at": r[5]}
+                for r in self._q("SELECT name, role, created_at, disabled, must_change, password_changed_at FROM users ORDER BY name")]
+
+    def get(self, name: str) -> dict:
+        """One user as in :meth:`list`; :class:`NotFoundError` when there is none."""
+        for u in self.list():
+            if u["name"] == name:
+                return u
+        raise refused("user_not_found", f"no user {name!r}", f"Không có người dùng {name!r}", NotFoundError)
 
     def count(self) -> int:
         return self._q("SELECT COUNT(*) FROM users")[0][0]
@@ -159,7 +213,7 @@ class UserStore:
         failures = self._q("SELECT COUNT(*) FROM login_failures WHERE user = ? AND ts >= ?", (name, since))[0][0]
         if failures >= self.max_failed:
             raise LoginLockedError(f"too many failed logins for {name!r}; try again in 15 minutes")
-        rows = self._q("SELECT role, pw_hash, disabled FROM users WHERE name = ?", (name,))
+        rows = self._q("SELECT role, pw_hash, disabled, must_change FROM users WHERE name = ?", (name,))
         ok = False
         if rows and rows[0][1] and not rows[0][2]:
             try:
@@ -172,9 +226,10 @@ class UserStore:
             self._q("INSERT INTO login_failures (user, ts) VALUES (?, ?)", (name, _iso(_now())))
             return None
         self._q("DELETE FROM login_failures WHERE user = ?", (name,))
-        return User(name, rows[0][0])
+        return User(name, rows[0][0], bool(rows[0][3]))
 
     def token_user(self, token: str) -> User | None:
+        """The enabled user of an API token. A token is never a one-time secret: ``must_change`` is False."""
         if not token:
             return None
         key = _sha(token)
@@ -195,15 +250,72 @@ class UserStore:
         if not sid:
             return None
         rows = self._q(
-            "SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user"
+            "SELECT u.name, u.role, s.csrf, u.must_change FROM sessions s JOIN users u ON u.name = s.user"
             " WHERE s.id_hash = ? AND s.expires_at >= ? AND u.disabled = 0",
             (_sha(sid), _iso(_now())),
         )
-        return Session(User(rows[0][0], rows[0][1]), rows[0][2]) if rows else None
+        return Session(User(rows[0][0], rows[0][1], bool(rows[0][3])), rows[0][2]) if rows else None
 
     def end_session(self, sid: str) -> None:
         self._q("DELETE FROM sessions WHERE id_hash = ?", (_sha(sid),))
 
+    # --- people: change, reset, disable, enable -------------------------------------------
+    def _person(self, name: str) -> dict:
+        user = self.get(name)
+        if user["role"] == "integrator":
+            raise refused("integrator_has_no_password", f"{name!r} is an integrator: it has a token, no password"
+                          " (a new token: chipid user token NAME)",
+                          f"{name!r} là tài khoản tích hợp: dùng mã truy cập (token), không có mật khẩu")
+        return user
+
+    def change_password(self, name: str, old: str, new: str, *, keep_session: str | None = None) -> User:
+        """Change one's own password: the old one must be right (failed attempts count towards the login
+        lock). Clears ``must_change``; ends every other session of the user (``keep_session``: the cookie
+        value of the session that asked, which stays)."""
+        self._person(name)
+        user = self.check_password(name, old or "")
+        if user is None:
+            raise refused("bad_credentials", "the old password is wrong", "Mật khẩu cũ không đúng")
+        check_new_password(name, new, old)
+        self._set_password(name, new, must_change=False, keep_session=keep_session)
+        return User(user.name, user.role, False)
+
+    def reset(self, name: str) -> str:
+        """An admin's reset: a new one-time password (returned, shown once), to be changed at the next
+        login; ends every session of the user."""
+        self._person(name)
+        password = secrets.token_urlsafe(12)
+        self._set_password(name, password, must_change=True)
+        return password
+
+    def _set_password(self, name: str, password: str, *, must_change: bool, keep_session: str | None = None) -> None:
+        pw_hash = self._hasher.hash(password)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("UPDATE users SET pw_hash = ?, must_change = ?, password_changed_at = ? WHERE name = ?",
+                                   (pw_hash, int(must_change), _iso(_now()), name))
+                self._conn.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
+                                   (name, _sha(keep_session) if keep_session else ""))
+                self._conn.execute("DELETE FROM login_failures WHERE user = ?", (name,))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def disable(self, name: str) -> None:
+        """Disable a user: its sessions end and its token stops working at once. The last enabled admin
+        cannot be disabled (nobody could manage users any more)."""
+        user = self.get(name)
+        if user["role"] == "admin" and not user["disabled"]:
+            admins = self._q("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")[0][0]
+            if admins <= 1:
+                raise refused("last_admin", f"{name!r} is the last enabled admin; enable or add another admin first",
+                              f"{name!r} là quản trị viên cuối cùng còn hoạt động; hãy thêm hoặc mở lại một quản trị viên khác trước")
         self._q("UPDATE users SET disabled = 1 WHERE name = ?", (name,))
         self._q("DELETE FROM sessions WHERE user = ?", (name,))
+
+    def enable(self, name: str) -> None:
+        """Enable a disabled user again (its password and token are the ones it had)."""
+        self.get(name)
+        self._q("UPDATE users SET disabled = 0 WHERE name = ?", (name,))
