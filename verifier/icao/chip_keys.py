@@ -1,12 +1,16 @@
-"""The chip's own public keys: SubjectPublicKeyInfo of DG14 (Chip Authentication) and DG15 (Active Authentication).
+"""The one SubjectPublicKeyInfo parser: the chip's keys of DG14 (Chip Authentication) and DG15
+(Active Authentication), and the keys of X.509 certificates (:func:`verifier.trust.certs.load_public_key`).
 
 ICAO 9303-11 §9.2.6 (ChipAuthenticationPublicKeyInfo: id-PK-ECDH / id-PK-DH, or the X.509
-algorithms), ICAO 9303-11 §6.1 / DG15 (RSA or EC), BSI TR-03111 §5.1.1 (EC parameters).
+algorithms), ICAO 9303-11 §6.1 / DG15 (RSA or EC), RFC 5280 §4.1.2.7 and RFC 3279 §2.3 (RSA,
+DH, EC keys in certificates; RFC 4055 §1.2 for RSASSA-PSS keys), BSI TR-03111 §5.1.1 (EC
+parameters). The structures are asn1crypto specs with the spec's field names; the DER read is
+kept by the callers (for hashing and fingerprints), never re-encoded.
 
 EC domain parameters may be a named-curve OID or explicit (SpecifiedECDomain); explicit
 parameters are accepted only when they equal one of the named curves of
-:mod:`verifier.icao.curves` (crafted curves are refused). The DER is never re-encoded for
-hashing: callers keep the bytes they read.
+:mod:`verifier.icao.curves` (crafted curves are refused, :class:`TrustError`), implicitlyCA
+(absent or NULL parameters: the curve is not stated) is refused too.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ ID_PK_ECDH = "0.4.0.127.0.7.2.2.1.2"
 DH_PUBLIC_NUMBER = "1.2.840.10046.2.1"
 DH_KEY_AGREEMENT = "1.2.840.113549.1.3.1"
 RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+RSASSA_PSS = "1.2.840.113549.1.1.10"  # RFC 4055 §1.2: an RSA key restricted to PSS
+_RSA_ALGS = (RSA_ENCRYPTION, RSASSA_PSS)
 
 _EC_ALGS = (ID_EC_PUBLIC_KEY, ID_PK_ECDH)
 _DH_ALGS = (DH_PUBLIC_NUMBER, ID_PK_DH, DH_KEY_AGREEMENT)
@@ -46,6 +52,7 @@ class ECPublicKey:
     curve: CurveParams
     point: Point
     algorithm: str  # dotted OID of the SPKI algorithm
+    explicit_parameters: bool = False  # SpecifiedECDomain (matched to ``curve``) rather than a curve OID
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class DHPublicKey:
 class RSAPublicKey:
     n: int
     e: int
+    algorithm: str = RSA_ENCRYPTION
 
     @property
     def bits(self) -> int:
@@ -94,7 +102,7 @@ class _RSAPublicKey(core.Sequence):
 
 def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
     if not params_der:
-        raise ParseError(f"{what}: EC key without domain parameters (implicitlyCA is not supported)")
+        raise TrustError(f"{what}: EC key with implicitlyCA parameters: the curve is not stated, refused")
     try:
         dom = keys.ECDomainParameters.load(params_der)
         kind = dom.name
@@ -108,8 +116,8 @@ def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
         if kind == "specified":
             field = chosen["field_id"]
             if field["field_type"].dotted != "1.2.840.10045.1.1":
-                raise ParseError(f"{what}: only prime-field curves are supported, found field type "
-                                 f"{field['field_type'].dotted}")
+                raise TrustError(f"{what}: explicit EC parameters over a field that is not a prime field "
+                                 f"({field['field_type'].dotted}): refused")
             p = field["parameters"].native
             a = chosen["curve"]["a"].native
             b = chosen["curve"]["b"].native
@@ -117,40 +125,71 @@ def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
             n = chosen["order"].native
             h = chosen["cofactor"].native if chosen["cofactor"].native is not None else None
         else:
-            raise ParseError(f"{what}: implicitlyCA EC parameters are not supported")
+            raise TrustError(f"{what}: EC key with implicitlyCA parameters: the curve is not stated, refused")
     except _ASN1_ERRORS as e:
         raise ParseError(f"{what}: malformed EC domain parameters") from e
     return curves.CURVES[curves.match_explicit_point(p, a, b, base, n, h)]
 
 
-def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> PublicKey:
+def _decompress(curve: CurveParams, key_bytes: bytes) -> bytes:
+    """A compressed point (X9.62 02/03 || x, allowed in certificates) as 04 || x || y, through
+    ``cryptography`` for the curves it knows; anything else is left to :func:`ecc.decode_point`."""
+    if not key_bytes or key_bytes[0] not in (2, 3):
+        return key_bytes
+    crypto_curve = curves.cryptography_curve(curve.name)
+    if crypto_curve is None:
+        return key_bytes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(crypto_curve, key_bytes)
+    except ValueError as e:
+        raise ParseError(f"EC public key: the point is not a valid point on {curve.name}") from e
+    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
+                     algorithms: frozenset[str] | None = None) -> PublicKey:
     """Interpret a SubjectPublicKeyInfo as an EC, DH or RSA public key, validating it.
 
     EC points are decoded and checked to lie on the curve; DH keys are range-checked.
     Raises :class:`ParseError` on malformed input and :class:`TrustError` on unsupported
-    or crafted curves.
+    or crafted curves, and on an algorithm outside ``algorithms`` when given (certificates
+    take RSA and EC keys only).
     """
     spki_der = bytes(spki_der)
     if len(spki_der) > MAX_SPKI_BYTES:
         raise LimitExceededError(f"{what}: {len(spki_der)} bytes, at most {MAX_SPKI_BYTES} allowed")
     try:
         spki = _SubjectPublicKeyInfo.load(spki_der, strict=True)
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
+    try:
         alg = spki["algorithm"]["algorithm"].dotted
         params = spki["algorithm"]["parameters"]
         # Absent or NULL parameters are "none"; anything else is kept as bytes, never interpreted here.
         params_der = None if isinstance(params, core.Void) else params.dump()
         if params_der in (b"", b"\x05\x00"):
             params_der = None
-        key_bytes = spki["public_key"].native
     except _ASN1_ERRORS as e:
-        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: public key AlgorithmIdentifier") from e
+    try:
+        bit_string = spki["public_key"]
+        if bit_string.contents and bit_string.contents[0] != 0:
+            raise ParseError(f"{what}: subjectPublicKey BIT STRING has {bit_string.contents[0]} unused bits, expected 0")
+        key_bytes = bit_string.native
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: subjectPublicKey BIT STRING") from e
     if key_bytes is None:
         raise ParseError(f"{what}: missing subjectPublicKey")
+    if algorithms is not None and alg not in algorithms:
+        raise TrustError(f"{what}: unsupported public key algorithm {alg}: expected one of {', '.join(sorted(algorithms))}")
 
     if alg in _EC_ALGS:
         curve = _curve_from_params(params_der, what)
-        point = ecc.decode_point(curve, key_bytes, what=f"{what} EC public key")
-        return ECPublicKey(curve, point, alg)
+        point = ecc.decode_point(curve, _decompress(curve, key_bytes), what=f"{what} EC public key")
+        return ECPublicKey(curve, point, alg, explicit_parameters=not params_der.startswith(b"\x06"))
 
     if alg in _DH_ALGS:
         if not params_der:
@@ -174,7 +213,7 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> 
             raise ParseError(str(e)) from e
         return DHPublicKey(dh, y, alg)
 
-    if alg == RSA_ENCRYPTION:
+    if alg in _RSA_ALGS:
         try:
             rsa = _RSAPublicKey.load(key_bytes, strict=True)
             n, e = rsa["n"].native, rsa["e"].native
@@ -182,9 +221,9 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo") -> 
             raise ParseError(f"{what}: malformed RSAPublicKey") from e_
         if n.bit_length() > MAX_RSA_BITS:
             raise LimitExceededError(f"{what}: RSA modulus of {n.bit_length()} bits, at most {MAX_RSA_BITS} allowed")
-        if n < 3 or e < 3 or e >= n or n % 2 == 0:
+        if n < 3 or e < 3 or e >= n or n % 2 == 0 or e % 2 == 0:
             raise ParseError(f"{what}: RSA public key out of range")
-        return RSAPublicKey(n, e)
+        return RSAPublicKey(n, e, alg)
 
     raise ParseError(f"{what}: unsupported public key algorithm {alg}: expected EC, DH or RSA")
 

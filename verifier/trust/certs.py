@@ -4,10 +4,10 @@ Certificates are kept as the DER bytes received; the to-be-signed part, the name
 public key are sliced from those bytes (:mod:`verifier.trust.der`), never re-encoded.
 Names and extensions are decoded by the same bounded reader.
 
-Public keys: RSA (rsaEncryption or RSASSA-PSS SPKI) and EC (id-ecPublicKey). EC keys with
-explicit domain parameters, as Vietnam's and Germany's CSCAs use (BSI TR-03111 §5.1.1),
-are mapped through :func:`verifier.icao.curves.match_explicit_point` to the named curve they
-equal, or refused; implicitlyCA (NULL parameters) is refused.
+Public keys: RSA (rsaEncryption or RSASSA-PSS SPKI) and EC (id-ecPublicKey), parsed by the
+project's one SubjectPublicKeyInfo parser, :func:`verifier.icao.chip_keys.parse_public_key`. EC
+keys with explicit domain parameters, as Vietnam's and Germany's CSCAs use (BSI TR-03111 §5.1.1),
+are mapped to the named curve they equal, or refused; implicitlyCA (NULL parameters) is refused.
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from datetime import datetime, timezone
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from verifier.errors import ChipidError, LimitExceededError, ParseError, TrustError
-from verifier.icao import curves, ecc
+from verifier.icao import chip_keys, curves, ecc
 from verifier.trust import der, signatures
 
 MAX_CERT_BYTES = 64 * 1024
-MAX_RSA_BYTES = 8192 // 8 + 1
 MAX_CERT_NODES = 4000
 
-_PRIME_FIELD = "1.2.840.10045.1.1"
 
 
 @dataclass(frozen=True)
@@ -51,85 +49,29 @@ class PublicKey:
         return f"ECDSA {self.curve}" + (" (explicit parameters)" if self.explicit_curve else "")
 
 
+#: SubjectPublicKeyInfo algorithms of the eMRTD PKI's certificates (ICAO 9303-12 §7.1.2).
+CERTIFICATE_KEY_ALGORITHMS = frozenset({signatures.RSA_ENCRYPTION, signatures.RSASSA_PSS, signatures.EC_PUBLIC_KEY})
+
+
 def load_public_key(spki: bytes) -> PublicKey:
-    """Parse a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) taken from received bytes."""
+    """Parse a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) taken from received bytes, through the one
+    SPKI parser :func:`verifier.icao.chip_keys.parse_public_key` (RSA and EC keys only), and attach
+    the ``cryptography`` key the signature checks use."""
     spki = bytes(spki)
-    try:
-        node = der.parse(spki, "SubjectPublicKeyInfo").expect(der.SEQUENCE, "SubjectPublicKeyInfo", constructed=True)
-        der.validate(node, 2000)
-        alg, bits = node.children()
-        alg_parts = alg.expect(der.SEQUENCE, "public key AlgorithmIdentifier", constructed=True).children()
-        if not 1 <= len(alg_parts) <= 2:
-            raise ParseError(f"public key AlgorithmIdentifier: expected an OID and optional parameters, "
-                             f"found {len(alg_parts)} elements")
-        oid = alg_parts[0].as_oid("public key algorithm")
-        params = alg_parts[1] if len(alg_parts) > 1 else None
-        bits.expect(der.BIT_STRING, "subjectPublicKey", constructed=False)
-        body = bits.content
-        if not body or body[0] != 0:
-            raise ParseError("subjectPublicKey BIT STRING has unused bits")
-        key_bytes = body[1:]
-        if oid in (signatures.RSA_ENCRYPTION, signatures.RSASSA_PSS):
-            seq = der.parse(key_bytes, "RSAPublicKey").expect(der.SEQUENCE, "RSAPublicKey", constructed=True).children()
-            if len(seq) != 2:
-                raise ParseError(f"RSAPublicKey: expected modulus and exponent, found {len(seq)} elements")
-            n = seq[0].as_int("RSA modulus", MAX_RSA_BYTES)
-            e = seq[1].as_int("RSA public exponent", 64)
-            if n <= 0 or e < 3 or e % 2 == 0:
-                raise ParseError("RSA public key with a non-positive modulus or an invalid exponent")
-            key = rsa.RSAPublicNumbers(e, n).public_key()
-            return PublicKey("rsa", n.bit_length(), None, key, None, spki)
-        if oid == signatures.EC_PUBLIC_KEY:
-            if params is None or params.is_(der.NULL):
-                raise TrustError("EC public key with implicitlyCA parameters: the curve is not stated, refused")
-            explicit = False
-            if params.is_(der.OID):
-                curve_oid = params.as_oid("namedCurve")
-                named = curves.BY_OID.get(curve_oid)
-                if named is None:
-                    raise TrustError(f"EC public key on unsupported named curve {curve_oid}: "
-                                     f"expected a Brainpool r1 or NIST curve")
-                name = named.name
-            else:
-                name = _match_specified_domain(params)
-                explicit = True
-            c = curves.CURVES[name]
-            crypto_curve = curves.cryptography_curve(name)
-            if crypto_curve is not None:
-                try:
-                    ckey = ec.EllipticCurvePublicKey.from_encoded_point(crypto_curve, key_bytes)
-                except ValueError as e:
-                    raise ParseError(f"EC public key: the point is not a valid point on {name}") from e
-                pn = ckey.public_numbers()
-                return PublicKey("ec", c.p.bit_length(), name, ckey, ecc.Point(pn.x, pn.y), spki, explicit)
-            point = ecc.decode_point(c, key_bytes, what="EC public key")
-            return PublicKey("ec", c.p.bit_length(), name, None, point, spki, explicit)
-        raise TrustError(f"unsupported public key algorithm {oid}: expected RSA or EC")
-    except ValueError as e:
-        raise ParseError(f"SubjectPublicKeyInfo: {e}") from e
-
-
-def _match_specified_domain(params: der.Node) -> str:
-    """SpecifiedECDomain (SEC 1 §C.2, RFC 3279 §2.3.5) -> named curve, comparing fields only."""
-    fields = params.expect(der.SEQUENCE, "ECParameters", constructed=True).children()
-    if len(fields) < 5 or len(fields) > 6:
-        raise ParseError(f"SpecifiedECDomain: expected 5 or 6 fields, found {len(fields)}")
-    version = fields[0].as_int("SpecifiedECDomain version", 2)
-    if version not in (1, 2, 3):
-        raise ParseError(f"SpecifiedECDomain version {version}: expected 1")
-    field_id = fields[1].expect(der.SEQUENCE, "fieldID", constructed=True).children()
-    if len(field_id) != 2 or field_id[0].as_oid("fieldType") != _PRIME_FIELD:
-        raise TrustError("explicit EC parameters over a field that is not a prime field: refused")
-    p = field_id[1].as_int("prime p", 67)
-    curve_parts = fields[2].expect(der.SEQUENCE, "curve", constructed=True).children()
-    if len(curve_parts) < 2:
-        raise ParseError("SpecifiedECDomain curve: expected a and b")
-    a = curve_parts[0].expect(der.OCTET_STRING, "curve a", constructed=False).content
-    b = curve_parts[1].expect(der.OCTET_STRING, "curve b", constructed=False).content
-    base = fields[3].expect(der.OCTET_STRING, "base point", constructed=False).content
-    n = fields[4].as_int("order n", 67)
-    h = fields[5].as_int("cofactor h", 4) if len(fields) == 6 else None
-    return curves.match_explicit_point(p, a, b, base, n, h)
+    parsed = chip_keys.parse_public_key(spki, what="SubjectPublicKeyInfo", algorithms=CERTIFICATE_KEY_ALGORITHMS)
+    if isinstance(parsed, chip_keys.RSAPublicKey):
+        return PublicKey("rsa", parsed.bits, None, rsa.RSAPublicNumbers(parsed.e, parsed.n).public_key(), None, spki)
+    if not isinstance(parsed, chip_keys.ECPublicKey):  # pragma: no cover - excluded by the algorithm list
+        raise TrustError(f"unsupported public key {type(parsed).__name__}: expected RSA or EC")
+    c = parsed.curve
+    crypto_curve = curves.cryptography_curve(c.name)
+    key = None
+    if crypto_curve is not None:
+        try:
+            key = ec.EllipticCurvePublicNumbers(parsed.point.x, parsed.point.y, crypto_curve).public_key()
+        except ValueError as e:
+            raise ParseError(f"EC public key: the point is not a valid point on {c.name}") from e
+    return PublicKey("ec", c.p.bit_length(), c.name, key, parsed.point, spki, parsed.explicit_parameters)
 
 
 _ATTR_LABELS = {
