@@ -163,7 +163,7 @@ def bench_api(clients: int, requests: int) -> list[tuple[str, str, str]]:
 def fill_synthetic(ledger, n: int, batch: int = 20000) -> None:
     """``n`` contract entries (same format and encryption as real ones) through the write path, in batches."""
     from verifier.ledger.entry import canonical_json, utc_now
-    from verifier.ledger.store import canonical_from_parts
+    from verifier.ledger.verify import canonical_from_parts
 
     payload = {"type": "pawn_contract", "id": "00000000-0000-4000-8000-000000000000", "contract_no": "HĐ-2026-000000",
                "number": 0, "pawner": HOLDER, "created_by": {"user": "bench", "role": "clerk"}, **FORM,
@@ -232,7 +232,7 @@ def bench_size(contracts: int) -> list[tuple[str, str, str]]:
     tmp = Path(tempfile.mkdtemp(prefix="chipid-bench-size-"))
     try:
         led = Ledger.open(tmp)
-        led._wconn.execute("PRAGMA synchronous=OFF")  # filling only; the service runs with FULL
+        led.db.writer.execute("PRAGMA synchronous=OFF")  # filling only; the service runs with FULL
         book = PawnBook(led)
         scan = {"verdict": "authentic", "demo": True, "reader": "emulator", "holder": HOLDER,
                 "checks": {n: {"status": "passed"} for n in ("chip_access", "sod_signature", "dsc_chain", "dg_hash_1", "dg_hash_2",
@@ -245,7 +245,7 @@ def bench_size(contracts: int) -> list[tuple[str, str, str]]:
             book.create(dict(scan, holder=holder), dict(FORM, items=[dict(FORM["items"][0], serial=f"SN{i:08d}")]),
                         user="bench", role="clerk", face=face)
         fill = time.perf_counter() - t0
-        led._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        led.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         led.close()
         size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
         photos = (DEMO_CARD / "photo.jpg").stat().st_size + (DEMO_CARD / "camera.jpg").stat().st_size

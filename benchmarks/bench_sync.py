@@ -201,12 +201,12 @@ def bench_drain(database_url: str, data_dir: Path, shop_dir: Path, total: int, b
 
     os.environ.pop("CHIPID_LEDGER_KEY", None)
     led = Ledger.open(shop_dir, checkpoint_every=1000)
-    led._wconn.execute("PRAGMA synchronous=OFF")  # set-up only: fill the backlog quickly
+    led.db.writer.execute("PRAGMA synchronous=OFF")  # set-up only: fill the backlog quickly
     t0 = time.perf_counter()
     for i in range(total):
         led.append("transaction", pawn_payload(i))
     fill = time.perf_counter() - t0
-    led._wconn.execute("PRAGMA synchronous=FULL")
+    led.db.writer.execute("PRAGMA synchronous=FULL")
     db = Database.open(data_dir, database_url)
     _enroll(db, led.sign, led.device_id, led.public_key_b64(), 99)
     db.close()

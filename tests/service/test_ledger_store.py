@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 
 from verifier.errors import ConfigError, LedgerError
 from verifier.ledger.entry import GENESIS, Entry, canonical_json, verify_chain
-from verifier.ledger.store import Ledger, canonical_from_parts
+from verifier.ledger.store import Ledger
+from verifier.ledger.verify import canonical_from_parts
 
 
 @pytest.fixture()
@@ -34,7 +35,7 @@ def test_append_links_entries_and_verifies(ledger):
     assert report.ok and report.entries == 12 and report.checkpoints == 2
     cp = ledger.latest_checkpoint()
     assert cp.seq == 10 and cp.head_hash == made[9].hash
-    cp.verify(ledger._device_key.public_key())
+    cp.verify(ledger.chain.public_key)
 
 
 def test_checkpoint_on_demand_and_signing(ledger):
@@ -67,7 +68,7 @@ def test_entries_are_append_only_in_sqlite(ledger):
 
 
 def test_wal_full_sync_and_migrations(ledger):
-    conn = ledger._read()
+    conn = ledger.reader()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1

@@ -31,7 +31,7 @@ FORMAT = "chipid-ledger-export/1"
 def _bounds(ledger: Any, from_ts: str | None, to_ts: str | None) -> tuple[int | None, int | None]:
     lo = from_ts or ""
     hi = (to_ts + "\uffff") if to_ts else "\uffff"
-    return ledger._read().execute("SELECT MIN(seq), MAX(seq) FROM entries WHERE ts >= ? AND ts <= ?", (lo, hi)).fetchone()
+    return ledger.seq_range(lo, hi)
 
 
 def count_range(ledger: Any, from_ts: str | None = None, to_ts: str | None = None) -> int:

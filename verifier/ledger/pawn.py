@@ -24,6 +24,7 @@ from typing import Any
 from verifier.errors import InputError, LedgerError, NotFoundError
 from verifier.ledger import search_text
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
+from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.store import Ledger
 
 
@@ -85,6 +86,7 @@ class PawnBook:
         self.ledger = ledger
         self.max_rate = float(max_rate)
         self.prefix = prefix
+        self.store = PawnStore(ledger)  # the tables and queries (verifier/ledger/pawn_store.py)
         if self._project not in ledger.projectors:
             ledger.projectors.append(self._project)
 
@@ -111,26 +113,13 @@ class PawnBook:
         p = entry.payload
         kind = p.get("type")
         if entry.kind == "transaction" and kind == "pawn_contract":
-            conn.execute(
-                "INSERT INTO transactions (id, contract_no, number, seq, status, flagged, created_at, due_date, loan_vnd, demo, updated_seq)"
-                " VALUES (?, ?, ?, ?, 'active', 0, ?, ?, ?, ?, ?)",
-                (p["id"], p["contract_no"], p["number"], entry.seq, entry.ts, p["due_date"], int(p["loan_vnd"]), int(entry.demo), entry.seq),
-            )
-            conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, p["id"]) for t in self._terms(p)])
-            conn.execute("INSERT INTO txn_entries (txn_id, seq) VALUES (?, ?)", (p["id"], entry.seq))
+            self.store.record_contract(conn, entry, self._terms(p))
         elif entry.kind == "event" and kind in EVENT_TYPES:
-            txn = p["txn_id"]
-            conn.execute("INSERT INTO txn_entries (txn_id, seq) VALUES (?, ?)", (txn, entry.seq))
             _, to = TRANSITIONS[kind]
-            if to:
-                conn.execute("UPDATE transactions SET status = ?, updated_seq = ? WHERE id = ?", (to, entry.seq, txn))
-            if kind == "extended":
-                conn.execute("UPDATE transactions SET due_date = ?, updated_seq = ? WHERE id = ?", (p["new_due_date"], entry.seq, txn))
-            if kind == "suspicious":
-                conn.execute("UPDATE transactions SET flagged = 1, updated_seq = ? WHERE id = ?", (entry.seq, txn))
-            if kind == "correction" and "items" in (p.get("fields") or {}):
-                terms = self._terms({"items": p["fields"]["items"]})
-                conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, txn) for t in terms])
+            corrected_items = kind == "correction" and "items" in (p.get("fields") or {})
+            self.store.record_event(conn, p["txn_id"], entry.seq, status=to,
+                                    due_date=p["new_due_date"] if kind == "extended" else None, flagged=kind == "suspicious",
+                                    terms=self._terms({"items": p["fields"]["items"]}) if corrected_items else set())
 
     # --- writing -------------------------------------------------------------------------
     def _capped_rate(self, value: Any) -> float:
@@ -233,7 +222,7 @@ class PawnBook:
         prefix = self.prefix
 
         def prepare(conn: sqlite3.Connection, body: dict) -> dict:
-            number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM transactions").fetchone()[0]
+            number = self.store.next_number(conn)
             body["number"] = number
             body["contract_no"] = f"{prefix}-{year}-{number:06d}"
             return body
@@ -241,11 +230,7 @@ class PawnBook:
         def store_photos(conn: sqlite3.Connection, entry: Entry) -> None:
             for kind, data in photos.items():
                 if data:
-                    conn.execute(
-                        "INSERT INTO photos (txn_id, kind, sha256, created_at, data) VALUES (?, ?, ?, ?, ?)",
-                        (entry.payload["id"], kind, hashlib.sha256(data).hexdigest(), entry.ts,
-                         self.ledger.sealer.seal(data, f"photo|{entry.payload['id']}|{kind}".encode())),
-                    )
+                    self.store.store_photo(conn, entry.payload["id"], kind, data, entry.ts)
 
         # The same contract sent again (a clerk's retry after "the ledger failed") has the same retry key: if its
         # first append was reported as failed but came back from the write-ahead log at restart, the retry gets it.
@@ -261,7 +246,7 @@ class PawnBook:
     def add_event(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str) -> dict:
         if event_type not in EVENT_TYPES:
             raise ContractRefused("unknown_event", f"event type: expected one of {', '.join(EVENT_TYPES)}, found {event_type!r}")
-        row = self.ledger._read().execute("SELECT status, due_date, demo FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        row = self.store.contract(txn_id)
         if row is None:
             raise NotFoundError(f"no contract {txn_id!r}")
         payload: dict[str, Any] = {"type": event_type, "txn_id": txn_id, "by": {"user": user, "role": role}}
@@ -277,7 +262,7 @@ class PawnBook:
             if not isinstance(days, int) or days <= 0 or days > 3650:
                 raise ContractRefused("extend_days_required", f"an extension needs extend_days between 1 and 3650, found {days!r}")
             payload["extend_days"] = days
-            payload["new_due_date"] = (date.fromisoformat(row[1]) + timedelta(days=days)).isoformat()
+            payload["new_due_date"] = (date.fromisoformat(row["due_date"]) + timedelta(days=days)).isoformat()
             if body.get("interest_rate_year_pct") is not None:
                 payload["interest_rate_year_pct"] = self._capped_rate(body["interest_rate_year_pct"])
         if event_type == "correction":
@@ -292,7 +277,7 @@ class PawnBook:
         allowed, _ = TRANSITIONS[event_type]
 
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
-            current = conn.execute("SELECT status FROM transactions WHERE id = ?", (txn_id,)).fetchone()[0]
+            current = self.store.status_in(conn, txn_id)
             if allowed is not None and current not in allowed:
                 raise ContractRefused(
                     "bad_transition",
@@ -302,23 +287,21 @@ class PawnBook:
             p["at"] = utc_now()
             return p
 
-        entry = self.ledger.append("event", payload, demo=bool(row[2]), prepare=prepare)
+        entry = self.ledger.append("event", payload, demo=row["demo"], prepare=prepare)
         return {"seq": entry.seq, "type": event_type, "txn_id": txn_id, "ts": entry.ts}
 
     # --- reading -------------------------------------------------------------------------
     def get(self, txn_id: str) -> dict | None:
         """The contract folded from its entries (identity decrypted: log the access!)."""
-        conn = self.ledger._read()
-        row = conn.execute("SELECT status, flagged, due_date FROM transactions WHERE id = ?", (txn_id,)).fetchone()
+        row = self.store.contract(txn_id)
         if row is None:
             return None
-        seqs = [r[0] for r in conn.execute("SELECT seq FROM txn_entries WHERE txn_id = ? ORDER BY seq", (txn_id,))]
-        entries = self.ledger.entries_by_seq(seqs)
+        entries = self.ledger.entries_by_seq(self.store.entry_seqs(txn_id))
         if not entries or entries[0].payload.get("type") != "pawn_contract":
             raise LedgerError(f"contract {txn_id}: its first entry is missing")
         first = entries[0]
         view = dict(first.payload)
-        view.update(seq=first.seq, created_at=first.ts, demo=first.demo, status=row[0], flagged=bool(row[1]), due_date=row[2])
+        view.update(seq=first.seq, created_at=first.ts, demo=first.demo, status=row["status"], flagged=row["flagged"], due_date=row["due_date"])
         view["paid_vnd"] = 0
         events = []
         for e in entries[1:]:
@@ -333,14 +316,11 @@ class PawnBook:
             elif p["type"] in ("redeemed", "forfeited", "liquidated"):
                 view["closed_at" if p["type"] != "forfeited" else "forfeited_at"] = e.ts
         view["events"] = events
-        view["photos"] = [r[0] for r in conn.execute("SELECT kind FROM photos WHERE txn_id = ? ORDER BY id", (txn_id,))]
+        view["photos"] = self.store.photo_kinds(txn_id)
         return view
 
     def photo(self, txn_id: str, kind: str) -> bytes | None:
-        row = self.ledger._read().execute("SELECT data FROM photos WHERE txn_id = ? AND kind = ? ORDER BY id DESC LIMIT 1", (txn_id, kind)).fetchone()
-        if row is None:
-            return None
-        return self.ledger.sealer.open(row[0], f"photo|{txn_id}|{kind}".encode(), f"photo {kind} of {txn_id}")
+        return self.store.photo(txn_id, kind)
 
     def search(
         self,
@@ -368,34 +348,14 @@ class PawnBook:
             terms += [blind("name", w) for w in words]
         if serial:
             terms.append(blind("serial", norm_serial(serial)))
-        for term in dict.fromkeys(terms):
-            where.append("t.id IN (SELECT txn_id FROM txn_terms WHERE term = ?)")
-            args.append(term)
-        if status:
-            if status == "overdue":
-                where.append("t.status = 'active' AND t.due_date < ?")
-                args.append(today_vn().isoformat())
-            elif status in STATUSES:
-                where.append("t.status = ?")
-                args.append(status)
-            else:
-                raise InputError(f"status: expected one of {', '.join(STATUSES + ('overdue',))}, found {status!r}")
-        if flagged is not None:
-            where.append("t.flagged = ?")
-            args.append(int(flagged))
-        if date_from:
-            where.append("t.created_at >= ?")
-            args.append(utc_bound(date_from, start=True))
-        if date_to:
-            where.append("t.created_at <= ?")
-            args.append(utc_bound(date_to, start=False))
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
-        conn = self.ledger._read()
-        total = conn.execute(f"SELECT COUNT(*) FROM transactions t{clause}", args).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT t.id, t.seq, t.status, t.flagged, t.due_date FROM transactions t{clause} ORDER BY t.number DESC LIMIT ? OFFSET ?",
-            [*args, int(limit), int(offset)],
-        ).fetchall()
+        if status and status != "overdue" and status not in STATUSES:
+            raise InputError(f"status: expected one of {', '.join(STATUSES + ('overdue',))}, found {status!r}")
+        rows, total = self.store.find(
+            terms, status=status if status != "overdue" else None,
+            overdue_on=today_vn().isoformat() if status == "overdue" else None, flagged=flagged,
+            created_from=utc_bound(date_from, start=True) if date_from else None,
+            created_to=utc_bound(date_to, start=False) if date_to else None, limit=limit, offset=offset,
+        )
         entries = {e.seq: e for e in self.ledger.entries_by_seq([r[1] for r in rows])}
         out = []
         for txn_id, seq, status_, flagged_, due in rows:
@@ -422,7 +382,7 @@ class PawnBook:
     def purge_photos(self, older_than_days: int, now: datetime | None = None) -> int:
         """Delete stored face images older than the retention period (privacy.face_retention_days)."""
         cutoff = utc_text((now or datetime.now(timezone.utc)) - timedelta(days=int(older_than_days)))
-        return self.ledger.write(lambda conn: conn.execute("DELETE FROM photos WHERE created_at < ?", (cutoff,)).rowcount)
+        return self.store.purge_photos(cutoff)
 
 
 def _check_correction(fields: dict) -> None:

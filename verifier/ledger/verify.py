@@ -1,0 +1,258 @@
+"""Verifying the stored ledger: decrypt and re-hash every entry, check links, checkpoints and truncation.
+
+:func:`verify` names the first bad entry. Checks, in order per entry: every column reads as stored
+(text that is not UTF-8 names the entry), seq continuity, the payload decrypts (AES-GCM tag, bound to
+its seq), the recomputed SHA-256 of the canonical entry equals the stored hash, ``prev_hash`` links to
+the previous entry; then each checkpoint's Ed25519 signature (RFC 8032) and that it names a stored
+hash; then that the ledger reaches the checkpoint the police backend holds and the seq it acknowledged
+(RFC 9162 §2.1.4 style: a head once signed or acknowledged only grows).
+
+The hash is recomputed from the stored canonical payload bytes without re-encoding them
+(:func:`canonical_from_parts`; ARCHITECTURE.md "hash the bytes that were read").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from verifier.errors import TamperError
+from verifier.ledger.chain import Chain, entry_aad
+from verifier.ledger.entry import GENESIS, KINDS
+from verifier.ledger.keys import Sealer
+
+_PLAIN = re.compile(r"[0-9A-Za-z:.+_\-]*")
+
+
+def _dumps(value: str) -> bytes:
+    if _PLAIN.fullmatch(value):  # hex hashes, ISO times, ids: nothing to escape
+        return b'"' + value.encode("ascii") + b'"'
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def canonical_from_parts(seq: int, device_id: str, ts: str, kind: str, payload_canonical: bytes, prev_hash: str, demo: bool) -> bytes:
+    """``Entry.canonical()`` spliced from parts, without re-encoding the payload.
+
+    Equal to ``canonical_json(entry.body())`` when ``payload_canonical`` is
+    ``canonical_json(payload)`` (the form the ledger stores); keys in sorted order.
+    """
+    return b"".join(
+        (
+            b'{"demo":', b"true" if demo else b"false",
+            b',"device_id":', _dumps(device_id),
+            b',"kind":', _dumps(kind),
+            b',"payload":', payload_canonical,
+            b',"prev_hash":', _dumps(prev_hash),
+            b',"seq":', str(int(seq)).encode(),
+            b',"ts":', _dumps(ts),
+            b"}",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    head_seq: int
+    head_hash: str
+    checkpoints: int
+    first_bad_seq: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "checkpoints": self.checkpoints,
+            "first_bad_seq": self.first_bad_seq,
+            "error": self.error,
+        }
+
+
+class _Bad(Exception):
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(message)
+        self.seq = seq
+        self.message = message
+
+
+def verify(chain: Chain, workers: int = 1, parallel_min: int = 50_000) -> VerifyReport:
+    """Verify the stored ``chain`` (see the module docstring); names the first bad entry.
+
+    ``workers > 1`` splits the seq range over forked processes (each recomputes its entries'
+    hashes; the links between ranges are checked here). Use it only from a single-threaded
+    process (the CLI), never inside the service.
+    """
+    conn, sealer, device_id = chain.db.reader(), chain.sealer, chain.device_id
+    try:
+        cps = chain.checkpoints()
+        acked, bcp_seq, bcp_hash = conn.execute(
+            "SELECT acked_seq, backend_cp_seq, backend_cp_hash FROM sync_state WHERE id = 1").fetchone()
+    except (sqlite3.Error, TypeError) as e:  # TypeError: no sync_state row
+        return VerifyReport(False, 0, 0, GENESIS, 0, 0, f"the checkpoints or the sync state cannot be read: {e}")
+    want = frozenset([cp.seq for cp in cps] + [bcp_seq])
+    max_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM entries").fetchone()[0]
+    if workers > 1 and max_seq >= parallel_min:
+        import multiprocessing
+
+        step = -(-max_seq // (workers * 4))
+        ranges = [(lo, min(max_seq, lo + step - 1)) for lo in range(1, max_seq + 1, step)]
+        global _FORKED
+        _FORKED = (chain.db.path, sealer, device_id, want)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                parts = pool.map(_verify_range_forked, ranges, chunksize=1)
+        finally:
+            _FORKED = None
+    else:
+        parts = [verify_range(conn, sealer, device_id, 1, max_seq, want)] if max_seq else []
+    prev, count, hashes_at = GENESIS, 0, {}
+    try:
+        for part in parts:
+            if part["count"] and part["first_prev"] != prev:
+                first = part["first_seq"]
+                raise _Bad(first, f"entry seq {first}: prev_hash {part['first_prev'][:16]}… does not link to entry {first - 1} ({prev[:16]}…)")
+            if part["bad"] is not None:
+                count += part["count"]
+                prev = part["last_hash"] or prev
+                raise _Bad(*part["bad"])
+            count += part["count"]
+            prev = part["last_hash"] or prev
+            hashes_at.update(part["hashes_at"])
+        head_seq = count
+        for cp in cps:
+            try:
+                cp.verify(chain.public_key)
+            except TamperError as e:
+                raise _Bad(cp.seq, f"checkpoint at seq {cp.seq}: signature does not verify") from e
+            if cp.seq == 0:
+                if cp.head_hash != GENESIS:
+                    raise _Bad(0, "checkpoint at seq 0 does not sign the genesis hash")
+                continue
+            if cp.seq > head_seq:
+                raise _Bad(head_seq + 1, f"a signed checkpoint covers seq {cp.seq} but the ledger ends at seq {head_seq}: entries were removed")
+            if hashes_at.get(cp.seq) != cp.head_hash:
+                raise _Bad(cp.seq, f"entry seq {cp.seq}: hash differs from the one signed in the checkpoint at seq {cp.seq}")
+        if bcp_seq > head_seq:
+            raise _Bad(head_seq + 1, f"the police backend holds a signed checkpoint at seq {bcp_seq} but the ledger "
+                                     f"ends at seq {head_seq}: entries were removed")
+        if bcp_seq and hashes_at.get(bcp_seq) != bcp_hash:
+            raise _Bad(bcp_seq, f"entry seq {bcp_seq}: hash differs from the checkpoint the police backend holds")
+        if acked > head_seq:
+            raise _Bad(head_seq + 1, f"the police backend acknowledged entries up to seq {acked} but the ledger "
+                                     f"ends at seq {head_seq}: entries were removed")
+    except _Bad as bad:
+        return VerifyReport(False, count, count, prev, len(cps), bad.seq, bad.message)
+    return VerifyReport(True, count, head_seq, prev, len(cps))
+
+
+def verify_range(conn: sqlite3.Connection, sealer: Sealer, device_id: str, lo: int, hi: int, want: frozenset,
+                 batch: int = 20000) -> dict:
+    """Check entries lo..hi: contiguous seqs, decryption, hash, and links inside the range."""
+    sha256 = hashlib.sha256
+    # canonical_from_parts, unrolled: the constant parts are encoded once
+    dev = _dumps(device_id)
+    pre = {False: b'{"demo":false,"device_id":' + dev + b',"kind":', True: b'{"demo":true,"device_id":' + dev + b',"kind":'}
+    kind_b = {k: _dumps(k) + b',"payload":' for k in KINDS}
+    unseal = sealer.open
+
+    def q(text: str) -> bytes:
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            return b'"' + text.encode("ascii") + b'"'
+        return json.dumps(text, ensure_ascii=False).encode("utf-8")
+    out = {"first_seq": lo, "first_prev": None, "last_hash": None, "count": 0, "hashes_at": {}, "bad": None}
+    prev = None
+    expected = lo
+    try:
+        while expected <= hi:
+            unreadable = None
+            try:
+                rows = conn.execute(
+                    "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    (expected, hi, batch),
+                ).fetchall()
+            except sqlite3.Error:  # a text column that is not UTF-8: read the rows before it, name it
+                rows, unreadable = _readable_prefix(conn, expected, hi, batch)
+            if not rows and unreadable is None:
+                raise _Bad(expected, f"entry seq {expected} is missing (the ledger ends before seq {hi})")
+            for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
+                if seq != expected:
+                    raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
+                if kind not in KINDS:
+                    raise _Bad(seq, f"entry seq {seq}: unknown kind {kind!r}")
+                try:
+                    plain = unseal(sealed, entry_aad(device_id, seq))
+                except (TamperError, ValueError, TypeError) as e:
+                    raise _Bad(seq, f"entry seq {seq}: does not decrypt (modified, moved, or a different data key)") from e
+                digest = sha256(b"".join((pre[bool(demo)], kind_b[kind], plain, b',"prev_hash":', q(prev_hash),
+                                          b',"seq":', str(seq).encode(), b',"ts":', q(ts), b"}"))).hexdigest()
+                if digest != stored_hash:
+                    raise _Bad(seq, f"entry seq {seq}: content hashes to {digest[:16]}… but the stored hash is {stored_hash[:16]}…")
+                if prev is None:
+                    out["first_prev"] = prev_hash
+                elif prev_hash != prev:
+                    raise _Bad(seq, f"entry seq {seq}: prev_hash {prev_hash[:16]}… does not link to entry {seq - 1} ({prev[:16]}…)")
+                if seq in want:
+                    out["hashes_at"][seq] = digest
+                prev = digest
+                expected += 1
+                out["count"] += 1
+            if unreadable is not None:
+                seq, column = unreadable
+                if seq != expected:
+                    raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
+                raise _Bad(seq, f"entry seq {seq}: {column} is not UTF-8 text (rewritten outside the ledger)")
+    except _Bad as bad:
+        out["bad"] = (bad.seq, bad.message)
+    out["last_hash"] = prev
+    return out
+
+
+_FORKED: tuple | None = None
+
+
+def _verify_range_forked(bounds: tuple[int, int]) -> dict:
+    path, sealer, device_id, want = _FORKED  # inherited through fork
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    try:
+        return verify_range(conn, sealer, device_id, bounds[0], bounds[1], want)
+    finally:
+        conn.close()
+
+
+_TEXT_COLUMNS = ("ts", "kind", "prev_hash", "hash")
+
+
+def _readable_prefix(conn: sqlite3.Connection, lo: int, hi: int, limit: int) -> tuple[list[tuple], tuple[int, str] | None]:
+    """Rows lo..hi as :func:`verify_range` reads them, up to the first whose text is
+    not UTF-8; returns them and ``(seq, column)`` of that row (None when all read)."""
+    casts = ", ".join(f"CAST({c} AS BLOB)" for c in _TEXT_COLUMNS)
+    rows: list[tuple] = []
+    for seq, demo, payload, *texts in conn.execute(
+        f"SELECT seq, demo, CAST(payload AS BLOB), typeof(payload), {casts} FROM entries WHERE seq >= ? AND seq <= ? "
+        "ORDER BY seq LIMIT ?", (lo, hi, limit),
+    ):
+        kind_of_payload, raw = texts[0], texts[1:]
+        try:
+            ts, kind, prev_hash, stored_hash = (b.decode("utf-8") if b is not None else None for b in raw)
+        except UnicodeDecodeError:
+            bad = next(c for c, b in zip(_TEXT_COLUMNS, raw) if b is not None and not _utf8(b))
+            return rows, (seq, bad)
+        if kind_of_payload == "text" and not _utf8(payload):
+            return rows, (seq, "payload")
+        rows.append((seq, ts, kind, demo, prev_hash, stored_hash, payload))
+    return rows, None
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
