@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger.export": frozenset({"manager", "inspector", "admin"}),
     "audit.read": frozenset({"manager", "inspector", "admin"}),
     "users.manage": frozenset({"admin"}),
+    "metrics.read": frozenset({"manager", "integrator", "admin"}),
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -216,11 +216,12 @@ def create_app(
     )
     app.state.svc = service
     api_errors.install(app)
-    from verifier.api import docs, event_stream, people, routes, web
+    from verifier.api import docs, event_stream, metrics, people, routes, web
 
     app.include_router(routes.router)
     app.include_router(event_stream.router)
     people.install(app)
+    metrics.install(app)
     web.install(app)
     docs.install(app)
 
