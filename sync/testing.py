@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from verifier import verdict as V
 from verifier.errors import SyncError
 from verifier.ledger.entry import GENESIS, Checkpoint, Entry, public_key_b64, utc_now
+from verifier.results import ContractFace, ContractPayload, FaceDecision, Holder, IdentityCheck
 
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin")
 REPO = Path(__file__).resolve().parents[1]
@@ -219,73 +220,65 @@ _CHECKS = (V.CHIP_ACCESS, V.SOD_SIGNATURE, V.DSC_CHAIN, V.REVOCATION, V.DG_HASHE
 
 
 def pawn_payload(i: int, *, id_number: str | None = None, serial: str | None = None, name: str | None = None) -> dict:
-    """A pawn contract with every field the shop's contracts carry (``verifier/ledger/pawn.py``:
-    the chip's holder fields, identity check, face decision with its float measures, items,
-    amounts), about 1.9 KB of canonical JSON, so that benchmarks move realistic entries."""
+    """A pawn contract in the shape the shop records (:class:`verifier.results.ContractPayload`:
+    the chip's holder fields, identity check, face decision with its measures and thresholds, items,
+    amounts), about 2 KB of canonical JSON, so that benchmarks move realistic entries."""
     rnd = random.Random(i)
     first = rnd.choice(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Võ", "Đặng", "Bùi"])
     middle = rnd.choice(["Văn", "Thị", "Đức", "Minh", "Ngọc"])
     last = rnd.choice(["An", "Bình", "Cường", "Dũng", "Hà", "Lan", "Mai", "Tuấn"])
     province = rnd.choice(["Thành phố Hồ Chí Minh", "Hà Nội", "Đồng Nai", "Cần Thơ", "Bình Dương"])
     number = i % 1_000_000 + 1
-    return {
-        "type": "pawn_contract",
-        "id": f"00000000-0000-4000-8000-{i:012d}",
-        "number": number,
-        "contract_no": f"HĐ-2026-{i:06d}",
-        "created_by": {"user": "clerk1", "role": "clerk"},
-        "pawner": {
-            "id_number": id_number or f"0{rnd.randrange(10**10, 10**11)}",
-            "full_name": name or f"{first} {middle} {last}",
-            "date_of_birth": f"19{rnd.randrange(60, 99)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
-            "sex": rnd.choice(["Nam", "Nữ"]),
-            "nationality": "Việt Nam",
-            "ethnicity": "Kinh",
-            "religion": "Không",
-            "place_of_origin": f"Xã Tân Phú, Huyện Châu Thành, {province}",
-            "place_of_residence": f"{rnd.randrange(1, 400)} Đường Lê Lợi, Phường {rnd.randrange(1, 20)}, {province}",
-            "issue_date": f"202{rnd.randrange(1, 5)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
-            "expiry_date": f"20{rnd.randrange(30, 60)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
-            "personal_identification": "Nốt ruồi C:2cm trên trước đầu lông mày phải",
-            "father_name": f"{first} Văn {rnd.choice(['Hùng', 'Sơn', 'Phúc'])}",
-            "mother_name": f"{rnd.choice(['Lê', 'Đỗ'])} Thị {rnd.choice(['Hoa', 'Hồng', 'Thu'])}",
-        },
-        "identity_check": {
-            "scan_id": f"{i:032x}",
-            "verdict": "authentic",
-            "demo": False,
-            "reader": "ACS ACR1252 1S CL Reader PICC 0",
-            "access": "PACE",
-            "checks": {c: "passed" for c in _CHECKS},
-            "chip_photo_sha256": f"{rnd.getrandbits(256):064x}",
-        },
-        "face": {
-            "decision": "match",
-            "consent": True,
-            "confirmed_by": None,
-            "distance": round(rnd.uniform(0.2, 0.45), 4),
-            "threshold": 0.45,
-            "similarity": rnd.randrange(60, 100),
-            "liveness": {"passed": True, "steps": ["blink", "turn_left"]},
-            "quality": {"sharpness": round(rnd.uniform(50, 300), 1), "brightness": round(rnd.uniform(80, 180), 1),
-                        "face_px": rnd.randrange(120, 400)},
-            "demo": False,
-            "camera_photo_sha256": f"{rnd.getrandbits(256):064x}",
-        },
-        "override": None,
-        "items": [{"description": rnd.choice(["Điện thoại iPhone 13 màu xanh", "Xe máy Honda Wave", "Laptop Dell XPS", "Nhẫn vàng 18K"]),
-                   "category": rnd.choice(["phone", "motorbike", "laptop", "jewelry"]),
-                   "serial": serial or f"SN{rnd.randrange(10**11, 10**12)}"}],
-        "ownership_evidence": "Hóa đơn mua hàng",
-        "valuation_vnd": rnd.randrange(1, 100) * 1_000_000,
-        "loan_vnd": rnd.randrange(1, 50) * 1_000_000,
-        "interest_rate_year_pct": rnd.choice([12.0, 18.5, 20.0]),
-        "term_days": 30,
-        "fees_vnd": 0,
-        "start_date": "2026-11-23",
-        "due_date": "2026-12-23",
-        "notes": "",
-    }
+    pawner = Holder(
+        id_number=id_number or f"0{rnd.randrange(10**10, 10**11)}",
+        full_name=name or f"{first} {middle} {last}",
+        date_of_birth=f"19{rnd.randrange(60, 99)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
+        sex=rnd.choice(["Nam", "Nữ"]),
+        nationality="Việt Nam",
+        ethnicity="Kinh",
+        religion="Không",
+        place_of_origin=f"Xã Tân Phú, Huyện Châu Thành, {province}",
+        place_of_residence=f"{rnd.randrange(1, 400)} Đường Lê Lợi, Phường {rnd.randrange(1, 20)}, {province}",
+        issue_date=f"202{rnd.randrange(1, 5)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
+        expiry_date=f"20{rnd.randrange(30, 60)}-0{rnd.randrange(1, 9)}-1{rnd.randrange(0, 9)}",
+        personal_identification="Nốt ruồi C:2cm trên trước đầu lông mày phải",
+        father_name=f"{first} Văn {rnd.choice(['Hùng', 'Sơn', 'Phúc'])}",
+        mother_name=f"{rnd.choice(['Lê', 'Đỗ'])} Thị {rnd.choice(['Hoa', 'Hồng', 'Thu'])}",
+    )
+    face = FaceDecision(
+        "match", distance=round(rnd.uniform(0.2, 0.45), 4), score=rnd.randrange(75, 100),
+        thresholds={"match": 0.45, "no_match": 0.6},
+        quality={"reference": {"sharpness": round(rnd.uniform(50, 300), 1), "face_px": rnd.randrange(90, 200)},
+                 "frame": {"sharpness": round(rnd.uniform(50, 300), 1), "brightness": round(rnd.uniform(80, 180), 1),
+                           "face_px": rnd.randrange(120, 400)}},
+        source="camera", demo=False)
+    payload = ContractPayload(
+        id=f"00000000-0000-4000-8000-{i:012d}",
+        created_by={"user": "clerk1", "role": "clerk"},
+        pawner=pawner,
+        identity_check=IdentityCheck(
+            scan_id=f"{i:032x}", verdict="authentic", demo=False, reader="pcsc:ACS ACR1252 1S CL Reader PICC 0",
+            access={"protocol": "PACE", "key": "CAN", "attempts": ["PACE with CAN: ok"]},
+            checks={c: "passed" for c in _CHECKS}, chip_photo_sha256=f"{rnd.getrandbits(256):064x}"),
+        face=ContractFace(face, camera_photo_sha256=f"{rnd.getrandbits(256):064x}"),
+        override=None,
+        items=({"description": rnd.choice(["Điện thoại iPhone 13 màu xanh", "Xe máy Honda Wave", "Laptop Dell XPS",
+                                           "Nhẫn vàng 18K"]),
+                "category": rnd.choice(["phone", "motorbike", "laptop", "jewelry"]),
+                "serial": serial or f"SN{rnd.randrange(10**11, 10**12)}"},),
+        ownership_evidence="Hóa đơn mua hàng",
+        valuation_vnd=rnd.randrange(1, 100) * 1_000_000,
+        loan_vnd=rnd.randrange(1, 50) * 1_000_000,
+        interest_rate_year_pct=rnd.choice([12.0, 18.5, 20.0]),
+        term_days=30,
+        fees_vnd=0,
+        start_date="2026-11-23",
+        due_date="2026-12-23",
+        notes="",
+    ).to_json()
+    # given inside the shop's write transaction (verifier/ledger/pawn.py)
+    payload.update(number=number, contract_no=f"HĐ-2026-{i:06d}")
+    return payload
 
 
 def event_payload(i: int, txn: dict, event_type: str = "redeemed") -> dict:

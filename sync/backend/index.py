@@ -1,8 +1,10 @@
 """What the backend indexes from an entry's payload, read defensively (any key may be missing).
 
-A ``transaction`` payload is the pawn contract (``contract_no``, ``pawner`` {``id_number``,
+A ``transaction`` payload is the pawn contract as the shop records it
+(:class:`verifier.results.ContractPayload`: ``id``, ``contract_no``, ``pawner`` {``id_number``,
 ``full_name``, ...}, ``items`` [{``description``, ``serial``, ``imei``, ...}]); an ``event``
 payload has ``txn_id`` (the contract's ``id``) and ``type`` (``redeemed``, ``suspicious``, ...).
+Only those documented keys are read (no other spellings), each checked for its type.
 Search keys are normalised so that the inspector's query matches whatever the clerk typed:
 names without diacritics and in lower case, serials and ID numbers as upper-case alphanumerics.
 """
@@ -89,14 +91,14 @@ def index_entry(entry: Entry) -> Indexed:
     addresses, free notes), so an event's is empty. Keys are plain normalised values; ingest
     blinds them."""
     p = entry.payload if isinstance(entry.payload, dict) else _EMPTY
-    pawner = p.get("pawner") or p.get("customer") or p.get("person")
+    pawner = p.get("pawner")
     if not isinstance(pawner, dict):
         pawner = _EMPTY
-    id_number = norm_code(_str(pawner.get("id_number") or p.get("id_number"))) or None
-    full_name = _str(pawner.get("full_name") or pawner.get("name") or p.get("full_name"))
+    id_number = norm_code(_str(pawner.get("id_number"))) or None
+    full_name = _str(pawner.get("full_name"))
     contract_no = _str(p.get("contract_no"))
     # the contract's own id (transaction) or the contract an event is about
-    txn_ref = contract_ref(p) if entry.kind == "transaction" else _str(p.get("txn_id") or p.get("transaction_id"))
+    txn_ref = contract_ref(p) if entry.kind == "transaction" else _str(p.get("txn_id"))
     event_type = _str(p.get("type")) if entry.kind == "event" else None
     keys: list[tuple[str, str]] = []
     serials: list[str] = []  # each once, in order

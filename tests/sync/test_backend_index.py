@@ -71,3 +71,31 @@ def test_shop_and_backend_fold_every_vietnamese_diacritic_alike():
     whole = " ".join(letter for letter, _ in _vietnamese_letters())
     assert fold_text(whole) == norm_text(whole) == " ".join(base for _, base in _vietnamese_letters())
     assert fold_text("Trần Thị Ngọc Ánh") == norm_text("Trần Thị Ngọc Ánh") == "tran thi ngoc anh"
+
+
+def test_the_shops_contract_payload_is_indexed_by_its_documented_keys():
+    """The payload the pawn book builds (verifier.results.ContractPayload) is what the index reads:
+    the contract's id, the pawner's ID number and name, item serials and descriptions; other
+    spellings of those keys are not read."""
+    import datetime as dt
+
+    from sync.backend.index import index_entry
+    from tests.service.conftest import face_decision, scan_result
+    from verifier.ledger.entry import GENESIS, Entry
+    from verifier.ledger.pawn import contract_payload
+
+    form = {"items": [{"description": "Điện thoại iPhone 13", "category": "phone", "serial": "f2lx-k0ab"}],
+            "valuation_vnd": 5_000_000, "loan_vnd": 3_000_000, "interest_rate_year_pct": 12.0, "term_days": 30}
+    payload = contract_payload(scan_result(), face_decision(), form, user="clerk-1", role="clerk",
+                               face_confirmed_by=None, override=None, photos={}, scan_id="s1", demo=False,
+                               rate=12.0, start=dt.date(2026, 11, 23)).to_json()
+    payload.update(number=1, contract_no="HĐ-2026-000001")
+    entry = Entry(1, "dev", "2026-11-23T02:00:00.000000Z", "transaction", payload, GENESIS, False)
+    indexed = index_entry(entry)
+    assert indexed.contract_no == "HĐ-2026-000001" and indexed.txn_ref == payload["id"]
+    assert ("id", "079090001234") in indexed.keys and ("name", "van an") in indexed.keys
+    assert ("serial", "F2LXK0AB") in indexed.keys and indexed.search_text == "dien thoai iphone 13 phone"
+    assert payload["face"]["score"] == 80 and payload["face"]["thresholds"] == {"match": 0.45, "no_match": 0.6}
+    other = {"type": "pawn_contract", "id": "x", "customer": {"id_number": "079090001234", "name": "Nguyễn Văn An"}}
+    assert [k for k in index_entry(Entry(2, "dev", entry.ts, "transaction", other, GENESIS, False)).keys
+            if k[0] in ("id", "name")] == []

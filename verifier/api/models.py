@@ -30,11 +30,14 @@ class ScanCreated(BaseModel):
 class ScanView(BaseModel):
     id: str
     status: Literal["waiting_for_card", "reading", "verifying", "done", "failed"]
-    step: str | None = None
+    step: Literal["waiting_for_card", "reading", "card_lifted", "card_back", "verifying", "done", "failed"] = Field(
+        ..., description="The scan's step (`verifier.results.ScanStep`): `card_lifted` and `card_back` are steps of reading.")
+    label: str = Field(..., description="The step in English.")
+    label_vi: str = Field(..., description="The step in Vietnamese.")
     created_by: str
     result: dict | None = Field(None, description="Same shape as `chipid read --json`.")
     error: dict | None = None
-    face: dict | None = None
+    face: dict | None = Field(None, description="The face decision (`POST /scans/{id}/face`), once made.")
 
 
 class FaceRequest(BaseModel):

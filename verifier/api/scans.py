@@ -53,7 +53,8 @@ class Scan:
         return is_demo(self.result, self.face)
 
     def to_json(self) -> dict:
-        out = {"id": self.id, "status": self.status, "step": self.step.value, "created_by": self.user,
+        out = {"id": self.id, "status": self.status, "step": self.step.value, "label": self.step.label,
+               "label_vi": self.step.label_vi, "created_by": self.user,
                "result": self.result.to_json() if self.result is not None else None}
         if self.error:
             out["error"] = self.error

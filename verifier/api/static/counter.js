@@ -17,8 +17,10 @@ function accessFromInput() {
   return { qr: v };
 }
 
+// step: the scan's step with its label (verifier/results.py ScanStep); shown when it says more than the status
 function setProgress(status, step) {
-  $("scan-progress").textContent = (T[status] || status) + (step && !(step in T) && status !== "done" ? ` (${step})` : "");
+  const label = step && step.step !== status ? (LANG === "en" ? step.label : step.label_vi) : "";
+  $("scan-progress").textContent = (T[status] || status) + (label && status !== "done" ? ` (${label})` : "");
   $("scan-progress").dataset.status = status;
 }
 
@@ -70,7 +72,7 @@ function poll() {
     if (!currentScan) return;
     let s;
     try { s = await api("GET", "/api/v1/scans/" + currentScan); } catch (e) { setProgress("failed"); $("read-card").disabled = false; return; }
-    setProgress(s.status, s.step);
+    setProgress(s.status, s);
     if (s.status === "done") showResult(s);
     else if (s.status === "failed") { $("scan-progress").textContent = `${T.failed}: ${(s.error || {}).message || ""}`; $("read-card").disabled = false; health(); }
     else poll();
@@ -165,7 +167,7 @@ function resetCustomer(focus) {
 function listen() {
   if (!window.EventSource) return;
   const es = new EventSource("/api/v1/events");
-  es.addEventListener("scan", (m) => { const d = JSON.parse(m.data); if (d.scan_id === currentScan) { setProgress(d.status, d.step); if (d.status === "done" || d.status === "failed") poll(); } });
+  es.addEventListener("scan", (m) => { const d = JSON.parse(m.data); if (d.scan_id === currentScan) { setProgress(d.status, d); if (d.status === "done" || d.status === "failed") poll(); } });
   es.addEventListener("card_inserted", () => {
     health();
     // a tap starts the read when the counter is idle (no customer on screen)
