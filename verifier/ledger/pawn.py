@@ -21,11 +21,22 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from verifier import verdict as V
 from verifier.errors import InputError, LedgerError, NotFoundError
 from verifier.ledger import search_text
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
 from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.store import Ledger
+from verifier.results import (
+    ContractFace,
+    ContractPayload,
+    FaceDecision,
+    IdentityCheck,
+    Override,
+    ScanResult,
+    is_demo,
+)
+from verifier.users import allowed
 
 
 STATUSES = ("active", "redeemed", "forfeited", "liquidated")
@@ -45,11 +56,6 @@ CORRECTABLE = ("items", "notes", "valuation_vnd", "fees_vnd", "ownership_evidenc
 _RETRY_FIELDS = ("type", "pawner", "items", "ownership_evidence", "valuation_vnd", "loan_vnd", "interest_rate_year_pct",
                  "term_days", "fees_vnd", "start_date", "notes")
 
-HOLDER_FIELDS = (
-    "id_number", "full_name", "date_of_birth", "sex", "nationality", "ethnicity", "religion",
-    "place_of_origin", "place_of_residence", "issue_date", "expiry_date", "personal_identification",
-    "old_id_number", "father_name", "mother_name", "spouse_name",
-)
 
 
 class ContractRefused(InputError):
@@ -77,6 +83,69 @@ def norm_serial(text: str) -> str:
 
 def norm_id(text: str) -> str:
     return re.sub(r"\D", "", str(text))
+
+
+def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, face_confirmed_by: str | None,
+          override_reason: str | None) -> Override | None:
+    """The one rule for recording a contract from a scan and a face decision (README "POST
+    /transactions"); returns the manager's :class:`Override`, if one was needed.
+
+    * a written ``override_reason`` may come only from a role with ``txn.override`` (a manager):
+      anyone else is refused (``override_needs_manager``) whatever the verdict;
+    * a verdict other than ``authentic`` needs that override (``scan_not_authentic``);
+    * the face decision must be ``match``, or ``refer`` confirmed by the clerk (``face_not_confirmed``):
+      no override lifts this one;
+    * the holder must have an ID number and a name (``scan_incomplete``).
+    """
+    verdict = scan.verdict.value
+    if override_reason and not allowed(role, "txn.override"):
+        raise ContractRefused("override_needs_manager",
+                              f"only a manager may override a {verdict!r} verdict; you are {role!r}")
+    override = None
+    if scan.verdict is not V.Outcome.AUTHENTIC:
+        if not override_reason:
+            raise ContractRefused(
+                "scan_not_authentic",
+                f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
+                {"verdict": verdict},
+            )
+        override = Override(by=user, role=role, reason=str(override_reason), verdict=verdict)
+    decision = face.decision if face is not None else None
+    if not (decision == "match" or (decision == "refer" and face_confirmed_by)):
+        raise ContractRefused(
+            "face_not_confirmed",
+            f"the face decision is {decision!r}: a contract needs 'match', or 'refer' confirmed by the clerk",
+            {"decision": decision},
+        )
+    if not scan.holder.id_number or not scan.holder.full_name:
+        raise ContractRefused("scan_incomplete", "the scan has no holder ID number or name")
+    return override
+
+
+def contract_payload(scan: ScanResult, face: FaceDecision, form: dict, *, user: str, role: str,
+                     face_confirmed_by: str | None, override: Override | None, photos: dict[str, bytes],
+                     scan_id: str | None, demo: bool, rate: float, start: date) -> ContractPayload:
+    """The ``pawn_contract`` payload of a scan, its face decision and the clerk's form."""
+    term = int(form["term_days"])
+    return ContractPayload(
+        id=str(uuid.uuid4()),
+        created_by={"user": user, "role": role},
+        pawner=scan.holder,
+        identity_check=IdentityCheck.of(scan, scan_id, demo=demo),
+        face=ContractFace(face, confirmed_by=face_confirmed_by,
+                          camera_photo_sha256=hashlib.sha256(photos["camera"]).hexdigest() if "camera" in photos else None),
+        override=override,
+        items=tuple({k: str(v) for k, v in item.items() if v not in (None, "")} for item in form["items"]),
+        ownership_evidence=form.get("ownership_evidence") or "",
+        valuation_vnd=int(form["valuation_vnd"]),
+        loan_vnd=int(form["loan_vnd"]),
+        interest_rate_year_pct=rate,
+        term_days=term,
+        fees_vnd=int(form.get("fees_vnd") or 0),
+        start_date=start.isoformat(),
+        due_date=(start + timedelta(days=term)).isoformat(),
+        notes=form.get("notes") or "",
+    )
 
 
 class PawnBook:
@@ -135,89 +204,31 @@ class PawnBook:
 
     def create(
         self,
-        scan: dict,
+        scan: ScanResult,
         form: dict,
         *,
         user: str,
         role: str,
-        face: dict | None,
+        face: FaceDecision | None,
         face_confirmed_by: str | None = None,
         override_reason: str | None = None,
         photos: dict[str, bytes] | None = None,
         scan_id: str | None = None,
+        demo: bool | None = None,
     ) -> dict:
-        """Record a contract from a finished scan. Raises :class:`ContractRefused` when a rule forbids it."""
+        """Record a contract from a finished scan. Raises :class:`ContractRefused` when a rule forbids it
+        (:func:`admit`). ``demo`` (default: the scan's and the face decision's, :func:`is_demo`) marks the entry."""
         rate = self._capped_rate(form["interest_rate_year_pct"])
         if int(form["loan_vnd"]) > int(form["valuation_vnd"]):
             raise ContractRefused("loan_above_valuation", f"loan {form['loan_vnd']} VND exceeds the valuation {form['valuation_vnd']} VND")
-        verdict = scan.get("verdict")
-        override = None
-        if verdict != "authentic":
-            if not override_reason:
-                raise ContractRefused(
-                    "scan_not_authentic",
-                    f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
-                    {"verdict": verdict},
-                )
-            if role not in ("manager", "admin"):
-                raise ContractRefused("override_needs_manager", f"only a manager may override a {verdict!r} verdict; you are {role!r}")
-            override = {"by": user, "role": role, "reason": str(override_reason), "verdict": verdict}
-        decision = (face or {}).get("decision")
-        if decision == "match":
-            pass
-        elif decision == "refer" and face_confirmed_by:
-            pass
-        else:
-            raise ContractRefused(
-                "face_not_confirmed",
-                f"the face decision is {decision!r}: a contract needs 'match', or 'refer' confirmed by the clerk",
-                {"decision": decision},
-            )
-        holder = scan.get("holder") or {}
-        if not holder.get("id_number") or not holder.get("full_name"):
-            raise ContractRefused("scan_incomplete", "the scan has no holder ID number or name")
+        override = admit(scan, face, user=user, role=role, face_confirmed_by=face_confirmed_by,
+                         override_reason=override_reason)
+        demo = is_demo(scan, face) if demo is None else is_demo(demo, scan, face)
         start = today_vn()
-        term = int(form["term_days"])
-        checks = {name: (c.get("status") if isinstance(c, dict) else str(c)) for name, c in (scan.get("checks") or {}).items()}
         photos = photos or {}
-        payload = {
-            "type": "pawn_contract",
-            "id": str(uuid.uuid4()),
-            "created_by": {"user": user, "role": role},
-            "pawner": {k: holder[k] for k in HOLDER_FIELDS if holder.get(k) not in (None, "")},
-            "identity_check": {
-                "scan_id": scan_id,
-                "verdict": verdict,
-                "demo": bool(scan.get("demo")),
-                "reader": scan.get("reader"),
-                "access": scan.get("access") if isinstance(scan.get("access"), (str, dict)) else None,
-                "checks": checks,
-                "chip_photo_sha256": (scan.get("face_image") or {}).get("sha256"),
-                # pawner fields taken from DG1's MRZ instead of DG13 (e.g. DG13 unreadable: scan "dg13_error")
-                "holder_from_mrz": [k for k in HOLDER_FIELDS if (scan.get("holder_source") or {}).get(k) == "DG1"],
-            },
-            "face": {
-                "decision": decision,
-                "consent": True,
-                "confirmed_by": face_confirmed_by,
-                **{k: face[k] for k in ("distance", "threshold", "similarity", "liveness", "quality", "demo") if face and k in face},
-                "camera_photo_sha256": hashlib.sha256(photos["camera"]).hexdigest() if "camera" in photos else None,
-            },
-            "override": override,
-            "items": [
-                {k: str(v) for k, v in item.items() if v not in (None, "")}
-                for item in form["items"]
-            ],
-            "ownership_evidence": form.get("ownership_evidence") or "",
-            "valuation_vnd": int(form["valuation_vnd"]),
-            "loan_vnd": int(form["loan_vnd"]),
-            "interest_rate_year_pct": rate,
-            "term_days": term,
-            "fees_vnd": int(form.get("fees_vnd") or 0),
-            "start_date": start.isoformat(),
-            "due_date": (start + timedelta(days=term)).isoformat(),
-            "notes": form.get("notes") or "",
-        }
+        payload = contract_payload(scan, face, form, user=user, role=role, face_confirmed_by=face_confirmed_by,
+                                   override=override, photos=photos, scan_id=scan_id, demo=demo, rate=rate,
+                                   start=start).to_json()
         year = start.year
         prefix = self.prefix
 
@@ -239,7 +250,7 @@ class PawnBook:
         if recovered is not None:
             return {"id": recovered.payload["id"], "contract_no": recovered.payload["contract_no"], "seq": recovered.seq,
                     "demo": recovered.demo, "recovered": True}
-        entry = self.ledger.append("transaction", payload, demo=bool(scan.get("demo")), prepare=prepare, also=store_photos,
+        entry = self.ledger.append("transaction", payload, demo=demo, prepare=prepare, also=store_photos,
                                    retry_key=retry_key)
         return {"id": entry.payload["id"], "contract_no": entry.payload["contract_no"], "seq": entry.seq, "demo": entry.demo}
 
