@@ -226,24 +226,28 @@ def bench_verify(entries: int) -> list[tuple[str, str, str]]:
 
 # --- size --------------------------------------------------------------------------------
 def bench_size(contracts: int) -> list[tuple[str, str, str]]:
+    import dataclasses
+
     from verifier.ledger.pawn import PawnBook
     from verifier.ledger.store import Ledger
+    from verifier.results import FaceDecision, Holder, ScanResult
 
     tmp = Path(tempfile.mkdtemp(prefix="chipid-bench-size-"))
     try:
         led = Ledger.open(tmp)
         led.db.writer.execute("PRAGMA synchronous=OFF")  # filling only; the service runs with FULL
         book = PawnBook(led)
-        scan = {"verdict": "authentic", "demo": True, "reader": "emulator", "holder": HOLDER,
-                "checks": {n: {"status": "passed"} for n in ("chip_access", "sod_signature", "dsc_chain", "dg_hash_1", "dg_hash_2",
-                                                            "chip_authentication", "active_authentication")},
-                "face_image": {"sha256": "0" * 64}}
-        face = {"decision": "match", "distance": 0.31, "score": 82}
+        scan = ScanResult.from_json({
+            "verdict": "authentic", "demo": True, "reader": "emulator", "holder": HOLDER,
+            "checks": {n: {"status": "passed"} for n in ("chip_access", "sod_signature", "dsc_chain", "dg_hash_1", "dg_hash_2",
+                                                        "chip_authentication", "active_authentication")},
+            "face_image": {"format": "jpeg", "width": 360, "height": 480, "sha256": "0" * 64}})
+        face = FaceDecision("match", distance=0.31, score=82, thresholds={"match": 0.45, "no_match": 0.6}, source="camera")
         t0 = time.perf_counter()
         for i in range(contracts):
-            holder = dict(HOLDER, id_number=f"0790900{i:05d}"[-12:])
-            book.create(dict(scan, holder=holder), dict(FORM, items=[dict(FORM["items"][0], serial=f"SN{i:08d}")]),
-                        user="bench", role="clerk", face=face)
+            holder = Holder.from_json(dict(HOLDER, id_number=f"0790900{i:05d}"[-12:]))
+            book.create(dataclasses.replace(scan, holder=holder),
+                        dict(FORM, items=[dict(FORM["items"][0], serial=f"SN{i:08d}")]), user="bench", role="clerk", face=face)
         fill = time.perf_counter() - t0
         led.db.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         led.close()
