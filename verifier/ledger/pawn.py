@@ -348,7 +348,6 @@ class PawnBook:
     ) -> tuple[list[dict], int]:
         """Matching contracts, newest first: summaries with the pawner's name and ID (log the access!)."""
         blind = self.ledger.sealer.blind
-        where, args = [], []
         terms: list[str] = []
         if id_number:
             terms.append(blind("id", norm_id(id_number)))
