@@ -53,10 +53,11 @@ def lift(card, processor=None, *, back_after_s: float | None = BACK_AFTER_S):
         threading.Thread(target=put_back, name="clerk", daemon=True).start()
 
 
-def test_card_lifted_from_the_nfc_reader_halfway_through_dg2_is_read_on(nfc_card, profile):
+@pytest.mark.parametrize("technology", ["A", "B"])
+def test_card_lifted_from_the_nfc_reader_halfway_through_dg2_is_read_on(nfc_card, profile, technology):
     chip = make_chip(profile)
     faulty = FaultyChip(chip, lift_in=("DG2", 20))
-    card, device = nfc_card(faulty)
+    card, device = nfc_card(faulty, technology=technology)
     faulty.on_lifted = lambda: lift(card)
     progress: list[str] = []
     result, files = scan(device, profile, progress.append)
