@@ -25,6 +25,7 @@ _COMMANDS = [
     ("verifier.commands.sod", "sod"),
     ("verifier.commands.reader", "reader"),
     ("verifier.commands.lds", "lds"),
+    ("verifier.commands.service", "service"),
 ]
 
 
