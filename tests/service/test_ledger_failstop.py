@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import LedgerError, LedgerFailedError
+from tests.service.conftest import face_decision, scan_result
 from verifier.ledger import failed_appends
 from verifier.ledger.pawn import PawnBook
 from verifier.ledger.store import Ledger
@@ -34,9 +35,7 @@ from verifier.ledger.store import Ledger
 REPO = Path(__file__).resolve().parents[2]
 KEY = bytes(range(32))
 
-SCAN = {"verdict": "authentic", "demo": True, "reader": "emulator", "checks": {},
-        "holder": {"id_number": "079090001234", "full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-15"},
-        "face_image": {"sha256": "00" * 32}}
+SCAN = scan_result(holder={"id_number": "079090001234", "full_name": "Nguyễn Văn An", "date_of_birth": "1990-03-15"})
 
 
 def form(i: int) -> dict:
@@ -45,7 +44,7 @@ def form(i: int) -> dict:
 
 
 def create(book: PawnBook, i: int) -> dict:
-    return book.create(SCAN, form(i), user="clerk", role="clerk", face={"decision": "match"})
+    return book.create(SCAN, form(i), user="clerk", role="clerk", face=face_decision())
 
 
 # --- disk full -----------------------------------------------------------------------------
@@ -215,8 +214,8 @@ def test_the_service_says_the_ledger_failed(small_disk):
     try:
         svc.users.add("clerk-1", "clerk")
         token = svc.users.issue_token("clerk-1")
-        scan = svc.scans.add_finished({**SCAN, "access": "pace", "files": []}, b"", user="clerk-1")
-        scan.face = {"decision": "match", "distance": 0.3, "score": 80, "reasons": [], "demo": True}
+        scan = svc.scans.add_finished(SCAN, b"", user="clerk-1")
+        scan.face = face_decision()
         assert api.post("/api/v1/transactions", token, json=txn_body(scan.id)).status_code == 201
         assert api.get("/api/v1/health").json()["status"] == "ok"
         fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)  # fill the disk to the last block
