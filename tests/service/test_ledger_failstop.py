@@ -66,6 +66,8 @@ def test_disk_full_stops_the_writer_and_a_restart_reconciles(small_disk):
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * 300_000)  # what the operator deletes to free space
     led = Ledger.open(data, KEY, checkpoint_every=1000)
+    published: list[int] = []  # the on-commit hook announces only what committed
+    led.on_commit(lambda entries: published.extend(e.seq for e in entries))
     acked, error = [], None
     for i in range(200):
         try:
@@ -77,6 +79,7 @@ def test_disk_full_stops_the_writer_and_a_restart_reconciles(small_disk):
     assert isinstance(error, LedgerFailedError) and "Sổ cái" in str(error) and led.failed
     note = failed_appends.read(data / failed_appends.NAME)  # written into its reserved space on the full disk
     assert [r["seq"] for r in note] == [len(acked) + 1]
+    assert published == acked  # nothing published for the failed commit
     # the writer takes nothing more, however small
     with pytest.raises(LedgerFailedError, match="takes no more writes"):
         led.append("transaction", {"type": "pawn_contract", "small": True})

@@ -25,6 +25,7 @@ from verifier.api.scans import Runner, ScanRegistry
 from verifier.ledger.opening import open_ledger
 from verifier.ledger.pawn import PawnBook
 from verifier.ledger.store import Ledger
+from verifier.ledger.writer import EntryRef
 from verifier.scan import demo_mode, trust_store
 from verifier.users import UserStore
 
@@ -108,6 +109,16 @@ class Service:
         if self.relay is not None:
             self.relay.wake()
 
+    def committed(self, entries: list[EntryRef]) -> None:
+        """The ledger's on-commit listener (:meth:`Ledger.on_commit`): once entries are durable, announce
+        each contract and event on the event stream and wake the sync relay (no personal data in either)."""
+        for e in entries:
+            if e.type == "pawn_contract":
+                self.bus.publish("transaction_created", {"id": e.txn_id, "contract_no": e.contract_no, "demo": e.demo, "seq": e.seq})
+            elif e.kind == "event":
+                self.bus.publish("transaction_event", {"id": e.txn_id, "type": e.type, "seq": e.seq})
+        self.wake_relay()
+
     def sync_status(self) -> dict:
         from sync.relay import sync_status
 
@@ -186,6 +197,7 @@ def create_app(
         scans=ScanRegistry(cfg, bus, runner, ttl_s=60.0 * cfg["privacy.scan_ttl_minutes"]),
         bus=bus, face=face or FaceService(cfg, is_demo), demo=is_demo,
     )
+    ledger.on_commit(service.committed)  # contracts and events reach the event stream and the relay from the ledger
     book.purge_photos(cfg["privacy.face_retention_days"])
     if not is_demo and (cfg["reader.name"] == "auto" or cfg["reader.name"].startswith("pcsc")):
         service.watcher = _watch_cards(bus)

@@ -187,8 +187,6 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
                                 scan_id=scan.id, demo=is_demo(scan, s.demo, s.cfg["trust.demo"]))
     except ContractRefused as e:
         raise ApiError(403 if e.code == "override_needs_manager" else 422, e.code, e.message, e.details) from e
-    s.bus.publish("transaction_created", {"id": created["id"], "contract_no": created["contract_no"], "demo": created["demo"]})
-    s.wake_relay()
     return created
 
 
@@ -247,8 +245,6 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     except ContractRefused as e:
         status = 409 if e.code == "bad_transition" else 422
         raise ApiError(status, e.code, e.message, e.details) from e
-    s.bus.publish("transaction_event", {"id": txn_id, "type": body.type})
-    s.wake_relay()
     return out
 
 
