@@ -235,7 +235,7 @@ def dg2_fields(raw: bytes) -> dict:
 
 def face_record_fields(raw: bytes) -> dict:
     """A bare ISO/IEC 19794-5 face record (the data block of DG2's 5F2E)."""
-    from verifier.icao.lds.dg2 import parse_19794_5
+    from verifier.icao.lds.face_19794 import parse_19794_5
 
     return {"faces": [_face_fields(f) for f in parse_19794_5(raw, "face record")]}
 

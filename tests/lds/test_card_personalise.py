@@ -28,9 +28,10 @@ from verifier.cccd.qr import expiry_for
 from verifier.errors import AccessDeniedError, InputError
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
-from verifier.icao.lds.dg2 import image_size, parse_dg2
+from verifier.icao.lds.dg2 import parse_dg2
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
+from verifier.icao.lds.image_headers import image_size
 from verifier.trust.sod import parse_sod
 from verifier.icao.session import ChipSession
 

@@ -12,16 +12,10 @@ from hypothesis import strategies as st
 
 from verifier.errors import LimitExceededError, ParseError
 from verifier.icao import tlv
-from verifier.icao.lds.dg2 import (
-    encode_19794_5,
-    encode_39794_5,
-    encode_dg2,
-    image_format,
-    image_size,
-    parse_19794_5,
-    parse_39794_5,
-    parse_dg2,
-)
+from verifier.icao.lds.dg2 import encode_dg2, parse_dg2
+from verifier.icao.lds.face_19794 import encode_19794_5, parse_19794_5
+from verifier.icao.lds.face_39794 import encode_39794_5, parse_39794_5
+from verifier.icao.lds.image_headers import image_format, image_size
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"

@@ -21,9 +21,10 @@ from verifier.errors import ChipidError
 from verifier.icao import chip_keys, tlv
 from verifier.icao.lds.com import parse_com
 from verifier.icao.lds.dg1 import parse_dg1
-from verifier.icao.lds.dg2 import parse_19794_5, parse_dg2
+from verifier.icao.lds.dg2 import parse_dg2
 from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
+from verifier.icao.lds.face_19794 import parse_19794_5
 from verifier.icao.lds.security_infos import parse_card_access, parse_security_infos
 from verifier.trust.sod import parse_sod
 

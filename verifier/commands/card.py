@@ -39,7 +39,7 @@ def _date(value: str | None, what: str) -> dt.date | None:
 
 def _photo_bytes(path: Path) -> tuple[bytes, str]:
     """JPEG / JPEG 2000 files go on the chip byte for byte; anything else is converted to JPEG."""
-    from verifier.icao.lds.dg2 import image_format
+    from verifier.icao.lds.image_headers import image_format
 
     data = path.read_bytes()
     fmt = image_format(data)
