@@ -3,7 +3,10 @@ on the bytes received.
 
 :func:`parse_signed_data` reads ContentInfo -> SignedData with the bounded reader of
 :mod:`verifier.trust.der`, keeping eContent, certificates and signed attributes as the exact
-bytes received. :func:`check_signer` verifies one SignerInfo against a public key the way
+bytes received. That reader rather than asn1crypto's ``cms`` specs: the same code reads master
+lists of several megabytes and hundreds of certificates from the network, which its size, depth,
+node-count and OID limits bound before anything is decoded. The eContent itself is interpreted
+by its owner (the SOD's LDSSecurityObject: an asn1crypto spec in :mod:`verifier.trust.sod`). :func:`check_signer` verifies one SignerInfo against a public key the way
 RFC 5652 §5.4 / §5.6 requires: the content-type attribute equals eContentType, the single
 message-digest attribute equals the hash of eContent, and the signature verifies over the
 signed attributes re-tagged as SET OF (first byte A0 -> 31, nothing re-encoded).

@@ -1,19 +1,34 @@
 """A bounded, offset-keeping ASN.1 BER/DER reader (ITU-T X.690 §8) for untrusted input.
 
+Where it is used, and why not asn1crypto there: the CMS SignedData envelopes
+(:mod:`verifier.trust.cms`) of EF.SOD and of CSCA master lists (ICAO 9303-12 §8, RFC 5652 §5),
+the X.509 certificates and CRLs of the trust store (:mod:`verifier.trust.certs`, RFC 5280), and
+the master-list content (:mod:`verifier.trust.masterlist`). These come from outside, a master list
+is several megabytes with hundreds of certificates, and the reader protects against:
+
+- sizes: tag numbers beyond :data:`MAX_TAG_BYTES`, length fields beyond :data:`MAX_LENGTH_BYTES`,
+  lengths running past the data (:class:`ParseError` before anything is allocated);
+- depth: nesting deeper than :data:`MAX_DEPTH`, definite or indefinite (X.690 §8.1.3.6);
+- counts: more than ``max_nodes`` nodes in one object (:func:`validate`), OBJECT IDENTIFIERs
+  longer than :data:`MAX_OID_BYTES` or with more than :data:`MAX_OID_ARCS` arcs;
+- materialisation: a :class:`Node` is four offsets into the received bytes, read lazily one
+  level at a time, so a multi-megabyte master list is never turned into a tree of decoded
+  objects, and each certificate is sliced out as the bytes received.
+
+Small fixed structures read after those limits apply are declared as asn1crypto specs with
+their spec's field names instead: the SOD's LDSSecurityObject (:mod:`verifier.trust.sod`), the
+SubjectPublicKeyInfo (:mod:`verifier.icao.chip_keys`).
+
 Every node remembers where it sits in the original bytes, so a caller hashes or verifies
 exactly what was received and never a re-encoding (ARCHITECTURE.md "Hash the bytes that
-were read"). Hostile input is refused fast with :class:`LimitExceededError`: tag numbers
-beyond 4 bytes, length fields beyond 4 bytes, nesting deeper than :data:`MAX_DEPTH`, more
-than ``max_nodes`` nodes, OBJECT IDENTIFIERs longer than :data:`MAX_OID_BYTES` or with more
-than :data:`MAX_OID_ARCS` arcs. Structural errors raise :class:`ParseError`.
+were read"). Limits raise :class:`LimitExceededError`, structural errors :class:`ParseError`.
+Indefinite lengths are accepted for constructed encodings, as BER allows; ``Node.content``
+then excludes the end-of-contents octets.
 
-Indefinite lengths (X.690 §8.1.3.6) are accepted for constructed encodings, as BER
-allows; ``Node.content`` then excludes the end-of-contents octets.
-
-Why two readers: :mod:`verifier.icao.tlv` is the ICAO 9303 BER-TLV codec (tags as the hex
+Why two TLV readers: :mod:`verifier.icao.tlv` is the ICAO 9303 BER-TLV codec (tags as the hex
 numbers the LDS specs name, 0x5F1F / 0x7F61; small files; copied values; also encodes); this is
-the X.509 / CMS reader (class + tag number, lazy offset-only nodes for 10^4-node master lists,
-node-count and OID limits). They share the header limits (:data:`MAX_TAG_BYTES`, :data:`MAX_LENGTH_BYTES`).
+the X.509 / CMS reader (class + tag number, lazy offset-only nodes, node-count and OID limits).
+They share the header limits (:data:`MAX_TAG_BYTES`, :data:`MAX_LENGTH_BYTES`).
 """
 
 from __future__ import annotations

@@ -1,34 +1,52 @@
 """EF.SOD, the Document Security Object (ICAO 9303-10 §4.6.2, ICAO 9303-12 §4.1.6 / App. D).
 
 EF.SOD is tag 0x77 wrapping a CMS ContentInfo of type signedData (RFC 5652 §5) whose
-encapsulated content is the LDSSecurityObject::
+encapsulated content is the LDSSecurityObject (ICAO 9303-10 §4.6.2.2), declared below as
+asn1crypto specs with the spec's field names::
 
     LDSSecurityObject ::= SEQUENCE {
         version                LDSSecurityObjectVersion,       -- v0(0) or v1(1)
         hashAlgorithm          DigestAlgorithmIdentifier,
         dataGroupHashValues    SEQUENCE SIZE (2..ub-DataGroups) OF DataGroupHash,
         ldsVersionInfo         LDSVersionInfo OPTIONAL }       -- only in v1
-    DataGroupHash ::= SEQUENCE { dataGroupNumber INTEGER (1..16), dataGroupHashValue OCTET STRING }
+    DataGroupHash ::= SEQUENCE { dataGroupNumber DataGroupNumber, dataGroupHashValue OCTET STRING }
+    DataGroupNumber ::= INTEGER (1..16)
+    LDSVersionInfo ::= SEQUENCE { ldsVersion PrintableString, unicodeVersion PrintableString }
 
-Parsing is bounded (:mod:`verifier.trust.der`; BER indefinite lengths accepted) and keeps every
-byte as received: the eContent to hash, the signed attributes to verify (re-tagged from
-[0] IMPLICIT to SET OF by changing the first byte only, RFC 5652 §5.4), the embedded
-certificates. Nothing is re-encoded. Signature checks live in :mod:`verifier.trust.passive`.
+Two readers, each where it serves: the CMS envelope (tag 77, ContentInfo, SignedData, SignerInfo,
+embedded certificates) goes through :func:`verifier.trust.cms.parse_signed_data`, the bounded
+byte-offset reader also used for multi-megabyte master lists (:mod:`verifier.trust.der`: sizes,
+depth, node counts, OID limits); the LDSSecurityObject, a small fixed structure, is loaded
+through :class:`LDSSecurityObject` once its size is bounded (:data:`MAX_LDS_SECURITY_OBJECT_BYTES`).
+
+Every byte is kept as received: ``SOD.econtent`` is what the message-digest attribute covers and
+is hashed as read, the signed attributes are verified re-tagged from [0] IMPLICIT to SET OF by
+changing the first byte only (RFC 5652 §5.4), the embedded certificates are kept as embedded.
+Nothing is re-encoded ("hash the bytes that were read"). Signature checks live in
+:mod:`verifier.trust.passive`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asn1crypto import algos, core
+
 from verifier.errors import LimitExceededError, ParseError
 from verifier.trust import cms, der, signatures
 from verifier.trust.cms import SignerInfo
 
-__all__ = ["SOD", "SignerInfo", "parse_sod", "ACCEPTED_CONTENT_TYPES", "LDS_SECURITY_OBJECT"]
+__all__ = ["SOD", "SignerInfo", "parse_sod", "parse_lds_security_object", "LDSSecurityObject",
+           "ACCEPTED_CONTENT_TYPES", "LDS_SECURITY_OBJECT"]
 
 SOD_TAG = 0x77
 MAX_SOD_BYTES = 256 * 1024
 MAX_SOD_NODES = 10_000
+#: ub-DataGroups (ICAO 9303-10 §4.6.2.2): data groups 1 to 16.
+MAX_DATA_GROUPS = 16
+#: Largest LDSSecurityObject accepted: 16 SHA-512 hashes take about 1.2 KB, so a larger one is
+#: hostile; bounding it keeps the asn1crypto load small whatever the content claims.
+MAX_LDS_SECURITY_OBJECT_BYTES = 4096
 
 #: eContentType of the LDSSecurityObject (ICAO 9303-10 §4.6.2.1: id-icao-mrtd-security-ldsSecurityObject).
 LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
@@ -37,6 +55,42 @@ LDS_SECURITY_OBJECT_LEGACY = "1.3.27.1.1.1"
 #: id-data, written by some issuers instead of the ICAO OID.
 ID_DATA = "1.2.840.113549.1.7.1"
 ACCEPTED_CONTENT_TYPES = (LDS_SECURITY_OBJECT, LDS_SECURITY_OBJECT_LEGACY, ID_DATA)
+
+#: What asn1crypto raises, lazily, on malformed input; each becomes a :class:`ParseError`.
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
+
+# --- ICAO 9303-10 §4.6.2.2, as asn1crypto specs ---------------------------------------------
+
+
+class DataGroupHash(core.Sequence):
+    _fields = [("dataGroupNumber", core.Integer), ("dataGroupHashValue", core.OctetString)]
+
+
+class DataGroupHashValues(core.SequenceOf):
+    _child_spec = DataGroupHash
+
+
+class VersionString(core.Choice):
+    """PrintableString in the spec; UTF8String and IA5String are read too, as issuers write them."""
+
+    _alternatives = [("printable", core.PrintableString), ("utf8", core.UTF8String), ("ia5", core.IA5String)]
+
+
+class LDSVersionInfo(core.Sequence):
+    _fields = [("ldsVersion", VersionString), ("unicodeVersion", VersionString)]
+
+
+class LDSSecurityObject(core.Sequence):
+    """``hashAlgorithm`` is asn1crypto's DigestAlgorithmIdentifier (RFC 5652 §10.1.1: ``algorithm``,
+    ``parameters``)."""
+
+    _fields = [
+        ("version", core.Integer),
+        ("hashAlgorithm", algos.DigestAlgorithm),
+        ("dataGroupHashValues", DataGroupHashValues),
+        ("ldsVersionInfo", LDSVersionInfo, {"optional": True}),
+    ]
 
 
 @dataclass(frozen=True)
@@ -87,49 +141,81 @@ def parse_sod(data: bytes) -> SOD:
                          f"(or legacy {LDS_SECURITY_OBJECT_LEGACY} / id-data {ID_DATA})")
     if len(sd.signer_infos) != 1:
         raise ParseError(f"EF.SOD: expected exactly one SignerInfo (ICAO 9303-10 §4.6.2.2), found {len(sd.signer_infos)}")
-    lds = _lds_security_object(sd.econtent)
+    lds = parse_lds_security_object(sd.econtent)
     return SOD(raw=data[: outer.end], content_type=sd.content_type, signed_data_version=sd.version,
                digest_algorithms=sd.digest_algorithms, econtent=sd.econtent, certificates=sd.certificates,
                signer=sd.signer_infos[0], **lds)
 
 
-def _lds_security_object(econtent: bytes) -> dict:
-    node = der.parse(econtent, "LDSSecurityObject").expect(der.SEQUENCE, "LDSSecurityObject", constructed=True)
-    der.validate(node, MAX_SOD_NODES)
-    f = node.children()
-    if len(f) not in (3, 4):
-        raise ParseError(f"LDSSecurityObject: expected 3 or 4 fields, found {len(f)}")
-    version = f[0].as_int("LDSSecurityObject version", 2)
+def parse_lds_security_object(econtent: bytes) -> dict:
+    """The fields of an LDSSecurityObject (ICAO 9303-10 §4.6.2.2) read through :class:`LDSSecurityObject`:
+    ``lds_object_version``, ``hash_algorithm_oid``, ``hash_algorithm``, ``dg_hashes`` {number: hash},
+    ``lds_version``, ``unicode_version`` (None in v0). ``econtent`` is only read, never re-encoded."""
+    econtent = bytes(econtent)
+    if len(econtent) > MAX_LDS_SECURITY_OBJECT_BYTES:
+        raise LimitExceededError(f"LDSSecurityObject of {len(econtent)} bytes: at most "
+                                 f"{MAX_LDS_SECURITY_OBJECT_BYTES} allowed")
+    try:
+        obj = LDSSecurityObject.load(econtent, strict=True)
+        return _lds_fields(obj)
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"LDSSecurityObject: malformed ({_first_line(e)})") from e
+
+
+def _lds_fields(obj: LDSSecurityObject) -> dict:
+    _declared_fields_only(obj, "LDSSecurityObject")
+    _declared_fields_only(obj["hashAlgorithm"], "LDSSecurityObject hashAlgorithm")
+    version = _small_int(obj["version"], "LDSSecurityObject version")
     if version not in (0, 1):
         raise ParseError(f"LDSSecurityObject version {version}: expected 0 (v0) or 1 (v1)")
-    hash_oid, _ = signatures.algorithm_identifier(f[1], "LDSSecurityObject hashAlgorithm")
+    # the OID limits of the bounded reader (size, arcs), then its dotted form
+    hash_oid = der.decode_oid(obj["hashAlgorithm"]["algorithm"].contents, "LDSSecurityObject hashAlgorithm")
     hash_name = signatures.DIGESTS.get(hash_oid, hash_oid)
     size = signatures.DIGEST_SIZES.get(hash_name)
-    dg_hashes: dict[int, bytes] = {}
-    entries = f[2].expect(der.SEQUENCE, "dataGroupHashValues", constructed=True).children()
-    if not entries:
+    values = obj["dataGroupHashValues"]
+    if len(values) == 0:
         raise ParseError("LDSSecurityObject: dataGroupHashValues is empty")
-    for entry in entries:
-        parts = entry.expect(der.SEQUENCE, "DataGroupHash", constructed=True).children()
-        if len(parts) != 2:
-            raise ParseError(f"DataGroupHash: expected dataGroupNumber and dataGroupHashValue, found {len(parts)} elements")
-        number = parts[0].as_int("dataGroupNumber", 2)
-        if not 1 <= number <= 16:
+    if len(values) > MAX_DATA_GROUPS:
+        raise ParseError(f"LDSSecurityObject: {len(values)} data group hashes, at most {MAX_DATA_GROUPS} data groups exist")
+    dg_hashes: dict[int, bytes] = {}
+    for entry in values:
+        _declared_fields_only(entry, "DataGroupHash")
+        number = _small_int(entry["dataGroupNumber"], "dataGroupNumber")
+        if not 1 <= number <= MAX_DATA_GROUPS:
             raise ParseError(f"DataGroupHash: data group number {number} out of range 1-16")
         if number in dg_hashes:
             raise ParseError(f"DataGroupHash: data group {number} listed twice")
-        value = parts[1].expect(der.OCTET_STRING, "dataGroupHashValue", constructed=False).content
+        value = entry["dataGroupHashValue"].native
         if size is not None and len(value) != size:
             raise ParseError(f"DataGroupHash of DG{number}: {len(value)} bytes, but {hash_name} gives {size}")
         dg_hashes[number] = value
+    info = obj["ldsVersionInfo"]
     lds_version = unicode_version = None
-    if len(f) == 4:
+    if not isinstance(info, core.Void):
         if version != 1:
             raise ParseError("LDSSecurityObject: ldsVersionInfo present but version is not v1")
-        info = f[3].expect(der.SEQUENCE, "LDSVersionInfo", constructed=True).children()
-        if len(info) != 2:
-            raise ParseError("LDSVersionInfo: expected ldsVersion and unicodeVersion")
-        lds_version = info[0].as_string("ldsVersion")
-        unicode_version = info[1].as_string("unicodeVersion")
+        _declared_fields_only(info, "LDSVersionInfo")
+        lds_version = info["ldsVersion"].chosen.native
+        unicode_version = info["unicodeVersion"].chosen.native
     return dict(lds_object_version=version, hash_algorithm_oid=hash_oid, hash_algorithm=hash_name,
                 dg_hashes=dg_hashes, lds_version=lds_version, unicode_version=unicode_version)
+
+
+def _declared_fields_only(seq: core.Sequence, what: str) -> None:
+    """asn1crypto keeps fields beyond the declared ones (X.680 extensibility); these structures have none."""
+    if len(seq) > len(seq._fields):
+        names = ", ".join(name for name, *_ in seq._fields)
+        raise ParseError(f"{what}: expected {names}, found {len(seq)} elements")
+
+
+def _small_int(value: core.Integer, what: str) -> int:
+    """An INTEGER of at most 2 bytes (versions, data group numbers); larger ones are out of range."""
+    if not value.contents:
+        raise ParseError(f"{what}: empty INTEGER")
+    if len(value.contents) > 2:
+        raise ParseError(f"{what}: INTEGER of {len(value.contents)} bytes, out of range")
+    return value.native
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
