@@ -76,28 +76,40 @@ class RSAPublicKey:
 PublicKey = ECPublicKey | DHPublicKey | RSAPublicKey
 
 
+# The project's own declarations (field names as in the ASN.1 of the RFCs cited); asn1crypto's
+# ``keys.PublicKeyInfo`` is not used, as it names the fields ``algorithm``/``public_key`` and
+# decodes the key on access. asn1crypto's ``keys.ECDomainParameters`` (and its names) reads
+# the EC parameters below.
+
+
 class _AlgorithmIdentifier(core.Sequence):
+    """AlgorithmIdentifier (RFC 5280 §4.1.1.2)."""
+
     _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
 
 
 class _SubjectPublicKeyInfo(core.Sequence):
-    _fields = [("algorithm", _AlgorithmIdentifier), ("public_key", core.OctetBitString)]
+    """SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the BIT STRING kept as its octets (0 unused bits)."""
+
+    _fields = [("algorithm", _AlgorithmIdentifier), ("subjectPublicKey", core.OctetBitString)]
 
 
 class _DomainParameters(core.Sequence):
-    """X9.42 DomainParameters (RFC 3279 §2.3.3) and PKCS #3 DHParameter share p, g."""
+    """X9.42 DomainParameters (RFC 3279 §2.3.3); PKCS #3 DHParameter shares the first two (p, g)."""
 
     _fields = [
         ("p", core.Integer),
         ("g", core.Integer),
         ("q", core.Integer, {"optional": True}),
         ("j", core.Integer, {"optional": True}),
-        ("validation", core.Any, {"optional": True}),
+        ("validationParms", core.Any, {"optional": True}),
     ]
 
 
 class _RSAPublicKey(core.Sequence):
-    _fields = [("n", core.Integer), ("e", core.Integer)]
+    """RSAPublicKey (RFC 3279 §2.3.1, RFC 8017 App. A.1.1)."""
+
+    _fields = [("modulus", core.Integer), ("publicExponent", core.Integer)]
 
 
 def _curve_from_params(params_der: bytes | None, what: str) -> CurveParams:
@@ -175,7 +187,7 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
     except _ASN1_ERRORS as e:
         raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: public key AlgorithmIdentifier") from e
     try:
-        bit_string = spki["public_key"]
+        bit_string = spki["subjectPublicKey"]
         if bit_string.contents and bit_string.contents[0] != 0:
             raise ParseError(f"{what}: subjectPublicKey BIT STRING has {bit_string.contents[0]} unused bits, expected 0")
         key_bytes = bit_string.native
@@ -216,7 +228,7 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
     if alg in _RSA_ALGS:
         try:
             rsa = _RSAPublicKey.load(key_bytes, strict=True)
-            n, e = rsa["n"].native, rsa["e"].native
+            n, e = rsa["modulus"].native, rsa["publicExponent"].native
         except _ASN1_ERRORS as e_:
             raise ParseError(f"{what}: malformed RSAPublicKey") from e_
         if n.bit_length() > MAX_RSA_BITS:
@@ -235,7 +247,7 @@ def _spki(alg: str, params_der: bytes | None, key_bytes: bytes) -> bytes:
     alg_id = _AlgorithmIdentifier({"algorithm": alg})
     if params_der is not None:
         alg_id["parameters"] = core.Any.load(params_der)
-    return _SubjectPublicKeyInfo({"algorithm": alg_id, "public_key": key_bytes}).dump()
+    return _SubjectPublicKeyInfo({"algorithm": alg_id, "subjectPublicKey": key_bytes}).dump()
 
 
 def ec_spki(curve: CurveParams, point: Point, *, algorithm: str = ID_EC_PUBLIC_KEY, explicit: bool = False) -> bytes:
@@ -266,4 +278,4 @@ def dh_spki(params: DHParams, y: int, *, algorithm: str = DH_PUBLIC_NUMBER) -> b
 
 
 def rsa_spki(n: int, e: int) -> bytes:
-    return _spki(RSA_ENCRYPTION, core.Null().dump(), _RSAPublicKey({"n": n, "e": e}).dump())
+    return _spki(RSA_ENCRYPTION, core.Null().dump(), _RSAPublicKey({"modulus": n, "publicExponent": e}).dump())
