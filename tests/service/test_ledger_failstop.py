@@ -200,6 +200,15 @@ def test_fsync_eio_stops_the_writer_and_the_retry_gets_the_recovered_entry(tmp_p
         led.close()
 
 
+def _ledger_failed_metric(api, token: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = api.get("/metrics", token)
+    assert r.status_code == 200, r.text
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    return families["chipid_ledger_failed"].samples[0].value
+
+
 def test_the_service_says_the_ledger_failed(small_disk):
     """Through the REST API: a full disk makes the contract fail with a message in Vietnamese
     too, and /health reports ``ledger_failed`` from then on."""
@@ -221,6 +230,8 @@ def test_the_service_says_the_ledger_failed(small_disk):
         scan.face = face_decision()
         assert api.post("/api/v1/transactions", token, json=txn_body(scan.id)).status_code == 201
         assert api.get("/api/v1/health").json()["status"] == "ok"
+        metrics_token = svc.users.add("metrics-reader", "integrator")["token"]
+        assert _ledger_failed_metric(api, metrics_token) == 0.0
         fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)  # fill the disk to the last block
         try:
             while os.write(fd, b"\0" * 65536):  # unbuffered: a short write, then ENOSPC, and nothing left to flush
@@ -234,6 +245,7 @@ def test_the_service_says_the_ledger_failed(small_disk):
         assert r.status_code == 500 and "Sổ cái" in r.json()["error"]["message"], r.text
         health = api.get("/api/v1/health").json()
         assert health["status"] == "ledger_failed" and health["ledger"]["failed"] and "Sổ cái" in health["ledger"]["failed_vi"]
+        assert _ledger_failed_metric(api, metrics_token) == 1.0
         (small_disk / "filler").unlink()  # space again, but the writer stays stopped until the restart
         r = api.post("/api/v1/transactions", token, json=txn_body(scan.id))
         assert r.status_code == 500 and "takes no more writes" in r.json()["error"]["message"]

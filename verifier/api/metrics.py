@@ -3,7 +3,7 @@
 Counted from the service's own event bus (:meth:`verifier.api.events.EventBus.listen`), so the
 scan and contract code knows nothing of metrics: ``scan_done`` (verdict, read time),
 ``scan`` with status ``failed``, ``face`` (decision, face time), ``transaction_created``. The sync
-backlog and last success are read from the ledger at each scrape.
+backlog and last success, and whether the ledger failed, are read from the ledger at each scrape.
 
 Behind authentication, never open: a bearer token (or a session) of a role holding
 ``metrics.read`` (manager, integrator, admin). Prometheus scrapes it with
@@ -33,7 +33,7 @@ FACE_BUCKETS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
 
 
 class _SyncCollector:
-    """The delivery to the police backend, read from the ledger at scrape time."""
+    """The delivery to the police backend and the ledger's fail-stop state, read at scrape time."""
 
     def __init__(self, service) -> None:
         self.service = service
@@ -47,6 +47,10 @@ class _SyncCollector:
                                  "Unix time of the last delivery the backend acknowledged (0: never)")
         last.add_metric([], _unix(state.get("last_success")))
         yield last
+        failed = GaugeMetricFamily("chipid_ledger_failed",
+                                   "1 when the ledger failed to write and takes no more contracts until a restart")
+        failed.add_metric([], 1.0 if self.service.ledger.failed else 0.0)
+        yield failed
 
 
 def _unix(iso: str | None) -> float:
