@@ -151,7 +151,7 @@ def open_reader(config: Config, spec: str | None = None, *, card_dir: Path | Non
 def trust_store(config: Config, demo: bool):
     from verifier.trust.store import TrustStore
 
-    if demo or config["trust.demo"]:
+    if is_demo(demo, config["trust.demo"]):
         return TrustStore.demo()
     return TrustStore.open(config.data_dir)
 
