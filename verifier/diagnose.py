@@ -157,8 +157,9 @@ def _sod_part(raw: bytes) -> dict:
         return {"error": type(e).__name__}
     signer = f["signer"]
     dsc = next((c for c in f["certificates"] if c.get("signer")), None)
-    keep = ("subject", "issuer", "serial", "not_before", "not_after", "key", "key_algorithm", "curve",
-            "signature_algorithm", "sha256")
+    keep = ("subject", "issuer", "serial", "not_before", "not_after", "key", "key_algorithm", "curve", "key_bits",
+            "signature_algorithm", "sha256", "extensions", "private_key_usage", "key_usage", "subject_key_identifier",
+            "authority_key_identifier", "crl_urls", "ca_issuer_urls")
     return {
         "size": len(raw),
         "signed_data_version": f["signed_data_version"], "content_type": f["content_type"],

@@ -147,6 +147,16 @@ def parse_name(node: der.Node | bytes, what: str = "Name") -> Name:
 
 _EXT_SKI, _EXT_KU, _EXT_BC, _EXT_AKI = "2.5.29.14", "2.5.29.15", "2.5.29.19", "2.5.29.35"
 _EXT_CRL_DP, _EXT_AIA = "2.5.29.31", "1.3.6.1.5.5.7.1.1"
+_EXT_PKUP = "2.5.29.16"
+#: Names of the extensions seen in the eMRTD PKI (RFC 5280 §4.2, RFC 3280 §4.2.1.4 for the private
+#: key usage period, ICAO 9303-12 §7.1.1.3 for the document type list); others show as their OID.
+EXTENSION_NAMES = {
+    "2.5.29.14": "subjectKeyIdentifier", "2.5.29.15": "keyUsage", "2.5.29.16": "privateKeyUsagePeriod",
+    "2.5.29.17": "subjectAltName", "2.5.29.18": "issuerAltName", "2.5.29.19": "basicConstraints",
+    "2.5.29.30": "nameConstraints", "2.5.29.31": "cRLDistributionPoints", "2.5.29.32": "certificatePolicies",
+    "2.5.29.35": "authorityKeyIdentifier", "2.5.29.37": "extKeyUsage", "1.3.6.1.5.5.7.1.1": "authorityInfoAccess",
+    "2.23.136.1.1.6.2": "documentTypeList", "2.16.840.1.113730.1.13": "netscapeComment",
+}
 _AD_CA_ISSUERS = "1.3.6.1.5.5.7.48.2"
 _GN_URI = 6  # GeneralName uniformResourceIdentifier [6] IA5String (RFC 5280 §4.2.1.6)
 _KU_BITS = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
@@ -310,6 +320,23 @@ class Certificate:
                 out.append(_uri(parts[1]))
         return tuple(out)
 
+    @functools.cached_property
+    def private_key_usage_period(self) -> tuple[datetime | None, datetime | None] | None:
+        """PrivateKeyUsagePeriod (RFC 3280 §4.2.1.4; ICAO 9303-12 §7.1.1.2 for Document Signers):
+        ``(notBefore, notAfter)``, either None when absent; None without the extension."""
+        node = self._ext_node(_EXT_PKUP)
+        if node is None:
+            return None
+        bounds: list[datetime | None] = [None, None]
+        for part in node.expect(der.SEQUENCE, "privateKeyUsagePeriod", constructed=True).children():
+            if part.cls != der.CONTEXT or part.constructed or part.number not in (0, 1) or bounds[part.number]:
+                raise ParseError(f"privateKeyUsagePeriod: unexpected {part.describe()}")
+            # [0]/[1] IMPLICIT GeneralizedTime: read as the universal type it replaces
+            as_time = der.Node(part.data, der.UNIVERSAL, False, der.GENERALIZEDTIME, part.start, part.cstart,
+                               part.cend, part.end)
+            bounds[part.number] = parse_time(as_time, "privateKeyUsagePeriod")
+        return bounds[0], bounds[1]
+
     @property
     def critical_extensions(self) -> frozenset[str]:
         return frozenset(oid for oid, e in self.extensions.items() if e.critical)
@@ -328,17 +355,45 @@ class Certificate:
                                  self.signature, self.tbs)
 
     def summary(self) -> dict:
-        """What ``chipid trust list`` shows."""
+        """What ``chipid trust list``, ``chipid lds show`` and the diagnose bundle show (JSON types only):
+        names, serial, the key (algorithm, curve or bits), validity (RFC 5280 §4.1.2), the extensions
+        in order with their critical flags (§4.2), the private key usage period (RFC 3280 §4.2.1.4),
+        the key identifiers in hex (§4.2.1.1-2), the CRL distribution points (§4.2.1.13) and the
+        caIssuers URLs (§4.2.2.1). A malformed extension shows as None with its reason under
+        ``extension_errors``; the summary itself never fails."""
         try:
             key = self.public_key
-            key_text, curve, algorithm = key.describe(), key.curve, key.algorithm
+            key_text, curve, algorithm, bits = key.describe(), key.curve, key.algorithm, key.bits
         except ChipidError as e:
-            key_text, curve, algorithm = f"unusable key: {e}", None, "unknown"
+            key_text, curve, algorithm, bits = f"unusable key: {e}", None, "unknown", None
+        errors: dict[str, str] = {}
+
+        def read(name: str, show):
+            try:
+                return show(getattr(self, name))
+            except ChipidError as e:
+                errors[name] = str(e)
+                return None
+
+        def iso(when: datetime | None) -> str | None:
+            return when.isoformat() if when else None
+
         return {
             "subject": self.subject, "issuer": self.issuer, "country": self.country,
             "serial": format(self.serial, "x"), "key": key_text, "key_algorithm": algorithm, "curve": curve,
-            "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
+            "key_bits": bits, "not_before": self.not_before.isoformat(), "not_after": self.not_after.isoformat(),
             "sha256": self.sha256,
+            "extensions": [{"oid": e.oid, "name": EXTENSION_NAMES.get(e.oid, e.oid), "critical": e.critical}
+                           for e in self.extensions.values()],
+            "private_key_usage": read("private_key_usage_period",
+                                      lambda p: p and {"not_before": iso(p[0]), "not_after": iso(p[1])}),
+            "key_usage": read("key_usage", lambda ku: None if ku is None else [n for n in _KU_BITS if n in ku]),
+            "subject_key_identifier": read("subject_key_identifier", lambda k: k.hex().upper() if k is not None else None),
+            "authority_key_identifier": read("authority_key_identifier",
+                                             lambda k: k.hex().upper() if k is not None else None),
+            "crl_urls": read("crl_urls", list) or [],
+            "ca_issuer_urls": read("ca_issuer_urls", list) or [],
+            "extension_errors": errors,
         }
 
 
