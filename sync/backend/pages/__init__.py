@@ -80,7 +80,7 @@ def add_pages(app: FastAPI, db: Database, current_user_optional: Callable[[Reque
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def search_page(request: Request):
         user = need_user(request)
-        from sync.backend.app import query_from
+        from sync.backend.routes.inspector import query_from
 
         params = request.query_params
         results, error, query = [], None, None
