@@ -15,7 +15,7 @@ import re
 from typing import Any, NamedTuple
 
 from verifier.ledger.entry import Entry
-from verifier.ledger.search_text import fold, strip_marks
+from verifier.text import fold, strip_marks
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _SPACES = re.compile(r"\s+")
@@ -24,7 +24,7 @@ MAX_SEARCH_TEXT = 2000
 
 
 def norm_text(s: Any) -> str:
-    """'Nguyễn  Văn Đức' -> 'nguyen van duc': the shop's folding (:func:`verifier.ledger.search_text.fold`:
+    """'Nguyễn  Văn Đức' -> 'nguyen van duc': the shop's folding (:func:`verifier.text.fold`:
     diacritics dropped, đ -> d, lower case, single spaces), bounded in length."""
     if s is None:
         return ""

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from verifier.errors import InputError, LimitExceededError, ParseError, TLVError
 from verifier.icao import tlv
 from verifier.icao.lds.files import open_file
+from verifier.text import fold
 
 DG13_TAG = 0x6D
 SEQUENCE = 0x30
@@ -128,15 +129,9 @@ class DG13:
         return self.field_16
 
 
-def _fold(text: str) -> str:
-    """Case- and accent-insensitive form (đ is not decomposed by NFD, so it is mapped by hand)."""
-    t = unicodedata.normalize("NFD", text.strip().casefold()).replace("đ", "d")
-    return " ".join("".join(c for c in t if not unicodedata.combining(c)).split())
-
-
 def is_no_expiry(text: str | None) -> bool:
     """True for "Không thời hạn" (any case, with or without diacritics, NFC or NFD)."""
-    return bool(text) and _fold(text) == _fold(NO_EXPIRY_TEXT)
+    return bool(text) and fold(text) == fold(NO_EXPIRY_TEXT)
 
 
 def sex_code(text: str | None) -> str | None:

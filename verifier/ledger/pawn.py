@@ -23,7 +23,7 @@ from typing import Any
 
 from verifier import verdict as V
 from verifier.errors import InputError, LedgerError, NotFoundError
-from verifier.ledger import search_text
+from verifier import text as search_text
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
 from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.store import Ledger
@@ -73,7 +73,7 @@ def today_vn() -> date:
 
 def fold_text(text: str) -> str:
     """Name words to index and search: 'Nguyễn Văn A.' -> 'nguyen van a'. Folded as the police
-    backend folds (:func:`verifier.ledger.search_text.fold`), then only letters and digits kept."""
+    backend folds (:func:`verifier.text.fold`), then only letters and digits kept."""
     return " ".join(re.sub(r"[^0-9a-z]+", " ", search_text.fold(str(text))).split())
 
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from verifier.errors import ChipidError, ParseError, TrustError
+from verifier.text import fold
 from verifier.trust.certs import Certificate, load_certificate, signed_by
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -73,9 +74,10 @@ class Witness:
             return None
 
     def presents(self, cert: Certificate) -> bool:
-        """Does ``cert`` present itself as this witness's CSCA (same CN, or same key identifier)?"""
+        """Does ``cert`` present itself as this witness's CSCA (same CN, compared as :func:`verifier.text.fold`
+        folds it: case, spacing and diacritics ignored; or same key identifier)?"""
         cn, want = cert.subject_name.get(_CN), self.authority_name
-        if cn and want and _fold(cn) == _fold(want):
+        if cn and want and fold(cn) == fold(want):
             return True
         try:
             ski = cert.subject_key_identifier
@@ -199,14 +201,10 @@ def is_eid_issuer(dsc: Certificate, witnesses) -> Witness | None:
         aki = None
     cn = dsc.issuer_name.get(_CN)
     for w in witnesses:
-        if (aki and aki == w.authority_key_id) or (cn and w.authority_name and _fold(cn) == _fold(w.authority_name)
+        if (aki and aki == w.authority_key_id) or (cn and w.authority_name and fold(cn) == fold(w.authority_name)
                                                    and dsc.issuer_name == w.cert.issuer_name):
             return w
     return None
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def _unique(items) -> tuple[str, ...]:

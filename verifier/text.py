@@ -1,4 +1,10 @@
-"""The one Vietnamese search-text normaliser, shared by the shop's pawn book and the police backend.
+"""The one Vietnamese text normaliser, for every layer that compares or searches names.
+
+Users: the shop's pawn book (:mod:`verifier.ledger.pawn`) and the police backend
+(:mod:`sync.backend.index`) index and search with it; the protocol core compares with it
+(DG13's "Không thời hạn" in :mod:`verifier.cccd.dg13`, a CSCA's name in :mod:`verifier.trust.cccd`).
+Pure standard library (``unicodedata``, ``re``), so it sits in the bottom layer next to
+:mod:`verifier.errors` and every package may import it.
 
 A clerk types "Nguyễn Văn Đức", an inspector searches "nguyen van duc": both sides fold text
 the same way, so a name indexed at the counter is found at the backend and the other way round.
