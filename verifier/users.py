@@ -27,6 +27,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from verifier import messages
 from verifier.errors import InputError, LoginLockedError, NotFoundError
 
 ROLES = ("clerk", "manager", "inspector", "integrator", "admin")
@@ -65,11 +66,13 @@ _COLUMNS = (
 )
 
 
-def refused(code: str, message: str, message_vi: str, cls: type[InputError] = InputError) -> InputError:
-    """An :class:`InputError` with a stable ``code`` (the API's error code) and a Vietnamese message."""
+def refused(code: str, message: str, cls: type[InputError] = InputError, **details) -> InputError:
+    """An :class:`InputError` with a stable ``code`` (the API's error code, :mod:`verifier.messages`),
+    ``details`` (the fields of the catalogue's sentence) and that sentence in Vietnamese (``message_vi``)."""
     error = cls(message)
     error.code = code  # type: ignore[attr-defined]
-    error.message_vi = message_vi  # type: ignore[attr-defined]
+    error.details = details  # type: ignore[attr-defined]
+    error.message_vi = messages.text(code, "vi", details)  # type: ignore[attr-defined]
     return error
 
 
@@ -77,18 +80,17 @@ def check_new_password(name: str, new: str, old: str | None = None) -> None:
     """Refuse a password a person may not choose (raises :func:`refused` errors, code ``weak_password``)."""
     if not isinstance(new, str) or len(new) < MIN_PASSWORD:
         raise refused("weak_password", f"the new password needs at least {MIN_PASSWORD} characters",
-                      f"Mật khẩu mới cần ít nhất {MIN_PASSWORD} ký tự")
+                      rule="too_short", min=MIN_PASSWORD)
     if len(new) > MAX_PASSWORD:
         raise refused("weak_password", f"the new password may have at most {MAX_PASSWORD} characters",
-                      f"Mật khẩu mới dài tối đa {MAX_PASSWORD} ký tự")
+                      rule="too_long", max=MAX_PASSWORD)
     if old is not None and new == old:
-        raise refused("weak_password", "the new password must differ from the old one", "Mật khẩu mới phải khác mật khẩu cũ")
+        raise refused("weak_password", "the new password must differ from the old one", rule="same_as_old")
     if len(name or "") >= 3 and name.lower() in new.lower():  # "an" is a whole Vietnamese name: too short to refuse
-        raise refused("weak_password", "the new password must not contain the user name",
-                      "Mật khẩu mới không được chứa tên đăng nhập")
+        raise refused("weak_password", "the new password must not contain the user name", rule="contains_name")
     if len(set(new)) < 4:
         raise refused("weak_password", "the new password is too simple (too few different characters)",
-                      "Mật khẩu mới quá đơn giản (quá ít ký tự khác nhau)")
+                      rule="too_simple")
 
 
 def allowed(role: str, permission: str) -> bool:
@@ -197,7 +199,7 @@ class UserStore:
         for u in self.list():
             if u["name"] == name:
                 return u
-        raise refused("user_not_found", f"no user {name!r}", f"Không có người dùng {name!r}", NotFoundError)
+        raise refused("user_not_found", f"no user {name!r}", NotFoundError, name=name)
 
     def count(self) -> int:
         return self._q("SELECT COUNT(*) FROM users")[0][0]
@@ -265,8 +267,7 @@ class UserStore:
         user = self.get(name)
         if user["role"] == "integrator":
             raise refused("integrator_has_no_password", f"{name!r} is an integrator: it has a token, no password"
-                          " (a new token: chipid user token NAME)",
-                          f"{name!r} là tài khoản tích hợp: dùng mã truy cập (token), không có mật khẩu")
+                          " (a new token: chipid user token NAME)", name=name)
         return user
 
     def change_password(self, name: str, old: str, new: str, *, keep_session: str | None = None) -> User:
@@ -276,7 +277,7 @@ class UserStore:
         self._person(name)
         user = self.check_password(name, old or "")
         if user is None:
-            raise refused("bad_credentials", "the old password is wrong", "Mật khẩu cũ không đúng")
+            raise refused("bad_credentials", "the old password is wrong", rule="old_password")
         check_new_password(name, new, old)
         self._set_password(name, new, must_change=False, keep_session=keep_session)
         return User(user.name, user.role, False)
@@ -312,7 +313,7 @@ class UserStore:
             admins = self._q("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0")[0][0]
             if admins <= 1:
                 raise refused("last_admin", f"{name!r} is the last enabled admin; enable or add another admin first",
-                              f"{name!r} là quản trị viên cuối cùng còn hoạt động; hãy thêm hoặc mở lại một quản trị viên khác trước")
+                              name=name)
         self._q("UPDATE users SET disabled = 1 WHERE name = ?", (name,))
         self._q("DELETE FROM sessions WHERE user = ?", (name,))
 

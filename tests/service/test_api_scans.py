@@ -73,7 +73,13 @@ def test_scan_failure_is_reported(api, tokens, reader):
     scan_id = api.post("/api/v1/scans", tokens["clerk"]).json()["id"]
     body = _wait_done(api, tokens["clerk"], scan_id)
     assert body["status"] == "failed"
-    assert body["error"]["code"] == "AccessDeniedError" and "wrong access key" in body["error"]["message"]
+    # one plain sentence in the asked language; the PACE/BAC detail only in details (the page's "chi tiết")
+    assert body["error"]["code"] == "access_key_wrong"
+    assert body["error"]["message"] == "Sai mã truy cập (CAN) hoặc dữ liệu QR: kiểm tra 6 số cuối của số định danh."
+    assert "BAC" not in body["error"]["message"] and "6300" not in body["error"]["message"]
+    assert "wrong access key" in body["error"]["details"]["detail"] and body["error"]["details"]["step"] == "BAC mutual authenticate"
+    en = api.get(f"/api/v1/scans/{scan_id}", tokens["clerk"], headers={"Accept-Language": "en-US,en;q=0.9"}).json()
+    assert en["error"]["message"].startswith("Wrong access key (CAN) or QR text")
 
 
 def test_reader_busy(api, tokens, reader):

@@ -248,7 +248,8 @@ def test_the_service_says_the_ledger_failed(small_disk):
         assert _ledger_failed_metric(api, metrics_token) == 1.0
         (small_disk / "filler").unlink()  # space again, but the writer stays stopped until the restart
         r = api.post("/api/v1/transactions", token, json=txn_body(scan.id))
-        assert r.status_code == 500 and "takes no more writes" in r.json()["error"]["message"]
+        assert r.status_code == 500 and r.json()["error"]["code"] == "ledger_failed"
+        assert "takes no more writes" in r.json()["error"]["details"]["detail"]
     finally:
         api.close()
         svc.close()

@@ -65,8 +65,7 @@ def current_user(request: Request, _bearer=Depends(BEARER), _session=Depends(SES
         raise ApiError(403, "csrf", f"a write with a session cookie needs the {CSRF_HEADER} header of the page")
     if session.user.must_change and request.url.path not in ONE_TIME_PASSWORD_PATHS:
         raise ApiError(403, "password_change_required", "log in with a one-time password: change it first (POST /api/v1/auth/password)",
-                       {"message_vi": "Đang dùng mật khẩu dùng một lần: hãy đổi mật khẩu trước (trang /password)",
-                        "change_password": "/api/v1/auth/password"})
+                       {"change_password": "/api/v1/auth/password"})
     request.state.user = session.user
     return session.user
 

@@ -1,6 +1,10 @@
-"""Strings of the web pages: Vietnamese (default) and English."""
+"""Strings of the web pages: Vietnamese (default) and English. Error sentences are not here: they
+are the catalogue of :mod:`verifier.messages`, shared with the API; the label of a shown time is
+:data:`verifier.local_time.LABELS`."""
 
 from __future__ import annotations
+
+from verifier.local_time import LABELS
 
 STRINGS: dict[str, dict[str, str]] = {
     "vi": {
@@ -34,7 +38,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "open": "Mở", "verify_ledger": "Kiểm tra sổ cái", "export": "Xuất sổ cái (JSON ký số)",
         "ledger_ok": "Sổ cái nguyên vẹn", "ledger_bad": "SỔ CÁI BỊ SỬA ĐỔI",
         "suspicious": "Báo nghi vấn", "flagged": "Nghi vấn", "demo": "DEMO", "new_customer": "Khách mới",
-        "error": "Lỗi", "language": "English",
+        "error": "Lỗi", "language": "English", "details": "chi tiết", "time_label": LABELS["vi"],
         "check_chip_access": "Truy cập chip", "check_sod_signature": "Chữ ký số của dữ liệu",
         "check_dsc_chain": "Cơ quan ký được Nhà nước cấp", "check_revocation": "Thu hồi chứng thư",
         "check_dg_hash": "Toàn vẹn DG{n}", "check_sod_completeness": "Đủ các nhóm dữ liệu đã ký",
@@ -75,7 +79,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "open": "Open", "verify_ledger": "Verify ledger", "export": "Export ledger (signed JSON)",
         "ledger_ok": "Ledger intact", "ledger_bad": "LEDGER TAMPERED",
         "suspicious": "Report suspicious", "flagged": "Flagged", "demo": "DEMO", "new_customer": "New customer",
-        "error": "Error", "language": "Tiếng Việt",
+        "error": "Error", "language": "Tiếng Việt", "details": "details", "time_label": LABELS["en"],
         "check_chip_access": "Chip access", "check_sod_signature": "Data signature",
         "check_dsc_chain": "Signer issued by the state", "check_revocation": "Revocation",
         "check_dg_hash": "DG{n} integrity", "check_sod_completeness": "All data groups signed",

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from verifier import messages
 from verifier.api import web
 from verifier.api.auth import SESSION_COOKIE, current_user, need
 from verifier.api.errors import ERROR_RESPONSES, ApiError
@@ -75,8 +76,7 @@ def _api_error(e: InputError) -> ApiError:
     code = getattr(e, "code", None) or ("user_not_found" if isinstance(e, NotFoundError) else "invalid_input")
     if isinstance(e, LoginLockedError):
         code = "too_many_failed_logins"
-    vi = getattr(e, "message_vi", None)
-    return ApiError(_STATUS.get(code, 422), code, str(e), {"message_vi": vi} if vi else None)
+    return ApiError(_STATUS.get(code, 422), code, str(e), getattr(e, "details", None))
 
 
 # --- API ---------------------------------------------------------------------------------
@@ -193,8 +193,7 @@ def install(app) -> None:
             except LoginLockedError:
                 error = p["locked"]
             except InputError as e:
-                error = getattr(e, "message_vi", None) if lang == "vi" else str(e)
-                error = error or str(e)
+                error = messages.text(messages.error_code(e), lang, getattr(e, "details", None))
         if error:
             resp = web.render(request, "password.html", session, p=p, error=error, min_len=MIN_PASSWORD, next=next if web.local_path(next) else "/")
             resp.status_code = 422
@@ -237,7 +236,7 @@ def install(app) -> None:
             else:
                 return Response("unknown action", status_code=400)
         except InputError as e:
-            message = (getattr(e, "message_vi", None) if lang == "vi" else None) or str(e)
+            message = messages.text(messages.error_code(e), lang, getattr(e, "details", None))
             resp = _users_view(request, session, notice=None, secret=None, error=message)
             resp.status_code = 422
             return resp

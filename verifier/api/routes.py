@@ -11,7 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from verifier.api.auth import current_user, end_browser_session, need, set_session_cookie
-from verifier.api.errors import ERROR_RESPONSES, ApiError
+from verifier.api.errors import ERROR_RESPONSES, ApiError, request_language
 from verifier.api.models import (
     EventCreate,
     EventCreated,
@@ -106,7 +106,7 @@ def get_scan(request: Request, scan_id: str, user: User = Depends(need("scan")))
     scan = _scan(request, scan_id)
     if scan.result is not None:
         svc(request).ledger.log_access(user.name, user.role, "read_scan", f"scan:{scan.id}")
-    return scan.to_json()
+    return scan.to_json(request_language(request))
 
 
 def _image_response(data: bytes, *, portrait: bool = False) -> Response:

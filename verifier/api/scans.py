@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from verifier import messages
 from verifier.errors import ChipidError, ReaderBusyError
 from verifier.results import FaceDecision, Progress, ScanResult, ScanStep, is_demo
 from verifier.scan import run_scan
@@ -52,12 +53,15 @@ class Scan:
         """Whether this scan, or anything derived from it, is demo (:func:`verifier.results.is_demo`)."""
         return is_demo(self.result, self.face)
 
-    def to_json(self) -> dict:
+    def to_json(self, lang: str = messages.DEFAULT_LANGUAGE) -> dict:
+        """The scan as the API shows it; a failure's ``error.message`` is the catalogue's sentence in
+        ``lang`` (:mod:`verifier.messages`), the technical detail in ``error.details``."""
         out = {"id": self.id, "status": self.status, "step": self.step.value, "label": self.step.label,
                "label_vi": self.step.label_vi, "created_by": self.user,
                "result": self.result.to_json() if self.result is not None else None}
         if self.error:
-            out["error"] = self.error
+            out["error"] = {"code": self.error["code"], "message": messages.text(self.error["code"], lang),
+                            "details": self.error["details"]}
         if self.face:
             out["face"] = self.face.to_json()
         return out
@@ -124,12 +128,14 @@ class ScanRegistry:
             self._set(scan, ScanStep.DONE)
             self.bus.publish("scan_done", {"scan_id": scan.id, "verdict": scan.result.verdict.value, "demo": scan.demo})
         except ChipidError as e:
-            scan.error = {"code": type(e).__name__, "message": str(e), "step": e.step}
+            code = messages.error_code(e)
+            log.warning("scan %s failed (%s): %s", scan.id, code, e)  # chip errors name steps and keys' kinds, no secrets
+            scan.error = {"code": code, "details": {"step": e.step, "detail": str(e), "error": type(e).__name__}}
             scan.finished = time.time()
             self._set(scan, ScanStep.FAILED)
         except Exception as e:  # a bug in a lower layer must not kill the service
             log.exception("scan %s crashed", scan.id)
-            scan.error = {"code": "internal_error", "message": f"{type(e).__name__}: {e}"}
+            scan.error = {"code": "internal_error", "details": {"detail": f"{type(e).__name__}: {e}"}}
             scan.finished = time.time()
             self._set(scan, ScanStep.FAILED)
         finally:

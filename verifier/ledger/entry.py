@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import InputError, TamperError
+from verifier.local_time import VN_TZ  # re-exported: the ledger's local days are Vietnam's
 
 GENESIS = "0" * 64
 KINDS = ("transaction", "event")
@@ -28,9 +29,6 @@ KINDS = ("transaction", "event")
 
 def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
 
 
 def utc_text(t: datetime) -> str:

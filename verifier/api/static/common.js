@@ -3,16 +3,20 @@
 const T = JSON.parse(document.getElementById("i18n").textContent);
 const CSRF = (document.querySelector('meta[name="csrf"]') || {}).content || "";
 const $ = (id) => document.getElementById(id);
+const PAGE_LANG = document.documentElement.lang === "en" ? "en" : "vi";
 
+// Errors come in the page's language (verifier/messages.py catalogue, chosen by Accept-Language): error.message is
+// the sentence for the clerk, error.details.detail the technical detail behind "chi tiết".
 async function api(method, url, body) {
-  const opts = { method, headers: { "x-csrf-token": CSRF }, credentials: "same-origin" };
+  const opts = { method, headers: { "x-csrf-token": CSRF, "accept-language": PAGE_LANG }, credentials: "same-origin" };
   if (body !== undefined) { opts.headers["content-type"] = "application/json"; opts.body = JSON.stringify(body); }
   const r = await fetch(url, opts);
   const ct = r.headers.get("content-type") || "";
   const data = ct.includes("json") ? await r.json() : await r.text();
   if (!r.ok) {
     const e = new Error((data && data.error && data.error.message) || ("HTTP " + r.status));
-    e.code = data && data.error && data.error.code; e.status = r.status; throw e;
+    e.code = data && data.error && data.error.code; e.status = r.status;
+    e.details = (data && data.error && data.error.details) || {}; throw e;
   }
   return data;
 }
@@ -27,6 +31,29 @@ function el(tag, attrs, ...children) {
 }
 
 const vnd = (n) => (n === null || n === undefined) ? "—" : Number(n).toLocaleString("vi-VN") + " ₫";
+// Vietnam local time, labelled ("01:30 06/12/2026 (giờ Việt Nam)") for a stored UTC time: the browser's twin of
+// verifier/local_time.py local_time (Asia/Ho_Chi_Minh is UTC+07:00 all year; a time without an offset is UTC).
+function localTime(iso, label = true) {
+  if (!iso) return "";
+  let text = String(iso).trim().replace(/(\.\d{3})\d+/, "$1");
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text)) text += "Z";
+  const t = new Date(text);
+  if (Number.isNaN(t.getTime())) return String(iso);
+  const v = new Date(t.getTime() + 7 * 3600 * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  const shown = `${p(v.getUTCHours())}:${p(v.getUTCMinutes())} ${p(v.getUTCDate())}/${p(v.getUTCMonth() + 1)}/${v.getUTCFullYear()}`;
+  return label ? `${shown} (${T.time_label})` : shown;
+}
+
+// An error for a person: the sentence, and the technical detail (if any) folded behind "chi tiết".
+function errorBox(e, prefix) {
+  const detail = e && e.details && e.details.detail;
+  const box = el("span", { class: "error-text" }, (prefix ? prefix + ": " : "") + ((e && e.message) || ""));
+  if (detail) box.append(" ", el("details", { class: "error-detail" }, el("summary", {}, T.details), el("code", {}, detail)));
+  return box;
+}
+
+// a calendar date (due date, birth date: already local) as dd/mm/yyyy
 const vdate = (s) => (s && s.length >= 10) ? `${s.slice(8, 10)}/${s.slice(5, 7)}/${s.slice(0, 4)}` : (s || "—");
 
 async function runSearch(page) {
@@ -44,7 +71,7 @@ async function runSearch(page) {
                         r.demo ? el("span", { class: "badge demo" }, T.demo) : null);
       tbody.append(el("tr", { "data-id": r.id },
         el("td", {}, r.contract_no), el("td", {}, r.pawner_name || ""), el("td", {}, r.pawner_id_number || ""),
-        el("td", {}, (r.items || []).join(", ")), el("td", {}, vnd(r.loan_vnd)), el("td", {}, vdate(r.created_at)),
+        el("td", {}, (r.items || []).join(", ")), el("td", {}, vnd(r.loan_vnd)), el("td", {}, localTime(r.created_at)),
         el("td", {}, vdate(r.due_date)), status,
         el("td", {}, el("button", { type: "button", class: "open", onclick: () => openContract(r.id) }, T.open))));
     }
@@ -66,7 +93,7 @@ async function openContract(id) {
   const dl = el("dl", { class: "holder", id: "detail-fields" });
   for (const [k, val] of rows) dl.append(el("dt", {}, k), el("dd", {}, val || "—"));
   const events = el("ul", { class: "checks", id: "detail-events" });
-  for (const e of v.events || []) events.append(el("li", {}, `${(e.ts || "").slice(0, 19).replace("T", " ")} · ${e.type} · ${e.by ? e.by.user : ""} ${e.reason || ""}`));
+  for (const e of v.events || []) events.append(el("li", {}, `${localTime(e.ts)} · ${e.type} · ${e.by ? e.by.user : ""} ${e.reason || ""}`));
   box.replaceChildren(el("h3", {}, v.contract_no, v.demo ? el("span", { class: "badge demo" }, T.demo) : null,
                          v.flagged ? el("span", { class: "badge bad" }, T.flagged) : null), dl, events,
     el("p", {}, el("a", { href: `/contracts/${v.id}/print`, target: "_blank", id: "detail-print" }, T.print), " · ",

@@ -63,7 +63,7 @@ async function startScan(ev) {
     currentScan = r.id;
     setProgress("waiting_for_card");
     poll();
-  } catch (e) { setProgress("failed"); $("scan-progress").textContent = `${T.error}: ${e.message}`; $("read-card").disabled = false; }
+  } catch (e) { setProgress("failed"); $("scan-progress").replaceChildren(errorBox(e, T.error)); $("read-card").disabled = false; }
 }
 
 function poll() {
@@ -74,7 +74,7 @@ function poll() {
     try { s = await api("GET", "/api/v1/scans/" + currentScan); } catch (e) { setProgress("failed"); $("read-card").disabled = false; return; }
     setProgress(s.status, s);
     if (s.status === "done") showResult(s);
-    else if (s.status === "failed") { $("scan-progress").textContent = `${T.failed}: ${(s.error || {}).message || ""}`; $("read-card").disabled = false; health(); }
+    else if (s.status === "failed") { $("scan-progress").replaceChildren(errorBox(s.error || {}, T.failed)); $("read-card").disabled = false; health(); }
     else poll();
   }, 300);
 }
@@ -126,7 +126,7 @@ async function takePhoto() {
     $("refer-row").hidden = d.decision !== "refer";
     $("saved").hidden = true;
     $("item-description").focus();
-  } catch (e) { $("face-decision").textContent = `${T.error}: ${e.message}`; $("face-decision").className = "badge bad"; }
+  } catch (e) { $("face-decision").replaceChildren(errorBox(e, T.error)); $("face-decision").className = "badge bad"; }
   $("take-photo").disabled = false;
 }
 
@@ -151,7 +151,7 @@ async function submitPawn(ev) {
     $("saved").hidden = false;
     $("print-link").focus();
     runSearch(1);
-  } catch (e) { err.textContent = `${T.error}: ${e.message}`; err.hidden = false; }
+  } catch (e) { err.replaceChildren(errorBox(e, T.error)); err.hidden = false; }
   $("confirm").disabled = false;
 }
 
