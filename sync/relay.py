@@ -298,8 +298,34 @@ def _ago(ts: str | None, lang: str) -> str:
     return "vừa xong" if lang == "vi" else "just now"
 
 
+#: (substring of the relay's English error, what it means in Vietnamese): the last error in words for the clerk
+_ERRORS_VI = (
+    ("not enrolled at the backend", "máy chủ công an không biết thiết bị này: đăng ký lại bằng `chipid sync enroll`"),
+    ("forked", "sổ cái của cửa hàng khác với bản máy chủ công an đang giữ: gọi quản lý"),
+    ("reset or restored", "sổ cái đã bị khôi phục từ bản sao lưu cũ: gọi quản lý"),
+    ("certificate", "chứng chỉ máy chủ công an không khớp với chứng chỉ đã ghim"),
+    ("refused batch", "máy chủ công an từ chối lô dữ liệu"),
+    ("HTTP 5", "máy chủ công an đang lỗi, sẽ gửi lại"),
+)
+
+
+def error_vi(message: str | None) -> str | None:
+    """The relay's last error (English, technical) as one Vietnamese sentence for the clerk; anything not
+    recognised is a connection problem, which is what almost every other failure of a delivery is."""
+    if not message:
+        return None
+    for needle, vi in _ERRORS_VI:
+        if needle in message:
+            return vi
+    return "không kết nối được máy chủ công an, sẽ thử lại"
+
+
 def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
-    """What ``GET /api/v1/sync`` and the clerk page show: backlog, last success, last error, in words."""
+    """What ``GET /api/v1/sync``, ``chipid sync status`` and the clerk page show, in words (Vietnamese and
+    English): whether the shop is enrolled, the backlog, the last success and the last error.
+
+    ``state``: ``not_enrolled`` (no enrolment recorded and no relay running: nothing can have been
+    delivered, whatever the backlog says), ``delivered``, ``pending`` or ``failing`` (issue 17 item 8)."""
     state = ledger.sync_state()
     head_seq = int(state.get("head_seq") or 0)
     acked = int(state.get("acked_seq") or 0)
@@ -307,25 +333,38 @@ def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
     last_success = state.get("last_success")
     last_error = state.get("last_error")
     enrolled = load_enrollment(Path(ledger.data_dir)) if hasattr(ledger, "data_dir") else None
-    if backlog == 0:
-        vi, en = "Đã gửi đủ sổ cái cho công an.", "The ledger is fully delivered to the police backend."
+    if not enrolled and relay is None:
+        code = "not_enrolled"
+        vi = "Chưa đăng ký với công an: sổ cái chưa được gửi đi"
+        en = "Not enrolled with the police backend: the ledger is not being delivered"
+        if backlog:
+            vi += f" ({backlog} bản ghi đang chờ)"
+            en += f" ({backlog} entr{'y' if backlog == 1 else 'ies'} waiting)"
+        vi += ". Chạy `chipid sync enroll` với mã do công an cấp."
+        en += ". Run `chipid sync enroll` with the token the police gave you."
     else:
-        vi = f"Còn {backlog} bản ghi chưa gửi cho công an."
-        en = f"{backlog} ledger entr{'y' if backlog == 1 else 'ies'} not yet delivered to the police backend."
-    vi += f" Gửi thành công lần cuối: {_ago(last_success, 'vi')}."
-    en += f" Last successful delivery: {_ago(last_success, 'en')}."
-    if last_error:
-        vi += f" Lỗi gần nhất: {last_error}"
-        en += f" Last error: {last_error}"
+        code = "failing" if last_error else ("delivered" if backlog == 0 else "pending")
+        if backlog == 0:
+            vi, en = "Đã gửi đủ sổ cái cho công an.", "The ledger is fully delivered to the police backend."
+        else:
+            vi = f"Còn {backlog} bản ghi chưa gửi cho công an."
+            en = f"{backlog} ledger entr{'y' if backlog == 1 else 'ies'} not yet delivered to the police backend."
+        vi += f" Gửi thành công lần cuối: {_ago(last_success, 'vi')}."
+        en += f" Last successful delivery: {_ago(last_success, 'en')}."
+        if last_error:
+            vi += f" Lỗi gần nhất: {error_vi(last_error)}."
+            en += f" Last error: {last_error}"
     return {
+        "state": code,
         "device_id": state.get("device_id", getattr(ledger, "device_id", None)),
         "enrolled": bool(enrolled),
-        "backend_url": (enrolled or {}).get("backend_url"),
+        "backend_url": (enrolled or {}).get("backend_url") or (relay.settings.backend_url if relay is not None else None),
         "head_seq": head_seq,
         "acked_seq": acked,
         "backlog": backlog,
         "last_success": last_success,
         "last_error": last_error,
+        "last_error_vi": error_vi(last_error),
         "last_attempt": state.get("last_attempt"),
         "failures": int(state.get("failures") or 0),
         "running": relay is not None,
@@ -368,3 +407,100 @@ def start_relay(ledger: Any, config: Any) -> RelayHandle | None:
         log.info("sync relay not started: %s", e)
         return None
     return RelayHandle(Relay(ledger, settings)).start()
+
+
+class RelaySupervisor:
+    """Keeps a running service's relay in step with its enrolment and its ``sync.*`` settings, without a
+    restart (issue 17 item 8): :meth:`check` reads the enrolment record (``chipid sync enroll`` writes it
+    while the service runs) and the ``[sync]`` table of the config file the service was started with,
+    and starts the relay when a backend appears, restarts it when the backend or a setting changed, and
+    stops it when the backend is gone. The service calls :meth:`check` on every status request and a
+    watcher thread every ``sync.interval_s`` (at least every 5 s). ``on_change(handle)`` is told the
+    relay now running (None: none)."""
+
+    def __init__(self, ledger: Any, config: Any, on_change: Any = None) -> None:
+        self.ledger = ledger
+        self.config = config
+        self.on_change = on_change or (lambda handle: None)
+        self.handle: RelayHandle | None = None
+        self.settings: RelaySettings | None = None
+        self.config_error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._file_state: tuple | None = None
+        self._file_values: dict = {}
+        self._thread: threading.Thread | None = None
+
+    def _sync_settings(self) -> Any:
+        """The service's config with the ``[sync]`` table of its file re-read when the file changed."""
+        source = getattr(self.config, "source", None)
+        if source is None:
+            return self.config
+        try:
+            st = Path(source).stat()
+            key = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            return self.config.with_overrides(**self._file_values)
+        if key != self._file_state:
+            from verifier.config import load_config
+
+            try:
+                fresh = load_config(source)
+                self._file_values = {k: fresh[k] for k in _SYNC_KEYS}
+                self.config_error = None
+            except ConfigError as e:  # keep the last good values, say why
+                self.config_error = str(e)
+                log.warning("config file changed but cannot be read, sync settings unchanged: %s", e)
+            self._file_state = key
+        return self.config.with_overrides(**self._file_values)
+
+    def check(self) -> "RelayHandle | None":
+        """Bring the relay in line with the enrolment and settings now; returns the running relay."""
+        with self._lock:
+            if self._stop.is_set():
+                return self.handle
+            try:
+                settings: RelaySettings | None = RelaySettings.from_config(self._sync_settings(), Path(self.ledger.data_dir))
+            except ConfigError as e:
+                settings = None
+                if self.settings is not None or self.handle is None:
+                    log.debug("no sync relay: %s", e)
+            if settings == self.settings and (settings is None) == (self.handle is None):
+                return self.handle
+            if self.handle is not None:
+                log.info("sync settings or enrolment changed: restarting the relay")
+                self.handle.stop(5.0)
+                self.handle = None
+            if settings is not None:
+                self.handle = RelayHandle(Relay(self.ledger, settings)).start()
+                log.info("sync relay started (backend %s)", settings.backend_url)
+            self.settings = settings
+            handle = self.handle
+        self.on_change(handle)
+        return handle
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(5.0, max(0.05, float(self.config["sync.interval_s"])))):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the watcher must outlive a bad enrolment file
+                log.exception("sync relay check failed")
+
+    def start(self) -> "RelaySupervisor":
+        self.check()
+        self._thread = threading.Thread(target=self._watch, name="chipid-relay-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        with self._lock:
+            if self.handle is not None:
+                self.handle.stop(timeout)
+                self.handle = None
+
+
+_SYNC_KEYS = ("sync.backend_url", "sync.backend_cert_sha256", "sync.batch_size", "sync.backoff_base_s",
+              "sync.backoff_max_s", "sync.interval_s", "sync.timeout_s")

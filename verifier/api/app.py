@@ -119,12 +119,27 @@ class Service:
                 self.bus.publish("transaction_event", {"id": e.txn_id, "type": e.type, "seq": e.seq})
         self.wake_relay()
 
+    sync_supervisor: Any = None  # sync.relay.RelaySupervisor: starts the relay when an enrolment appears
+
+    def relay_changed(self, handle: Any) -> None:
+        self.relay = handle
+
     def sync_status(self) -> dict:
+        """``GET /api/v1/sync``: re-checks the enrolment and ``[sync]`` settings first, so a ``chipid sync
+        enroll`` done while the service runs is picked up here at the latest (issue 17 item 8)."""
         from sync.relay import sync_status
 
+        if self.sync_supervisor is not None:
+            self.sync_supervisor.check()
         return sync_status(self.ledger, self.relay.relay if self.relay is not None else None)
 
     def close(self) -> None:
+        if self.sync_supervisor is not None:
+            try:
+                self.sync_supervisor.stop(5.0)
+            except Exception:  # noqa: BLE001 - shutting down: close the ledger regardless
+                log.warning("sync relay did not stop cleanly", exc_info=True)
+            self.relay = None
         if self.relay is not None:
             try:
                 self.relay.stop(5.0)
@@ -203,9 +218,10 @@ def create_app(
         service.watcher = _watch_cards(bus)
     if start_sync:
         try:
-            from sync.relay import start_relay
+            from sync.relay import RelaySupervisor
 
-            service.relay = start_relay(ledger, cfg)
+            # the relay starts now if enrolled, or later when `chipid sync enroll` records an enrolment
+            service.sync_supervisor = RelaySupervisor(ledger, cfg, on_change=service.relay_changed).start()
         except Exception as e:  # noqa: BLE001 - the counter works offline; sync reports its own errors
             log.warning("sync relay not started: %s", e)
 
