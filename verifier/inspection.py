@@ -281,7 +281,7 @@ def inspect_document(
             dg13 = parse_dg13(files["DG13"])
         except ParseError as e:
             dg13_failure = e
-    lds = (lds or ParsedLds()).parse(files, ("COM",))
+    lds = (lds or ParsedLds()).parse(files, ("COM", "SOD"))
     com_dgs = list(lds.com.dg_numbers) if lds.com is not None else None
     if "COM" in lds.errors:
         warnings.append(f"EF.COM could not be parsed: {lds.errors['COM']}")
@@ -289,7 +289,7 @@ def inspect_document(
     if "SOD" in files:
         # never raises for bad card data: an unusable EF.SOD is a failed sod_signature check
         pa = verify_passive(files["SOD"], files, store, at=now, mrz_issuing_state=mrz.issuing_state if mrz else None,
-                            com_dgs=com_dgs, policy=policy or PAPolicy())
+                            com_dgs=com_dgs, policy=policy or PAPolicy(), parsed=lds.sod)
         checks += pa.checks
         checks += _withheld_groups(pa.sod, files)
     else:

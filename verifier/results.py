@@ -184,7 +184,7 @@ class Holder:
 
 
 @dataclass(frozen=True)
-class FaceImage:
+class PortraitInfo:
     """The chip portrait's description (DG2; ISO/IEC 19794-5 or 39794-5)."""
 
     format: str
@@ -198,7 +198,7 @@ class FaceImage:
                 "standard": self.standard}
 
     @classmethod
-    def from_json(cls, data: Mapping | None) -> "FaceImage | None":
+    def from_json(cls, data: Mapping | None) -> "PortraitInfo | None":
         if not data:
             return None
         return cls(str(data.get("format")), int(data.get("width") or 0), int(data.get("height") or 0),
@@ -228,7 +228,7 @@ class ScanResult:
     holder_source: Mapping[str, str] = field(default_factory=dict)
     #: when DG13 was read but could not be parsed: ``reason``, ``reason_vi``, ``fields_from_mrz``
     dg13_error: Mapping | None = None
-    face_image: FaceImage | None = None
+    face_image: PortraitInfo | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -289,7 +289,7 @@ class ScanResult:
             mrz=data.get("mrz"),
             holder_source=dict(data.get("holder_source") or {}),
             dg13_error=data.get("dg13_error"),
-            face_image=FaceImage.from_json(data.get("face_image")),
+            face_image=PortraitInfo.from_json(data.get("face_image")),
             warnings=tuple(data.get("warnings") or ()),
         )
 

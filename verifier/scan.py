@@ -49,7 +49,7 @@ from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authen
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.session import ChipSession
 from verifier.inspection import ParsedLds, inspect_document
-from verifier.results import AccessEvidence, ChipEvidence, FaceImage, FileRead, Holder, Progress, ScanResult, \
+from verifier.results import AccessEvidence, ChipEvidence, FileRead, Holder, PortraitInfo, Progress, ScanResult, \
     ScanStep, is_demo
 from verifier.trust.passive import PAPolicy
 from verifier.transport import CardTransport
@@ -66,11 +66,8 @@ AFTER_CA_DGS = (15,)
 EAC_DGS = (3, 4)
 #: Lifted cards waited for in one scan.
 MAX_RESUMES = 3
-#: The steps a lifted card adds (``chipid read`` tells the clerk on stderr).
-CARD_LIFTED, CARD_BACK = ScanStep.CARD_LIFTED, ScanStep.CARD_BACK
 #: Step of the error raised when chip authentication, run again after re-opening, fails.
 CA_AGAIN = "chip authentication again"
-
 
 
 @dataclass
@@ -325,7 +322,7 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
         mrz=inspection.mrz.raw.replace("\n", "") if inspection.mrz else None,
         holder_source=inspection.holder_source,
         dg13_error=inspection.dg13_error,
-        face_image=FaceImage.from_json(inspection.face_image),
+        face_image=PortraitInfo.from_json(inspection.face_image),
         warnings=tuple(warnings),
     )
     return ScanOutcome(result, inspection.portrait, files)

@@ -20,7 +20,8 @@ from drivers.pcsc import PcscTransport, card_present
 from verifier.config import Config
 from verifier.errors import CardRemovedError
 from verifier.icao import apdu as A
-from verifier.scan import CARD_BACK, CARD_LIFTED, DEMO_CARD_DIR, keys_from_access, read_and_verify
+from verifier.results import ScanStep
+from verifier.scan import DEMO_CARD_DIR, keys_from_access, read_and_verify
 from verifier.trust.store import TrustStore
 
 pytestmark = pytest.mark.pcsc
@@ -113,7 +114,7 @@ def test_card_lifted_halfway_through_dg2_is_waited_for_and_read_on(virtual_card,
     result = read_through_pcscd(reader, {"can": profile.id_number[-6:]}, progress.append)
     assert faulty.lifted == 1
     assert result["resumes"] == 1
-    assert progress.index(CARD_LIFTED) < progress.index(CARD_BACK) < progress.index("verifying")
+    assert progress.index(ScanStep.CARD_LIFTED) < progress.index(ScanStep.CARD_BACK) < progress.index("verifying")
     assert result["files"]["DG2"]["sha256"] == sha(chip.files["DG2"])  # the halves join byte for byte
     assert result["files"]["DG2"]["size"] == len(chip.files["DG2"])
     assert result["not_readable"] == {"DG3": "access-protected (EAC) (SW 6982)"}  # EF.COM lists it, as on a CCCD

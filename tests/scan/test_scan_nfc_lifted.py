@@ -21,7 +21,8 @@ from drivers.emulator.personalise import make_chip
 from drivers.emulator.profile import load_profile
 from verifier.config import Config
 from verifier.errors import CardRemovedError
-from verifier.scan import CARD_BACK, CARD_LIFTED, DEMO_CARD_DIR, run_scan
+from verifier.results import ScanStep
+from verifier.scan import DEMO_CARD_DIR, run_scan
 
 BACK_AFTER_S = 0.3  # the clerk takes a moment
 
@@ -65,7 +66,7 @@ def test_card_lifted_from_the_nfc_reader_halfway_through_dg2_is_read_on(nfc_card
     assert card.activations == 2  # the reader activated the card again when it came back
     assert result["reader"] == f"nfc:{device}"
     assert result["resumes"] == 1
-    assert progress.index(CARD_LIFTED) < progress.index(CARD_BACK) < progress.index("verifying")
+    assert progress.index(ScanStep.CARD_LIFTED) < progress.index(ScanStep.CARD_BACK) < progress.index("verifying")
     assert files["DG2"] == chip.files["DG2"]  # the halves join byte for byte
     dg2 = chip.files["DG2"]
     assert result["files"]["DG2"] == {"size": len(dg2), "sha256": hashlib.sha256(dg2).hexdigest()}

@@ -12,7 +12,7 @@ import pytest
 
 from verifier import verdict as V
 from verifier.config import Config
-from verifier.results import AccessEvidence, ChipEvidence, FaceDecision, FaceImage, FileRead, Holder, ScanResult
+from verifier.results import AccessEvidence, ChipEvidence, FaceDecision, FileRead, Holder, PortraitInfo, ScanResult
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
@@ -43,7 +43,7 @@ def scan_result(verdict: str = "authentic", holder: dict | None = None, demo: bo
         chip=chip, demo=demo, holder=Holder.from_json(holder or HOLDER),
         checks=(V.passed(V.CHIP_ACCESS, "PACE", "PACE"), V.Check(V.SOD_SIGNATURE, sod_status, "x", "x")),
         verdict=V.Outcome(verdict),
-        face_image=FaceImage("jpeg", 360, 480, hashlib.sha256(portrait).hexdigest(), "ISO/IEC 19794-5"),
+        face_image=PortraitInfo("jpeg", 360, 480, hashlib.sha256(portrait).hexdigest(), "ISO/IEC 19794-5"),
         **fields,
     )
 

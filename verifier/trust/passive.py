@@ -109,8 +109,11 @@ def passive_authentication(sod_raw: bytes, files: dict[str, bytes], store: Trust
 
 def verify_passive(sod_raw: bytes, files: dict[str, bytes], store: TrustStore, *, at: datetime,
                    mrz_issuing_state: str | None, com_dgs: list[int] | None,
-                   policy: PAPolicy | str = PAPolicy()) -> PAResult:
-    """Like :func:`passive_authentication`, returning the parsed SOD, DSC and CSCA too."""
+                   policy: PAPolicy | str = PAPolicy(), parsed: SOD | None = None) -> PAResult:
+    """Like :func:`passive_authentication`, returning the parsed SOD, DSC and CSCA too.
+
+    ``parsed``: ``sod_raw`` already parsed by the reader (files are parsed once); None parses it here.
+    """
     if isinstance(policy, str):
         policy = PAPolicy(validity=policy)
     if at.tzinfo is None:
@@ -118,7 +121,7 @@ def verify_passive(sod_raw: bytes, files: dict[str, bytes], store: TrustStore, *
     dg_files = _dg_files(files)
 
     try:
-        sod = parse_sod(sod_raw)
+        sod = parsed if parsed is not None else parse_sod(sod_raw)
     except ChipidError as e:
         log.info("EF.SOD unreadable: %s", e)
         checks = [
