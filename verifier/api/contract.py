@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from verifier.local_time import local_time
+
 FONTS = Path(__file__).resolve().parent / "static" / "fonts"
 
 STATUS_VI = {"active": "Đang cầm", "redeemed": "Đã chuộc", "forfeited": "Quá hạn – tài sản thuộc cửa hàng", "liquidated": "Đã thanh lý"}
@@ -73,7 +75,7 @@ def context(view: dict, cfg: Any) -> dict:
         ("Tình trạng", STATUS_VI.get(view.get("status"), view.get("status")) + (" – ĐÃ BÁO NGHI VẤN" if view.get("flagged") else "")),
     ]
     events = [
-        (str(e.get("ts", ""))[:19].replace("T", " "), EVENT_VI.get(e.get("type"), e.get("type")),
+        (local_time(e.get("ts")), EVENT_VI.get(e.get("type"), e.get("type")),
          " ".join(x for x in (vnd(e["amount_vnd"]) if e.get("amount_vnd") else "",
                               f"+{e['extend_days']} ngày → {vdate(e.get('new_due_date'))}" if e.get("extend_days") else "",
                               e.get("reason") or "", e.get("notes") or "") if x),
@@ -91,6 +93,7 @@ def context(view: dict, cfg: Any) -> dict:
         "events": events,
         "demo": bool(view.get("demo")),
         "clerk": (view.get("created_by") or {}).get("user", ""),
+        "created_local": local_time(view.get("created_at")),
     }
 
 
@@ -148,5 +151,5 @@ def render_pdf(view: dict, cfg: Any) -> bytes:
     pdf.cell(width / 2, 6, "(ký, ghi rõ họ tên)", align="C")
     pdf.cell(width / 2, 6, f"({c['clerk']})", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(18)
-    text(f"Sổ cái: mục số {view.get('seq')} – thiết bị ghi nhận tạo lúc {str(view.get('created_at', ''))[:19]}Z", 8)
+    text(f"Sổ cái: mục số {view.get('seq')} – ghi nhận lúc {c['created_local']}", 8)
     return bytes(pdf.output())

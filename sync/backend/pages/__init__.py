@@ -20,9 +20,12 @@ from sync.backend import alerts as alerts_mod
 from sync.backend import auth, search, watchlist
 from sync.backend.db import Database
 from verifier.errors import ChipidError
+from verifier.local_time import local_date, local_time
 
 COOKIE = "chipid_backend_session"
 _env = Environment(loader=FileSystemLoader(str(Path(__file__).parent)), autoescape=select_autoescape(["html"]))
+# times as inspectors read them: Vietnam local, labelled (storage and the API stay UTC)
+_env.filters.update(local_time=local_time, local_date=local_date)
 
 ALERT_WORDS = {
     "gap": "Thiếu bản ghi (đứt chuỗi)", "fork": "Chuỗi bị rẽ nhánh", "conflict": "Cùng số thứ tự, nội dung khác",
