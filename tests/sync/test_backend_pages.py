@@ -66,3 +66,21 @@ def test_watchlist_form_requires_csrf_and_adds_items(backend):
     r = c.post("/watchlist/csv", data={"csrf": token},
                files={"file": ("a.csv", "kind,value,note\nid_number,079000000001,truy nã\n".encode(), "text/csv")})
     assert "thêm 1" in r.text and "079000000001" in r.text
+
+
+def test_pages_show_vietnam_local_time_with_its_label(backend, make_device):
+    """An entry stored at 2026-12-05T18:30Z happened at 01:30 on 06/12/2026 in Vietnam (issue 17 item 5)."""
+    from verifier.ledger.entry import Entry
+
+    dev = make_device(shop="Cầm đồ Nửa Đêm", license_no="ND-1", province="48")
+    seq, prev = dev.head
+    dev.entries.append(Entry(seq=seq + 1, device_id=dev.device_id, ts="2026-12-05T18:30:00.000000Z", kind="transaction",
+                             payload=pawn_payload(1, id_number=WANTED, name="Trần Văn Khuya"), prev_hash=prev))
+    b = batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1), checkpoint=dev.checkpoint())
+    assert httpx.post(backend.url + "/api/v1/ingest", content=batch_mod.encode(b, dev.sign),
+                      headers={"Content-Encoding": "gzip"}).status_code == 200
+    c = _browser(backend)
+    for page in (c.get(f"/persons/{WANTED}"), c.get("/", params={"id_number": WANTED})):
+        assert page.status_code == 200
+        assert "01:30 06/12/2026 (giờ Việt Nam)" in page.text
+        assert "2026-12-05 18:30" not in page.text
