@@ -11,10 +11,10 @@ e.g. ``IDVNM0930470641001093047064<<2``. :func:`format_cccd_td1` builds that.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from verifier.errors import MRZError
+from verifier.text import strip_marks
 
 _WEIGHTS = (7, 3, 1)
 _MRZ_CHARS = re.compile(r"^[0-9A-Z<]*$")
@@ -166,9 +166,7 @@ def _parse_td3(flat: str) -> MRZ:
 
 def _transliterate(s: str) -> str:
     """Upper-case Latin letters only: diacritics dropped (Đ -> D), anything else -> '<'."""
-    s = s.replace("Đ", "D").replace("đ", "d")
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)).upper()
-    return re.sub(r"[^0-9A-Z<]", "<", s)
+    return re.sub(r"[^0-9A-Z<]", "<", strip_marks(s).upper())
 
 
 def _field(value: str, width: int, name: str, *, truncate: bool = False) -> str:
