@@ -256,3 +256,19 @@ def live_server(tmp_path):
 def server_factory():
     """``start(data_dir, log_path, *args) -> (process, base URL, admin password)``; stop it yourself."""
     return start_server
+
+
+@pytest.fixture()
+def small_disk(tmp_path):
+    """A 3 MB tmpfs (a disk that fills up for real); skipped with the reason where ``mount`` is refused (not root)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a 3 MB tmpfs (needs root): {r.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

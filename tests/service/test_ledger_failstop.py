@@ -48,19 +48,6 @@ def create(book: PawnBook, i: int) -> dict:
 
 
 # --- disk full -----------------------------------------------------------------------------
-@pytest.fixture()
-def small_disk(tmp_path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a 3 MB tmpfs (needs root): {r.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
 def test_disk_full_stops_the_writer_and_a_restart_reconciles(small_disk):
     data = small_disk / "data"
     filler = small_disk / "filler"
