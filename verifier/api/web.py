@@ -121,7 +121,11 @@ def install(app: FastAPI) -> None:
         session, refusal = gate(request, "scan")  # an inspector never sees the counter
         if refusal:
             return refusal
-        return _page(request, "counter.html", session, max_rate=request.app.state.svc.cfg["pawn.max_interest_rate_year_pct"])
+        from verifier import verdict as V  # the verdict policy, for the page's "why" sentence (README "Verdict policy")
+
+        policy = json.dumps({"decisive": sorted(V.DECISIVE), "required": list(V.REQUIRED)})
+        return _page(request, "counter.html", session, max_rate=request.app.state.svc.cfg["pawn.max_interest_rate_year_pct"],
+                     verdict_policy=policy)
 
     @app.get("/inspector", include_in_schema=False)
     def inspector(request: Request):

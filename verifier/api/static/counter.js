@@ -1,14 +1,25 @@
-// The clerk's counter: read the card, show identity and checks, face step with consent, pawn form, print.
+// The clerk's counter (issue 17 items 1, 2): read the card, show one large verdict with why and what to do, the chip and
+// camera photos with the face decision, the holder's data, the technical checks folded; the pawn form opens only when
+// the verdict and the face decision allow a contract (the server's rule: verifier/ledger/pawn.py admit), a manager's
+// written override being the one way past a verdict. Scan progress and results arrive over the event stream
+// (GET /api/v1/events): nothing here polls.
 "use strict";
-let currentScan = null;
-let polling = null;
+let currentScan = null;     // the scan id on screen
+let currentResult = null;   // its result (README "chipid read --json")
+let currentFace = null;     // its face decision (POST /api/v1/scans/{id}/face)
+let overrideReason = "";    // a manager's accepted written reason for a verdict other than authentic
+let canOverride = false;    // GET /api/v1/me: the user's role holds txn.override
+let stream = null;          // the EventSource of /api/v1/events
+const seenScanEvents = new Map();  // scan id -> its last terminal event, for an event that beats the POST's answer
 const LANG = document.documentElement.lang;
-const HOLDER_LABELS = {
-  vi: { full_name: "Họ và tên", id_number: "Số CCCD", date_of_birth: "Ngày sinh", sex: "Giới tính", nationality: "Quốc tịch",
-        place_of_origin: "Quê quán", place_of_residence: "Nơi thường trú", issue_date: "Ngày cấp", expiry_date: "Có giá trị đến" },
-  en: { full_name: "Full name", id_number: "ID number", date_of_birth: "Date of birth", sex: "Sex", nationality: "Nationality",
-        place_of_origin: "Place of origin", place_of_residence: "Place of residence", issue_date: "Issued", expiry_date: "Expires" },
-};
+const POLICY = JSON.parse(($("verdict-policy") || {}).textContent || '{"decisive": [], "required": []}');
+// every holder field of the scan result (verifier/results.py HOLDER_FIELDS), in the order a clerk reads a card
+const HOLDER_ORDER = ["full_name", "id_number", "date_of_birth", "sex", "nationality", "ethnicity", "religion", "place_of_origin",
+  "place_of_residence", "personal_identification", "father_name", "mother_name", "spouse_name", "old_id_number", "issue_date",
+  "expiry_date"];
+const STEP_PERCENT = { waiting_for_card: 10, reading: 45, card_lifted: 45, card_back: 55, verifying: 85, done: 100, failed: 100 };
+
+const say = (en, vi) => (LANG === "en" ? en : vi) || vi || en || "";
 
 function accessFromInput() {
   const v = $("access-key").value.trim();
@@ -17,11 +28,17 @@ function accessFromInput() {
   return { qr: v };
 }
 
-// step: the scan's step with its label (verifier/results.py ScanStep); shown when it says more than the status
+// status: the scan's coarse state; step: the event or scan view with step, label and label_vi (verifier/results.py ScanStep)
 function setProgress(status, step) {
-  const label = step && step.step !== status ? (LANG === "en" ? step.label : step.label_vi) : "";
-  $("scan-progress").textContent = (T[status] || status) + (label && status !== "done" ? ` (${label})` : "");
+  const name = (step && step.step) || status;
+  $("progress-row").hidden = false;
+  $("scan-progress").textContent = step && step.label_vi ? say(step.label, step.label_vi) : (T[status] || status);
   $("scan-progress").dataset.status = status;
+  $("scan-progress").dataset.step = name;
+  const pct = STEP_PERCENT[name] || 0;
+  $("scan-bar").setAttribute("aria-valuenow", String(pct));
+  $("scan-bar").dataset.status = status;
+  $("scan-bar-fill").style.width = pct + "%";
 }
 
 // CCCD trust (GET /api/v1/health trust_store.cccd): say plainly when genuine cards cannot be fully verified,
@@ -54,6 +71,15 @@ async function health() {
   } catch (e) { $("sync-status").textContent = ""; }
 }
 
+// who is at the counter: only a role with txn.override sees the manager's override
+async function loadMe() {
+  try {
+    const me = await api("GET", "/api/v1/me");
+    canOverride = (me.permissions || []).includes("txn.override");
+  } catch (e) { canOverride = false; }
+  applyAdmission();
+}
+
 async function startScan(ev) {
   if (ev) ev.preventDefault();
   resetCustomer(false);
@@ -62,21 +88,36 @@ async function startScan(ev) {
     const r = await api("POST", "/api/v1/scans", accessFromInput());
     currentScan = r.id;
     setProgress("waiting_for_card");
-    poll();
-  } catch (e) { setProgress("failed"); $("scan-progress").replaceChildren(errorBox(e, T.error)); $("read-card").disabled = false; }
+    if (seenScanEvents.has(r.id)) onScanEvent(seenScanEvents.get(r.id));  // it finished before the answer came
+    else if (!stream || stream.readyState !== 1) loadScan(r.id);  // the stream is (re)connecting: look once
+  } catch (e) { scanFailed(e); }
 }
 
-function poll() {
-  clearTimeout(polling);
-  polling = setTimeout(async () => {
-    if (!currentScan) return;
-    let s;
-    try { s = await api("GET", "/api/v1/scans/" + currentScan); } catch (e) { setProgress("failed"); $("read-card").disabled = false; return; }
-    setProgress(s.status, s);
-    if (s.status === "done") showResult(s);
-    else if (s.status === "failed") { $("scan-progress").replaceChildren(errorBox(s.error || {}, T.failed)); $("read-card").disabled = false; health(); }
-    else poll();
-  }, 300);
+// a `scan` event of the stream: progress in words, then the finished scan fetched once
+function onScanEvent(d) {
+  if (d.status === "done" || d.status === "failed") {
+    seenScanEvents.set(d.scan_id, d);
+    if (seenScanEvents.size > 50) seenScanEvents.delete(seenScanEvents.keys().next().value);
+  }
+  if (d.scan_id !== currentScan) return;
+  setProgress(d.status, d);
+  if (d.status === "done" || d.status === "failed") loadScan(d.scan_id);
+}
+
+async function loadScan(id) {
+  let s;
+  try { s = await api("GET", "/api/v1/scans/" + id); } catch (e) { if (id === currentScan) scanFailed(e); return; }
+  if (id !== currentScan) return;
+  setProgress(s.status, s);
+  if (s.status === "done") showResult(s);
+  else if (s.status === "failed") scanFailed(s.error || {}, T.failed);
+}
+
+function scanFailed(e, prefix) {
+  setProgress("failed");
+  $("scan-progress").replaceChildren(errorBox(e, prefix || T.error));
+  $("read-card").disabled = false;
+  health();
 }
 
 function checkLabel(name) {
@@ -85,29 +126,83 @@ function checkLabel(name) {
   return T["check_" + name] || name;
 }
 
-function showResult(s) {
-  const r = s.result || {};
-  $("read-card").disabled = false;
-  $("identity").hidden = false;
+const checkList = (r) => Array.isArray(r.checks) ? r.checks : Object.entries(r.checks || {}).map(([name, c]) => ({ name, ...c }));
+const family = (name) => /^dg_hash_\d+$/.test(name) ? "dg_hashes" : name;
+
+// The check that decided a verdict other than authentic (README "Verdict policy", verifier/verdict.py decide): the
+// first decisive check that failed, or the first required check that did not pass.
+function decidingCheck(r) {
+  const checks = checkList(r);
+  if (r.verdict === "not_authentic") return checks.find((c) => c.status === "failed" && POLICY.decisive.includes(family(c.name)));
+  if (r.verdict !== "unverified") return null;
+  for (const name of POLICY.required) {
+    const found = checks.filter((c) => family(c.name) === name);
+    const bad = found.find((c) => c.status !== "passed");
+    if (bad) return bad;
+    if (!found.length) return { name, status: "not_performed" };
+  }
+  return null;
+}
+
+function verdictWhy(r) {
+  const c = decidingCheck(r);
+  if (c && (c.reason_vi || c.reason)) return say(c.reason, c.reason_vi);
+  return T["why_" + r.verdict] || "";
+}
+
+function showVerdict(r) {
+  const panel = $("verdict-panel");
+  panel.hidden = false;
+  panel.className = "verdict-panel " + r.verdict;
   $("verdict").textContent = T[r.verdict] || r.verdict;
-  $("verdict").className = "badge " + r.verdict;
+  $("verdict-why").textContent = verdictWhy(r);
+  $("verdict-todo").textContent = T["todo_" + r.verdict] || "";
   $("scan-demo").hidden = !r.demo;
-  $("chip-photo").src = `/api/v1/scans/${s.id}/portrait`;
+}
+
+function showHolder(r) {
   const dl = $("holder"); dl.replaceChildren();
-  const labels = HOLDER_LABELS[LANG] || HOLDER_LABELS.vi;
   const h = r.holder || {};
-  for (const k of Object.keys(labels)) if (h[k]) dl.append(el("dt", {}, labels[k]), el("dd", { "data-field": k }, /date/.test(k) ? vdate(h[k]) : h[k]));
+  for (const k of HOLDER_ORDER) {
+    const v = h[k];
+    const shown = v ? (/date/.test(k) && /^\d{4}-\d\d-\d\d/.test(v) ? vdate(v) : v) : "—";
+    dl.append(el("dt", {}, T["holder_" + k] || k), el("dd", { "data-field": k }, shown));
+  }
+  const verified = r.holder_verified === true || (r.holder_verified === undefined && r.verdict === "authentic");
+  $("holder-unverified").hidden = verified;
+  dl.classList.toggle("unverified", !verified);
   const dg13 = r.dg13_error;  // DG13 unreadable: some fields come from the MRZ, the rest is missing
   $("dg13-warning").hidden = !dg13;
   $("dg13-warning").textContent = dg13 ? (LANG === "vi" ? dg13.reason_vi : dg13.reason) || dg13.reason_vi : "";
+}
+
+function showChecks(r) {
   const ul = $("checks"); ul.replaceChildren();
-  const checks = Array.isArray(r.checks) ? r.checks : Object.entries(r.checks || {}).map(([name, c]) => ({ name, ...c }));
-  for (const c of checks) {
+  const count = { passed: 0, failed: 0, not_performed: 0 };
+  for (const c of checkList(r)) {
+    count[c.status] = (count[c.status] || 0) + 1;
     ul.append(el("li", { "data-check": c.name }, el("span", { class: "badge " + c.status }, T[c.status] || c.status), " ", checkLabel(c.name), " – ",
-                 (LANG === "vi" ? c.reason_vi : c.reason) || c.reason || ""));
+                 say(c.reason, c.reason_vi)));
   }
+  $("checks-summary").textContent = T.checks_summary.replace("{passed}", count.passed).replace("{failed}", count.failed)
+    .replace("{np}", count.not_performed);
+  $("checks-details").open = false;
+}
+
+function showResult(s) {
+  const r = s.result || {};
+  currentResult = r;
+  $("read-card").disabled = false;
+  $("progress-row").hidden = true;
+  showVerdict(r);
+  $("identity").hidden = false;
+  $("chip-photo").src = `/api/v1/scans/${s.id}/portrait`;
+  showHolder(r);
+  showChecks(r);
   $("take-photo").disabled = !$("consent").checked;
-  $("consent").focus();
+  applyAdmission();
+  window.scrollTo(0, 0);
+  $("consent").focus({ preventScroll: true });
   health();
 }
 
@@ -115,24 +210,70 @@ async function takePhoto() {
   if (!currentScan || !$("consent").checked) return;
   $("take-photo").disabled = true;
   $("face-decision").textContent = "…";
+  $("face-decision").className = "badge";
   try {
-    const d = await api("POST", `/api/v1/scans/${currentScan}/face`, { consent: true, camera: true });
-    $("face-decision").textContent = (T[d.decision] || d.decision) + (d.score !== null && d.score !== undefined ? ` (${d.score}/100)` : "");
-    $("face-decision").className = "badge " + d.decision;
-    $("face-reasons").textContent = (d.reasons || []).map((x) => (LANG === "vi" ? x.vi || x.reason_vi : x.en || x.reason) || x.text || x.code || "").join(" ");
-    $("camera-photo").src = `/api/v1/scans/${currentScan}/camera?t=${Date.now()}`;
-    $("camera-photo").hidden = false;
-    $("pawn-panel").hidden = false;
-    $("refer-row").hidden = d.decision !== "refer";
-    $("saved").hidden = true;
-    $("item-description").focus();
+    showFace(await api("POST", `/api/v1/scans/${currentScan}/face`, { consent: true, camera: true }));
   } catch (e) { $("face-decision").replaceChildren(errorBox(e, T.error)); $("face-decision").className = "badge bad"; }
   $("take-photo").disabled = false;
+}
+
+function showFace(d) {
+  currentFace = d;
+  $("face-decision").textContent = (T[d.decision] || d.decision) + (d.score !== null && d.score !== undefined ? ` (${d.score}/100)` : "");
+  $("face-decision").className = "badge " + d.decision;
+  $("face-reasons").textContent = (d.reasons || []).map((x) => (LANG === "vi" ? x.vi || x.reason_vi : x.en || x.reason) || x.text || x.code || "").join(" ");
+  $("camera-photo").src = `/api/v1/scans/${currentScan}/camera?t=${Date.now()}`;
+  $("camera-photo").hidden = false;
+  $("camera-empty").hidden = true;
+  $("refer-confirm").checked = false;
+  $("refer-row").hidden = d.decision !== "refer";
+  $("saved").hidden = true;
+  applyAdmission();
+  if (!$("pawn-panel").hidden) $("item-description").focus({ preventScroll: true });
+}
+
+// What the server's admission rule (pawn.admit) would say now: the verdict needs `authentic` or a manager's written
+// reason; the face needs `match`, or `refer` confirmed by the clerk (no override lifts the face).
+function admission() {
+  if (!currentResult) return { open: false };
+  const verdictOk = currentResult.verdict === "authentic" || !!overrideReason;
+  const d = currentFace && currentFace.decision;
+  const faceOk = d === "match" || (d === "refer" && $("refer-confirm").checked);
+  let block = null;
+  if (!verdictOk) block = { kind: "verdict", text: `${T.block_prefix}: ${T[currentResult.verdict]} – ${verdictWhy(currentResult)} ${T.call_manager}` };
+  else if (d === "no_match") block = { kind: "face", text: `${T.block_prefix}: ${T.block_face}` };
+  else if (d && d !== "match" && d !== "refer") block = { kind: "retry", text: T.face_retry };
+  else if (d === "refer" && !faceOk) block = { kind: "retry", text: T.face_refer_todo };
+  return { open: verdictOk && faceOk, block, needsOverride: !verdictOk };
+}
+
+function applyAdmission() {
+  const a = admission();
+  const notice = $("block-notice");
+  notice.hidden = !a.block;
+  notice.textContent = a.block ? a.block.text : "";
+  notice.className = "block-notice " + (a.block ? a.block.kind : "");
+  if ($("override-box")) $("override-box").hidden = !(a.needsOverride && canOverride);
+  $("override-active").hidden = !overrideReason;
+  $("pawn-panel").hidden = !a.open;
+  $("pawn-fields").disabled = !a.open;
+  $("action-panel").hidden = notice.hidden && $("pawn-panel").hidden && (!$("override-box") || $("override-box").hidden);
+  return a;
+}
+
+// a manager approves the exception: the written reason is required and goes with the contract (recorded by the server)
+function applyOverride() {
+  const reason = $("override").value.trim();
+  $("override-error").hidden = !!reason;
+  if (!reason) { $("override").focus(); return; }
+  overrideReason = reason;
+  applyAdmission();
 }
 
 async function submitPawn(ev) {
   ev.preventDefault();
   const err = $("pawn-error"); err.hidden = true;
+  if (!applyAdmission().open) return;
   const item = { description: $("item-description").value, category: $("item-category").value, serial: $("item-serial").value };
   if ($("item-brand").value) item.brand = $("item-brand").value;
   if ($("item-condition").value) item.condition = $("item-condition").value;
@@ -141,7 +282,7 @@ async function submitPawn(ev) {
     interest_rate_year_pct: Number($("rate").value), term_days: Number($("term").value), fees_vnd: Number($("fees").value || 0),
     ownership_evidence: $("ownership").value, notes: $("notes").value, face_refer_confirmed: $("refer-confirm").checked,
   };
-  if ($("override") && $("override").value.trim()) body.override_reason = $("override").value.trim();
+  if (overrideReason) body.override_reason = overrideReason;
   $("confirm").disabled = true;
   try {
     const r = await api("POST", "/api/v1/transactions", body);
@@ -156,18 +297,24 @@ async function submitPawn(ev) {
 }
 
 function resetCustomer(focus) {
-  currentScan = null;
-  $("identity").hidden = true; $("pawn-panel").hidden = true; $("saved").hidden = true;
-  $("consent").checked = false; $("camera-photo").hidden = true; $("camera-photo").removeAttribute("src");
-  $("face-decision").textContent = ""; $("face-reasons").textContent = ""; $("pawn-form").reset();
-  $("scan-progress").textContent = "";
+  currentScan = null; currentResult = null; currentFace = null; overrideReason = "";
+  $("verdict-panel").hidden = true; $("identity").hidden = true; $("pawn-panel").hidden = true; $("saved").hidden = true;
+  $("pawn-fields").disabled = true; $("block-notice").hidden = true;
+  if ($("override-box")) { $("override-box").hidden = true; $("override").value = ""; $("override-error").hidden = true; }
+  $("consent").checked = false; $("camera-photo").hidden = true; $("camera-photo").removeAttribute("src"); $("camera-empty").hidden = false;
+  $("refer-confirm").checked = false; $("refer-row").hidden = true;
+  $("face-decision").textContent = T.face_pending; $("face-decision").className = "badge"; $("face-reasons").textContent = "";
+  $("pawn-form").reset();
+  $("scan-progress").textContent = ""; $("progress-row").hidden = true;
   if (focus) $("read-card").focus();
 }
 
 function listen() {
   if (!window.EventSource) return;
-  const es = new EventSource("/api/v1/events");
-  es.addEventListener("scan", (m) => { const d = JSON.parse(m.data); if (d.scan_id === currentScan) { setProgress(d.status, d); if (d.status === "done" || d.status === "failed") poll(); } });
+  const es = stream = new EventSource("/api/v1/events");
+  es.addEventListener("scan", (m) => onScanEvent(JSON.parse(m.data)));
+  // after a (re)connect (the browser resends Last-Event-ID), look once at a scan that may have finished meanwhile
+  es.addEventListener("open", () => { if (currentScan && !currentResult) loadScan(currentScan); });
   es.addEventListener("card_inserted", () => {
     health();
     // a tap starts the read when the counter is idle (no customer on screen)
@@ -181,12 +328,14 @@ document.addEventListener("DOMContentLoaded", () => {
   $("scan-form").addEventListener("submit", startScan);
   $("consent").addEventListener("change", () => { $("take-photo").disabled = !$("consent").checked || !currentScan; });
   $("take-photo").addEventListener("click", takePhoto);
+  $("refer-confirm").addEventListener("change", applyAdmission);
+  if ($("override-apply")) $("override-apply").addEventListener("click", applyOverride);
   $("pawn-form").addEventListener("submit", submitPawn);
   $("new-customer").addEventListener("click", () => resetCustomer(true));
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "F2") { ev.preventDefault(); startScan(); }
     if (ev.key === "F4") { ev.preventDefault(); takePhoto(); }
   });
-  health(); listen(); runSearch(1);
+  health(); loadMe(); listen(); runSearch(1);
   $("read-card").focus();
 });
