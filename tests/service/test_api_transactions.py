@@ -120,11 +120,11 @@ def test_lifecycle_events(api, tokens, make_scan, txn_body, svc):
     assert api.post(url, tokens["clerk"], json={"type": "partial_payment", "amount_vnd": 1_000_000}).status_code == 201
     r = api.post(url, tokens["clerk"], json={"type": "extended", "extend_days": 15})
     assert r.status_code == 201, r.text
-    assert api.post(url, tokens["clerk"], json={"type": "correction", "reason": "typo", "fields": {"notes": "màu đen"}}).status_code == 201
-    assert api.post(url, tokens["clerk"], json={"type": "correction", "fields": {"notes": "x"}}).json()["error"]["code"] == "reason_required"
-    assert api.post(url, tokens["clerk"], json={"type": "correction", "reason": "r", "fields": {"loan_vnd": 1}}).status_code == 422
+    assert api.post(url, tokens["manager"], json={"type": "correction", "reason": "typo", "fields": {"notes": "màu đen"}}).status_code == 201
+    assert api.post(url, tokens["manager"], json={"type": "correction", "fields": {"notes": "x"}}).json()["error"]["code"] == "reason_required"
+    assert api.post(url, tokens["manager"], json={"type": "correction", "reason": "r", "fields": {"loan_vnd": 1}}).status_code == 422
     for bad in ({"valuation_vnd": "lots"}, {"items": []}, {"items": [{"serial": "x"}]}, {"notes": 5}):
-        r = api.post(url, tokens["clerk"], json={"type": "correction", "reason": "r", "fields": bad})
+        r = api.post(url, tokens["manager"], json={"type": "correction", "reason": "r", "fields": bad})
         assert r.status_code == 422 and r.json()["error"]["code"] == "bad_correction", bad
     assert api.post(url, tokens["clerk"], json={"type": "liquidated"}).status_code == 409
     assert api.post(url, tokens["clerk"], json={"type": "redeemed", "amount_vnd": 7_200_000}).status_code == 201

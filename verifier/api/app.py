@@ -82,8 +82,9 @@ class Service:
         cp = self.ledger.latest_checkpoint()
         busy = self.scans.busy()
         failed = self.ledger.failed  # fail-stop: the ledger takes no more writes (verifier/ledger/store.py)
+        damaged = self.book.damage.check()  # loud, not fatal: first bad seq, reason in both languages
         return {
-            "status": "ledger_failed" if failed else "ok",
+            "status": "ledger_failed" if failed else "ledger_damaged" if damaged else "ok",
             "version": __version__,
             "demo": self.demo,
             "reader": {"name": self.cfg["reader.name"], "mode": "demo" if self.demo else "live", "busy": busy is not None},
@@ -98,6 +99,7 @@ class Service:
                 "failed_message": "The ledger failed to write and takes no new contracts: check the disk, then restart the service"
                                   if failed else None,
                 "recovered_after_failure": self.ledger.recovered_after_failure,
+                "damaged": damaged,
             },
             "sync": {k: v for k, v in self.ledger.sync_state().items() if k in ("acked_seq", "pending", "last_success", "last_error")},
         }

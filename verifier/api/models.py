@@ -95,6 +95,7 @@ class EventCreate(BaseModel):
     notes: str | None = Field(None, max_length=2000)
     fields: dict[str, Any] | None = Field(None, description="correction: new values of items, notes, valuation_vnd, fees_vnd, ownership_evidence.")
     target: Literal["pawner", "item", "both"] | None = None
+    cancel: bool | None = Field(None, description="correction: cancel (hủy) a mistaken contract instead of changing fields.")
 
 
 class EventCreated(BaseModel):
@@ -116,6 +117,8 @@ class TransactionSummary(BaseModel):
     pawner_id_number: str | None
     items: list[str]
     loan_vnd: int
+    corrected: bool = Field(False, description="A manager's correction (đính chính) or cancellation (hủy) was recorded.")
+    damaged: bool = Field(False, description="Its ledger entry is damaged or was rewritten (dữ liệu bị hỏng / bị sửa).")
 
 
 class TransactionPage(BaseModel):

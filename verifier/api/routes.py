@@ -8,7 +8,8 @@ import json
 import logging
 from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from verifier.api.auth import current_user, end_browser_session, need, set_session_cookie
 from verifier.api.errors import ERROR_RESPONSES, ApiError, request_language
@@ -26,7 +27,8 @@ from verifier.api.models import (
     UserCreate,
 )
 from verifier.errors import InputError, LoginLockedError, NotFoundError, ReaderBusyError
-from verifier.ledger.pawn import ContractRefused
+from verifier.ledger.idempotency import KEEP_HOURS, IdempotencyConflict
+from verifier.ledger.pawn import BadSearch, ContractRefused
 from verifier.results import is_demo
 from verifier.users import User
 
@@ -165,10 +167,43 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
 
 
 # --- transactions --------------------------------------------------------------------------
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", description=(
+    f"One key per contract or event (a UUID): the same key and body get the first answer again (same status and "
+    f"body, nothing recorded twice); the same key with another body is a 409. Kept {KEEP_HOURS} hours, across restarts."))
+
+
+def _refused(status: int, e: ContractRefused | BadSearch | IdempotencyConflict, code: str | None = None,
+             details: dict | None = None) -> ApiError:
+    """An :class:`ApiError` carrying the Vietnamese sentence of a refusal that has one (``details.message_vi``)."""
+    details = dict(details if details is not None else getattr(e, "details", None) or {})
+    if getattr(e, "message_vi", None):
+        details.setdefault("message_vi", e.message_vi)
+    return ApiError(status, code or getattr(e, "code", "conflict"), str(e), details)
+
+
+def _idempotent(request: Request, user: User, key: str | None, body: dict):
+    """(the :class:`~verifier.ledger.idempotency.Request` under ``key``, the stored answer or None)."""
+    if key is None:
+        return None, None
+    book = svc(request).book
+    try:
+        req = book.keys.request(user.name, key, request.url.path, body)
+        return req, book.keys.answered(req)
+    except IdempotencyConflict as e:
+        raise _refused(409, e, "idempotency_key_reused") from e
+    except InputError as e:
+        raise ApiError(400, "bad_idempotency_key", str(e), {"message_vi": "Mã chống gửi trùng (Idempotency-Key) không hợp lệ: "
+                                                                          "dùng 1-200 ký tự ASCII (ví dụ một UUID)."}) from e
+
+
 @router.post("/transactions", status_code=201, response_model=TransactionCreated, tags=["transactions"],
              summary="Record a pawn contract from a finished scan")
-def create_transaction(request: Request, body: TransactionCreate, user: User = Depends(need("txn.create"))) -> dict:
+def create_transaction(request: Request, body: TransactionCreate, user: User = Depends(need("txn.create")),
+                       idempotency_key: str | None = IDEMPOTENCY_KEY):
     s = svc(request)
+    idem, answered = _idempotent(request, user, idempotency_key, body.model_dump(mode="json"))
+    if answered is not None:  # before the scan: it may be forgotten (restart, privacy.scan_ttl_minutes)
+        return JSONResponse(answered.body, status_code=answered.status)
     scan = _scan(request, body.scan_id)
     if scan.status != "done" or not scan.result:
         raise ApiError(409, "scan_not_finished", f"the scan is {scan.status!r}; a contract needs a finished scan")
@@ -184,19 +219,22 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
         # anything read under demo trust or in demo mode stays marked demo in the ledger
         created = s.book.create(scan.result, form, user=user.name, role=user.role, face=face,
                                 face_confirmed_by=confirmed_by, override_reason=body.override_reason, photos=photos,
-                                scan_id=scan.id, demo=is_demo(scan, s.demo, s.cfg["trust.demo"]))
+                                scan_id=scan.id, demo=is_demo(scan, s.demo, s.cfg["trust.demo"]), idempotency=idem)
     except ContractRefused as e:
         raise ApiError(403 if e.code == "override_needs_manager" else 422, e.code, e.message, e.details) from e
+    except IdempotencyConflict as e:  # the key was used meanwhile for another body
+        raise _refused(409, e, "idempotency_key_reused") from e
     return created
 
 
 @router.get("/transactions", response_model=TransactionPage, tags=["transactions"], summary="Search contracts (paginated, newest first)")
 def list_transactions(
     request: Request,
-    id_number: str | None = Query(None, max_length=20, description="Exact ID number of the pawner."),
+    id_number: str | None = Query(None, max_length=20, description="The pawner's ID number: 12 digits (CCCD), 9 (CMND), "
+                                  "or its last 4-6 digits. Anything else is a 400 (bad_id_number)."),
     name: str | None = Query(None, max_length=200, description="Whole words of the pawner's name (accents optional)."),
-    serial: str | None = Query(None, max_length=100, description="Exact serial number of an item."),
-    status: str | None = Query(None, pattern="^(active|redeemed|forfeited|liquidated|overdue)$"),
+    serial: str | None = Query(None, max_length=100, description="An item's serial number, whole or its last 4-6 characters."),
+    status: str | None = Query(None, pattern="^(active|redeemed|forfeited|liquidated|cancelled|overdue)$"),
     flagged: bool | None = Query(None, description="Only contracts flagged suspicious (true) or not (false)."),
     from_: date | None = Query(None, alias="from", description="Created on or after this day (YYYY-MM-DD, Vietnam time)."),
     to: date | None = Query(None, description="Created on or before this day (YYYY-MM-DD, Vietnam time)."),
@@ -211,6 +249,8 @@ def list_transactions(
             date_from=from_.isoformat() if from_ else None, date_to=to.isoformat() if to else None,
             limit=page_size, offset=(page - 1) * page_size,
         )
+    except BadSearch as e:
+        raise _refused(400, e) from e
     except InputError as e:
         raise ApiError(422, "invalid_request", str(e)) from e
     if rows:
@@ -236,15 +276,26 @@ def get_transaction(request: Request, txn_id: str, user: User = Depends(need("tx
 
 @router.post("/transactions/{txn_id}/events", status_code=201, response_model=EventCreated, tags=["transactions"],
              summary="Record a lifecycle event (nothing is edited or deleted in place)")
-def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Depends(need("txn.event"))) -> dict:
+def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Depends(need("txn.event")),
+              idempotency_key: str | None = IDEMPOTENCY_KEY):
+    """A ``correction`` (hủy with ``cancel: true``, or đính chính with ``fields``) is a manager's (403 otherwise)
+    and needs a written ``reason`` (400 without)."""
     s = svc(request)
+    data = body.model_dump(exclude_none=True)
+    idem, answered = _idempotent(request, user, idempotency_key, data)
+    if answered is not None:
+        return JSONResponse(answered.body, status_code=answered.status)
     try:
-        out = s.book.add_event(txn_id, body.type, body.model_dump(exclude_none=True), user=user.name, role=user.role)
+        out = s.book.add_event(txn_id, body.type, data, user=user.name, role=user.role, idempotency=idem)
     except NotFoundError as e:
         raise ApiError(404, "transaction_not_found", f"no contract {txn_id!r}") from e
+    except IdempotencyConflict as e:
+        raise _refused(409, e, "idempotency_key_reused") from e
     except ContractRefused as e:
-        status = 409 if e.code == "bad_transition" else 422
-        raise ApiError(status, e.code, e.message, e.details) from e
+        status = {"bad_transition": 409, "correction_needs_manager": 403}.get(e.code, 422)
+        if e.code == "reason_required" and body.type == "correction":
+            status = 400
+        raise _refused(status, e) from e
     return out
 
 

@@ -9,7 +9,13 @@ rate, dates, outcome).
 
 Search without plaintext at rest: the projection tables hold only keyed hashes (HMAC,
 "blind index") of normalised search terms (ID number, each word of the name, item serials),
-so search is by exact ID number, whole words of the name (accents optional) or exact serial.
+so search is by exact ID number, whole words of the name (accents optional) or exact serial,
+or by the last 4-6 characters of an ID number or a serial (:data:`TAILS`: a tail term is indexed
+for each length, ``id_tail`` and ``serial_tail``). An ID number that cannot be one (letters, a
+length other than 9 (CMND), 12 (CCCD) or a tail) is refused (:class:`BadSearch`), never "0 results".
+
+A contract whose ledger entry cannot be read (damaged or rewritten, :class:`~verifier.ledger.verify.DamageWatch`)
+is still listed, from the clear columns of the pawn book, marked ``damaged``.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from verifier import verdict as V
-from verifier.errors import InputError, LedgerError, NotFoundError
+from verifier.errors import InputError, LedgerError, NotFoundError, TamperError
 from verifier import text as search_text
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json, utc_bound, utc_now, utc_text
+from verifier.ledger.idempotency import IdempotencyKeys, Replayed, Request
 from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.store import Ledger
+from verifier.ledger.verify import DamageWatch
 from verifier.results import (
     ContractFace,
     ContractPayload,
@@ -39,7 +47,11 @@ from verifier.results import (
 from verifier.users import allowed
 
 
-STATUSES = ("active", "redeemed", "forfeited", "liquidated")
+STATUSES = ("active", "redeemed", "forfeited", "liquidated", "cancelled")
+#: Lengths of the ID number and serial tails indexed for search ("the last 4-6 digits").
+TAILS = (4, 5, 6)
+#: Lengths of a whole ID number: 9 (old CMND) or 12 (CCCD, Circular 59/2021/TT-BCA art. 13).
+ID_LENGTHS = (9, 12)
 EVENT_TYPES = ("redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious")
 #: Which status each event requires and leads to (None: any status, unchanged).
 TRANSITIONS: dict[str, tuple[tuple[str, ...] | None, str | None]] = {
@@ -61,10 +73,25 @@ _RETRY_FIELDS = ("type", "pawner", "items", "ownership_evidence", "valuation_vnd
 class ContractRefused(InputError):
     """A contract or event breaks a rule (legal rate cap, unverified card, face not confirmed...)."""
 
-    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
+    def __init__(self, code: str, message: str, details: dict | None = None, message_vi: str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.details = details or {}
+        self.message_vi = message_vi
+
+
+class BadSearch(InputError):
+    """A search term that cannot be what it claims to be (an ID number with letters, of a wrong length)."""
+
+    def __init__(self, code: str, message: str, message_vi: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message_vi = message_vi
+
+
+def _created(entry: Entry) -> dict:
+    """The answer to a recorded contract (also what an idempotent replay returns)."""
+    return {"id": entry.payload["id"], "contract_no": entry.payload["contract_no"], "seq": entry.seq, "demo": entry.demo}
 
 
 def today_vn() -> date:
@@ -83,6 +110,25 @@ def norm_serial(text: str) -> str:
 
 def norm_id(text: str) -> str:
     return re.sub(r"\D", "", str(text))
+
+
+def tails(value: str) -> list[str]:
+    """The last :data:`TAILS` characters of a normalised ID number or serial (when it is longer)."""
+    return [value[-n:] for n in TAILS if len(value) > n]
+
+
+def id_search(text: str) -> tuple[str, str]:
+    """An ID number as typed -> ``("id" | "id_tail", digits)``; :class:`BadSearch` when it cannot be one."""
+    raw = re.sub(r"[\s.\-]", "", str(text))
+    if not raw.isdigit() or not raw.isascii():
+        raise BadSearch("bad_id_number", f"id_number: expected digits only, found {len(raw)} characters with other signs",
+                        "Số định danh chỉ gồm chữ số: kiểm tra lại số đã nhập.")
+    if len(raw) in ID_LENGTHS:
+        return "id", raw
+    if len(raw) in TAILS:
+        return "id_tail", raw
+    raise BadSearch("bad_id_number", f"id_number: expected 12 digits (CCCD), 9 (CMND) or the last 4-6 digits; found {len(raw)} digits",
+                    f"Số định danh phải có 12 chữ số (CCCD), 9 chữ số (CMND) hoặc 4-6 chữ số cuối; số đã nhập có {len(raw)} chữ số.")
 
 
 def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, face_confirmed_by: str | None,
@@ -131,7 +177,7 @@ def contract_payload(scan: ScanResult, face: FaceDecision, form: dict, *, user: 
         id=str(uuid.uuid4()),
         created_by={"user": user, "role": role},
         pawner=scan.holder,
-        identity_check=IdentityCheck.of(scan, scan_id, demo=demo),
+        identity_check=IdentityCheck.of(scan, scan_id, demo=demo, face=face),
         face=ContractFace(face, confirmed_by=face_confirmed_by,
                           camera_photo_sha256=hashlib.sha256(photos["camera"]).hexdigest() if "camera" in photos else None),
         override=override,
@@ -156,8 +202,11 @@ class PawnBook:
         self.max_rate = float(max_rate)
         self.prefix = prefix
         self.store = PawnStore(ledger)  # the tables and queries (verifier/ledger/pawn_store.py)
+        self.keys = IdempotencyKeys(ledger)  # client Idempotency-Key answers (verifier/ledger/idempotency.py)
+        self.damage = DamageWatch(ledger)  # a damaged ledger: loud, not fatal (verifier/ledger/verify.py)
         if self._project not in ledger.projectors:
             ledger.projectors.append(self._project)
+        ledger.write(self._index_tails)
 
     @classmethod
     def from_config(cls, ledger: Ledger, cfg: Any) -> "PawnBook":
@@ -169,14 +218,38 @@ class PawnBook:
         pawner = payload.get("pawner") or {}
         terms = set()
         if pawner.get("id_number"):
-            terms.add(blind("id", norm_id(pawner["id_number"])))
+            number = norm_id(pawner["id_number"])
+            terms.add(blind("id", number))
+            terms.update(blind("id_tail", t) for t in tails(number))
         for word in fold_text(pawner.get("full_name", "")).split():
             terms.add(blind("name", word))
         for item in payload.get("items") or []:
             serial = norm_serial(item.get("serial") or "")
             if serial:
                 terms.add(blind("serial", serial))
+                terms.update(blind("serial_tail", t) for t in tails(serial))
         return terms
+
+    def _index_tails(self, conn: sqlite3.Connection) -> None:
+        """Once per ledger (``meta`` ``search.tails``): index the tails of contracts recorded before tails
+        were indexed, from their entries (an entry that cannot be read is skipped: it is reported as damage)."""
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'search.tails'").fetchone():
+            return
+        chain = self.ledger.chain
+        blind = self.ledger.sealer.blind
+        for txn_id, seqs in self.store.all_contract_seqs(conn):
+            marks = ",".join("?" * len(seqs))
+            for row in conn.execute(f"SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq IN ({marks})", seqs):
+                try:
+                    p = chain._entry_from_row(row).payload
+                except (TamperError, ValueError):
+                    continue
+                items = p.get("items") or (p.get("fields") or {}).get("items") or []
+                found = {blind("id_tail", t) for t in tails(norm_id((p.get("pawner") or {}).get("id_number") or ""))}
+                for item in items:
+                    found.update(blind("serial_tail", t) for t in tails(norm_serial(item.get("serial") or "")))
+                self.store.add_terms(conn, txn_id, found)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('search.tails', '1')")
 
     def _project(self, conn: sqlite3.Connection, entry: Entry) -> None:
         p = entry.payload
@@ -185,9 +258,12 @@ class PawnBook:
             self.store.record_contract(conn, entry, self._terms(p))
         elif entry.kind == "event" and kind in EVENT_TYPES:
             _, to = TRANSITIONS[kind]
+            if kind == "correction" and p.get("cancel"):
+                to = "cancelled"
             corrected_items = kind == "correction" and "items" in (p.get("fields") or {})
             self.store.record_event(conn, p["txn_id"], entry.seq, status=to,
                                     due_date=p["new_due_date"] if kind == "extended" else None, flagged=kind == "suspicious",
+                                    corrected=kind == "correction",
                                     terms=self._terms({"items": p["fields"]["items"]}) if corrected_items else set())
 
     # --- writing -------------------------------------------------------------------------
@@ -215,9 +291,12 @@ class PawnBook:
         photos: dict[str, bytes] | None = None,
         scan_id: str | None = None,
         demo: bool | None = None,
+        idempotency: Request | None = None,
     ) -> dict:
         """Record a contract from a finished scan. Raises :class:`ContractRefused` when a rule forbids it
-        (:func:`admit`). ``demo`` (default: the scan's and the face decision's, :func:`is_demo`) marks the entry."""
+        (:func:`admit`). ``demo`` (default: the scan's and the face decision's, :func:`is_demo`) marks the entry.
+        With ``idempotency`` (a client key, :mod:`verifier.ledger.idempotency`), a request already answered gets
+        that answer, checked and recorded inside the write so two concurrent requests make one contract."""
         rate = self._capped_rate(form["interest_rate_year_pct"])
         if int(form["loan_vnd"]) > int(form["valuation_vnd"]):
             raise ContractRefused("loan_above_valuation", f"loan {form['loan_vnd']} VND exceeds the valuation {form['valuation_vnd']} VND")
@@ -233,6 +312,7 @@ class PawnBook:
         prefix = self.prefix
 
         def prepare(conn: sqlite3.Connection, body: dict) -> dict:
+            self.keys.check(conn, idempotency)
             number = self.store.next_number(conn)
             body["number"] = number
             body["contract_no"] = f"{prefix}-{year}-{number:06d}"
@@ -242,6 +322,7 @@ class PawnBook:
             for kind, data in photos.items():
                 if data:
                     self.store.store_photo(conn, entry.payload["id"], kind, data, entry.ts)
+            self.keys.record(conn, idempotency, 201, _created(entry))
 
         # The same contract sent again (a clerk's retry after "the ledger failed") has the same retry key: if its
         # first append was reported as failed but came back from the write-ahead log at restart, the retry gets it.
@@ -250,11 +331,17 @@ class PawnBook:
         if recovered is not None:
             return {"id": recovered.payload["id"], "contract_no": recovered.payload["contract_no"], "seq": recovered.seq,
                     "demo": recovered.demo, "recovered": True}
-        entry = self.ledger.append("transaction", payload, demo=demo, prepare=prepare, also=store_photos,
-                                   retry_key=retry_key)
-        return {"id": entry.payload["id"], "contract_no": entry.payload["contract_no"], "seq": entry.seq, "demo": entry.demo}
+        try:
+            entry = self.ledger.append("transaction", payload, demo=demo, prepare=prepare, also=store_photos,
+                                       retry_key=retry_key)
+        except Replayed as r:  # the same key was answered while this request waited
+            return r.answer.body
+        return _created(entry)
 
-    def add_event(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str) -> dict:
+    def add_event(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str,
+                  idempotency: Request | None = None) -> dict:
+        """Record a lifecycle event. A ``correction`` (đính chính, with ``fields``; or hủy, ``cancel: true``,
+        which makes the contract ``cancelled``) is a manager's, with a written reason; the ledger is not edited."""
         if event_type not in EVENT_TYPES:
             raise ContractRefused("unknown_event", f"event type: expected one of {', '.join(EVENT_TYPES)}, found {event_type!r}")
         row = self.store.contract(txn_id)
@@ -264,6 +351,9 @@ class PawnBook:
         for key in ("amount_vnd", "reason", "notes"):
             if body.get(key) not in (None, ""):
                 payload[key] = body[key]
+        if event_type == "correction" and not allowed(role, "txn.override"):
+            raise ContractRefused("correction_needs_manager", f"only a manager may correct or cancel a contract; you are {role!r}",
+                                  message_vi="Chỉ quản lý mới được hủy / đính chính hợp đồng: hãy gọi quản lý.")
         if event_type in ("partial_payment",) and not (isinstance(body.get("amount_vnd"), int) and body["amount_vnd"] > 0):
             raise ContractRefused("amount_required", "a partial payment needs amount_vnd > 0")
         if event_type in ("correction", "suspicious", "forfeited") and not body.get("reason"):
@@ -276,7 +366,11 @@ class PawnBook:
             payload["new_due_date"] = (date.fromisoformat(row["due_date"]) + timedelta(days=days)).isoformat()
             if body.get("interest_rate_year_pct") is not None:
                 payload["interest_rate_year_pct"] = self._capped_rate(body["interest_rate_year_pct"])
-        if event_type == "correction":
+        if event_type == "correction" and body.get("cancel"):
+            if body.get("fields"):
+                raise ContractRefused("bad_correction", "a cancellation changes no fields: send cancel or fields, not both")
+            payload["cancel"] = True
+        elif event_type == "correction":
             fields = body.get("fields") or {}
             bad = [k for k in fields if k not in CORRECTABLE]
             if not fields or bad:
@@ -285,37 +379,71 @@ class PawnBook:
             payload["fields"] = fields
         if event_type == "suspicious":
             payload["target"] = body.get("target") or "pawner"
-        allowed, _ = TRANSITIONS[event_type]
+        allowed_from, _ = TRANSITIONS[event_type]
 
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
+            self.keys.check(conn, idempotency)
             current = self.store.status_in(conn, txn_id)
-            if allowed is not None and current not in allowed:
+            if payload.get("cancel") and current == "cancelled":
+                raise ContractRefused("bad_transition", "the contract is already cancelled", {"status": current})
+            if allowed_from is not None and current not in allowed_from:
                 raise ContractRefused(
                     "bad_transition",
-                    f"cannot record {event_type!r} on a contract that is {current!r} (needs {' or '.join(allowed)})",
+                    f"cannot record {event_type!r} on a contract that is {current!r} (needs {' or '.join(allowed_from)})",
                     {"status": current},
                 )
             p["at"] = utc_now()
             return p
 
-        entry = self.ledger.append("event", payload, demo=row["demo"], prepare=prepare)
-        return {"seq": entry.seq, "type": event_type, "txn_id": txn_id, "ts": entry.ts}
+        def answer(e: Entry) -> dict:
+            return {"seq": e.seq, "type": event_type, "txn_id": txn_id, "ts": e.ts}
+
+        try:
+            entry = self.ledger.append("event", payload, demo=row["demo"], prepare=prepare,
+                                       also=lambda conn, e: self.keys.record(conn, idempotency, 201, answer(e)))
+        except Replayed as r:
+            return r.answer.body
+        return answer(entry)
 
     # --- reading -------------------------------------------------------------------------
+    def _read(self, seqs: list[int]) -> dict[int, Entry | None]:
+        """The entries at ``seqs``; None for one that cannot be read or that :class:`DamageWatch` names as bad."""
+        bad = self.damage.bad_seqs()
+        try:
+            found = {e.seq: e for e in self.ledger.entries_by_seq(seqs)}
+        except (TamperError, LedgerError, ValueError, sqlite3.Error):
+            found = {}
+            for seq in seqs:
+                try:
+                    found.update((e.seq, e) for e in self.ledger.entries_by_seq([seq]))
+                except (TamperError, LedgerError, ValueError, sqlite3.Error):
+                    pass
+        return {seq: (None if seq in bad else found.get(seq)) for seq in seqs}
+
     def get(self, txn_id: str) -> dict | None:
-        """The contract folded from its entries (identity decrypted: log the access!)."""
+        """The contract folded from its entries (identity decrypted: log the access!). A damaged entry is
+        left out and the contract marked ``damaged`` (its first entry damaged: only the clear columns)."""
         row = self.store.contract(txn_id)
         if row is None:
             return None
-        entries = self.ledger.entries_by_seq(self.store.entry_seqs(txn_id))
-        if not entries or entries[0].payload.get("type") != "pawn_contract":
-            raise LedgerError(f"contract {txn_id}: its first entry is missing")
-        first = entries[0]
+        seqs = self.store.entry_seqs(txn_id)
+        read = self._read(seqs)
+        damaged = [seq for seq, e in read.items() if e is None]
+        first = read.get(seqs[0]) if seqs else None
+        if first is None or first.payload.get("type") != "pawn_contract":
+            view = {**row, "pawner": None, "items": [], "events": [], "photos": [], "paid_vnd": 0,
+                    "damaged": True, "damaged_seqs": damaged or [row["seq"]]}
+            return view
         view = dict(first.payload)
-        view.update(seq=first.seq, created_at=first.ts, demo=first.demo, status=row["status"], flagged=row["flagged"], due_date=row["due_date"])
+        view.update(seq=first.seq, created_at=first.ts, demo=first.demo, status=row["status"], flagged=row["flagged"],
+                    due_date=row["due_date"], corrected=row["corrected"], damaged=bool(damaged), damaged_seqs=damaged)
         view["paid_vnd"] = 0
         events = []
-        for e in entries[1:]:
+        for seq in seqs[1:]:
+            e = read[seq]
+            if e is None:
+                events.append({"seq": seq, "type": "damaged", "damaged": True})
+                continue
             p = e.payload
             events.append({"seq": e.seq, "ts": e.ts, **{k: v for k, v in p.items() if k != "txn_id"}})
             if p["type"] == "partial_payment":
@@ -324,6 +452,8 @@ class PawnBook:
                 view["interest_rate_year_pct"] = p["interest_rate_year_pct"]
             elif p["type"] == "correction":
                 view.update(p.get("fields") or {})
+                if p.get("cancel"):
+                    view["cancelled_at"] = e.ts
             elif p["type"] in ("redeemed", "forfeited", "liquidated"):
                 view["closed_at" if p["type"] != "forfeited" else "forfeited_at"] = e.ts
         view["events"] = events
@@ -348,16 +478,21 @@ class PawnBook:
     ) -> tuple[list[dict], int]:
         """Matching contracts, newest first: summaries with the pawner's name and ID (log the access!)."""
         blind = self.ledger.sealer.blind
-        terms: list[str] = []
+        terms: list[str | tuple[str, ...]] = []
         if id_number:
-            terms.append(blind("id", norm_id(id_number)))
+            terms.append(blind(*id_search(id_number)))
         if name:
             words = fold_text(name).split()
             if not words:
                 raise InputError("name: expected at least one letter or digit")
             terms += [blind("name", w) for w in words]
         if serial:
-            terms.append(blind("serial", norm_serial(serial)))
+            wanted = norm_serial(serial)
+            if not wanted:
+                raise BadSearch("bad_serial", "serial: expected letters or digits",
+                                "Số serial phải có chữ hoặc số: kiểm tra lại.")
+            # the whole serial, or its last 4-6 characters
+            terms.append((blind("serial", wanted), blind("serial_tail", wanted)) if len(wanted) in TAILS else blind("serial", wanted))
         if status and status != "overdue" and status not in STATUSES:
             raise InputError(f"status: expected one of {', '.join(STATUSES + ('overdue',))}, found {status!r}")
         rows, total = self.store.find(
@@ -366,24 +501,27 @@ class PawnBook:
             created_from=utc_bound(date_from, start=True) if date_from else None,
             created_to=utc_bound(date_to, start=False) if date_to else None, limit=limit, offset=offset,
         )
-        entries = {e.seq: e for e in self.ledger.entries_by_seq([r[1] for r in rows])}
+        entries = self._read([r["seq"] for r in rows])
         out = []
-        for txn_id, seq, status_, flagged_, due in rows:
-            e = entries[seq]
-            p = e.payload
+        for r in rows:
+            e = entries[r["seq"]]
+            p = e.payload if e is not None else {}
+            pawner = p.get("pawner") or {}
             out.append(
                 {
-                    "id": txn_id,
-                    "contract_no": p["contract_no"],
-                    "created_at": e.ts,
-                    "status": status_,
-                    "flagged": bool(flagged_),
-                    "demo": e.demo,
-                    "due_date": due,
-                    "pawner_name": p["pawner"].get("full_name"),
-                    "pawner_id_number": p["pawner"].get("id_number"),
+                    "id": r["id"],
+                    "contract_no": r["contract_no"],
+                    "created_at": r["created_at"],
+                    "status": r["status"],
+                    "flagged": r["flagged"],
+                    "demo": r["demo"],
+                    "due_date": r["due_date"],
+                    "pawner_name": pawner.get("full_name"),
+                    "pawner_id_number": pawner.get("id_number"),
                     "items": [i.get("description", "") for i in p.get("items", [])],
-                    "loan_vnd": p["loan_vnd"],
+                    "loan_vnd": r["loan_vnd"],
+                    "corrected": r["corrected"],
+                    "damaged": e is None,
                 }
             )
         return out, total

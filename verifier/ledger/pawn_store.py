@@ -55,6 +55,11 @@ SCHEMA: tuple[str, ...] = (
     );
     CREATE INDEX IF NOT EXISTS photos_txn ON photos (txn_id);
     """,
+    # 2: "corrected" marks a contract with a correction event (a cancellation sets status 'cancelled');
+    # the ID number and serial tails (blind terms of their last 4-6 characters) are added by PawnBook.
+    """
+    ALTER TABLE transactions ADD COLUMN corrected INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -83,9 +88,11 @@ class PawnStore:
 
     @staticmethod
     def record_event(conn: sqlite3.Connection, txn_id: str, seq: int, *, status: str | None = None, due_date: str | None = None,
-                     flagged: bool = False, terms: set[str] = frozenset()) -> None:
+                     flagged: bool = False, corrected: bool = False, terms: set[str] = frozenset()) -> None:
         """An event entry of contract ``txn_id``: its link, and what it changes."""
         conn.execute("INSERT INTO txn_entries (txn_id, seq) VALUES (?, ?)", (txn_id, seq))
+        if corrected:
+            conn.execute("UPDATE transactions SET corrected = 1, updated_seq = ? WHERE id = ?", (seq, txn_id))
         if status:
             conn.execute("UPDATE transactions SET status = ?, updated_seq = ? WHERE id = ?", (status, seq, txn_id))
         if due_date:
@@ -116,10 +123,11 @@ class PawnStore:
 
     # --- reading -----------------------------------------------------------------------------
     def contract(self, txn_id: str) -> dict | None:
-        """The projected state of one contract: status, flagged, due_date, demo (None when unknown)."""
-        row = self.ledger.reader().execute("SELECT status, flagged, due_date, demo FROM transactions WHERE id = ?",
-                                           (txn_id,)).fetchone()
-        return None if row is None else {"status": row[0], "flagged": bool(row[1]), "due_date": row[2], "demo": bool(row[3])}
+        """The projected state of one contract (None when unknown): what the clear columns say, so it
+        can be shown even when its ledger entry is damaged."""
+        row = self.ledger.reader().execute(
+            f"SELECT {_SUMMARY} FROM transactions t WHERE id = ?", (txn_id,)).fetchone()
+        return None if row is None else summary(row)
 
     def entry_seqs(self, txn_id: str) -> list[int]:
         return [r[0] for r in self.ledger.reader().execute("SELECT seq FROM txn_entries WHERE txn_id = ? ORDER BY seq", (txn_id,))]
@@ -134,16 +142,28 @@ class PawnStore:
             return None
         return self.ledger.sealer.open(row[0], _photo_aad(txn_id, kind), f"photo {kind} of {txn_id}")
 
-    def find(self, terms: list[str], *, status: str | None = None, overdue_on: str | None = None, flagged: bool | None = None,
+    def add_terms(self, conn: sqlite3.Connection, txn_id: str, terms: set[str]) -> None:
+        conn.executemany("INSERT INTO txn_terms (term, txn_id) VALUES (?, ?)", [(t, txn_id) for t in terms])
+
+    def all_contract_seqs(self, conn: sqlite3.Connection) -> list[tuple[str, list[int]]]:
+        """Every contract and the seqs of its entries (for re-indexing inside a write)."""
+        out: dict[str, list[int]] = {}
+        for txn_id, seq in conn.execute("SELECT txn_id, seq FROM txn_entries ORDER BY seq"):
+            out.setdefault(txn_id, []).append(seq)
+        return list(out.items())
+
+    def find(self, terms: list[str | tuple[str, ...]], *, status: str | None = None, overdue_on: str | None = None, flagged: bool | None = None,
              created_from: str | None = None, created_to: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[tuple], int]:
-        """Contracts holding every blind term, newest first: ``([(id, seq, status, flagged, due_date)], total)``.
+        """Contracts holding every blind term (a tuple: any of its terms), newest first: ``([summary], total)``
+        (:func:`summary` dicts).
 
         ``status`` is a stored status; ``overdue_on`` (a date) selects active contracts due before it."""
         where, args = [], []
         for term in dict.fromkeys(terms):
-            where.append("t.id IN (SELECT txn_id FROM txn_terms WHERE term = ?)")
-            args.append(term)
+            group = term if isinstance(term, tuple) else (term,)
+            where.append(f"t.id IN (SELECT txn_id FROM txn_terms WHERE term IN ({','.join('?' * len(group))}))")
+            args.extend(group)
         if overdue_on:
             where.append("t.status = 'active' AND t.due_date < ?")
             args.append(overdue_on)
@@ -163,7 +183,17 @@ class PawnStore:
         conn = self.ledger.reader()
         total = conn.execute(f"SELECT COUNT(*) FROM transactions t{clause}", args).fetchone()[0]
         rows = conn.execute(
-            f"SELECT t.id, t.seq, t.status, t.flagged, t.due_date FROM transactions t{clause} ORDER BY t.number DESC LIMIT ? OFFSET ?",
+            f"SELECT {_SUMMARY} FROM transactions t{clause} ORDER BY t.number DESC LIMIT ? OFFSET ?",
             [*args, int(limit), int(offset)],
         ).fetchall()
-        return rows, total
+        return [summary(r) for r in rows], total
+
+
+_SUMMARY = "t.id, t.seq, t.status, t.flagged, t.due_date, t.demo, t.contract_no, t.created_at, t.loan_vnd, t.corrected"
+
+
+def summary(row: tuple) -> dict:
+    """A contract's clear columns: what the list shows even when its entry cannot be read."""
+    txn_id, seq, status, flagged, due, demo, contract_no, created_at, loan, corrected = row
+    return {"id": txn_id, "seq": seq, "status": status, "flagged": bool(flagged), "due_date": due, "demo": bool(demo),
+            "contract_no": contract_no, "created_at": created_at, "loan_vnd": loan, "corrected": bool(corrected)}

@@ -256,3 +256,107 @@ def _utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# --- a damaged ledger: loud, not fatal ------------------------------------------------------------
+#: The damage notices already appended, one per first bad seq (table of this module, ``meta`` ``schema.damage``).
+DAMAGE_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS ledger_damage (
+        first_bad_seq INTEGER PRIMARY KEY,
+        reason TEXT NOT NULL,
+        detected_at TEXT NOT NULL,
+        notice_seq INTEGER NOT NULL
+    );
+    """,
+)
+
+
+def damage_vi(seq: int | None) -> str:
+    """The Vietnamese sentence for a damaged ledger (the English reason is :attr:`VerifyReport.error`)."""
+    return (f"Sổ cái bị hỏng hoặc bị sửa từ bản ghi số {seq}: dữ liệu bị hỏng / bị sửa; hợp đồng mới vẫn được ghi, "
+            "hãy gọi quản lý và báo cơ quan công an.")
+
+
+class DamageWatch:
+    """Watches the stored ledger for damage and makes it loud, never fatal (issue 17 item 6).
+
+    :meth:`check` verifies the whole ledger (:func:`verify`) when something changed since the last
+    verification (``PRAGMA data_version`` of a connection of its own, which changes when any other
+    connection commits, SQLite "PRAGMA data_version"), so a health poll on an unchanged ledger costs a
+    query. A damage found the first time is appended as an ``event`` entry of type
+    ``ledger_damaged`` (``first_bad_seq``, ``reason``, ``reason_vi``, no personal data) that the
+    relay delivers to the police in its next batch; one per first bad seq (the ``ledger_damage``
+    table, written in the same transaction). New entries keep linking to the stored head, so the
+    counter goes on recording contracts.
+    """
+
+    def __init__(self, ledger) -> None:
+        import threading
+
+        from verifier.ledger.schema import migrate_part
+
+        self.ledger = ledger
+        ledger.write(lambda conn: migrate_part(conn, "damage", DAMAGE_SCHEMA))
+        self._conn = sqlite3.connect(f"file:{ledger.chain.db.path}?mode=ro", uri=True, timeout=30.0, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._state: dict | None = None
+
+    def bad_seqs(self) -> frozenset[int]:
+        """The first bad seqs found so far (checked now if the ledger changed)."""
+        state = self.check()
+        rows = self.ledger.reader().execute("SELECT first_bad_seq FROM ledger_damage").fetchall()
+        return frozenset([r[0] for r in rows] + ([state["first_bad_seq"]] if state else []))
+
+    def check(self) -> dict | None:
+        """None while the ledger verifies; else ``{first_bad_seq, reason, reason_vi, notice_seq}``."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._version:
+                return self._state
+            report = self.ledger.verify()
+            self._version = version
+            if report.ok:
+                self._state = None
+                return None
+            self._state = {"first_bad_seq": report.first_bad_seq, "reason": report.error,
+                           "reason_vi": damage_vi(report.first_bad_seq), "notice_seq": self._notice(report)}
+            return self._state
+
+    def _notice(self, report: VerifyReport) -> int | None:
+        """The seq of the ``ledger_damaged`` entry for this damage, appended now if it is new."""
+        from verifier.errors import LedgerError
+        from verifier.ledger.entry import utc_now
+
+        seq = int(report.first_bad_seq or 0)
+        row = self.ledger.reader().execute("SELECT notice_seq FROM ledger_damage WHERE first_bad_seq = ?", (seq,)).fetchone()
+        if row is not None:
+            return row[0]
+        payload = {"type": "ledger_damaged", "first_bad_seq": seq, "reason": report.error, "reason_vi": damage_vi(seq),
+                   "head_seq": report.head_seq, "detected_at": utc_now()}
+
+        def check_new(conn: sqlite3.Connection, p: dict) -> dict:
+            if conn.execute("SELECT 1 FROM ledger_damage WHERE first_bad_seq = ?", (seq,)).fetchone():
+                raise _AlreadyNoted()
+            return p
+
+        def note(conn: sqlite3.Connection, entry) -> None:
+            conn.execute("INSERT INTO ledger_damage (first_bad_seq, reason, detected_at, notice_seq) VALUES (?, ?, ?, ?)",
+                         (seq, str(report.error), payload["detected_at"], entry.seq))
+
+        try:
+            entry = self.ledger.append("event", payload, priority=0, prepare=check_new, also=note)
+        except _AlreadyNoted:
+            return None
+        except LedgerError:  # a failed ledger says so itself (fail-stop); the damage stays in health
+            return None
+        self._version = self._conn.execute("PRAGMA data_version").fetchone()[0]  # our own notice changes nothing
+        return entry.seq
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _AlreadyNoted(Exception):
+    pass
