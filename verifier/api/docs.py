@@ -1,5 +1,6 @@
 """``/docs``: the OpenAPI 3.1 document rendered by Swagger UI 5, served from this machine (no CDN).
 
+The page and its assets are mounted by :mod:`verifier.offline_docs` (shared with the police backend).
 Swagger UI reads OpenAPI 3.1 from version 5 on (the ``swagger-ui-bundle`` package carried 4.x,
 which answers "Unable to render this definition"); its assets come from the PyPI package
 ``swagger-ui-py`` (module ``swagger_ui``, Swagger UI 5.x in ``swagger_ui/static``).
@@ -13,18 +14,11 @@ The API description ends with the role matrix.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.staticfiles import StaticFiles
 
-import swagger_ui
-
+from verifier import offline_docs
+from verifier.offline_docs import SWAGGER_STATIC  # noqa: F401 - where the assets come from
 from verifier.users import PERMISSIONS, ROLES
-
-#: Swagger UI 5 (reads OpenAPI 3.1), shipped inside the swagger-ui-py wheel.
-SWAGGER_STATIC = Path(swagger_ui.__file__).resolve().parent / "static"
 
 
 def role_matrix() -> str:
@@ -35,14 +29,5 @@ def role_matrix() -> str:
 
 
 def install(app: FastAPI) -> None:
-    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_STATIC), name="docs-assets")
+    offline_docs.install(app, "chipid API")
     app.description = (app.description or "") + "\n\nWho may do what (role matrix):\n\n" + role_matrix()
-
-    @app.get("/docs", include_in_schema=False)
-    def docs():
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title="chipid API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png",
-                                   # the validator badge would call swagger.io: keep the page offline
-                                   swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
