@@ -58,6 +58,8 @@ class Reference:
     elapsed_ms: float = 0.0
     #: the portrait is grey (CCCD chips store grey JPEG 2000): camera faces are then compared in grey too
     grey: bool = False
+    #: the aligned face crop that was encoded (for :mod:`biometrics.portrait_copy`)
+    chip: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def template(self) -> bytes | None:
@@ -79,6 +81,8 @@ class FaceResult:
     quality: dict = field(default_factory=dict)
     encoding: np.ndarray | None = field(default=None, repr=False, compare=False)
     thresholds: Thresholds | None = None
+    #: the aligned face crop of the probe that was encoded (for :mod:`biometrics.portrait_copy`)
+    chip: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def template(self) -> bytes | None:
@@ -163,7 +167,7 @@ class FaceVerifier:
         chip = face_chip(rgb, face)
         grey = _is_grey(chip)
         encoding = encode_chip(self.models, chip, self.jitters)
-        return Reference(encoding, face, quality, None, ms(), grey)
+        return Reference(encoding, face, quality, None, ms(), grey, chip)
 
     def encode_reference_async(self, image: bytes | np.ndarray, *, chip: bool = True) -> "Future[Reference]":
         """Start encoding the chip portrait in a worker thread (call before the camera starts);
@@ -186,10 +190,10 @@ class FaceVerifier:
         else:
             rgb, faces = decode_image(frame, name=name, max_bytes=self.max_bytes, max_pixels=self.max_pixels), None
 
-        def done(decision, reasons, dist=None, score=None, quality=None, encoding=None) -> FaceResult:
+        def done(decision, reasons, dist=None, score=None, quality=None, encoding=None, chip=None) -> FaceResult:
             ms = (time.perf_counter() - t0) * 1000
             log.debug("face decision %s in %.0f ms", decision, ms)
-            return FaceResult(decision, dist, score, tuple(reasons), ms, quality or {}, encoding, self.thresholds)
+            return FaceResult(decision, dist, score, tuple(reasons), ms, quality or {}, encoding, self.thresholds, chip)
 
         ref_quality = reference.quality.measures if reference.quality else None
         if reference.issue is not None:
@@ -214,9 +218,9 @@ class FaceVerifier:
         sc = compare.score(dist, self.thresholds)
         quality = {"reference": ref_quality, "frame": q.measures}
         if q.issues:
-            return done(compare.POOR_QUALITY, q.issues, dist, sc, quality, encoding)
+            return done(compare.POOR_QUALITY, q.issues, dist, sc, quality, encoding, chip)
         decision = compare.decide(dist, self.thresholds)
-        return done(decision, [_decision_reason(decision, sc)], dist, sc, quality, encoding)
+        return done(decision, [_decision_reason(decision, sc)], dist, sc, quality, encoding, chip)
 
     def compare(self, reference_image: bytes | np.ndarray, probe_image: bytes | np.ndarray, *,
                 names: tuple[str, str] = ("image A", "image B")) -> FaceResult:

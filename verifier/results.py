@@ -325,28 +325,45 @@ class FaceDecision:
     source: str | None = None
     demo: bool = False
     elapsed_ms: float | None = None
+    #: who ran the face step (the user name): for an ``upload``, who gave the picture (issue 17 item 7)
+    probe_by: str | None = None
+    #: every attempt of the face step on this scan, in order, this one last (:func:`face_attempt`):
+    #: a later ``match`` never hides an earlier ``no_match`` or a refused copy of the chip portrait
+    attempts: tuple[Mapping, ...] = ()
 
     @classmethod
-    def from_result(cls, result: Any, *, source: str, demo: bool) -> "FaceDecision":
+    def from_result(cls, result: Any, *, source: str, demo: bool, probe_by: str | None = None) -> "FaceDecision":
         """From a :class:`biometrics.verify.FaceResult`'s JSON (the ``chipid face compare --json`` fields)."""
         data = result.to_json()
         return cls(decision=data["decision"], distance=data.get("distance"), score=data.get("score"),
                    thresholds=data.get("thresholds"), reasons=tuple(data.get("reasons") or ()),
-                   quality=data.get("quality") or {}, source=source, demo=demo, elapsed_ms=data.get("elapsed_ms"))
+                   quality=data.get("quality") or {}, source=source, demo=demo, elapsed_ms=data.get("elapsed_ms"),
+                   probe_by=probe_by)
 
     def to_json(self) -> dict:
         """The API's face answer: the ``chipid face compare --json`` fields, ``liveness``, ``source``, ``demo``."""
         return {"decision": self.decision, "distance": self.distance, "score": self.score,
                 "thresholds": dict(self.thresholds) if self.thresholds else None,
                 "reasons": [dict(r) for r in self.reasons], "elapsed_ms": self.elapsed_ms,
-                "quality": dict(self.quality), "liveness": self.liveness, "source": self.source, "demo": self.demo}
+                "quality": dict(self.quality), "liveness": self.liveness, "source": self.source, "demo": self.demo,
+                "probe_by": self.probe_by, "attempts": [dict(a) for a in self.attempts]}
 
     @classmethod
     def from_json(cls, data: Mapping) -> "FaceDecision":
         return cls(decision=str(data["decision"]), distance=data.get("distance"), score=data.get("score"),
                    thresholds=data.get("thresholds"), reasons=tuple(data.get("reasons") or ()),
                    quality=data.get("quality") or {}, liveness=data.get("liveness"), source=data.get("source"),
-                   demo=bool(data.get("demo")), elapsed_ms=data.get("elapsed_ms"))
+                   demo=bool(data.get("demo")), elapsed_ms=data.get("elapsed_ms"), probe_by=data.get("probe_by"),
+                   attempts=tuple(data.get("attempts") or ()))
+
+
+def face_attempt(n: int, at: str, decision: str, *, source: str | None, probe_by: str | None, demo: bool,
+                 distance: float | None = None, probe_sha256: str | None = None, refused: Mapping | None = None) -> dict:
+    """One attempt of the face step as the scan and the contract keep it (no image, no template):
+    its number, time (UTC), decision (``portrait_copy`` when the probe was the chip portrait and was
+    refused, ``refused`` then says which rule), where the probe came from and who gave it."""
+    return {"n": n, "at": at, "decision": decision, "distance": distance, "source": source, "probe_by": probe_by,
+            "probe_sha256": probe_sha256, "demo": demo, "refused": dict(refused) if refused else None}
 
 
 # --------------------------------------------------------------------------- the override
@@ -380,18 +397,22 @@ class IdentityCheck:
     chip_photo_sha256: str | None
     #: pawner fields taken from DG1's MRZ instead of DG13 (scan ``dg13_error``)
     holder_from_mrz: tuple[str, ...] = ()
+    #: every face attempt on the scan, in order (:func:`face_attempt`; issue 17 item 7)
+    face_attempts: tuple[Mapping, ...] = ()
 
     @classmethod
-    def of(cls, scan: ScanResult, scan_id: str | None, *, demo: bool) -> "IdentityCheck":
+    def of(cls, scan: ScanResult, scan_id: str | None, *, demo: bool, face: "FaceDecision | None" = None) -> "IdentityCheck":
         return cls(scan_id=scan_id, verdict=scan.verdict.value, demo=demo, reader=scan.chip.reader,
                    access=scan.chip.access.to_json(), checks=scan.check_statuses(),
                    chip_photo_sha256=scan.face_image.sha256 if scan.face_image else None,
-                   holder_from_mrz=tuple(scan.fields_from_mrz()))
+                   holder_from_mrz=tuple(scan.fields_from_mrz()),
+                   face_attempts=tuple(face.attempts) if face is not None else ())
 
     def to_json(self) -> dict:
         return {"scan_id": self.scan_id, "verdict": self.verdict, "demo": self.demo, "reader": self.reader,
                 "access": dict(self.access) if self.access is not None else None, "checks": dict(self.checks),
-                "chip_photo_sha256": self.chip_photo_sha256, "holder_from_mrz": list(self.holder_from_mrz)}
+                "chip_photo_sha256": self.chip_photo_sha256, "holder_from_mrz": list(self.holder_from_mrz),
+                "face_attempts": [dict(a) for a in self.face_attempts]}
 
 
 @dataclass(frozen=True)
@@ -408,8 +429,8 @@ class ContractFace:
         d = self.decision
         return {"decision": d.decision, "consent": self.consent, "confirmed_by": self.confirmed_by,
                 "distance": d.distance, "score": d.score, "thresholds": dict(d.thresholds) if d.thresholds else None,
-                "quality": dict(d.quality), "liveness": d.liveness, "source": d.source, "demo": d.demo,
-                "camera_photo_sha256": self.camera_photo_sha256}
+                "quality": dict(d.quality), "liveness": d.liveness, "source": d.source, "probe_by": d.probe_by,
+                "demo": d.demo, "camera_photo_sha256": self.camera_photo_sha256}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class ScanView(BaseModel):
     result: dict | None = Field(None, description="Same shape as `chipid read --json`.")
     error: dict | None = None
     face: dict | None = Field(None, description="The face decision (`POST /scans/{id}/face`), once made.")
+    face_attempts: list[dict] = Field(default_factory=list, description="Every face attempt in order, refused copies "
+                                      "of the chip portrait too (`decision`: `portrait_copy`), with `source` and `probe_by`.")
 
 
 class FaceRequest(BaseModel):

@@ -156,9 +156,8 @@ def scan_face(request: Request, scan_id: str, body: FaceRequest, user: User = De
             raise ApiError(422, "bad_image", "image_base64: expected base64 text") from e
         if not image:
             raise ApiError(422, "bad_image", "image_base64: empty image")
-    decision, probe, template = s.face.decide(scan.id, scan.portrait, camera=body.camera, image=image,
-                                              demo_scan=scan.demo)
-    scan.face, scan.camera_image, scan.face_template = decision, probe, template
+    # every attempt is kept on the scan; a copy of the chip portrait is refused (verifier/api/face.py)
+    decision = s.face.attempt(scan, user=user.name, camera=body.camera, image=image)
     s.bus.publish("face", {"scan_id": scan.id, "decision": decision.decision})
     return decision.to_json()
 

@@ -42,6 +42,8 @@ class Scan:
     face: FaceDecision | None = None
     camera_image: bytes | None = None  # in memory for the scan's lifetime only
     face_template: bytes | None = None
+    #: every face attempt, in order, refused copies of the portrait too (verifier.api.face.FaceService.attempt)
+    face_attempts: list = field(default_factory=list)
     finished: float | None = None
 
     @property
@@ -64,6 +66,7 @@ class Scan:
                             "details": self.error["details"]}
         if self.face:
             out["face"] = self.face.to_json()
+        out["face_attempts"] = [dict(a) for a in self.face_attempts]
         return out
 
 
