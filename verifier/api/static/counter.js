@@ -80,17 +80,22 @@ async function loadMe() {
   applyAdmission();
 }
 
-async function startScan(ev) {
+// fromCamera: the counter camera reads the card's QR code and the server starts the scan with it (issue 17 item 11);
+// a handheld USB QR scanner types the QR text (| separators) and Enter into the access-key field: the form's submit
+async function startScan(ev, fromCamera) {
   if (ev) ev.preventDefault();
   resetCustomer(false);
   $("read-card").disabled = true;
+  if ($("read-qr-camera")) $("read-qr-camera").disabled = true;
   try {
-    const r = await api("POST", "/api/v1/scans", accessFromInput());
+    const r = fromCamera ? await api("POST", "/api/v1/scans/from-camera")
+                         : await api("POST", "/api/v1/scans", accessFromInput());
     currentScan = r.id;
     setProgress("waiting_for_card");
     if (seenScanEvents.has(r.id)) onScanEvent(seenScanEvents.get(r.id));  // it finished before the answer came
     else if (!stream || stream.readyState !== 1) loadScan(r.id);  // the stream is (re)connecting: look once
   } catch (e) { scanFailed(e); }
+  finally { if ($("read-qr-camera")) $("read-qr-camera").disabled = false; }
 }
 
 // a `scan` event of the stream: progress in words, then the finished scan fetched once
@@ -321,11 +326,20 @@ function listen() {
     if (!currentScan && $("identity").hidden && !$("read-card").disabled) startScan();
   });
   es.addEventListener("card_removed", () => health());
+  // a scan started from the card's QR elsewhere (POST /scans/from-camera): an idle counter follows it by itself
+  es.addEventListener("qr", (m) => {
+    const d = JSON.parse(m.data);
+    if (!currentScan && $("identity").hidden) { currentScan = d.scan_id; setProgress("waiting_for_card"); }
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   document.body.dataset.canAct = "1";
   $("scan-form").addEventListener("submit", startScan);
+  if ($("read-qr-camera")) {
+    $("read-qr-camera").textContent = say("Read the QR with the camera", "Đọc QR bằng camera");
+    $("read-qr-camera").addEventListener("click", (ev) => startScan(ev, true));
+  }
   $("consent").addEventListener("change", () => { $("take-photo").disabled = !$("consent").checked || !currentScan; });
   $("take-photo").addEventListener("click", takePhoto);
   $("refer-confirm").addEventListener("change", applyAdmission);
