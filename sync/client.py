@@ -106,6 +106,10 @@ class BackendClient:
             body = {"detail": r.text[:300]}
         if not isinstance(body, dict):
             body = {"detail": body}
+        if "detail" not in body and isinstance(body.get("error"), dict):  # the one error shape (verifier.error_shape)
+            err = body["error"]
+            details = err.get("details") if isinstance(err.get("details"), dict) else {}
+            body["detail"] = details.get("detail") or err.get("message")
         return Reply(r.status_code, body, r.headers.get("x-chipid-duplicate") == "1")
 
     def post_batch(self, wire: bytes) -> Reply:

@@ -107,6 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend.tls_key", "", "PEM private key for backend.tls_cert."),
     Setting("backend.data_key_env", "CHIPID_BACKEND_DATA_KEY", "Environment variable holding the backend's entry encryption key (base64 of 32 bytes, AES-256-GCM). Unset (with backend.index_key_env): both keys derive from backend.data_dir/keys/backend.key, created on first start."),
     Setting("backend.index_key_env", "CHIPID_BACKEND_INDEX_KEY", "Environment variable holding the backend's blind-index key (base64 of 32 bytes, keyed BLAKE2b of ID numbers, names, serials). Set both or neither; PostgreSQL deployments should set both."),
+    Setting("backend.metrics_token_env", "CHIPID_BACKEND_METRICS_TOKEN", "Environment variable holding the bearer token Prometheus sends to GET /metrics (besides inspector and admin sessions). Unset or empty: sessions only."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

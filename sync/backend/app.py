@@ -10,33 +10,52 @@ Stateless over the database (``app.state.db``). One router per area (:mod:`sync.
   (:mod:`~sync.backend.routes.watchlist`); ``POST /api/v1/devices`` (admin) issues an enrolment token;
 * the inspector's web pages (:mod:`sync.backend.pages`).
 
-A :class:`~verifier.errors.ChipidError` that reaches the app is answered 413 (a limit), 400 (bad
-input) or 409 (anything else), with its message as ``detail``.
+Both services have one face (issue 19 item 7): ``GET /api/v1/health`` (:mod:`~sync.backend.routes.health`,
+no authentication), every error in the counter's shape ``{"error": {"code", "message", "details"}}``
+with codes of the one catalogue (:mod:`verifier.error_shape`, :mod:`verifier.messages`; ``message``
+in the language of ``Accept-Language``, else the ``lang`` cookie, else Vietnamese), the API docs at
+``/docs`` served offline (:mod:`verifier.offline_docs`; the OpenAPI 3.1 document at ``/openapi.json``)
+and Prometheus metrics at ``GET /metrics`` (:mod:`sync.backend.metrics`). A
+:class:`~verifier.errors.ChipidError` that reaches the app is answered 413 (a limit), 400 (bad input)
+or 409 (anything else).
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from sync.backend import metrics
 from sync.backend.db import Database
-from sync.backend.routes import devices, inspector, sessions, watchlist
-from sync.backend.routes.deps import optional_user
+from sync.backend.routes import devices, health, inspector, sessions, watchlist
+from sync.backend.routes.deps import optional_user, request_language
+from verifier import __version__, error_shape, offline_docs
 from verifier.errors import ChipidError, InputError, LimitExceededError
 
-async def chipid_error(_request: Request, exc: ChipidError) -> JSONResponse:
-    """A project error as an HTTP answer: 413 for a limit, 400 for bad input, 409 otherwise."""
-    status = 413 if isinstance(exc, LimitExceededError) else 400 if isinstance(exc, InputError) else 409
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+DESCRIPTION = """The police backend of chipid: shops' signed ledger batches in, inspectors' search, alerts and exports out.
+
+Devices authenticate by signatures (enrolment proof, signed batches); inspectors by `Authorization: Bearer TOKEN`
+from `POST /api/v1/login` (or the pages' session cookie); `GET /metrics` also takes the metrics token
+(`backend.metrics_token_env`). Errors: `{"error": {"code", "message", "details"}}`, `message` in the language of
+`Accept-Language` (vi or en; vi by default)."""
 
 
-def create_app(db: Database) -> FastAPI:
-    """The backend app over ``db``: the API routers, then the inspector's pages."""
-    app = FastAPI(title="chipid police backend", version="1", docs_url="/api/docs", openapi_url="/api/openapi.json")
+def chipid_status(exc: ChipidError) -> int:
+    """The backend's status for a project error: 413 for a limit, 400 for bad input, 409 otherwise."""
+    return 413 if isinstance(exc, LimitExceededError) else 400 if isinstance(exc, InputError) else 409
+
+
+def create_app(db: Database, metrics_token: str | None = None) -> FastAPI:
+    """The backend app over ``db``: the API routers, the docs, the metrics, then the inspector's
+    pages. ``metrics_token``: a bearer token that may read ``/metrics`` besides inspector sessions."""
+    app = FastAPI(title="chipid police backend", version=__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+                  responses=error_shape.ERROR_RESPONSES)
     app.state.db = db
-    app.add_exception_handler(ChipidError, chipid_error)
-    for area in (devices, sessions, inspector, watchlist):
+    error_shape.install(app, request_language, chipid_status)
+    for area in (health, devices, sessions, inspector, watchlist):
         app.include_router(area.router)
+    metrics.install(app, db, metrics_token)
+    offline_docs.install(app, "chipid police backend API")
 
     from sync.backend.pages import add_pages
 
@@ -49,6 +68,9 @@ WORKER_ENV_URL = "CHIPID_BACKEND_WORKER_DATABASE_URL"
 # names (not values) of the key variables when backend.data_key_env / backend.index_key_env are not the defaults
 WORKER_ENV_DATA_KEY_ENV = "CHIPID_BACKEND_WORKER_DATA_KEY_ENV"
 WORKER_ENV_INDEX_KEY_ENV = "CHIPID_BACKEND_WORKER_INDEX_KEY_ENV"
+WORKER_ENV_METRICS_TOKEN_ENV = "CHIPID_BACKEND_WORKER_METRICS_TOKEN_ENV"
+#: the default of backend.metrics_token_env
+METRICS_TOKEN_ENV = "CHIPID_BACKEND_METRICS_TOKEN"
 
 
 def app_from_env() -> FastAPI:
@@ -59,6 +81,7 @@ def app_from_env() -> FastAPI:
     from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV
 
     url = os.environ.get(WORKER_ENV_URL) or None
+    token = os.environ.get(os.environ.get(WORKER_ENV_METRICS_TOKEN_ENV) or METRICS_TOKEN_ENV) or None
     return create_app(Database.open(os.environ.get(WORKER_ENV_DIR), url, migrate=False,
                                     data_key_env=os.environ.get(WORKER_ENV_DATA_KEY_ENV) or DATA_KEY_ENV,
-                                    index_key_env=os.environ.get(WORKER_ENV_INDEX_KEY_ENV) or INDEX_KEY_ENV))
+                                    index_key_env=os.environ.get(WORKER_ENV_INDEX_KEY_ENV) or INDEX_KEY_ENV), token)

@@ -55,8 +55,8 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     """Run the backend (ingest, inspector API and pages)."""
     import uvicorn
 
-    from sync.backend.app import (WORKER_ENV_DATA_KEY_ENV, WORKER_ENV_DIR, WORKER_ENV_INDEX_KEY_ENV, WORKER_ENV_URL,
-                                  create_app)
+    from sync.backend.app import (WORKER_ENV_DATA_KEY_ENV, WORKER_ENV_DIR, WORKER_ENV_INDEX_KEY_ENV,
+                                  WORKER_ENV_METRICS_TOKEN_ENV, WORKER_ENV_URL, create_app)
 
     try:
         cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
@@ -68,17 +68,25 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
         kwargs = {"ssl_certfile": os.path.expanduser(cfg["backend.tls_cert"]), "ssl_keyfile": os.path.expanduser(cfg["backend.tls_key"])}
     host = host or cfg["backend.host"]
     port = port if port is not None else cfg["backend.port"]
+    scheme = "https" if kwargs else "http"
+    click.echo(f"chipid police backend on {scheme}://{_url_host(host)}:{port}/  (API docs: /docs, health: /api/v1/health)")
     if workers > 1:
         db.close()
         os.environ[WORKER_ENV_DIR] = str(ddir)
         os.environ[WORKER_ENV_DATA_KEY_ENV] = cfg["backend.data_key_env"]
         os.environ[WORKER_ENV_INDEX_KEY_ENV] = cfg["backend.index_key_env"]
+        os.environ[WORKER_ENV_METRICS_TOKEN_ENV] = cfg["backend.metrics_token_env"]
         if url:
             os.environ[WORKER_ENV_URL] = url
         uvicorn.run("sync.backend.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", **kwargs)
     else:
-        uvicorn.run(create_app(db), host=host, port=port, log_level="warning", **kwargs)
+        uvicorn.run(create_app(db, os.environ.get(cfg["backend.metrics_token_env"]) or None), host=host, port=port, log_level="warning", **kwargs)
+
+
+def _url_host(host: str) -> str:
+    """``host`` as it goes in a URL (RFC 3986 §3.2.2: an IPv6 literal in brackets)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @backend.group("device")

@@ -76,10 +76,10 @@ def test_search_filters_across_shops(backend, headers, two_shops):
     assert _search(backend, headers, id_number=WANTED, **{"from": "2000-01-01", "to": "2001-01-01"}) == []
     assert len(_search(backend, headers, id_number=WANTED, **{"from": "2000-01-01"})) == 2
     r = httpx.get(backend.url + "/api/v1/entries", params={"from": "yesterday"}, headers=headers["inspector"])
-    assert r.status_code == 400 and "ISO date" in r.json()["detail"]
+    assert r.status_code == 400 and "ISO date" in r.json()["error"]["details"]["detail"]
     assert _search(backend, headers, id_number="000000000000") == []
     r = httpx.get(backend.url + "/api/v1/entries", params={"limit": "x"}, headers=headers["inspector"])
-    assert r.status_code == 400 and "limit" in r.json()["detail"]
+    assert r.status_code == 400 and "limit" in r.json()["error"]["details"]["detail"]
 
 
 def test_person_history_shop_status_and_access_log(backend, headers, two_shops):
@@ -117,7 +117,7 @@ def test_watchlist_hits_raise_alerts(backend, headers, make_device):
     assert any("truy nã" in a["detail"] for a in alerts)
     bad = httpx.post(backend.url + "/api/v1/watchlist/csv", headers=headers["inspector"],
                      files={"file": ("x.csv", b"kind,value\nplate,29A-12345\n", "text/csv")})
-    assert bad.status_code == 400 and "serial or id_number" in bad.json()["detail"]
+    assert bad.status_code == 400 and "serial or id_number" in bad.json()["error"]["details"]["detail"]
 
 
 def test_roles_and_login(backend, headers, two_shops):

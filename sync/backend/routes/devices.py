@@ -1,10 +1,14 @@
-"""Device side of the backend API: health, enrolment, signed batch ingest, chain heads, enrolment tokens.
+"""Device side of the backend API: enrolment, signed batch ingest, chain heads, enrolment tokens.
 
 Devices (shop ledgers) are authenticated by signatures, not sessions: enrolment by a one-time
 token with a proof of the device key, batches by their signature (:mod:`sync.batch`); only
 issuing an enrolment token needs an admin session.
 
-    GET  /healthz
+A refused batch keeps the device protocol's fields the relay reads (``status``, ``reason``,
+``detail``, the stored head) and also carries the one error shape (``error``: code
+``batch_refused``, ``details.reason``), like every other error of the API. Each answer is counted
+for ``/metrics`` (:mod:`sync.backend.metrics`).
+
     POST /api/v1/enroll                 one-time token + device public key + proof
     POST /api/v1/ingest                 a signed, gzip'd batch (see :mod:`sync.batch`)
     GET  /api/v1/devices/{id}/head      where the stored chain of a device ends
@@ -13,16 +17,17 @@ issuing an enrolment token needs an admin session.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from sync.backend import auth, enroll
+from sync.backend import auth, enroll, metrics
 from sync.backend.db import Database
 from sync.backend.ingest import device_head, ingest
-from sync.backend.routes.deps import admin_user, get_db
+from sync.backend.routes.deps import admin_user, get_db, request_language
 from sync.batch import MAX_WIRE_BYTES
+from verifier.error_shape import ApiError, body as error_body
 from verifier.errors import InputError, SyncError
 
 router = APIRouter()
@@ -41,19 +46,14 @@ class DeviceBody(BaseModel):
     province: str = Field(min_length=1, max_length=20)
 
 
-@router.get("/healthz")
-def healthz() -> dict:
-    return {"status": "ok"}
-
-
 @router.post("/api/v1/enroll")
 def post_enroll(body: EnrollBody, db: Database = Depends(get_db)) -> dict:
     try:
         return enroll.enroll_device(db, token=body.token, device_id=body.device_id, public_key=body.public_key, proof=body.proof)
     except InputError as e:
-        raise HTTPException(400, str(e)) from e
+        raise ApiError(400, "invalid_input", str(e)) from e
     except SyncError as e:
-        raise HTTPException(409, str(e)) from e
+        raise ApiError(409, "enrollment_refused", str(e)) from e
 
 
 @router.post("/api/v1/ingest")
@@ -63,8 +63,12 @@ async def post_ingest(request: Request) -> Response:
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_WIRE_BYTES:
-            return JSONResponse({"status": "refused", "reason": "too-large", "detail": f"body exceeds {MAX_WIRE_BYTES} bytes"}, 413)
+            metrics.count_refused(request.app, "too-large")
+            detail = f"body exceeds {MAX_WIRE_BYTES} bytes"
+            return JSONResponse(_refusal(request, {"status": "refused", "reason": "too-large", "detail": detail}), 413)
     result = await run_in_threadpool(ingest, db, bytes(raw), request.headers.get("content-encoding"))
+    metrics.count_ingest(request.app, result)
+    answer = result.body if result.status_code < 400 else _refusal(request, result.body)
     headers = {"X-Chipid-Duplicate": "1" if result.duplicate else "0"}
     if result.queued:
         # This worker process was busy, so the batch waited. Letting the connection go sends
@@ -73,14 +77,21 @@ async def post_ingest(request: Request) -> Response:
         # on 3 workers: kept alive, half to nine tenths of the cores busy, varying from run to
         # run with how the connections happened to spread; shed, nine tenths in every run).
         headers["Connection"] = "close"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    return JSONResponse(answer, status_code=result.status_code, headers=headers)
+
+
+def _refusal(request: Request, refused: dict) -> dict:
+    """A refused batch's answer: the protocol's fields and the one error shape (in the request's language)."""
+    shaped = error_body("batch_refused", str(refused.get("detail") or ""), {"reason": refused.get("reason")},
+                        request_language(request))
+    return {**refused, **shaped}
 
 
 @router.get("/api/v1/devices/{device_id}/head")
 def get_head(device_id: str, db: Database = Depends(get_db)) -> dict:
     head = device_head(db, device_id)
     if head is None:
-        raise HTTPException(404, f"device {device_id!r} is not enrolled")
+        raise ApiError(404, "device_not_enrolled", f"device {device_id!r} is not enrolled", {"device_id": device_id})
     return head
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 
 from sync.backend import alerts as alerts_mod
 from sync.backend import auth, export, search
 from sync.backend.db import Database
 from sync.backend.routes.deps import admin_user, current_user, get_db
+from verifier.error_shape import ApiError
 from verifier.errors import InputError
 
 router = APIRouter()
@@ -72,7 +73,7 @@ def get_shops(_user: auth.User = Depends(current_user), db: Database = Depends(g
 def get_shop(shop_id: str, _user: auth.User = Depends(current_user), db: Database = Depends(get_db)) -> dict:
     status = search.shop_status(db, shop_id)
     if status is None:
-        raise HTTPException(404, f"shop {shop_id!r} not found")
+        raise ApiError(404, "shop_not_found", f"shop {shop_id!r} not found", {"shop_id": shop_id})
     return status
 
 
@@ -81,13 +82,15 @@ def get_export(shop_id: str, device: str | None = None, user: auth.User = Depend
                db: Database = Depends(get_db)) -> dict:
     devices = export.shop_devices(db, shop_id)
     if not devices:
-        raise HTTPException(404, f"shop {shop_id!r} has no enrolled device")
+        raise ApiError(404, "shop_has_no_device", f"shop {shop_id!r} has no enrolled device", {"shop_id": shop_id})
     if device is None:
         if len(devices) > 1:
-            raise HTTPException(400, f"shop {shop_id!r} has {len(devices)} devices: choose one with ?device= ({', '.join(devices)})")
+            raise ApiError(400, "choose_device", f"shop {shop_id!r} has {len(devices)} devices: choose one with ?device= "
+                           f"({', '.join(devices)})", {"shop_id": shop_id, "devices": devices})
         device = devices[0]
     elif device not in devices:
-        raise HTTPException(404, f"device {device!r} does not belong to shop {shop_id!r}")
+        raise ApiError(404, "device_not_in_shop", f"device {device!r} does not belong to shop {shop_id!r}",
+                       {"shop_id": shop_id, "device_id": device})
     bundle = export.export_device(db, device)
     search.log_access(db, user.name, "export", f'{{"shop":"{shop_id}","device":"{device}"}}', len(bundle["entries"]))
     return bundle
@@ -105,5 +108,5 @@ def ack(shop_id: str, alert_id: str, user: auth.User = Depends(admin_user), db: 
     with db.write() as conn:
         ok = alerts_mod.ack_alert(conn, shop_id, alert_id, user.name)
     if not ok:
-        raise HTTPException(404, "no such open alert")
+        raise ApiError(404, "alert_not_found", "no such open alert", {"shop_id": shop_id, "alert_id": alert_id})
     return {"status": "acknowledged"}

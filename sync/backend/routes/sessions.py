@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from sync.backend import auth
 from sync.backend.db import Database
 from sync.backend.routes.deps import SESSION_COOKIE, current_user, get_db
+from verifier.error_shape import ApiError
 
 router = APIRouter()
 
@@ -25,7 +26,7 @@ class LoginBody(BaseModel):
 def post_login(body: LoginBody, db: Database = Depends(get_db)) -> dict:
     result = auth.login(db, body.name, body.password)
     if result is None:
-        raise HTTPException(401, "wrong user name or password")
+        raise ApiError(401, "bad_credentials", "wrong user name or password")
     user, token = result
     return {"token": token, "name": user.name, "role": user.role}
 

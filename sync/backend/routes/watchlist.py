@@ -7,12 +7,13 @@ Matching ingested entries against the list and raising alerts is :mod:`sync.back
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, UploadFile
+from fastapi import APIRouter, Depends, UploadFile
 from pydantic import BaseModel, Field
 
 from sync.backend import auth, watchlist
 from sync.backend.db import Database
 from sync.backend.routes.deps import current_user, get_db
+from verifier.error_shape import ApiError
 
 router = APIRouter()
 
@@ -48,5 +49,5 @@ async def post_watchlist_csv(file: UploadFile, user: auth.User = Depends(current
 @router.delete("/api/v1/watchlist/{item_id}")
 def delete_watchlist(item_id: str, _user: auth.User = Depends(current_user), db: Database = Depends(get_db)) -> dict:
     if not watchlist.deactivate(db, item_id):
-        raise HTTPException(404, "no such active watchlist item")
+        raise ApiError(404, "watchlist_item_not_found", "no such active watchlist item", {"item_id": item_id})
     return {"status": "removed"}
