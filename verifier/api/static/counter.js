@@ -45,7 +45,8 @@ function setProgress(status, step) {
 // what to install and where Vietnam publishes it. Not in demo mode (the demo card has its own banner).
 function trustBanner(h) {
   const c = (h.trust_store || {}).cccd;
-  const show = !h.demo && c && !c.fully;
+  // while a card's verdict is on screen, its own sentence says what this banner says (and keeps the form above the fold)
+  const show = !h.demo && c && !c.fully && $("verdict-panel").hidden;
   $("trust-banner").hidden = !show;
   $("trust-banner").textContent = show ? (LANG === "en" ? c.message : c.message_vi) : "";
 }
@@ -200,6 +201,7 @@ function showResult(s) {
   $("read-card").disabled = false;
   $("progress-row").hidden = true;
   showVerdict(r);
+  $("trust-banner").hidden = true;  // the verdict says it for this card (trustBanner)
   $("identity").hidden = false;
   $("chip-photo").src = `/api/v1/scans/${s.id}/portrait`;
   showHolder(r);
@@ -273,6 +275,7 @@ function applyOverride() {
   if (!reason) { $("override").focus(); return; }
   overrideReason = reason;
   applyAdmission();
+  window.scrollTo(0, 0);
 }
 
 async function submitPawn(ev) {
@@ -311,7 +314,7 @@ function resetCustomer(focus) {
   $("face-decision").textContent = T.face_pending; $("face-decision").className = "badge"; $("face-reasons").textContent = "";
   $("pawn-form").reset();
   $("scan-progress").textContent = ""; $("progress-row").hidden = true;
-  if (focus) $("read-card").focus();
+  if (focus) { $("read-card").focus(); health(); }  // health: the trust banner comes back with no card on screen
 }
 
 function listen() {
