@@ -194,6 +194,7 @@ def test_unverified_card_blocks_the_form_and_only_a_manager_override_opens_it(pc
     page.fill("#override", reason)
     page.click("#override-apply")
     assert page.is_hidden("#block-notice") and page.is_hidden("#pawn-panel")  # the face step is still needed
+    assert page.inner_text("#verdict-todo") == f"Đã chấp thuận ngoại lệ: {reason}"
     _face(page)
     assert page.is_visible("#pawn-panel") and page.is_visible("#override-active") and page.is_enabled("#confirm")
     _in_viewport(page, "#confirm", size)

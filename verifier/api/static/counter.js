@@ -262,6 +262,8 @@ function applyAdmission() {
   notice.className = "block-notice " + (a.block ? a.block.kind : "");
   if ($("override-box")) $("override-box").hidden = !(a.needsOverride && canOverride);
   $("override-active").hidden = !overrideReason;
+  if (currentResult && currentResult.verdict !== "authentic")  // what to do now: the manager's exception, once given
+    $("verdict-todo").textContent = overrideReason ? `${T.override_active}: ${overrideReason}` : (T["todo_" + currentResult.verdict] || "");
   $("pawn-panel").hidden = !a.open;
   $("pawn-fields").disabled = !a.open;
   $("action-panel").hidden = notice.hidden && $("pawn-panel").hidden && (!$("override-box") || $("override-box").hidden);
