@@ -173,10 +173,8 @@ IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", description=(
 
 def _refused(status: int, e: ContractRefused | BadSearch | IdempotencyConflict, code: str | None = None,
              details: dict | None = None) -> ApiError:
-    """An :class:`ApiError` carrying the Vietnamese sentence of a refusal that has one (``details.message_vi``)."""
+    """An :class:`ApiError` for a refusal; its text in the caller's language comes from the catalogue by code."""
     details = dict(details if details is not None else getattr(e, "details", None) or {})
-    if getattr(e, "message_vi", None):
-        details.setdefault("message_vi", e.message_vi)
     return ApiError(status, code or getattr(e, "code", "conflict"), str(e), details)
 
 
@@ -191,8 +189,7 @@ def _idempotent(request: Request, user: User, key: str | None, body: dict):
     except IdempotencyConflict as e:
         raise _refused(409, e, "idempotency_key_reused") from e
     except InputError as e:
-        raise ApiError(400, "bad_idempotency_key", str(e), {"message_vi": "Mã chống gửi trùng (Idempotency-Key) không hợp lệ: "
-                                                                          "dùng 1-200 ký tự ASCII (ví dụ một UUID)."}) from e
+        raise ApiError(400, "bad_idempotency_key", str(e)) from e
 
 
 @router.post("/transactions", status_code=201, response_model=TransactionCreated, tags=["transactions"],

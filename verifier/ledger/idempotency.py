@@ -59,9 +59,7 @@ SCHEMA: tuple[str, ...] = (
 
 
 class IdempotencyConflict(InputError):
-    """The key was used before for another request (HTTP 409)."""
-
-    message_vi = "Mã chống gửi trùng (Idempotency-Key) này đã dùng cho một yêu cầu khác: hãy tạo mã mới cho hợp đồng mới."
+    """The key was used before for another request (HTTP 409; catalogue code ``idempotency_key_reused``)."""
 
     def __init__(self, key: str) -> None:
         super().__init__(f"the Idempotency-Key {key[:40]!r} was already used for another request: "

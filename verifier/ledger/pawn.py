@@ -73,20 +73,18 @@ _RETRY_FIELDS = ("type", "pawner", "items", "ownership_evidence", "valuation_vnd
 class ContractRefused(InputError):
     """A contract or event breaks a rule (legal rate cap, unverified card, face not confirmed...)."""
 
-    def __init__(self, code: str, message: str, details: dict | None = None, message_vi: str | None = None) -> None:
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = code  # the catalogue code (verifier.messages): the API answers in the caller's language
         self.details = details or {}
-        self.message_vi = message_vi
 
 
 class BadSearch(InputError):
     """A search term that cannot be what it claims to be (an ID number with letters, of a wrong length)."""
 
-    def __init__(self, code: str, message: str, message_vi: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code
-        self.message_vi = message_vi
+        self.code = code  # the catalogue code (verifier.messages)
 
 
 def _created(entry: Entry) -> dict:
@@ -121,14 +119,12 @@ def id_search(text: str) -> tuple[str, str]:
     """An ID number as typed -> ``("id" | "id_tail", digits)``; :class:`BadSearch` when it cannot be one."""
     raw = re.sub(r"[\s.\-]", "", str(text))
     if not raw.isdigit() or not raw.isascii():
-        raise BadSearch("bad_id_number", f"id_number: expected digits only, found {len(raw)} characters with other signs",
-                        "Số định danh chỉ gồm chữ số: kiểm tra lại số đã nhập.")
+        raise BadSearch("bad_id_number", f"id_number: expected digits only, found {len(raw)} characters with other signs")
     if len(raw) in ID_LENGTHS:
         return "id", raw
     if len(raw) in TAILS:
         return "id_tail", raw
-    raise BadSearch("bad_id_number", f"id_number: expected 12 digits (CCCD), 9 (CMND) or the last 4-6 digits; found {len(raw)} digits",
-                    f"Số định danh phải có 12 chữ số (CCCD), 9 chữ số (CMND) hoặc 4-6 chữ số cuối; số đã nhập có {len(raw)} chữ số.")
+    raise BadSearch("bad_id_number", f"id_number: expected 12 digits (CCCD), 9 (CMND) or the last 4-6 digits; found {len(raw)} digits")
 
 
 def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, face_confirmed_by: str | None,
@@ -352,8 +348,7 @@ class PawnBook:
             if body.get(key) not in (None, ""):
                 payload[key] = body[key]
         if event_type == "correction" and not allowed(role, "txn.override"):
-            raise ContractRefused("correction_needs_manager", f"only a manager may correct or cancel a contract; you are {role!r}",
-                                  message_vi="Chỉ quản lý mới được hủy / đính chính hợp đồng: hãy gọi quản lý.")
+            raise ContractRefused("correction_needs_manager", f"only a manager may correct or cancel a contract; you are {role!r}")
         if event_type in ("partial_payment",) and not (isinstance(body.get("amount_vnd"), int) and body["amount_vnd"] > 0):
             raise ContractRefused("amount_required", "a partial payment needs amount_vnd > 0")
         if event_type in ("correction", "suspicious", "forfeited") and not body.get("reason"):
@@ -489,8 +484,7 @@ class PawnBook:
         if serial:
             wanted = norm_serial(serial)
             if not wanted:
-                raise BadSearch("bad_serial", "serial: expected letters or digits",
-                                "Số serial phải có chữ hoặc số: kiểm tra lại.")
+                raise BadSearch("bad_serial", "serial: expected letters or digits")
             # the whole serial, or its last 4-6 characters
             terms.append((blind("serial", wanted), blind("serial_tail", wanted)) if len(wanted) in TAILS else blind("serial", wanted))
         if status and status != "overdue" and status not in STATUSES:
