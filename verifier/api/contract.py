@@ -10,16 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from verifier.api.i18n import STRINGS
 from verifier.local_time import local_time
 
 FONTS = Path(__file__).resolve().parent / "static" / "fonts"
 
-STATUS_VI = {"active": "Đang cầm", "redeemed": "Đã chuộc", "forfeited": "Quá hạn – tài sản thuộc cửa hàng", "liquidated": "Đã thanh lý"}
+STATUS_VI = {"active": "Đang cầm", "redeemed": "Đã chuộc", "forfeited": "Quá hạn – tài sản thuộc cửa hàng", "liquidated": "Đã thanh lý",
+             "cancelled": STRINGS["vi"]["cancelled"]}
 EVENT_VI = {
     "redeemed": "Chuộc đồ", "extended": "Gia hạn", "partial_payment": "Trả một phần", "forfeited": "Không chuộc (mất quyền chuộc)",
     "liquidated": "Thanh lý", "correction": "Đính chính", "suspicious": "Báo nghi vấn cho công an",
+    "cancel": "Hủy hợp đồng (quản lý)", "damaged": STRINGS["vi"]["damaged"],
 }
-VERDICT_VI = {"authentic": "Thẻ thật (chữ ký số hợp lệ)", "not_authentic": "KHÔNG xác thực được – nghi giả", "unverified": "Chưa xác thực đầy đủ"}
+#: the counter's verdict labels (THẺ HỢP LỆ / CHƯA XÁC MINH ĐƯỢC / KHÔNG HỢP LỆ): one source, verifier/api/i18n.py
+VERDICT_VI = {v: STRINGS["vi"][v] for v in ("authentic", "unverified", "not_authentic")}
 FACE_VI = {"match": "Khớp khuôn mặt", "refer": "Chưa chắc chắn – nhân viên đã đối chiếu", "no_match": "Không khớp"}
 CATEGORY_VI = {"phone": "Điện thoại", "motorbike": "Xe máy", "laptop": "Máy tính", "jewelry": "Vàng bạc, trang sức",
                "watch": "Đồng hồ", "other": "Khác"}
@@ -74,8 +78,12 @@ def context(view: dict, cfg: Any) -> dict:
         ("Đã trả", vnd(view.get("paid_vnd") or 0)),
         ("Tình trạng", STATUS_VI.get(view.get("status"), view.get("status")) + (" – ĐÃ BÁO NGHI VẤN" if view.get("flagged") else "")),
     ]
+    # what a reader of the contract must see first: cancelled (hủy), corrected (đính chính), damaged ledger entry
+    markers = [(k, STRINGS["vi"][k]) for k, on in (("cancelled", view.get("status") == "cancelled"),
+                                                  ("corrected", bool(view.get("corrected"))),
+                                                  ("damaged", bool(view.get("damaged")))) if on]
     events = [
-        (local_time(e.get("ts")), EVENT_VI.get(e.get("type"), e.get("type")),
+        (local_time(e.get("ts")), EVENT_VI["cancel"] if e.get("cancel") else EVENT_VI.get(e.get("type"), e.get("type")),
          " ".join(x for x in (vnd(e["amount_vnd"]) if e.get("amount_vnd") else "",
                               f"+{e['extend_days']} ngày → {vdate(e.get('new_due_date'))}" if e.get("extend_days") else "",
                               e.get("reason") or "", e.get("notes") or "") if x),
@@ -91,6 +99,7 @@ def context(view: dict, cfg: Any) -> dict:
         "items": [dict(i, category=CATEGORY_VI.get(i.get("category"), i.get("category"))) for i in view.get("items") or []],
         "ownership": view.get("ownership_evidence") or "",
         "events": events,
+        "markers": markers,
         "demo": bool(view.get("demo")),
         "clerk": (view.get("created_by") or {}).get("user", ""),
         "created_local": local_time(view.get("created_at")),
@@ -128,6 +137,10 @@ def render_pdf(view: dict, cfg: Any) -> bytes:
     text("Độc lập – Tự do – Hạnh phúc", 10, False, "C")
     text("HỢP ĐỒNG CẦM ĐỒ – BIÊN NHẬN", 15, True, "C", 10)
     text(f"Số: {view['contract_no']}", 10, False, "C")
+    if c["markers"]:
+        pdf.set_text_color(180, 0, 0)
+        text(" · ".join(label.upper() for _, label in c["markers"]), 12, True, "C")
+        pdf.set_text_color(0, 0, 0)
     text(f"{c['shop']['name']}  {c['shop']['address']}  GCN ANTT: {c['shop']['license'] or '—'}", 9, False, "C")
     rows("Bên cầm đồ", c["pawner_rows"])
     rows("Xác thực", c["verify_rows"])

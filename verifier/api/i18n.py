@@ -68,6 +68,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "holder_personal_identification": "Đặc điểm nhận dạng", "holder_father_name": "Họ tên cha",
         "holder_mother_name": "Họ tên mẹ", "holder_spouse_name": "Họ tên vợ/chồng", "holder_old_id_number": "Số CMND cũ",
         "holder_issue_date": "Ngày cấp", "holder_expiry_date": "Có giá trị đến",
+        # issue 17 items 3, 6: nothing doubled, corrections, a damaged ledger
+        "cancelled": "Đã hủy", "corrected": "Đã đính chính", "damaged": "Dữ liệu bị hỏng / bị sửa",
+        "ledger_damaged_title": "SỔ CÁI BỊ HỎNG", "ledger_damaged_entry": "bản ghi đầu tiên bị hỏng: số {seq}",
+        "ledger_damaged_goes_on": "Quầy vẫn ghi hợp đồng mới; đã báo cơ quan công an.",
+        "correction_title": "Hủy / đính chính (chỉ quản lý)", "correction_reason": "Lý do hủy (bắt buộc)",
+        "correction_apply": "Hủy hợp đồng này", "correction_missing": "Phải ghi lý do hủy.",
+        "correction_done": "Đã ghi nhận việc hủy hợp đồng (sổ cái không bị sửa).",
+        "saving": "Đang lưu…",
     },
     "en": {
         "app": "chipid – pawn counter",
@@ -130,6 +138,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "holder_personal_identification": "Identifying marks", "holder_father_name": "Father",
         "holder_mother_name": "Mother", "holder_spouse_name": "Spouse", "holder_old_id_number": "Old ID (CMND)",
         "holder_issue_date": "Issued", "holder_expiry_date": "Expires",
+        # issue 17 items 3, 6: nothing doubled, corrections, a damaged ledger
+        "cancelled": "Cancelled", "corrected": "Corrected", "damaged": "Data damaged / rewritten",
+        "ledger_damaged_title": "LEDGER DAMAGED", "ledger_damaged_entry": "first bad entry: no. {seq}",
+        "ledger_damaged_goes_on": "The counter still records new contracts; the police have been told.",
+        "correction_title": "Cancel / correct (manager only)", "correction_reason": "Reason for cancelling (required)",
+        "correction_apply": "Cancel this contract", "correction_missing": "A reason is required.",
+        "correction_done": "The cancellation is recorded (the ledger is not edited).",
+        "saving": "Saving…",
     },
 }
 

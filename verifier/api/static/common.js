@@ -7,8 +7,9 @@ const PAGE_LANG = document.documentElement.lang === "en" ? "en" : "vi";
 
 // Errors come in the page's language (verifier/messages.py catalogue, chosen by Accept-Language): error.message is
 // the sentence for the clerk, error.details.detail the technical detail behind "chi tiết".
-async function api(method, url, body) {
-  const opts = { method, headers: { "x-csrf-token": CSRF, "accept-language": PAGE_LANG }, credentials: "same-origin" };
+// headers: extra request headers (an Idempotency-Key, README "Idempotency-Key").
+async function api(method, url, body, headers) {
+  const opts = { method, headers: { "x-csrf-token": CSRF, "accept-language": PAGE_LANG, ...(headers || {}) }, credentials: "same-origin" };
   if (body !== undefined) { opts.headers["content-type"] = "application/json"; opts.body = JSON.stringify(body); }
   const r = await fetch(url, opts);
   const ct = r.headers.get("content-type") || "";
@@ -68,7 +69,7 @@ async function runSearch(page) {
     $("search-count").textContent = `${res.total} ${T.results}`;
     for (const r of res.items) {
       const status = el("td", {}, T[r.status] || r.status, r.flagged ? el("span", { class: "badge bad" }, T.flagged) : null,
-                        r.demo ? el("span", { class: "badge demo" }, T.demo) : null);
+                        r.demo ? el("span", { class: "badge demo" }, T.demo) : null, ...markers(r));
       tbody.append(el("tr", { "data-id": r.id },
         el("td", {}, r.contract_no), el("td", {}, r.pawner_name || ""), el("td", {}, r.pawner_id_number || ""),
         el("td", {}, (r.items || []).join(", ")), el("td", {}, vnd(r.loan_vnd)), el("td", {}, localTime(r.created_at)),
@@ -76,6 +77,12 @@ async function runSearch(page) {
         el("td", {}, el("button", { type: "button", class: "open", onclick: () => openContract(r.id) }, T.open))));
     }
   } catch (e) { $("search-count").textContent = `${T.error}: ${e.message}`; }
+}
+
+// cancelled (hủy), corrected (đính chính), damaged ledger entry (issue 17 items 3, 6): badges in Vietnamese
+function markers(r) {
+  return [["cancelled", r.status === "cancelled"], ["corrected", r.corrected], ["damaged", r.damaged]]
+    .filter(([, on]) => on).map(([k]) => el("span", { class: "badge marker " + k, "data-marker": k }, T[k]));
 }
 
 async function openContract(id) {
@@ -95,7 +102,7 @@ async function openContract(id) {
   const events = el("ul", { class: "checks", id: "detail-events" });
   for (const e of v.events || []) events.append(el("li", {}, `${localTime(e.ts)} · ${e.type} · ${e.by ? e.by.user : ""} ${e.reason || ""}`));
   box.replaceChildren(el("h3", {}, v.contract_no, v.demo ? el("span", { class: "badge demo" }, T.demo) : null,
-                         v.flagged ? el("span", { class: "badge bad" }, T.flagged) : null), dl, events,
+                         v.flagged ? el("span", { class: "badge bad" }, T.flagged) : null, ...markers(v)), dl, events,
     el("p", {}, el("a", { href: `/contracts/${v.id}/print`, target: "_blank", id: "detail-print" }, T.print), " · ",
       el("a", { href: `/api/v1/transactions/${v.id}/contract.pdf`, target: "_blank" }, T.pdf)));
   if (document.body.dataset.canAct === "1") box.append(lifecycleActions(v));

@@ -10,6 +10,11 @@ let currentFace = null;     // its face decision (POST /api/v1/scans/{id}/face)
 let overrideReason = "";    // a manager's accepted written reason for a verdict other than authentic
 let canOverride = false;    // GET /api/v1/me: the user's role holds txn.override
 let stream = null;          // the EventSource of /api/v1/events
+// Nothing doubled (issue 17 item 3): one Idempotency-Key per contract form, sent with every confirm of that form (a retry
+// or a second click gets the first answer, README "Idempotency-Key"); a new one only with "Khách mới" (resetCustomer).
+let contractKey = crypto.randomUUID();
+let contractSaved = false;  // this form's contract is saved: confirm stays disabled until "Khách mới"
+let saving = false;         // the confirm request is in flight
 const seenScanEvents = new Map();  // scan id -> its last terminal event, for an event that beats the POST's answer
 const LANG = document.documentElement.lang;
 const POLICY = JSON.parse(($("verdict-policy") || {}).textContent || '{"decisive": [], "required": []}');
@@ -58,6 +63,18 @@ function ledgerBanner(h) {
   $("ledger-banner").textContent = l.failed ? (LANG === "en" ? l.failed_message : l.failed_vi) : "";
 }
 
+// Damaged ledger (GET /api/v1/health ledger.damaged, issue 17 item 6): loud, not fatal. A red banner names the first
+// bad entry; the counter keeps working (new contracts are still recorded, the police are told by the next batch).
+function damagedBanner(h) {
+  const d = (h.ledger || {}).damaged;
+  const b = $("ledger-damaged-banner");
+  b.hidden = !d;
+  if (!d) { b.replaceChildren(); b.removeAttribute("data-seq"); return; }
+  b.dataset.seq = String(d.first_bad_seq);
+  b.replaceChildren(el("strong", {}, T.ledger_damaged_title), " – ", T.ledger_damaged_entry.replace("{seq}", d.first_bad_seq), ". ",
+                    say(d.reason, d.reason_vi), " ", T.ledger_damaged_goes_on);
+}
+
 async function health() {
   try {
     const h = await api("GET", "/api/v1/health");
@@ -65,6 +82,7 @@ async function health() {
     $("reader-status").className = "badge " + (h.reader.busy ? "refer" : "ok");
     trustBanner(h);
     ledgerBanner(h);
+    damagedBanner(h);
   } catch (e) { $("reader-status").textContent = e.message; }
   try {
     const s = await api("GET", "/api/v1/sync");
@@ -85,7 +103,7 @@ async function loadMe() {
 // a handheld USB QR scanner types the QR text (| separators) and Enter into the access-key field: the form's submit
 async function startScan(ev, fromCamera) {
   if (ev) ev.preventDefault();
-  resetCustomer(false);
+  resetCustomer(false, true);
   $("read-card").disabled = true;
   if ($("read-qr-camera")) $("read-qr-camera").disabled = true;
   try {
@@ -234,7 +252,7 @@ function showFace(d) {
   $("camera-empty").hidden = true;
   $("refer-confirm").checked = false;
   $("refer-row").hidden = d.decision !== "refer";
-  $("saved").hidden = true;
+  if (!contractSaved) $("saved").hidden = true;
   applyAdmission();
   if (!$("pawn-panel").hidden) $("item-description").focus({ preventScroll: true });
 }
@@ -265,7 +283,7 @@ function applyAdmission() {
   if (currentResult && currentResult.verdict !== "authentic")  // what to do now: the manager's exception, once given
     $("verdict-todo").textContent = overrideReason ? `${T.override_active}: ${overrideReason}` : (T["todo_" + currentResult.verdict] || "");
   $("pawn-panel").hidden = !a.open;
-  $("pawn-fields").disabled = !a.open;
+  $("pawn-fields").disabled = !a.open || contractSaved;
   $("action-panel").hidden = notice.hidden && $("pawn-panel").hidden && (!$("override-box") || $("override-box").hidden);
   return a;
 }
@@ -280,8 +298,11 @@ function applyOverride() {
   window.scrollTo(0, 0);
 }
 
+// confirm: disabled while the request is in flight and once saved (only "Khách mới" opens a new form); the form's one
+// Idempotency-Key makes a second click that still reaches the server (a double-click, a retry) return the same contract
 async function submitPawn(ev) {
   ev.preventDefault();
+  if (saving || contractSaved) return;
   const err = $("pawn-error"); err.hidden = true;
   if (!applyAdmission().open) return;
   const item = { description: $("item-description").value, category: $("item-category").value, serial: $("item-serial").value };
@@ -293,9 +314,13 @@ async function submitPawn(ev) {
     ownership_evidence: $("ownership").value, notes: $("notes").value, face_refer_confirmed: $("refer-confirm").checked,
   };
   if (overrideReason) body.override_reason = overrideReason;
+  saving = true;
   $("confirm").disabled = true;
+  $("confirm").textContent = T.saving;
   try {
-    const r = await api("POST", "/api/v1/transactions", body);
+    const r = await api("POST", "/api/v1/transactions", body, { "Idempotency-Key": contractKey });
+    contractSaved = true;
+    $("pawn-fields").disabled = true;
     $("contract-no").textContent = r.contract_no;
     $("print-link").href = `/contracts/${r.id}/print`;
     $("pdf-link").href = `/api/v1/transactions/${r.id}/contract.pdf`;
@@ -303,11 +328,18 @@ async function submitPawn(ev) {
     $("print-link").focus();
     runSearch(1);
   } catch (e) { err.replaceChildren(errorBox(e, T.error)); err.hidden = false; }
-  $("confirm").disabled = false;
+  saving = false;
+  $("confirm").textContent = T.confirm;
+  $("confirm").disabled = contractSaved;
 }
 
-function resetCustomer(focus) {
+// "Khách mới": everything of the last customer goes, the access key included, and the next contract form gets its own
+// Idempotency-Key. keepKey: a new read (startScan) keeps the access key just typed or scanned.
+function resetCustomer(focus, keepKey) {
   currentScan = null; currentResult = null; currentFace = null; overrideReason = "";
+  contractKey = crypto.randomUUID(); contractSaved = false; saving = false;
+  $("confirm").disabled = false; $("confirm").textContent = T.confirm;
+  if (!keepKey) $("access-key").value = "";
   $("verdict-panel").hidden = true; $("identity").hidden = true; $("pawn-panel").hidden = true; $("saved").hidden = true;
   $("pawn-fields").disabled = true; $("block-notice").hidden = true;
   if ($("override-box")) { $("override-box").hidden = true; $("override").value = ""; $("override-error").hidden = true; }
