@@ -340,7 +340,9 @@ function resetCustomer(focus, keepKey) {
   contractKey = crypto.randomUUID(); contractSaved = false; saving = false;
   $("confirm").disabled = false; $("confirm").textContent = T.confirm;
   if (!keepKey) $("access-key").value = "";
-  $("verdict-panel").hidden = true; $("identity").hidden = true; $("pawn-panel").hidden = true; $("saved").hidden = true;
+  $("verdict-panel").hidden = true; $("identity").hidden = true;
+  for (const id of ["verdict", "verdict-why", "verdict-todo"]) $(id).textContent = "";
+  $("holder").replaceChildren(); $("checks").replaceChildren(); $("chip-photo").removeAttribute("src"); $("pawn-panel").hidden = true; $("saved").hidden = true;
   $("pawn-fields").disabled = true; $("block-notice").hidden = true;
   if ($("override-box")) { $("override-box").hidden = true; $("override").value = ""; $("override-error").hidden = true; }
   $("consent").checked = false; $("camera-photo").hidden = true; $("camera-photo").removeAttribute("src"); $("camera-empty").hidden = false;
