@@ -230,3 +230,31 @@ def test_new_customer_clears_the_access_key_and_the_verdict(live_server, chromiu
     assert page.evaluate("currentScan === null && currentResult === null")
     assert page.evaluate("contractKey") != key
     assert errors == []
+
+
+def test_manager_cancels_a_contract_on_its_page_with_a_reason(live_server, chromium):  # noqa: F811
+    clerk = live_server.add_user("lan", "clerk")
+    manager = live_server.add_user("quanly", "manager")
+    page, errors, _ = _open_counter(chromium, live_server.base, clerk, DESKTOP)
+    number = _contract(page, "SERIAL-HUY-1")
+    txn_id = next(i["id"] for i in page.evaluate(LIST)["items"] if i["contract_no"] == number)
+    page.goto(f"{live_server.base}/contracts/{txn_id}/print")
+    assert page.locator("#correction-form").count() == 0 and page.locator("#contract-markers").count() == 0  # a clerk: no cancel
+    page.close()
+
+    page, errors, _ = _open_counter(chromium, live_server.base, manager, DESKTOP)
+    page.goto(f"{live_server.base}/contracts/{txn_id}/print")
+    assert page.inner_text("#correction-form h3") == "Hủy / đính chính (chỉ quản lý)"
+    page.click("#correction-apply")  # no reason: refused on the page, nothing recorded
+    assert page.inner_text("#correction-error") == "Phải ghi lý do hủy."
+    assert page.evaluate(f"api('GET', '/api/v1/transactions/{txn_id}').then(v => v.status)") == "active"
+    page.fill("#correction-reason", "Bấm lưu nhầm hai lần")
+    page.click("#correction-apply")
+    page.wait_for_selector("#contract-markers")
+    assert page.inner_text('[data-marker="cancelled"]').upper() == "ĐÃ HỦY"
+    assert page.inner_text('[data-marker="corrected"]').upper() == "ĐÃ ĐÍNH CHÍNH"
+    assert "Hủy hợp đồng (quản lý)" in page.inner_text("article") and "Bấm lưu nhầm hai lần" in page.inner_text("article")
+    assert page.locator("#correction-form").count() == 0  # cancelled once
+    view = page.evaluate(f"api('GET', '/api/v1/transactions/{txn_id}')")
+    assert view["status"] == "cancelled" and view["corrected"] is True
+    assert errors == []
