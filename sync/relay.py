@@ -11,16 +11,27 @@
 * **Suspicious events jump the queue**: a ``suspicious`` event further back than the next
   batch is first sent alone in a *priority* batch (the backend alerts at once) and later
   again in chain order.
-* **Backoff**: exponential from ``sync.backoff_base_s`` to ``sync.backoff_max_s`` with full
-  jitter; a refused batch (fork, conflict, bad key) is retried at the same slow pace after
-  being reported, so the shop needs no intervention once the cause is fixed.
+* **Backoff and recovery** (issue 19 item 6): after a failed attempt the relay waits, with full
+  jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"), up to a ceiling that doubles
+  per failed *attempt* from ``sync.backoff_base_s`` to ``sync.backoff_max_s``. New entries
+  committed meanwhile do not wake it: a wake during backoff is neither an attempt nor a failure,
+  so a busy counter cannot push the delay to the cap. When the backend could not be reached (not
+  when it refused the content), the ceiling is also kept under half of how long the backend has
+  been unreachable, and never under ``sync.backoff_base_s``: the relay probes a backend that just
+  went away every second or so (each attempt after a failure starts with the cheap head query,
+  ``GET /api/v1/devices/{id}/head``, and goes on with the batches as soon as it answers), while a
+  backend that keeps failing is tried less and less often, up to the cap. A refused batch (fork,
+  conflict, bad key) is retried at the plain exponential pace after being reported, so the shop
+  needs no intervention once the cause is fixed.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,6 +46,8 @@ from verifier.ledger.entry import GENESIS, utc_now
 log = logging.getLogger(__name__)
 
 PRIORITY_PEEK = 20
+#: after an unreachable backend, the next attempt comes within this share of the outage so far
+PROBE_SHARE = 0.5
 
 
 class DeliveryError(SyncError):
@@ -69,12 +82,23 @@ class RelaySettings:
                    float(config["sync.interval_s"]), float(config["sync.timeout_s"]))
 
 
-def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Full jitter: uniform(0, min(cap, base * 2**(failures-1)))."""
+def retry_ceiling(failures: int, base: float, cap: float, down_s: float = math.inf) -> float:
+    """The longest wait before the next attempt after ``failures`` failed attempts in a row:
+    ``min(cap, base * 2**(failures-1))``, and, for a backend unreachable for ``down_s`` seconds,
+    at most ``max(base, down_s * PROBE_SHARE)`` (pass ``math.inf`` for a refusal: plain backoff).
+    A backend down for a second is probed about every ``base`` seconds; one that keeps failing
+    reaches the cap once it has been down for ``cap / PROBE_SHARE`` seconds."""
     if failures <= 0:
         return 0.0
     ceiling = min(cap, base * (2 ** min(failures - 1, 30)))
-    return (rng or random).uniform(0, ceiling)
+    return min(ceiling, max(base, down_s * PROBE_SHARE))
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random | None = None,
+                  down_s: float = math.inf) -> float:
+    """Full jitter: uniform(0, :func:`retry_ceiling`)."""
+    ceiling = retry_ceiling(failures, base, cap, down_s)
+    return (rng or random).uniform(0, ceiling) if ceiling else 0.0
 
 
 def _after(ts: str) -> str:
@@ -85,7 +109,8 @@ def _after(ts: str) -> str:
 class Relay:
     """Delivers one ledger. Not thread-safe by itself: one relay per ledger (see :func:`start_relay`)."""
 
-    def __init__(self, ledger: Any, settings: RelaySettings, client: BackendClient | None = None) -> None:
+    def __init__(self, ledger: Any, settings: RelaySettings, client: BackendClient | None = None, *,
+                 clock: Any = time.monotonic, rng: random.Random | None = None) -> None:
         self.ledger = ledger
         self.settings = settings
         self.client = client or BackendClient(settings.backend_url, settings.cert_sha256, settings.timeout_s)
@@ -97,6 +122,14 @@ class Relay:
         self.last_success: str | None = None
         self.delivered = 0
         self._checked_stale_error = False
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._down_since: float | None = None  # clock() at the first failure in a row
+        self._refused = False                  # the last failure was a refusal of the content
+        self.retry_ceiling_s = 0.0             # the ceiling the current wait was drawn under
+        self.next_attempt: str | None = None   # UTC time of the next attempt while backing off
+        self.wakes_ignored = 0                 # new entries announced while backing off
+        self.failed_attempts = 0               # since start, for the log and the tests
 
     def close(self) -> None:
         self.client.close()
@@ -256,10 +289,17 @@ class Relay:
         self.failures = 0
         self.last_error = None
         self.last_success = utc_now()
+        self._down_since = None
+        self.retry_ceiling_s = 0.0
+        self.next_attempt = None
 
     def record_failure(self, e: Exception) -> None:
         self.failures += 1
+        self.failed_attempts += 1
         self.last_error = str(e)
+        self._refused = bool(getattr(e, "permanent", False))
+        if self._down_since is None:
+            self._down_since = self._clock()
         self._cursor = None  # ask the backend again where to resume
         try:
             self.ledger.record_sync(None, str(e))
@@ -267,17 +307,42 @@ class Relay:
             log.exception("cannot record the sync error in the ledger")
         log.warning("delivery to the police backend failed (%d in a row): %s", self.failures, e)
 
+    def retry_delay(self) -> float:
+        """Seconds to wait after the failure just recorded (see the module docstring), drawn with full
+        jitter; sets :attr:`retry_ceiling_s` and :attr:`next_attempt` for the status."""
+        down_s = math.inf if self._refused else max(0.0, self._clock() - (self._down_since or self._clock()))
+        self.retry_ceiling_s = retry_ceiling(self.failures, self.settings.backoff_base_s, self.settings.backoff_max_s, down_s)
+        delay = self._rng.uniform(0, self.retry_ceiling_s) if self.retry_ceiling_s else 0.0
+        at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        self.next_attempt = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return delay
+
+    def attempt(self, stop: threading.Event | None = None) -> tuple[bool, float]:
+        """One attempt: deliver the backlog, or record the failure. Returns (delivered, seconds to wait):
+        ``sync.interval_s`` after a success (a wake cuts it short), else :meth:`retry_delay` (a wake
+        does not)."""
+        try:
+            self.drain(stop)
+        except Exception as e:  # noqa: BLE001 - the relay must survive anything and report it
+            self.record_failure(e)
+            return False, self.retry_delay()
+        return True, self.settings.interval_s
+
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
-        """Deliver forever (until ``stop``), with backoff after failures."""
+        """Deliver forever (until ``stop``). ``wake`` (set on each ledger commit) ends the idle wait at
+        once, but not a backoff wait: there it is counted in :attr:`wakes_ignored` and the wait goes on."""
         wake = wake or threading.Event()
         while not stop.is_set():
-            try:
-                self.drain(stop)
-                delay = self.settings.interval_s
-            except Exception as e:  # noqa: BLE001 - the relay must survive anything and report it
-                self.record_failure(e)
-                delay = backoff_delay(self.failures, self.settings.backoff_base_s, self.settings.backoff_max_s)
-            wake.wait(delay)
+            ok, delay = self.attempt(stop)
+            deadline = self._clock() + delay
+            while not stop.is_set():
+                left = deadline - self._clock()
+                if left <= 0 or not wake.wait(left):
+                    break
+                wake.clear()
+                if ok:
+                    break
+                self.wakes_ignored += 1
             wake.clear()
 
     def status(self) -> dict:
@@ -367,6 +432,8 @@ def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
         "last_error_vi": error_vi(last_error),
         "last_attempt": state.get("last_attempt"),
         "failures": int(state.get("failures") or 0),
+        "next_attempt": relay.next_attempt if relay is not None else None,
+        "retry_ceiling_s": relay.retry_ceiling_s if relay is not None else 0.0,
         "running": relay is not None,
         "summary": {"vi": vi, "en": en},
     }
