@@ -276,13 +276,13 @@ def pawn_payload(i: int, *, id_number: str | None = None, serial: str | None = N
         due_date="2026-12-23",
         notes="",
     ).to_json()
-    # given inside the shop's write transaction (verifier/ledger/pawn.py)
+    # given inside the shop's write transaction (verifier/ledger/pawn.py, pawn_contract.contract_no)
     payload.update(number=number, contract_no=f"HĐ-2026-{i:06d}")
     return payload
 
 
 def event_payload(i: int, txn: dict, event_type: str = "redeemed") -> dict:
-    """An event on contract ``txn`` as the shop records it (``verifier/ledger/pawn.py``)."""
+    """An event on contract ``txn`` as the shop records it (``verifier/ledger/pawn_events.py``)."""
     p = {"type": event_type, "txn_id": txn["id"], "by": {"user": "clerk1", "role": "clerk"},
          "at": f"2026-12-{i % 28 + 1:02d}T09:{i % 60:02d}:00.000000Z"}
     if event_type == "extended":

@@ -13,8 +13,8 @@ raises them (module in brackets); ``tests/test_errors_tree.py`` keeps it complet
     │   ├── AccessKeyError          MRZ / ID number / QR text / CAN cannot yield an access key
     │   ├── NotFoundError           the record asked for does not exist
     │   ├── LoginLockedError        too many failed logins for a user name
-    │   ├── ContractRefused         a contract or event breaks a rule (carries ``code``) [verifier.ledger.pawn]
-    │   ├── BadSearch               a search term that cannot be one (an ID number with letters) [verifier.ledger.pawn]
+    │   ├── ContractRefused         a contract or event breaks a rule (carries ``code``) [verifier.ledger.admission]
+    │   ├── BadSearch               a search term that cannot be one (an ID number with letters) [verifier.ledger.pawn_search]
     │   └── IdempotencyConflict     an Idempotency-Key reused with another body [verifier.ledger.idempotency]
     ├── TransportError              the reader or the link failed (I/O, not protocol)
     │   ├── NoReaderError           no reader attached, or the named one is absent

@@ -109,7 +109,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                      "The camera cannot be used: check it and take the photo again."),
     "device_unavailable": ("Thiết bị (đầu đọc hoặc camera) không sẵn sàng: kiểm tra rồi thử lại.",
                            "A device (reader or camera) is unavailable: check it and retry."),
-    # --- contracts (verifier.ledger.pawn) ------------------------------------------------
+    # --- contracts (verifier.ledger.admission, pawn_events, pawn_search) ------------------
     "scan_not_authentic": ("Thẻ không được xác thực là thẻ thật: không nhận cầm, gọi quản lý (chỉ quản lý được chấp thuận ngoại lệ, ghi rõ lý do).",
                            "The card is not verified as authentic: do not accept the pawn, call the manager (only a manager may override, with a written reason)."),
     "override_needs_manager": ("Chỉ quản lý mới được chấp thuận ngoại lệ.", "Only a manager may override."),

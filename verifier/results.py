@@ -12,7 +12,7 @@ One card at the counter (ARCHITECTURE.md "The flow") produces, in order:
   --json"); :meth:`ScanResult.from_json` reads one back;
 * a :class:`FaceDecision` (``POST /api/v1/scans/{id}/face``): what the face step decided and
   against which thresholds;
-* a :class:`ContractPayload`: the ``pawn_contract`` entry of the ledger (``verifier/ledger/pawn.py``),
+* a :class:`ContractPayload`: the ``pawn_contract`` entry of the ledger (``verifier/ledger/pawn_contract.py``),
   the shape the sync batch carries and the police backend indexes (``sync/backend/index.py``).
 
 Personal data (the MRZ, the holder's fields) is kept out of ``repr`` so a stray log line
@@ -371,7 +371,7 @@ def face_attempt(n: int, at: str, decision: str, *, source: str | None, probe_by
 @dataclass(frozen=True)
 class Override:
     """A manager's written acceptance of a card that is not ``authentic``
-    (the rule: :func:`verifier.ledger.pawn.admit`)."""
+    (the rule: :func:`verifier.ledger.admission.admit`)."""
 
     by: str
     role: str

@@ -1,6 +1,6 @@
 """The one Vietnamese text normaliser, for every layer that compares or searches names.
 
-Users: the shop's pawn book (:mod:`verifier.ledger.pawn`) and the police backend
+Users: the shop's pawn book (:mod:`verifier.ledger.pawn_search`) and the police backend
 (:mod:`sync.backend.index`) index and search with it; the protocol core compares with it
 (DG13's "Không thời hạn" in :mod:`verifier.cccd.dg13`, a CSCA's name in :mod:`verifier.trust.cccd`).
 Pure standard library (``unicodedata``, ``re``), so it sits in the bottom layer next to

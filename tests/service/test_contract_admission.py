@@ -1,4 +1,4 @@
-"""The one rule that admits a contract (:func:`verifier.ledger.pawn.admit`): the manager override
+"""The one rule that admits a contract (:func:`verifier.ledger.admission.admit`): the manager override
 of a card that is not ``authentic``, and the face decision no override lifts (README "POST
 /transactions"). The API path is ``test_api_transactions.py``; both go through this rule."""
 
@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from tests.service.conftest import face_decision, scan_result
-from verifier.ledger.pawn import ContractRefused, admit
+from verifier.ledger.admission import ContractRefused, admit
 from verifier.results import Holder, Override
 
 

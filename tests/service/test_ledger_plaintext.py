@@ -12,7 +12,7 @@ def _needles(holder: dict) -> list[bytes]:
         for form in ("NFC", "NFD"):
             text = unicodedata.normalize(form, value)
             out += [text.encode("utf-8"), text.encode("utf-16-le"), text.upper().encode("utf-8")]
-    from verifier.ledger.pawn import fold_text
+    from verifier.ledger.pawn_search import fold_text
 
     out.append(fold_text(holder["full_name"]).encode())
     out.append(holder["id_number"][-9:].encode())  # the BAC document number

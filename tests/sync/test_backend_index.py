@@ -61,7 +61,7 @@ def test_every_vietnamese_letter_is_a_single_precomposed_character():
 
 
 def test_shop_and_backend_fold_every_vietnamese_diacritic_alike():
-    from verifier.ledger.pawn import fold_text
+    from verifier.ledger.pawn_search import fold_text
 
     for letter, base in _vietnamese_letters():
         for form in ("NFC", "NFD"):
@@ -82,7 +82,7 @@ def test_the_shops_contract_payload_is_indexed_by_its_documented_keys():
     from sync.backend.index import index_entry
     from tests.service.conftest import face_decision, scan_result
     from verifier.ledger.entry import GENESIS, Entry
-    from verifier.ledger.pawn import contract_payload
+    from verifier.ledger.pawn_contract import contract_payload
 
     form = {"items": [{"description": "Điện thoại iPhone 13", "category": "phone", "serial": "f2lx-k0ab"}],
             "valuation_vnd": 5_000_000, "loan_vnd": 3_000_000, "interest_rate_year_pct": 12.0, "term_days": 30}

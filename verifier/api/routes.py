@@ -27,8 +27,9 @@ from verifier.api.models import (
     UserCreate,
 )
 from verifier.errors import InputError, LoginLockedError, NotFoundError, ReaderBusyError
+from verifier.ledger.admission import ContractRefused
 from verifier.ledger.idempotency import KEEP_HOURS, IdempotencyConflict
-from verifier.ledger.pawn import BadSearch, ContractRefused
+from verifier.ledger.pawn_search import BadSearch
 from verifier.results import is_demo
 from verifier.users import User
 

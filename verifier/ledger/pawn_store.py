@@ -11,7 +11,8 @@ written by the pawn book's projector inside the transaction of the entry they co
 * ``photos``: chip and camera images and face templates, AES-256-GCM with associated data
   ``photo|<txn_id>|<kind>``, purged after ``privacy.face_retention_days``.
 
-The pawn book's rules (which event leads where, what is searched) are in :mod:`verifier.ledger.pawn`.
+The pawn book's rules are in :mod:`verifier.ledger.pawn_events` (which event leads where) and
+:mod:`verifier.ledger.pawn_search` (what is searched); :mod:`verifier.ledger.pawn` runs the projection.
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""Who may record a contract, from which scan: the rules a pawn contract must pass before it is written.
+
+* :func:`admit`: the card's verdict and the face decision (README "POST /transactions"), with the
+  manager's written override of a verdict other than ``authentic``;
+* :func:`capped_rate`: the yearly interest rate under the legal cap (Civil Code 2015 art. 468), for a
+  contract and for an extension;
+* :func:`check_loan`: the loan within the valuation.
+
+A broken rule is a :class:`ContractRefused` carrying a catalogue code (:mod:`verifier.messages`), which
+the API answers in the caller's language. The lifecycle rules (which event, from which status) are in
+:mod:`verifier.ledger.pawn_events`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from verifier import verdict as V
+from verifier.errors import InputError
+from verifier.results import FaceDecision, Override, ScanResult
+from verifier.users import allowed
+
+
+class ContractRefused(InputError):
+    """A contract or event breaks a rule (legal rate cap, unverified card, face not confirmed...)."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the catalogue code (verifier.messages): the API answers in the caller's language
+        self.details = details or {}
+
+
+def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, face_confirmed_by: str | None,
+          override_reason: str | None) -> Override | None:
+    """The one rule for recording a contract from a scan and a face decision (README "POST
+    /transactions"); returns the manager's :class:`Override`, if one was needed.
+
+    * a written ``override_reason`` may come only from a role with ``txn.override`` (a manager):
+      anyone else is refused (``override_needs_manager``) whatever the verdict;
+    * a verdict other than ``authentic`` needs that override (``scan_not_authentic``);
+    * the face decision must be ``match``, or ``refer`` confirmed by the clerk (``face_not_confirmed``):
+      no override lifts this one;
+    * the holder must have an ID number and a name (``scan_incomplete``).
+    """
+    verdict = scan.verdict.value
+    if override_reason and not allowed(role, "txn.override"):
+        raise ContractRefused("override_needs_manager",
+                              f"only a manager may override a {verdict!r} verdict; you are {role!r}")
+    override = None
+    if scan.verdict is not V.Outcome.AUTHENTIC:
+        if not override_reason:
+            raise ContractRefused(
+                "scan_not_authentic",
+                f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
+                {"verdict": verdict},
+            )
+        override = Override(by=user, role=role, reason=str(override_reason), verdict=verdict)
+    decision = face.decision if face is not None else None
+    if not (decision == "match" or (decision == "refer" and face_confirmed_by)):
+        raise ContractRefused(
+            "face_not_confirmed",
+            f"the face decision is {decision!r}: a contract needs 'match', or 'refer' confirmed by the clerk",
+            {"decision": decision},
+        )
+    if not scan.holder.id_number or not scan.holder.full_name:
+        raise ContractRefused("scan_incomplete", "the scan has no holder ID number or name")
+    return override
+
+
+def capped_rate(value: Any, max_rate: float) -> float:
+    """The yearly interest rate, refused above the legal cap ``max_rate`` (Civil Code art. 468)."""
+    rate = float(value)
+    if rate > max_rate:
+        raise ContractRefused(
+            "interest_rate_above_cap",
+            f"interest rate {rate:g} %/year exceeds the legal cap of {max_rate:g} %/year (Civil Code art. 468)",
+            {"interest_rate_year_pct": rate, "max_interest_rate_year_pct": max_rate},
+        )
+    return rate
+
+
+def check_loan(form: dict) -> None:
+    """The loan may not exceed the valuation of the items."""
+    if int(form["loan_vnd"]) > int(form["valuation_vnd"]):
+        raise ContractRefused("loan_above_valuation", f"loan {form['loan_vnd']} VND exceeds the valuation {form['valuation_vnd']} VND")
