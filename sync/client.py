@@ -116,8 +116,11 @@ class BackendClient:
         return self._request("POST", "/api/v1/ingest", content=wire,
                              headers={"Content-Type": "application/vnd.chipid.batch", "Content-Encoding": "gzip"})
 
-    def head(self, device_id: str) -> Reply:
-        return self._request("GET", f"/api/v1/devices/{device_id}/head")
+    def head(self, device_id: str, timeout: float | None = None) -> Reply:
+        """Where the backend's copy of this device's chain ends; also the relay's probe after a failure
+        (then with a short ``timeout``: a backend that accepts connections but does not answer is down)."""
+        kwargs = {"timeout": timeout} if timeout is not None else {}
+        return self._request("GET", f"/api/v1/devices/{device_id}/head", **kwargs)
 
     def enroll(self, body: dict) -> Reply:
         return self._request("POST", "/api/v1/enroll", json=body)

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 PRIORITY_PEEK = 20
 #: after an unreachable backend, the next attempt comes within this share of the outage so far
 PROBE_SHARE = 0.5
+#: HTTP timeout of the head query that probes a backend after a failure (seconds; at most sync.timeout_s)
+PROBE_TIMEOUT_S = 5.0
 
 
 class DeliveryError(SyncError):
@@ -144,7 +146,8 @@ class Relay:
 
     def _resync(self) -> None:
         """Ask the backend where this device's chain ends and check it against the ledger."""
-        reply = self.client.head(self.ledger.device_id)
+        probe = min(self.settings.timeout_s, PROBE_TIMEOUT_S) if self.failures else None
+        reply = self.client.head(self.ledger.device_id, timeout=probe)
         if reply.status_code == 404:
             raise DeliveryError("this device is not enrolled at the backend: run `chipid sync enroll`", permanent=True)
         if reply.status_code != 200:

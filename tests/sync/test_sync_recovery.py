@@ -214,3 +214,31 @@ def test_a_one_second_outage_while_20_contracts_are_made_delivers_all_exactly_on
     with db.read() as conn:
         kinds = [r[0] for r in conn.execute(text("SELECT kind FROM alerts"))]
     assert not [k for k in kinds if k in ("gap", "fork", "conflict", "signature", "tampered", "checkpoint")], kinds
+
+
+def test_a_backend_that_accepts_but_never_answers_is_probed_with_a_short_timeout(shop_ledger, monkeypatch):
+    """After a failure the head query is the probe: a silent backend (a socket that completes the TCP
+    handshake and never answers) fails it after PROBE_TIMEOUT_S, not after sync.timeout_s (30 s here)."""
+    import socket
+
+    from sync import relay as relay_mod
+
+    monkeypatch.setattr(relay_mod, "PROBE_TIMEOUT_S", 0.3)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    relay = Relay(shop_ledger, RelaySettings(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=30.0))
+    shop_ledger.append("transaction", pawn_payload(1))
+    relay.record_failure(DeliveryError("cannot connect to the backend"))  # the outage began
+    done: list = []
+    t = threading.Thread(target=lambda: done.append(relay.attempt()), daemon=True)
+    try:
+        t.start()
+        t.join(DEADLINE_S)
+        assert done, "the probe waited for sync.timeout_s instead of its own short timeout"
+        ok, _wait = done[0]
+        assert not ok and relay.failures == 2 and "did not answer in time" in relay.last_error
+    finally:
+        silent.close()
+        t.join(35)
+        relay.close()
