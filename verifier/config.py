@@ -94,8 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync.backend_url", "", "URL of the police backend (https://...). Empty: the URL recorded by `chipid sync enroll`. Plain http:// is accepted only for loopback addresses (tests, demo)."),
     Setting("sync.backend_cert_sha256", "", "SHA-256 (hex) of the backend's TLS certificate (DER), pinned: the relay refuses any other certificate. Required for https://."),
     Setting("sync.batch_size", 500, "Ledger entries per signed batch (1-5000)."),
-    Setting("sync.backoff_base_s", 1.0, "First retry delay after a failed delivery (seconds); doubles per failure, with full jitter."),
-    Setting("sync.backoff_max_s", 300.0, "Longest retry delay (seconds)."),
+    Setting("sync.backoff_base_s", 1.0, "First retry delay after a failed delivery (seconds); doubles per failed attempt (new entries during the wait do not count), with full jitter, but stays under half of how long the backend has been unreachable: a backend back after a second is probed about this often and found at once."),
+    Setting("sync.backoff_max_s", 300.0, "Longest retry delay (seconds), reached by a backend that keeps failing (unreachable for twice this long, or refusing batches)."),
     Setting("sync.interval_s", 5.0, "When nothing is pending, how often the relay looks for new entries (seconds)."),
     Setting("sync.timeout_s", 30.0, "HTTP timeout of one delivery attempt (seconds)."),
     # --- police backend ------------------------------------------------------------------
