@@ -41,7 +41,10 @@ def _make_app():
     from verifier.api.app import create_app
     from verifier.users import UserStore
 
-    cfg = Config().with_overrides(service__data_dir=str(_DATA))
+    from drivers.emulator.profile import DEMO_CAMERA_PHOTO
+
+    # the demo camera image (no QR code on it): POST /scans/from-camera answers qr_not_found, as with a real camera
+    cfg = Config().with_overrides(service__data_dir=str(_DATA), camera__source=str(DEMO_CAMERA_PHOTO))
     users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     app = create_app(cfg, demo=True, users=users, runner=_scripted_card, announce=lambda m: None)
     users.add("fuzz", "admin")

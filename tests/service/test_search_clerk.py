@@ -60,7 +60,7 @@ def test_tails_are_indexed_for_contracts_made_before(svc, api, tokens, two):
     a, _ = two
     svc.ledger.write(lambda c: (c.execute("DELETE FROM txn_terms"), c.execute("DELETE FROM meta WHERE key = 'search.tails'")))
     assert _ids(api, tokens, id_number="1234") == set()
-    svc.ledger.write(svc.book._index_tails)
+    svc.ledger.write(svc.book.index_tails)
     assert _ids(api, tokens, id_number="1234") == {a["contract_no"]}
-    svc.ledger.write(svc.book._index_tails)  # once: the meta mark stops a second pass
+    svc.ledger.write(svc.book.index_tails)  # once: the meta mark stops a second pass
     assert svc.ledger.reader().execute("SELECT COUNT(*) FROM txn_terms").fetchone()[0] == 2 * 3 + 2 * 3  # id and serial tails, once

@@ -196,7 +196,7 @@ class Chain:
         return self.db.reader().execute("SELECT MIN(seq), MAX(seq) FROM entries WHERE ts >= ? AND ts <= ?",
                                         (from_ts, to_ts)).fetchone()
 
-    def _entry_from_row(self, row: tuple) -> Entry:
+    def entry_from_row(self, row: tuple) -> Entry:
         seq, ts, kind, demo, prev_hash, _hash, sealed = row
         payload = json.loads(self.sealer.open(sealed, entry_aad(self.device_id, seq), f"entry seq {seq}"))
         return Entry(seq=seq, device_id=self.device_id, ts=ts, kind=kind, payload=payload, prev_hash=prev_hash, demo=bool(demo))
@@ -209,7 +209,7 @@ class Chain:
             ).fetchall()
         except sqlite3.Error as e:  # e.g. a column rewritten as text that is not UTF-8
             raise TamperError(f"entries after seq {after_seq} cannot be read ({e}): run `chipid ledger verify`") from e
-        return [self._entry_from_row(r) for r in rows]
+        return [self.entry_from_row(r) for r in rows]
 
     def entries_by_seq(self, seqs: list[int]) -> list[Entry]:
         if not seqs:
@@ -218,7 +218,7 @@ class Chain:
         rows = self.db.reader().execute(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq IN ({marks}) ORDER BY seq", [int(s) for s in seqs],
         ).fetchall()
-        return [self._entry_from_row(r) for r in rows]
+        return [self.entry_from_row(r) for r in rows]
 
 
 def _head(conn: sqlite3.Connection) -> tuple[int, str]:

@@ -53,14 +53,14 @@ class PawnBook:
         self.damage = DamageWatch(ledger)  # a damaged ledger: loud, not fatal (verifier/ledger/verify.py)
         if self._project not in ledger.projectors:
             ledger.projectors.append(self._project)
-        ledger.write(self._index_tails)
+        ledger.write(self.index_tails)
 
     @classmethod
     def from_config(cls, ledger: Ledger, cfg: Any) -> "PawnBook":
         return cls(ledger, max_rate=cfg["pawn.max_interest_rate_year_pct"], prefix=cfg["pawn.contract_prefix"])
 
     # --- the projection (runs inside the entry's write transaction) --------------------
-    def _index_tails(self, conn: sqlite3.Connection) -> None:
+    def index_tails(self, conn: sqlite3.Connection) -> None:
         """Once per ledger: the search tails of contracts recorded before tails were indexed (:func:`index_tails`)."""
         index_tails(conn, self.ledger, self.store)
 

@@ -103,7 +103,7 @@ def index_tails(conn: sqlite3.Connection, ledger: Ledger, store: PawnStore) -> N
         marks = ",".join("?" * len(seqs))
         for row in conn.execute(f"SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq IN ({marks})", seqs):
             try:
-                p = chain._entry_from_row(row).payload
+                p = chain.entry_from_row(row).payload
             except (TamperError, ValueError):
                 continue
             items = p.get("items") or (p.get("fields") or {}).get("items") or []
