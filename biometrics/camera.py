@@ -18,14 +18,23 @@ Both refuse to start without a recorded :class:`~biometrics.consent.Consent`.
 Errors (:class:`~verifier.errors.CameraError`) name the source and the likely cause: no
 camera, camera busy (opened but no picture), black frames (lens covered, privacy shutter).
 Frames stay in memory; nothing is written or logged.
+
+One camera, several users in one process: the face step and the QR read (foreground, a clerk
+waits) and the counter's QR watch (background, :mod:`verifier.api.qr_watch`). :func:`camera_gate`
+gives each source one :class:`CameraGate`; the foreground captures here hold it
+(:meth:`CameraGate.exclusive`) and the watch only takes it when nobody wants it and lets go as soon
+as someone does, so two never hold the device at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
 import cv2
@@ -53,6 +62,60 @@ def describe_source(source: str) -> str:
         scheme, rest = source.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return source
+
+
+class CameraGate:
+    """Who holds one camera source now: a foreground capture or the background QR watch, never both.
+
+    A foreground user (:meth:`exclusive`) says it wants the camera, then waits for it; the background
+    user (:meth:`try_background`) takes it only when free and nobody wants it, and checks
+    :meth:`wanted` between frames to let go (:meth:`release_background`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = threading.Lock()
+        self._wanting = 0
+
+    def wanted(self) -> bool:
+        """Whether a foreground capture waits for (or holds) the camera."""
+        with self._state:
+            return self._wanting > 0
+
+    @contextlib.contextmanager
+    def exclusive(self, timeout_s: float, label: str = "camera") -> Iterator[None]:
+        """Hold the camera for a foreground capture; :class:`CameraError` when it stays taken ``timeout_s``."""
+        with self._state:
+            self._wanting += 1
+        try:
+            if not self._lock.acquire(timeout=max(0.1, timeout_s)):
+                raise CameraError(f"camera {label} is in use by another capture of this service: try again")
+            try:
+                yield
+            finally:
+                self._lock.release()
+        finally:
+            with self._state:
+                self._wanting -= 1
+
+    def try_background(self) -> bool:
+        """Take the camera for the background watch if it is free and no foreground capture wants it."""
+        if self.wanted():
+            return False
+        return self._lock.acquire(blocking=False)
+
+    def release_background(self) -> None:
+        self._lock.release()
+
+
+_GATES: dict[str, CameraGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def camera_gate(source: str | int) -> CameraGate:
+    """The one :class:`CameraGate` of ``source`` in this process."""
+    key = str(source).strip()
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, CameraGate())
 
 
 class FrameSource:
@@ -206,8 +269,9 @@ def capture_best_frame(source: str | int, *, consent: Consent, burst: int = 5, w
     """
     require_consent(consent)
     models = models or shared_models()
-    deadline = time.monotonic() + timeout_s
-    with FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
+    with camera_gate(source).exclusive(timeout_s, describe_source(str(source))), \
+            FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
+        deadline = time.monotonic() + timeout_s
         if src.is_live and warmup > 0:
             _grab(src, warmup, deadline)
         frames = _grab(src, max(1, burst), deadline)
@@ -245,7 +309,8 @@ def capture_frames(source: str | int, *, consent: Consent, seconds: float = 4.0,
     A still-image source yields a single frame (liveness will be ``not_performed``).
     """
     require_consent(consent)
-    with FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
+    with camera_gate(source).exclusive(timeout_s, describe_source(str(source))), \
+            FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
         deadline = time.monotonic() + seconds if src.is_live else float("inf")
         frames = _grab(src, max_frames, deadline)
         if not frames:

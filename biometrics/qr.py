@@ -5,7 +5,8 @@ and decodes the code; what the text means is :func:`verifier.cccd.qr.parse_card_
 :func:`read_qr_from_camera` opens ``camera.source`` (a USB camera, a stream, or an image file or
 folder in tests and the demo), reads frames until one decodes or the time is up, and keeps nothing:
 the frames stay in memory and are dropped. Reading the card's QR is not a face capture, so it
-needs no face-comparison consent; no frame is stored or logged.
+needs no face-comparison consent; no frame is stored or logged. It holds the source's
+:func:`~biometrics.camera.camera_gate` while it reads (the counter's QR watch lets go of the camera).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import cv2
 import numpy as np
 
-from biometrics.camera import FrameSource, is_black
+from biometrics.camera import FrameSource, camera_gate, describe_source, is_black
 from verifier.errors import CameraError
 
 #: frames read from a live camera before giving up (besides ``timeout_s``)
@@ -43,23 +44,30 @@ def read_qr_from_camera(source: str | int, *, timeout_s: float = 5.0, width: int
     """Read frames from ``source`` until one holds a QR code that decodes; its text, or None when
     ``max_frames`` frames (one for a still image) or ``timeout_s`` gave none.
     Raises :class:`~verifier.errors.CameraError` when the camera cannot be opened."""
-    deadline = time.monotonic() + timeout_s
-    with FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
+    with camera_gate(source).exclusive(timeout_s, describe_source(str(source))), \
+            FrameSource(source, width=width, height=height, timeout_s=timeout_s) as src:
+        deadline = time.monotonic() + timeout_s
         frames = 1 if src.is_still else max_frames
         for _ in range(frames):
             if time.monotonic() > deadline:
                 break
-            rgb = src.read()
-            if rgb is None:
-                if not src.is_live():
-                    break
-                continue
-            if is_black(rgb):
-                continue
-            text = decode_qr(rgb)
+            text = read_qr_frame(src)
             if text:
                 return text
+            if text is None and not src.is_live:
+                break  # the end of a file or folder
     return None
+
+
+def read_qr_frame(src: FrameSource) -> str | None:
+    """The QR text in the next frame of ``src``; ``""`` when a frame came but holds no QR code (or is
+    black), None when no frame came (the end of a file or folder, a live camera that gave nothing)."""
+    rgb = src.read()
+    if rgb is None:
+        return None
+    if is_black(rgb):
+        return ""
+    return decode_qr(rgb) or ""
 
 
 def qr_image(text: str, *, module_px: int = 8, border_modules: int = 4) -> np.ndarray:

@@ -85,6 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("camera.warmup_frames", 5, "Frames read and discarded after opening the camera while exposure settles."),
     Setting("camera.burst", 5, "Frames grabbed for one capture; the best one (one sharp, frontal, well-sized face) is kept."),
     Setting("camera.timeout_s", 5.0, "Seconds to wait for the camera or stream to open and deliver frames."),
+    Setting("camera.qr_watch", True, "Watch the camera for a card's QR code while the counter is idle and start the scan by itself (about two frames a second, in memory only, never stored; paused during a scan and while the face step uses the camera). The scan is recorded as started by \"camera-qr\". false: only the \"Đọc QR bằng camera\" button reads the QR."),
     Setting("camera.mirrored", False, "The camera mirrors its picture (selfie view): flips the left/right of the head-turn challenge."),
     # --- privacy and retention --------------------------------------------------------
     Setting("privacy.face_retention_days", 30, "Face images (chip photo and camera photo) stored with a contract are purged after this many days."),

@@ -32,7 +32,8 @@ def camera_app(tmp_path):
     from verifier.users import UserStore
 
     camera = tmp_path / "camera.png"
-    cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), camera__source=str(camera), camera__timeout_s=2.0)
+    cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), camera__source=str(camera), camera__timeout_s=2.0,
+                                  camera__qr_watch=False)  # the button's path (the watch: test_qr_watch.py)
     users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     app = create_app(cfg, demo=True, users=users, announce=lambda m: None, start_sync=False)
     svc = app.state.svc

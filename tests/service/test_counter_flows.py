@@ -71,7 +71,7 @@ def qr_camera_server(tmp_path, server_factory):
     camera = tmp_path / "camera.png"
     _show(camera, qr_image(card_qr_text(load_profile(DEMO_CARD))))
     config = tmp_path / "config.toml"
-    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\n', encoding="utf-8")
+    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\nqr_watch = false\n', encoding="utf-8")
     data = tmp_path / "data"
     proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
     yield LiveServer(proc, base, data, password, tmp_path / "serve.log")

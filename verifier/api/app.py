@@ -105,6 +105,7 @@ class Service:
         }
 
     watcher: Any = None
+    qr_watch: Any = None  # verifier.api.qr_watch.QrWatch (camera.qr_watch): a card's QR on the camera starts the scan
     relay: Any = None  # sync.relay.RelayHandle when a police backend is enrolled
 
     def wake_relay(self) -> None:
@@ -147,6 +148,8 @@ class Service:
                 self.relay.stop(5.0)
             except Exception:  # noqa: BLE001 - shutting down: close the ledger regardless
                 log.warning("sync relay did not stop cleanly", exc_info=True)
+        if self.qr_watch is not None:
+            self.qr_watch.stop(5.0)  # lets go of the camera
         if self.watcher is not None:
             try:
                 self.watcher.stop(2.0)
@@ -263,5 +266,9 @@ def create_app(
         from verifier.trust_download import refresh_loop
 
         threading.Thread(target=refresh_loop, args=(cfg, stop, service.refreshed), name="trust-refresh", daemon=True).start()
+    if cfg["camera.qr_watch"]:
+        from verifier.api.qr_watch import QrWatch
+
+        service.qr_watch = QrWatch(service).start()  # waits out a missing camera itself
 
     return app

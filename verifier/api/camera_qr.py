@@ -6,9 +6,15 @@ be a CCCD QR (:func:`verifier.cccd.qr.parse_card_qr`: ``ID12|oldID9|name|DDMMYYY
 and the scan starts with it as its access key, exactly as ``POST /scans`` with ``{"qr": text}``
 (a handheld USB QR scanner that types the text and Enter into the page's access-key field takes
 that path). The event stream gets a ``qr`` event (the scan id only: the QR text is personal data).
+
+:func:`start_scan_from_qr` is the one way a QR seen by the camera starts a scan: this endpoint (a
+click on "Đọc QR bằng camera") and the counter's QR watch (:mod:`verifier.api.qr_watch`, no click)
+both call it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -20,6 +26,20 @@ from verifier.users import User
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
 
+def start_scan_from_qr(svc: Any, user: str, text: str, *, started_by: str = "button"):
+    """Start the scan of the card whose QR text the camera read, as ``user``, and announce it with a
+    ``qr`` event (``scan_id`` and ``started_by``: ``button`` or ``watch``; never the text).
+
+    Raises the :class:`~verifier.errors.ChipidError` of :func:`~verifier.cccd.qr.parse_card_qr` for a
+    QR that is not a CCCD's, :class:`~verifier.errors.ReaderBusyError` when a scan is running."""
+    from verifier.cccd.qr import parse_card_qr
+
+    parse_card_qr(text)
+    scan = svc.scans.start(user, {"qr": text})
+    svc.bus.publish("qr", {"scan_id": scan.id, "started_by": started_by})
+    return scan
+
+
 @router.post("/scans/from-camera", status_code=202, tags=["scans"],
              summary="Read the card's QR code with the counter camera and start the scan with it")
 def scan_from_camera(request: Request, user: User = Depends(need("scan"))) -> dict:
@@ -27,7 +47,6 @@ def scan_from_camera(request: Request, user: User = Depends(need("scan"))) -> di
     ``camera.timeout_s``), 422 ``qr_not_cccd`` (a QR code that is not a CCCD's), 409 ``reader_busy``,
     503 when the camera cannot be opened."""
     from biometrics.qr import read_qr_from_camera
-    from verifier.cccd.qr import parse_card_qr
 
     s = request.app.state.svc
     cfg = s.cfg
@@ -36,14 +55,11 @@ def scan_from_camera(request: Request, user: User = Depends(need("scan"))) -> di
     if not text:
         raise ApiError(422, "qr_not_found", "no QR code found in the camera picture: hold the card's front to the camera")
     try:
-        parse_card_qr(text)
-    except ChipidError as e:
-        raise ApiError(422, "qr_not_cccd", "the QR code in view is not the QR code of a CCCD card") from e
-    try:
-        scan = s.scans.start(user.name, {"qr": text})
+        scan = start_scan_from_qr(s, user.name, text)
     except ReaderBusyError as e:
         raise ApiError(409, "reader_busy", str(e)) from e
-    s.bus.publish("qr", {"scan_id": scan.id})
+    except ChipidError as e:
+        raise ApiError(422, "qr_not_cccd", "the QR code in view is not the QR code of a CCCD card") from e
     return {"id": scan.id, "access": "qr"}
 
 

@@ -43,8 +43,9 @@ EVENTS: dict[str, tuple[str, dict]] = {
     "scan_done": ("A scan finished with a verdict (authentic, not_authentic or unverified); fetch the result with "
                   "`GET /api/v1/scans/{scan_id}`.", {"scan_id": "9b1f4c0e2a7d4e65b0c3f1d2a8e7c6b5",
                                                      "verdict": "authentic", "demo": False, "ts": _TS}),
-    "qr": ("The camera read a CCCD's QR code (`POST /api/v1/scans/from-camera`) and started a scan with it; the QR "
-           "text itself never travels on the stream.", {"scan_id": "9b1f4c0e2a7d4e65b0c3f1d2a8e7c6b5"}),
+    "qr": ("The camera read a CCCD's QR code and started a scan with it: `started_by` is `button` (`POST "
+           "/api/v1/scans/from-camera`) or `watch` (the card held to the camera, `camera.qr_watch`); the QR text "
+           "itself never travels on the stream.", {"scan_id": "9b1f4c0e2a7d4e65b0c3f1d2a8e7c6b5", "started_by": "watch"}),
     "face": ("The face step of a scan decided: match, refer, no_match, no_face, multiple_faces or poor_quality.",
              {"scan_id": "9b1f4c0e2a7d4e65b0c3f1d2a8e7c6b5", "decision": "match", "ts": _TS}),
     "transaction_created": ("A pawn contract was recorded in the ledger.",
