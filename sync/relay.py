@@ -308,7 +308,9 @@ class Relay:
             self.ledger.record_sync(None, str(e))
         except ChipidError:  # pragma: no cover - the ledger itself is failing
             log.exception("cannot record the sync error in the ledger")
-        log.warning("delivery to the police backend failed (%d in a row): %s", self.failures, e)
+        # an outage probed every second must not flood the journal: warn at 1, 2, 4, 8... failures in a row
+        level = logging.WARNING if self.failures & (self.failures - 1) == 0 else logging.DEBUG
+        log.log(level, "delivery to the police backend failed (%d in a row): %s", self.failures, e)
 
     def retry_delay(self) -> float:
         """Seconds to wait after the failure just recorded (see the module docstring), drawn with full

@@ -390,8 +390,10 @@ def relay_process(config_file: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("CHIPID_LEDGER_KEY", None)
     env.pop("CHIPID_CONFIG", None)
-    return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config_file)], env=env, cwd=str(REPO),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    # its log goes to a file beside the config: a pipe nobody reads fills up and blocks the relay
+    with open(Path(config_file).with_suffix(".log"), "ab") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "sync", "run", "--config", str(config_file)], env=env, cwd=str(REPO),
+                                stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
 
 
 def write_relay_config(path: Path, data_dir: Path, backend_url: str, **sync_settings) -> Path:
