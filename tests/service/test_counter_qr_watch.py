@@ -1,0 +1,48 @@
+"""Issue 17 item 11 in real headless Chromium: the counter page is open and idle, the card's QR (a cv2.QRCodeEncoder
+image of the demo card) is put in front of the camera of ``chipid serve`` (``camera.source`` = that file,
+``camera.qr_watch`` on by default), and the verdict appears on the page without any click or typing."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.emulator.profile import load_profile
+from tests.service.conftest import DEMO_CARD, LiveServer
+from tests.service.test_counter_flows import DESKTOP, _stop
+from tests.service.test_counter_screen import _in_viewport, _open_counter, chromium  # noqa: F401
+from tests.service.test_qr_watch import _put
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture()
+def watching_server(tmp_path, server_factory):
+    """``chipid serve`` (emulated demo card) whose camera shows nothing yet (the file appears when the card is held up)."""
+    camera = tmp_path / "camera.png"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\n', encoding="utf-8")
+    data = tmp_path / "data"
+    proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
+    yield LiveServer(proc, base, data, password, tmp_path / "serve.log"), camera
+    _stop(proc)
+
+
+def test_the_card_held_to_the_camera_brings_the_verdict_without_a_click(watching_server, chromium):  # noqa: F811
+    server, camera = watching_server
+    clerk = server.add_user("lan", "clerk")
+    page, errors, _ = _open_counter(chromium, server.base, clerk, DESKTOP)
+    assert page.is_hidden("#verdict-panel")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
+    _put(camera)  # the customer holds the card's front to the camera
+    page.wait_for_selector("#verdict-panel:not([hidden]), #scan-progress[data-status=failed]", timeout=60_000)
+    assert page.get_attribute("#scan-progress", "data-status") == "done", page.inner_text("#scan-progress")
+    assert page.inner_text("#verdict") == "THẺ HỢP LỆ"
+    assert page.inner_text('[data-field="full_name"]') == "Nguyễn Văn An"
+    assert page.input_value("#access-key") == ""  # nothing typed
+    assert not [r for r in requests if r.startswith("POST ")], requests  # nothing clicked: the page only followed
+    _in_viewport(page, "#verdict", DESKTOP)
+    assert errors == []
+    log = server.log_path.read_text(errors="replace")
+    assert "QR watch" in log  # the camera missing before the card came: logged once ...
+    assert "Nguyễn" not in log and load_profile(DEMO_CARD).id_number not in log  # ... and never the QR text
