@@ -148,8 +148,15 @@ def backend_process(data_dir: Path, port: int, database_url: str | None = None, 
             "--workers", str(workers)]
     if database_url:
         env["CHIPID_BACKEND_DATABASE_URL"] = database_url
-    return subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    # its log goes to a file beside the data directory (read back by wait_http when it exits): a pipe
+    # nobody reads fills up and blocks the backend mid-request, as it does the relay
+    log_path = Path(data_dir).parent / f"backend-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(args, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=log_file,
+                                start_new_session=True)
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    return proc
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -170,7 +177,8 @@ def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+            log_path = getattr(proc, "log_path", None)
+            err = log_path.read_text(errors="replace")[-2000:] if log_path else ""
             raise SyncError(f"backend process exited {proc.returncode}: {err}")
         try:
             if httpx.get(url + "/healthz", timeout=2).status_code == 200:

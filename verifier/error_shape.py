@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from verifier import messages
 from verifier.errors import ChipidError
@@ -122,6 +123,13 @@ def install(app: FastAPI, language: Language, chipid_status: Callable[[ChipidErr
             log.error("%s on %s %s: %s", code, request.method, request.url.path, exc)
         details = getattr(exc, "details", None) if status < 500 else None
         return respond(request, language, status, code, str(exc), details)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):
+        # the client went away mid-request (a cut connection, a killed relay): routine on a shop's
+        # network, nobody reads the answer; one line, no traceback (a traceback per cut flooded the log)
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return respond(request, language, 400, "bad_request", "the client disconnected before the request was read")
 
     @app.exception_handler(Exception)
     async def _any(request: Request, exc: Exception):
