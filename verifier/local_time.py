@@ -43,6 +43,16 @@ def parse_utc(value: datetime | str) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
+def unix_time(value: datetime | str | None) -> float:
+    """A stored time as Unix seconds, 0.0 when there is none or it is not a time (Prometheus gauges)."""
+    if not value:
+        return 0.0
+    try:
+        return parse_utc(value).timestamp()
+    except InputError:
+        return 0.0
+
+
 def local_time(value: datetime | str | None, lang: str = "vi", *, seconds: bool = False, label: bool = True) -> str:
     """``HH:MM dd/mm/yyyy (giờ Việt Nam)`` for a stored UTC time; ``""`` for none. The label is
     in ``lang`` (vi, else en). A text that is no time is shown as it is (a page never fails on it)."""

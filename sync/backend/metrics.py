@@ -33,7 +33,6 @@ data (outcomes, reasons and alert kinds only; no shop names).
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -46,6 +45,7 @@ from sync.backend import auth
 from sync.backend.db import Database
 from sync.backend.routes.deps import bearer_scheme, session_scheme, session_token
 from verifier.error_shape import ApiError
+from verifier.local_time import unix_time
 
 router = APIRouter(tags=["service"])
 
@@ -79,20 +79,11 @@ class _DatabaseCollector:
             ("chipid_backend_shops", "Shops registered", shops),
             ("chipid_backend_devices", "Shop devices enrolled", devices),
             ("chipid_backend_backlog_entries", "Entries the shops last reported still to send", backlog),
-            ("chipid_backend_last_batch_timestamp_seconds", "Unix time of the last batch received (0: never)", _unix(last)),
+            ("chipid_backend_last_batch_timestamp_seconds", "Unix time of the last batch received (0: never)", unix_time(last)),
         ):
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], float(value or 0))
             yield g
-
-
-def _unix(iso: str | None) -> float:
-    if not iso:
-        return 0.0
-    try:
-        return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 class Metrics:

@@ -238,18 +238,23 @@ def start_server(data_dir: Path, log_path: Path, *extra: str, env: dict | None =
     return proc, base, (m.group(1) if m else "")
 
 
-@pytest.fixture()
-def live_server(tmp_path):
-    data_dir = tmp_path / "data"
-    proc, base, password = start_server(data_dir, tmp_path / "serve.log", "--reader", "emulator")
-    server = LiveServer(proc, base, data_dir, password, tmp_path / "serve.log")
-    yield server
+def stop_server(proc) -> None:
+    """Stop a server process started by :func:`start_server`: SIGTERM, then SIGKILL after 10 s."""
     proc.terminate()
     try:
         proc.wait(10)
     except Exception:  # noqa: BLE001
         proc.kill()
         proc.wait(5)
+
+
+@pytest.fixture()
+def live_server(tmp_path):
+    data_dir = tmp_path / "data"
+    proc, base, password = start_server(data_dir, tmp_path / "serve.log", "--reader", "emulator")
+    server = LiveServer(proc, base, data_dir, password, tmp_path / "serve.log")
+    yield server
+    stop_server(proc)
 
 
 @pytest.fixture()

@@ -18,7 +18,7 @@ import sqlite3
 
 import pytest
 
-from tests.service.conftest import DEMO_CARD, LiveServer
+from tests.service.conftest import DEMO_CARD, LiveServer, stop_server
 from tests.service.test_api_scan_from_camera import _show, card_qr_text
 from tests.service.test_counter_screen import VIEWPORTS, _face, _in_viewport, _open_counter, _read, chromium  # noqa: F401
 
@@ -26,15 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESKTOP, PHONE = VIEWPORTS["desktop"], VIEWPORTS["phone"]
 LIST = "() => api('GET', '/api/v1/transactions?page=1&page_size=50')"
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except Exception:  # noqa: BLE001
-        proc.kill()
-        proc.wait(5)
 
 
 def _fill_form(page, serial: str) -> None:
@@ -75,7 +66,7 @@ def qr_camera_server(tmp_path, server_factory):
     data = tmp_path / "data"
     proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
     yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    _stop(proc)
+    stop_server(proc)
 
 
 def test_qr_on_the_camera_starts_the_scan_and_the_verdict_appears(qr_camera_server, chromium):  # noqa: F811
@@ -185,7 +176,7 @@ def forged_card_server(tmp_path, pcscd, virtual_card, server_factory):
     proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "pcsc:Virtual PCD 00 00")
     virtual_card(make_chip(profile, replace_files={"DG13": bytes(dg13)}))
     yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    _stop(proc)
+    stop_server(proc)
 
 
 def test_not_authentic_card_closes_the_form_with_no_override_for_a_clerk(forged_card_server, chromium):  # noqa: F811

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import DEMO_CARD, LiveServer
+from tests.service.conftest import DEMO_CARD, LiveServer, stop_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -148,12 +148,7 @@ def pcsc_server(tmp_path, pcscd, virtual_card, server_factory):
     proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "pcsc:Virtual PCD 00 00")
     virtual_card(make_chip(DEMO_CARD))
     yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except Exception:  # noqa: BLE001
-        proc.kill()
-        proc.wait(5)
+    stop_server(proc)
 
 
 def test_unverified_card_blocks_the_form_and_only_a_manager_override_opens_it(pcsc_server, chromium):

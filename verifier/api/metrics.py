@@ -13,8 +13,6 @@ No label carries personal data (verdicts and decisions only).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -23,6 +21,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from verifier.api.auth import need
 from verifier.api.errors import ERROR_RESPONSES
+from verifier.local_time import unix_time
 from verifier.users import User
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -45,21 +44,12 @@ class _SyncCollector:
         yield backlog
         last = GaugeMetricFamily("chipid_sync_last_success_timestamp_seconds",
                                  "Unix time of the last delivery the backend acknowledged (0: never)")
-        last.add_metric([], _unix(state.get("last_success")))
+        last.add_metric([], unix_time(state.get("last_success")))
         yield last
         failed = GaugeMetricFamily("chipid_ledger_failed",
                                    "1 when the ledger failed to write and takes no more contracts until a restart")
         failed.add_metric([], 1.0 if self.service.ledger.failed else 0.0)
         yield failed
-
-
-def _unix(iso: str | None) -> float:
-    if not iso:
-        return 0.0
-    try:
-        return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 def _elapsed_s(record, *paths: tuple[str, ...]) -> float | None:
