@@ -370,16 +370,21 @@ def face_attempt(n: int, at: str, decision: str, *, source: str | None, probe_by
 
 @dataclass(frozen=True)
 class Override:
-    """A manager's written acceptance of a card that is not ``authentic``
-    (the rule: :func:`verifier.ledger.admission.admit`)."""
+    """A manager's written acceptance of a card that is not ``authentic`` and/or of a face ``no_match``
+    (the rule: :func:`verifier.ledger.admission.admit`). ``face_decision``: the face decision the
+    manager accepted, None when the face matched."""
 
     by: str
     role: str
     reason: str
     verdict: str
+    face_decision: str | None = None
 
     def to_json(self) -> dict:
-        return {"by": self.by, "role": self.role, "reason": self.reason, "verdict": self.verdict}
+        out = {"by": self.by, "role": self.role, "reason": self.reason, "verdict": self.verdict}
+        if self.face_decision is not None:
+            out["face_decision"] = self.face_decision
+        return out
 
 
 # --------------------------------------------------------------------------- the contract payload

@@ -90,6 +90,18 @@ def test_face_must_match_or_be_a_confirmed_refer(api, tokens, make_scan, txn_bod
     assert view["face"]["confirmed_by"] == "clerk-1"
 
 
+def test_a_face_no_match_passes_only_with_the_managers_recorded_reason(api, tokens, make_scan, txn_body):
+    scan = make_scan(face="no_match")
+    r = api.post("/api/v1/transactions", tokens["manager"], json=txn_body(scan.id))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "face_not_confirmed"
+    r = api.post("/api/v1/transactions", tokens["manager"],
+                 json=txn_body(scan.id, override_reason="chip photo taken 15 years ago, checked the paper card"))
+    assert r.status_code == 201, r.text
+    view = api.get(f"/api/v1/transactions/{r.json()['id']}", tokens["manager"]).json()
+    assert view["override"] == {"by": "manager-1", "role": "manager", "verdict": "authentic", "face_decision": "no_match",
+                                "reason": "chip photo taken 15 years ago, checked the paper card"}
+
+
 def test_unknown_or_unfinished_scan(api, tokens, txn_body, svc):
     r = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body("nope"))
     assert r.status_code == 404 and r.json()["error"]["code"] == "scan_not_found"

@@ -1,7 +1,7 @@
 """Who may record a contract, from which scan: the rules a pawn contract must pass before it is written.
 
 * :func:`admit`: the card's verdict and the face decision (README "POST /transactions"), with the
-  manager's written override of a verdict other than ``authentic``;
+  manager's written override of a verdict other than ``authentic`` or of a face ``no_match``;
 * :func:`capped_rate`: the yearly interest rate under the legal cap (Civil Code 2015 art. 468), for a
   contract and for an extension;
 * :func:`check_loan`: the loan within the valuation.
@@ -38,33 +38,37 @@ def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, 
     * a written ``override_reason`` may come only from a role with ``txn.override`` (a manager):
       anyone else is refused (``override_needs_manager``) whatever the verdict;
     * a verdict other than ``authentic`` needs that override (``scan_not_authentic``);
-    * the face decision must be ``match``, or ``refer`` confirmed by the clerk (``face_not_confirmed``):
-      no override lifts this one;
+    * the face decision must be ``match``, or ``refer`` confirmed by the clerk, or a ``no_match`` the
+      manager accepts with that written reason (an old chip photo, a changed face: issue 17 item 2);
+      anything else (no face step, no face found, a poor picture) needs the face step done again
+      (``face_not_confirmed``): no override replaces a comparison that never happened;
     * the holder must have an ID number and a name (``scan_incomplete``).
     """
     verdict = scan.verdict.value
     if override_reason and not allowed(role, "txn.override"):
         raise ContractRefused("override_needs_manager",
                               f"only a manager may override a {verdict!r} verdict; you are {role!r}")
-    override = None
-    if scan.verdict is not V.Outcome.AUTHENTIC:
-        if not override_reason:
-            raise ContractRefused(
-                "scan_not_authentic",
-                f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
-                {"verdict": verdict},
-            )
-        override = Override(by=user, role=role, reason=str(override_reason), verdict=verdict)
+    if scan.verdict is not V.Outcome.AUTHENTIC and not override_reason:
+        raise ContractRefused(
+            "scan_not_authentic",
+            f"the card's verdict is {verdict!r}, not 'authentic'; a manager may override with a written reason",
+            {"verdict": verdict},
+        )
     decision = face.decision if face is not None else None
-    if not (decision == "match" or (decision == "refer" and face_confirmed_by)):
+    face_ok = decision == "match" or (decision == "refer" and bool(face_confirmed_by))
+    if not face_ok and not (decision == "no_match" and override_reason):
         raise ContractRefused(
             "face_not_confirmed",
-            f"the face decision is {decision!r}: a contract needs 'match', or 'refer' confirmed by the clerk",
+            f"the face decision is {decision!r}: a contract needs 'match', 'refer' confirmed by the clerk, "
+            "or a 'no_match' a manager accepts with a written reason",
             {"decision": decision},
         )
     if not scan.holder.id_number or not scan.holder.full_name:
         raise ContractRefused("scan_incomplete", "the scan has no holder ID number or name")
-    return override
+    if scan.verdict is V.Outcome.AUTHENTIC and face_ok:
+        return None
+    return Override(by=user, role=role, reason=str(override_reason), verdict=verdict,
+                    face_decision=None if face_ok else decision)
 
 
 def capped_rate(value: Any, max_rate: float) -> float:

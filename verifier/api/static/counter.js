@@ -7,7 +7,8 @@
 let currentScan = null;     // the scan id on screen
 let currentResult = null;   // its result (README "chipid read --json")
 let currentFace = null;     // its face decision (POST /api/v1/scans/{id}/face)
-let overrideReason = "";    // a manager's accepted written reason for a verdict other than authentic
+let overrideReason = "";    // a manager's accepted written reason for a verdict other than authentic or a face no_match
+let overrideFace = false;   // that reason was given with the face no_match on screen
 let canOverride = false;    // GET /api/v1/me: the user's role holds txn.override
 let stream = null;          // the EventSource of /api/v1/events
 // Nothing doubled (issue 17 item 3): one Idempotency-Key per contract form, sent with every confirm of that form (a retry
@@ -257,19 +258,20 @@ function showFace(d) {
   if (!$("pawn-panel").hidden) $("item-description").focus({ preventScroll: true });
 }
 
-// What the server's admission rule (pawn.admit) would say now: the verdict needs `authentic` or a manager's written
-// reason; the face needs `match`, or `refer` confirmed by the clerk (no override lifts the face).
+// What the server's admission rule (admission.admit) would say now: the verdict needs `authentic` or a manager's
+// written reason; the face needs `match`, `refer` confirmed by the clerk, or a `no_match` the manager accepted in
+// writing after seeing it (overrideFace: a reason given before the face step does not cover a later no_match).
 function admission() {
   if (!currentResult) return { open: false };
   const verdictOk = currentResult.verdict === "authentic" || !!overrideReason;
   const d = currentFace && currentFace.decision;
-  const faceOk = d === "match" || (d === "refer" && $("refer-confirm").checked);
+  const faceOk = d === "match" || (d === "refer" && $("refer-confirm").checked) || (d === "no_match" && overrideFace);
   let block = null;
   if (!verdictOk) block = { kind: "verdict", text: `${T.block_prefix}: ${T[currentResult.verdict]} – ${verdictWhy(currentResult)} ${T.call_manager}` };
-  else if (d === "no_match") block = { kind: "face", text: `${T.block_prefix}: ${T.block_face}` };
+  else if (d === "no_match" && !overrideFace) block = { kind: "face", text: `${T.block_prefix}: ${T.block_face}` };
   else if (d && d !== "match" && d !== "refer") block = { kind: "retry", text: T.face_retry };
   else if (d === "refer" && !faceOk) block = { kind: "retry", text: T.face_refer_todo };
-  return { open: verdictOk && faceOk, block, needsOverride: !verdictOk };
+  return { open: verdictOk && faceOk, block, needsOverride: !verdictOk || (d === "no_match" && !overrideFace) };
 }
 
 function applyAdmission() {
@@ -294,6 +296,7 @@ function applyOverride() {
   $("override-error").hidden = !!reason;
   if (!reason) { $("override").focus(); return; }
   overrideReason = reason;
+  overrideFace = !!(currentFace && currentFace.decision === "no_match");  // the manager saw the no_match
   applyAdmission();
   window.scrollTo(0, 0);
 }
@@ -336,7 +339,7 @@ async function submitPawn(ev) {
 // "Khách mới": everything of the last customer goes, the access key included, and the next contract form gets its own
 // Idempotency-Key. keepKey: a new read (startScan) keeps the access key just typed or scanned.
 function resetCustomer(focus, keepKey) {
-  currentScan = null; currentResult = null; currentFace = null; overrideReason = "";
+  currentScan = null; currentResult = null; currentFace = null; overrideReason = ""; overrideFace = false;
   contractKey = crypto.randomUUID(); contractSaved = false; saving = false;
   $("confirm").disabled = false; $("confirm").textContent = T.confirm;
   if (!keepKey) $("access-key").value = "";
