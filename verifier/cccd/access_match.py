@@ -18,6 +18,8 @@ What is compared, field by field (only what was known at access time; a guess is
   the QR's full birth date and issue date against DG13 fields 3 and 11;
 * the key that actually opened the chip, when the caller knows it (``key``): a
   :class:`~verifier.icao.keys.BACKey` or :class:`~verifier.icao.keys.CANKey`, the same way.
+  When it is known, only that key and the QR's data are compared (:func:`_claims`): typed data
+  that did not open the chip may hold a typo, and a typo is never evidence against the card.
 
 The ID number DG1 carries is in the TD1 optional data (ICAO 9303-5 §4.2.2; CCCD: the 12
 digits, ``<``, a check digit): :func:`id_number_from_mrz`.
@@ -101,6 +103,26 @@ def _yymmdd(d: _dt.date) -> str:
     return d.strftime("%y%m%d")
 
 
+def _claims(data: AccessData | None, key: BACKey | CANKey | None) -> list[AccessData]:
+    """What the chip is held to. With the key that opened it known: that key's fields (the chip
+    accepted them, so a contradiction in its data is a substituted chip), plus what the card's QR
+    code says (machine-read from the card's face: no typing). Typed data that did NOT open the chip
+    is not held against it: with a typo in the expiry date the CAN opens the chip, and the typo is
+    the clerk's, not the card's (a genuine card is never called fake for it). Without the key (a
+    caller that does not know it): everything given."""
+    if key is None:
+        return [data] if data is not None else []
+    if isinstance(key, BACKey):
+        claims = [AccessData("key", document_number=key.document_number, date_of_birth=key.date_of_birth,
+                             date_of_expiry=key.date_of_expiry)]
+    else:
+        claims = [AccessData("key", can=key.can)]
+    if data is not None and data.source == "qr":
+        claims.append(AccessData("qr", id_number=data.id_number, birth_date=data.birth_date,
+                                 date_of_issue=data.date_of_issue))
+    return claims
+
+
 def compare_access(mrz: MRZ | None, dg13: DG13 | None, data: AccessData | None, *,
                    key: BACKey | CANKey | None = None) -> list[str]:
     """Names of the fields where the chip contradicts the access data or the key that opened it
@@ -113,12 +135,7 @@ def compare_access(mrz: MRZ | None, dg13: DG13 | None, data: AccessData | None, 
 
     dg1_id = id_number_from_mrz(mrz)
     dg13_id = dg13.id_number if dg13 is not None else None
-    claims = [data] if data is not None else []
-    if isinstance(key, BACKey):
-        claims.append(AccessData("key", document_number=key.document_number, date_of_birth=key.date_of_birth,
-                                 date_of_expiry=key.date_of_expiry))
-    elif isinstance(key, CANKey):
-        claims.append(AccessData("key", can=key.can))
+    claims = _claims(data, key)
     for claim in claims:
         docno = _docno(claim.document_number) if claim.document_number else None
         if mrz is not None:
