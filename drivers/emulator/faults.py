@@ -15,6 +15,8 @@ send sequence counter is untouched.
 * ``corrupt_pace``: a man in the middle flips one bit of the chip's encrypted PACE nonce
   (ICAO 9303-11 §4.4.3.1): the PACE tokens no longer verify, every PACE attempt is refused and a
   reader under ``pace-then-bac`` falls back to BAC (the downgrade of issue 15 item 12).
+* ``garble_pace_once``: the first PACE nonce response arrives cut short (RF noise, a flaky
+  reader), once: the reader tries PACE again before any fall-back to BAC.
 * ``lift_in=("DG2", n)``: after ``n`` READ BINARY of EF.DG2 the card leaves the reader, once:
   the next command raises :class:`CardRemovedError` (``VirtualCard`` then takes the card out
   for real) and ``on_lifted`` is called (a test puts the card back from there).
@@ -45,12 +47,13 @@ class FaultyChip:
     """An emulated chip with injected faults (see the module docstring)."""
 
     def __init__(self, chip: Any, *, sm_error_on_missing: bool = False, sm_error_once: tuple[str, ...] = (),
-                 corrupt_pace: bool = False, lift_in: tuple[str, int] | None = None,
+                 corrupt_pace: bool = False, garble_pace_once: bool = False, lift_in: tuple[str, int] | None = None,
                  on_lifted: Callable[[], None] | None = None) -> None:
         self.chip = chip
         self.sm_error_on_missing = sm_error_on_missing
         self._sm_error_once = set(sm_error_once)
         self.corrupt_pace = corrupt_pace
+        self.garble_pace_once = garble_pace_once
         self.lift_in = lift_in
         self.on_lifted = on_lifted
         self.lifted = 0
@@ -88,6 +91,10 @@ class FaultyChip:
         if self.corrupt_pace and plain is not None and plain.ins == A.INS_GENERAL_AUTHENTICATE \
                 and plain.data == _PACE_NONCE_REQUEST and len(rapdu) > 4 and self.chip.sm is None:
             rapdu = rapdu[:-3] + bytes([rapdu[-3] ^ 0x01]) + rapdu[-2:]  # last byte of the encrypted nonce
+        if self.garble_pace_once and plain is not None and plain.ins == A.INS_GENERAL_AUTHENTICATE \
+                and plain.data == _PACE_NONCE_REQUEST and len(rapdu) > 4 and self.chip.sm is None:
+            self.garble_pace_once = False
+            rapdu = rapdu[:3] + rapdu[-2:]  # a frame cut short by noise: the reader cannot parse it
         return rapdu
 
     def _peek(self, apdu: bytes) -> Command | None:

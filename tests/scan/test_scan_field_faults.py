@@ -168,6 +168,19 @@ def test_pace_corrupted_by_a_man_in_the_middle_is_a_failed_decisive_check(virtua
     assert result["holder_verified"] is False
 
 
+def test_one_garbled_pace_answer_is_tried_again_not_graded_a_downgrade(virtual_card, profile):
+    """RF noise cuts one PACE answer short: PACE is tried again and opens the chip, so a genuine card on
+    a flaky reader is not called a downgrade victim (found by review)."""
+    faulty = FaultyChip(make_chip(profile), garble_pace_once=True)
+    _card, reader = virtual_card(faulty)
+    result = read_through_pcscd(reader, id_access(profile))
+    assert not faulty.garble_pace_once  # the fault fired
+    assert any("unusable" in a for a in result["access"]["attempts"]), result["access"]["attempts"]
+    assert result["access"]["protocol"] == "PACE"
+    assert result["checks"]["access_protocol"]["status"] == "passed"
+    assert result["verdict"] == "authentic"
+
+
 def test_bac_by_the_operators_choice_is_no_downgrade(virtual_card, profile):
     _card, reader = virtual_card(make_chip(profile))
     result = read_through_pcscd(reader, id_access(profile), chip__access_policy="bac")

@@ -76,6 +76,10 @@ class AccessControl:
             else:
                 for i, key in enumerate(self.keys, 1):
                     outcome = self._try_pace(key, i, n)
+                    if outcome == "unusable":
+                        # a garbled exchange (RF noise, a flaky reader) is not yet a reason to fall back to
+                        # BAC, which the access_protocol check grades as a downgrade: PACE once more first
+                        outcome = self._try_pace(key, i, n, again=True)
                     if outcome == "ok":
                         self._select_application()
                         return self
@@ -102,10 +106,10 @@ class AccessControl:
             log.debug("no EF.CardAccess: %s", e)
             return None
 
-    def _try_pace(self, key: BACKey | CANKey, i: int, n: int) -> str:
-        if i > 1:
+    def _try_pace(self, key: BACKey | CANKey, i: int, n: int, *, again: bool = False) -> str:
+        if i > 1 or again:
             self.send_plain(Command(0x00, A.INS_SELECT, 0x00, 0x0C, (0x3F00).to_bytes(2, "big")))
-        return self._attempt("PACE", f"PACE with {key.describe()} (key {i} of {n})",
+        return self._attempt("PACE", f"PACE with {key.describe()} (key {i} of {n}{', again' if again else ''})",
                              lambda: perform_pace(self.send_plain, key, self.card_access), key, unusable=ChipidError)
 
     def _try_bac(self, key: BACKey, i: int, n: int) -> str:
