@@ -178,7 +178,8 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
              name: str = "chipid DEMO Document Signer", *, not_before: datetime | None = None,
              not_after: datetime | None = None, serial: int | None = None,
              key_usage: tuple[str, ...] = ("digital_signature",), issuer_name: x509.Name | None = None,
-             signing_key: object | None = None, with_aki: bool = True, subject: x509.Name | None = None,
+             signing_key: object | None = None, authority_key: object | None = None, with_aki: bool = True,
+             subject: x509.Name | None = None,
              private_key_usage: tuple[datetime, datetime] | None = None, crl_urls: tuple[str, ...] = (),
              ca_issuer_urls: tuple[str, ...] = (), alt_name_uri: str | None = None,
              basic_constraints: bool = False, key_usage_critical: bool | None = True,
@@ -190,7 +191,8 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
     ``with_extensions=False`` (no extensions at all).
 
     ``csca=None`` makes a self-signed DSC; ``issuer_name`` / ``signing_key`` override the issuer
-    name written and the key that signs (for negative tests). The optional extensions of
+    name written and the key that signs (for negative tests); ``authority_key``, the public key the
+    authority key identifier names (default: the signer's). The optional extensions of
     ICAO 9303-12 §7.1.1.2 table 6: ``private_key_usage`` (PrivateKeyUsagePeriod), ``crl_urls``
     (CRLDistributionPoints, one point per URL), ``ca_issuer_urls`` (AuthorityInfoAccess),
     ``alt_name_uri`` (SubjectAltName: the country as a directoryName L=C plus this URI, as CCCD
@@ -215,7 +217,7 @@ def make_dsc(csca: Issued | None, country: str | None = None, key: str | object 
     builder = builder.add_extension(_ski(priv.public_key()), critical=False)
     if with_aki:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority_key or signer.public_key()), critical=False)
     if basic_constraints:
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
     if private_key_usage:

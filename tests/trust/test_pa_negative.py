@@ -252,6 +252,32 @@ def test_issuer_not_installed_is_unverified_for_every_country(country):
         assert status(checks, "issuer_country") is Status.NOT_PERFORMED
 
 
+def test_a_new_csca_generation_with_the_same_name_is_not_installed_not_forged():
+    """Key rollover: the installed CSCA and the one that signed the DSC share a name, but the DSC's
+    authority key identifier names a key that is not installed (master lists lag new generations):
+    unverified, never "forged". A DSC naming the installed key that it does not verify stays failed."""
+    old = p.make_csca("VN", "secp256r1", "chipid DEMO CSCA rollover")
+    new = p.make_csca("VN", "secp256r1", "chipid DEMO CSCA rollover")  # same subject, new key
+    dgs = {1: b"\x61\x03abc", 2: b"\x75\x01\x00"}
+    store = TrustStore()
+    store.add_certificate(old.der)
+    dsc = p.make_dsc(new)
+    checks = {c.name: c for c in passive_authentication(p.build_sod(dgs, dsc.key, dsc), {f"DG{n}": b for n, b in dgs.items()},
+                                                        store, at=AT, mrz_issuing_state="VNM", com_dgs=[1, 2])}
+    chain = checks["dsc_chain"]
+    assert chain.status is Status.NOT_PERFORMED, chain.reason
+    assert chain.details["issuer_installed"] is False
+    assert decide(list(checks.values())) is Outcome.UNVERIFIED
+    for c in checks.values():
+        assert not re.search(r"(?i)fake|forg|giả", c.reason + c.reason_vi), (c.name, c.reason, c.reason_vi)
+    # a DSC that names the installed key (its AKI) but was signed by another key: positive evidence
+    forged = p.make_dsc(old, signing_key=new.key, authority_key=old.key.public_key())
+    checks = {c.name: c for c in passive_authentication(p.build_sod(dgs, forged.key, forged), {f"DG{n}": b for n, b in dgs.items()},
+                                                        store, at=AT, mrz_issuing_state="VNM", com_dgs=[1, 2])}
+    assert checks["dsc_chain"].status is Status.FAILED
+    assert decide(list(checks.values())) is Outcome.NOT_AUTHENTIC
+
+
 def test_issuer_not_installed_with_a_changed_data_group_does_not_claim_integrity(pki):
     files = dict(pki.dgs)
     files[2] = files[2][:-1] + b"\x00"
@@ -261,11 +287,16 @@ def test_issuer_not_installed_with_a_changed_data_group_does_not_claim_integrity
     assert decide(list(checks.values())) is Outcome.NOT_AUTHENTIC  # the hash mismatch decides
 
 
-def test_an_installed_csca_of_that_name_that_does_not_verify_fails(pki):
+def test_an_installed_csca_of_that_name_whose_key_the_dsc_names_but_does_not_verify_fails(pki):
     lookalike = p.make_csca("VN", "secp256r1", "chipid DEMO CSCA test")  # same subject, another key
     store = TrustStore()
     store.add_certificate(lookalike.der)
+    # the genuine DSC names its own CSCA's key (AKI), which is not installed: not installed, not forged
     checks = run(pki, sod_for(pki), store=store)
+    assert status(checks, "dsc_chain") is Status.NOT_PERFORMED
+    # a DSC that names the installed key but was signed by another: positive evidence
+    dsc = p.make_dsc(pki.csca, authority_key=lookalike.key.public_key())
+    checks = run(pki, sod_for(pki, dsc=dsc), store=store)
     assert status(checks, "dsc_chain") is Status.FAILED
     assert "not signed by the national authority" in checks["dsc_chain"].reason
 
@@ -301,7 +332,7 @@ def test_dsc_issuer_name_not_matching_the_csca_fails(pki):
 
 def test_dsc_signed_by_another_key_fails(pki):
     rogue = p.new_key("secp256r1")
-    dsc = p.make_dsc(pki.csca, signing_key=rogue)  # names the real CSCA
+    dsc = p.make_dsc(pki.csca, signing_key=rogue, authority_key=pki.csca.key.public_key())  # names the real CSCA and its key
     checks = run(pki, sod_for(pki, dsc=dsc))
     assert status(checks, "dsc_chain") is Status.FAILED
     assert "not signed by the national authority" in checks["dsc_chain"].reason
@@ -458,7 +489,7 @@ def test_revoked_old_csca_and_its_link_successor():
     assert c["dsc_chain"].status is Status.NOT_PERFORMED  # verifies under the link's key: not installed, not fake
     assert c["dsc_chain"].details["links_only"] is True
     # A DSC that names the new generation but that the link's key does not verify: positive evidence.
-    forged = p.make_dsc(new, signing_key=p.new_key("secp256r1"))
+    forged = p.make_dsc(new, signing_key=p.new_key("secp256r1"), authority_key=new.key.public_key())
     c = check(forged, only_link)
     assert c["dsc_chain"].status is Status.FAILED
 

@@ -200,6 +200,16 @@ def check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: dateti
                       "certificate; link certificates are not trusted on their own. Load that CSCA's own certificate.",
                 "Cơ quan ký thuộc thế hệ CSCA mới chưa có trong danh sách tin cậy (chỉ có chứng thư liên kết); "
                 "cần nạp chứng thư CSCA mới", **base, tried=tried[:10], links_only=True, issuer_installed=False), None
+        if aki and not any(safe_ski(e.cert) == aki for e in (*candidates, *store.link_candidates(dsc))):
+            # the installed CSCAs share the issuer's name but none holds the key the DSC names (its
+            # authority key identifier), not even through a link certificate: a new CSCA generation not
+            # installed yet (a key rollover; master lists lag), so "issuer not installed", never "forged"
+            # (a genuine card stays unverified). A DSC naming an installed key it does not verify under fails.
+            conflict = country_conflict(dsc, mrz_state)
+            if conflict:
+                return verdict.failed(name, f"The document signer cannot be genuine: {conflict[0]}",
+                                      f"Cơ quan ký không hợp lệ: {conflict[1]}", **base, country_conflict=True), None
+            return not_installed(dsc, store, intact, base), None
         return verdict.failed(name, "The document signer certificate was not signed by the national authority it names",
                               "Chứng thư của cơ quan ký không do cơ quan cấp gốc ký (dấu hiệu giả mạo)",
                               **base, tried=tried[:10]), None
