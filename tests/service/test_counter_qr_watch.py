@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.emulator.profile import load_profile
-from tests.service.conftest import DEMO_CARD, LiveServer
-from tests.service.test_counter_flows import DESKTOP, _stop
+from tests.service.conftest import DEMO_CARD, LiveServer, stop_server
+from tests.service.test_counter_flows import DESKTOP
 from tests.service.test_counter_screen import _in_viewport, _open_counter, chromium  # noqa: F401
 from tests.service.test_qr_watch import _put
 
@@ -24,7 +24,7 @@ def watching_server(tmp_path, server_factory):
     data = tmp_path / "data"
     proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
     yield LiveServer(proc, base, data, password, tmp_path / "serve.log"), camera
-    _stop(proc)
+    stop_server(proc)
 
 
 def test_the_card_held_to_the_camera_brings_the_verdict_without_a_click(watching_server, chromium):  # noqa: F811
