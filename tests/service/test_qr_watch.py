@@ -68,7 +68,7 @@ def counter(tmp_path):
         settings = {"camera__source": str(camera), "camera__timeout_s": 2.0, **overrides}
         cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), **settings)
         users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        app = create_app(cfg, demo=True, users=users, announce=lambda m: None, start_sync=False)
+        app = create_app(cfg, demo=True, users=users, announce=lambda m: None, start_sync=False, watch_camera=True)
         svc = app.state.svc
         events: list[dict] = []
         svc.bus.listen(events.append)

@@ -183,7 +183,8 @@ def test_a_one_second_outage_while_20_contracts_are_made_delivers_all_exactly_on
             backend = backend_process(data_dir, port, child_url)  # the same port
         restarted = time.monotonic()
 
-        _wait_for(lambda: _count(db, shop_ledger.device_id) == 22 and handle.status()["backlog"] == 0,
+        _wait_for(lambda: _count(db, shop_ledger.device_id) == 22 and handle.status()["backlog"] == 0
+                  and handle.status()["next_attempt"] is None,  # the relay has settled after its last answer
                   DEADLINE_S, "all 22 contracts at the backend and acknowledged")
         within = time.monotonic() - restarted
         relay = handle.relay

@@ -192,10 +192,12 @@ def create_app(
     start_sync: bool = True,
     announce: Callable[[str], None] | None = None,
     close_on_shutdown: bool = False,
+    watch_camera: bool = False,
 ) -> FastAPI:
     """The counter service's ASGI app. ``close_on_shutdown``: the server's lifespan shutdown closes the
     service (``chipid serve``, where it signs the ledger head); in-process clients that run a lifespan per
-    request (schemathesis) keep it open."""
+    request (schemathesis) keep it open. ``watch_camera``: with ``camera.qr_watch`` on, watch the counter
+    camera for a card's QR code (``chipid serve``; an in-process app asks for it)."""
     ledger = open_ledger(cfg)
     book = PawnBook.from_config(ledger, cfg)
     users = users or UserStore.from_config(cfg)
@@ -266,7 +268,7 @@ def create_app(
         from verifier.trust_download import refresh_loop
 
         threading.Thread(target=refresh_loop, args=(cfg, stop, service.refreshed), name="trust-refresh", daemon=True).start()
-    if cfg["camera.qr_watch"]:
+    if watch_camera and cfg["camera.qr_watch"]:
         from verifier.api.qr_watch import QrWatch
 
         service.qr_watch = QrWatch(service).start()  # waits out a missing camera itself

@@ -29,6 +29,7 @@ or logged but the scan id.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import threading
@@ -90,12 +91,16 @@ class QrWatch:
     def start(self) -> "QrWatch":
         self._thread = threading.Thread(target=self._run, name="qr-watch", daemon=True)
         self._thread.start()
+        # stopped before the interpreter tears down: a daemon thread caught inside OpenCV's C++ at exit
+        # can abort the process ("terminate called without an active exception")
+        atexit.register(self.stop, 2.0)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        atexit.unregister(self.stop)
 
     @property
     def alive(self) -> bool:

@@ -34,7 +34,7 @@ def serve(config_path, data_dir, host, port, reader) -> None:
 
     cfg = cli_config(config_path, data_dir, service__host=host, service__port=port, reader__name=reader)
     try:
-        app = create_app(cfg, announce=click.echo, close_on_shutdown=True)
+        app = create_app(cfg, announce=click.echo, close_on_shutdown=True, watch_camera=True)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"chipid counter service on http://{cfg['service.host']}:{cfg['service.port']}/  (API docs: /docs)")
