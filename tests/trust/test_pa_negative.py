@@ -278,6 +278,19 @@ def test_a_new_csca_generation_with_the_same_name_is_not_installed_not_forged():
     assert decide(list(checks.values())) is Outcome.NOT_AUTHENTIC
 
 
+def test_a_computer_clock_set_in_the_past_is_no_forgery(pki):
+    """The DSC is not yet valid by this computer's clock: the clerk is told to check the clock (unverified),
+    the card is not called fake; a DSC that expired is still a failed chain (found by review)."""
+    early = pki.dsc.cert.not_valid_before_utc - timedelta(days=30)
+    checks = run(pki, sod_for(pki), at=early)
+    chain = checks["dsc_chain"]
+    assert chain.status is Status.NOT_PERFORMED, chain.reason
+    assert "check the computer's clock" in chain.reason and "đồng hồ máy tính" in chain.reason_vi
+    assert decide(list(checks.values())) is Outcome.UNVERIFIED
+    late = pki.dsc.cert.not_valid_after_utc + timedelta(days=1)
+    assert status(run(pki, sod_for(pki), at=late), "dsc_chain") is Status.FAILED
+
+
 def test_issuer_not_installed_with_a_changed_data_group_does_not_claim_integrity(pki):
     files = dict(pki.dgs)
     files[2] = files[2][:-1] + b"\x00"
@@ -373,6 +386,11 @@ def test_validity_under_the_shell_policy(pki, which, nb, na):
     store = TrustStore()
     store.add_certificate(csca.der)
     checks = run(pki, sod_for(pki, dsc=dsc), store=store)
+    assert status(checks, "sod_signature") is Status.PASSED
+    if which == "dsc" and nb > AT:  # by this computer's clock: check the clock, not a forgery
+        assert status(checks, "dsc_chain") is Status.NOT_PERFORMED
+        assert "check the computer's clock" in checks["dsc_chain"].reason
+        return
     assert status(checks, "dsc_chain") is Status.FAILED
     assert ("expired" in checks["dsc_chain"].reason) == (na < AT)
     assert ("not yet valid" in checks["dsc_chain"].reason) == (nb > AT)

@@ -64,6 +64,9 @@ def validity_window(dsc: Certificate, csca: Certificate, sod: SOD, at: datetime,
                 dsc_time = st
                 info["signing_time"] = st.isoformat()
     info.update(dsc_checked_at=dsc_time.isoformat(), csca_checked_at=csca_time.isoformat())
+    # the DSC not yet valid by this computer's clock (not by a time the card carries): a clock set in the
+    # past, not a forged card (a forger gains nothing from a DSC dated in the future)
+    info["clock_behind"] = dsc_time is at and at < dsc.not_before
     for cert, when, who_en, who_vi in ((dsc, dsc_time, "document signer", "cơ quan ký dữ liệu"),
                                        (csca, csca_time, "national authority (CSCA)", "cơ quan cấp gốc (CSCA)")):
         if when < cert.not_before:
@@ -254,6 +257,12 @@ def check_chain(dsc: Certificate | None, sod: SOD, store: TrustStore, at: dateti
     problems_en += v_en
     problems_vi += v_vi
     details["key_usage"] = sorted(ku) if ku is not None else None
+    if problems_en and problems_en == v_en and len(v_en) == 1 and v_info["clock_behind"]:
+        return verdict.not_performed(
+            name, f"The document signer certificate is valid only from {dsc.not_before:%Y-%m-%d}, after this computer's "
+                  f"date ({at:%Y-%m-%d}): check the computer's clock, then read the card again",
+            f"Chứng thư của cơ quan ký chỉ có hiệu lực từ ngày {dsc.not_before:%d/%m/%Y}, sau ngày của máy tính "
+            f"({at:%d/%m/%Y}): hãy kiểm tra đồng hồ máy tính rồi đọc lại thẻ", **details), entry
     if problems_en:
         return verdict.failed(name, "The signing authority cannot be trusted: " + "; ".join(problems_en),
                               "Không thể tin cậy cơ quan ký: " + "; ".join(problems_vi), **details), entry
