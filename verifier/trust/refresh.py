@@ -141,12 +141,19 @@ def _download(fetch: Fetch, urls: list[str], workers: int):
         return list(pool.map(one, urls))
 
 
-def _add_certificates(store, url: str, data) -> RefreshItem:
-    kind = "certificate"
+def _not_downloaded(url: str, kind: str, data) -> RefreshItem | None:
+    """The item for a URL that gave no bytes (not http(s), or unreachable), None when ``data`` holds bytes."""
     if data is None:
         return RefreshItem(url, kind, SKIPPED, "only http:// and https:// URLs are downloaded")
     if isinstance(data, TrustError):
         return RefreshItem(url, kind, UNREACHABLE, str(data))
+    return None
+
+
+def _add_certificates(store, url: str, data) -> RefreshItem:
+    kind = "certificate"
+    if (failed := _not_downloaded(url, kind, data)) is not None:
+        return failed
     try:
         certs = load_certificates(data, what=url)
     except ChipidError as e:
@@ -176,10 +183,8 @@ def _add_certificates(store, url: str, data) -> RefreshItem:
 
 def _add_crl(store, url: str, data) -> RefreshItem:
     kind = "crl"
-    if data is None:
-        return RefreshItem(url, kind, SKIPPED, "only http:// and https:// URLs are downloaded")
-    if isinstance(data, TrustError):
-        return RefreshItem(url, kind, UNREACHABLE, str(data))
+    if (failed := _not_downloaded(url, kind, data)) is not None:
+        return failed
     try:
         crl = load_crl(data, what=url)
     except ChipidError as e:
