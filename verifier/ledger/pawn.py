@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from verifier.errors import NotFoundError
 from verifier.ledger.admission import admit, capped_rate, check_loan
@@ -51,6 +51,9 @@ class PawnBook:
         self.store = PawnStore(ledger)  # the tables and queries (verifier/ledger/pawn_store.py)
         self.keys = IdempotencyKeys(ledger)  # client Idempotency-Key answers (verifier/ledger/idempotency.py)
         self.damage = DamageWatch(ledger)  # a damaged ledger: loud, not fatal (verifier/ledger/verify.py)
+        #: Checks run inside the write of every event, after its status transition: ``guard(conn, txn_id, payload)``
+        #: raises :class:`~verifier.ledger.admission.ContractRefused` to refuse it (a police hold, for one).
+        self.guards: list[Callable[[sqlite3.Connection, str, dict], None]] = []
         if self._project not in ledger.projectors:
             ledger.projectors.append(self._project)
         ledger.write(self.index_tails)
@@ -152,6 +155,8 @@ class PawnBook:
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             self.keys.check(conn, idempotency)
             check_transition(payload, self.store.status_in(conn, txn_id))
+            for guard in self.guards:
+                guard(conn, txn_id, payload)
             p["at"] = utc_now()
             return p
 
