@@ -5,7 +5,6 @@ reports the delivery in words."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,7 @@ from argon2 import PasswordHasher
 
 from sync.backend import auth, enroll
 from sync.enrollment import enroll as shop_enroll
-from sync.testing import ThreadServer
+from sync.testing import ThreadServer, wait_until
 from tests.service.conftest import face_decision, scan_result
 from verifier.config import Config
 from verifier.ledger.store import Ledger
@@ -30,14 +29,6 @@ def _scan(svc, portrait: bytes):
     return scan
 
 
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_counter_service_delivers_to_the_backend(backend, tmp_path, monkeypatch):
@@ -70,7 +61,7 @@ def test_counter_service_delivers_to_the_backend(backend, tmp_path, monkeypatch)
         r = httpx.post(f"{shop.url}/api/v1/transactions/{txn['id']}/events", json={"type": "suspicious", "reason": "ảnh không khớp"},
                        headers=h)
         assert r.status_code == 201, r.text
-        status = _wait(lambda: (s := httpx.get(shop.url + "/api/v1/sync", headers=h).json())["backlog"] == 0 and s)
+        status = wait_until(lambda: (s := httpx.get(shop.url + "/api/v1/sync", headers=h).json())["backlog"] == 0 and s)
         assert status["acked_seq"] == 2 and status["last_error"] is None and "Đã gửi đủ" in status["summary"]["vi"]
     finally:
         shop.stop()

@@ -4,7 +4,6 @@ service app served over HTTP (``sync.testing.ThreadServer``), the real ``chipid 
 
 from __future__ import annotations
 
-import time
 
 import httpx
 import pytest
@@ -13,20 +12,12 @@ from argon2 import PasswordHasher
 from sync.backend import enroll
 from sync.enrollment import enroll as shop_enroll
 from sync.relay import error_vi, sync_status
-from sync.testing import ThreadServer
+from sync.testing import ThreadServer, wait_until
 from tests.sync.test_sync_shop_service import _scan
 from verifier.config import Config, load_config
 from verifier.ledger.store import Ledger
 
 
-def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -77,24 +68,24 @@ def test_enrolment_after_start_is_delivered_without_restart(backend, shop):
     shop_enroll(svc.ledger, backend.url, tok)  # what `chipid sync enroll` does, while the service runs
 
     # the watcher thread starts the relay by itself (no status call needed), and it delivers
-    _wait(lambda: svc.relay is not None)
-    status = _wait(lambda: (s := httpx.get(url + "/api/v1/sync", headers=h).json())["acked_seq"] == 1 and s)
+    wait_until(lambda: svc.relay is not None)
+    status = wait_until(lambda: (s := httpx.get(url + "/api/v1/sync", headers=h).json())["acked_seq"] == 1 and s)
     assert status["state"] == "delivered" and status["enrolled"] and status["backlog"] == 0
     assert "Đã gửi đủ" in status["summary"]["vi"] and status["last_success"]
     assert "vừa xong" in status["summary"]["vi"]
     # a contract made now is delivered by the same running relay
     _contract(url, svc, h, SHARED_DATA)
-    _wait(lambda: httpx.get(url + "/api/v1/sync", headers=h).json()["acked_seq"] == 2)
+    wait_until(lambda: httpx.get(url + "/api/v1/sync", headers=h).json()["acked_seq"] == 2)
 
 
 def test_a_changed_backend_setting_restarts_the_relay_and_the_error_is_in_words(backend, shop):
     url, svc, h, config_file = shop
     tok = enroll.add_device_token(backend.db, shop="Cầm đồ Gò Vấp", license_no="GV-1", province="79")["token"]
     shop_enroll(svc.ledger, backend.url, tok)
-    first = _wait(lambda: svc.relay)
+    first = wait_until(lambda: svc.relay)
     # the operator points the service at a backend that does not answer: picked up from config.toml
     config_file.write_text(config_file.read_text(encoding="utf-8") + 'backend_url = "http://127.0.0.1:9"\n', encoding="utf-8")
-    status = _wait(lambda: (s := httpx.get(url + "/api/v1/sync", headers=h).json())["state"] == "failing" and s)
+    status = wait_until(lambda: (s := httpx.get(url + "/api/v1/sync", headers=h).json())["state"] == "failing" and s)
     assert svc.relay is not first and svc.relay.relay.settings.backend_url == "http://127.0.0.1:9"
     assert status["backend_url"] == backend.url  # the enrolment record still names where it enrolled
     assert status["last_error_vi"] == "không kết nối được máy chủ công an, sẽ thử lại"
