@@ -464,6 +464,11 @@ class ContractPayload:
     start_date: str
     due_date: str
     notes: str
+    #: typed by the clerk (issue 18): the pawner's phone, current address when not the permanent one, and the old
+    #: 9- or 12-digit CMND when the chip's DG13 has none; in the payload only when given (older entries unchanged)
+    pawner_phone: str | None = None
+    current_address: str | None = None
+    old_id_number: str | None = None
 
     TYPE = "pawn_contract"
 
@@ -487,4 +492,6 @@ class ContractPayload:
             "start_date": self.start_date,
             "due_date": self.due_date,
             "notes": self.notes,
+            **{k: v for k, v in (("pawner_phone", self.pawner_phone), ("current_address", self.current_address),
+                                 ("old_id_number", self.old_id_number)) if v},
         }

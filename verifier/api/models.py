@@ -76,6 +76,9 @@ class TransactionCreate(BaseModel):
     fees_vnd: int = Field(0, ge=0, le=10**12)
     ownership_evidence: str = Field("", max_length=1000, description="Evidence that the pawner owns the items (invoice, registration...).")
     notes: str = Field("", max_length=2000)
+    pawner_phone: str | None = Field(None, max_length=20, pattern=r"^\+?[0-9 .-]{8,20}$", description="The pawner's phone (printed on the contract).")
+    current_address: str | None = Field(None, max_length=300, description="Where the pawner lives now, when not the permanent residence on the card.")
+    old_id_number: str | None = Field(None, pattern=r"^([0-9]{9}|[0-9]{12})$", description="The old CMND number typed by the clerk when the chip (DG13) has none.")
     face_refer_confirmed: bool = Field(False, description="The clerk compared the photos and confirms a 'refer' face decision.")
     override_reason: str | None = Field(None, min_length=5, max_length=2000, description="Manager only: written reason to accept a card that is not 'authentic'.")
 
