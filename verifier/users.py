@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger.export": frozenset({"manager", "inspector", "admin"}),
     "audit.read": frozenset({"manager", "inspector", "admin"}),
     "users.manage": frozenset({"admin"}),
+    "shop.manage": frozenset({"manager", "admin"}),  # the shop profile printed on contracts (verifier/ledger/shop_profile.py)
     "metrics.read": frozenset({"manager", "integrator", "admin"}),
 }
 
