@@ -56,13 +56,24 @@ class FaceRequest(BaseModel):
 
 
 class Item(BaseModel):
+    """One pawned item; which fields each category has and their formats: ``verifier/ledger/pawn_items.py``."""
+
     model_config = ConfigDict(extra="forbid")
     description: str = Field(..., min_length=1, max_length=500)
-    category: str = Field(..., min_length=1, max_length=100)
+    category: str = Field(..., min_length=1, max_length=100, description="phone, motorbike, laptop, jewelry, watch or other.")
     serial: str = Field("", max_length=100)
     brand: str | None = Field(None, max_length=100)
     model: str | None = Field(None, max_length=100)
     condition: str | None = Field(None, max_length=300)
+    imei: str | None = Field(None, max_length=40, description="phone: 15 digits, the last the Luhn check digit.")
+    frame_no: str | None = Field(None, max_length=40, description="motorbike: frame number (số khung).")
+    engine_no: str | None = Field(None, max_length=40, description="motorbike: engine number (số máy).")
+    plate: str | None = Field(None, max_length=40, description="motorbike: plate (biển số) as typed, e.g. 59-X1 123.45.")
+    material: str | None = Field(None, max_length=100, description="jewelry: material (vàng 18K, bạc...).")
+    weight: str | None = Field(None, max_length=100, description="jewelry: weight as text (2 chỉ, 3,75 g...).")
+    storage_location: str | None = Field(None, max_length=200, description="Where the shop keeps it (vị trí lưu kho).")
+    photo_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description=(
+        "Its photo: the photo_sha256 of POST /scans/{scan_id}/item-photo on the same scan."))
 
 
 class TransactionCreate(BaseModel):
