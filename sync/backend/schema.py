@@ -176,6 +176,30 @@ TABLES = [
         query TEXT NOT NULL,
         results BIGINT NOT NULL,
         at TEXT NOT NULL)""",
+    # the signed downlink to the shops (sync/backend/downlink.py): append-only, message sealed by the vault
+    """CREATE TABLE IF NOT EXISTS downlink (
+        shop_id TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        hold_id TEXT,
+        message TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        issued_by TEXT NOT NULL,
+        PRIMARY KEY (shop_id, version))""",
+    "CREATE INDEX IF NOT EXISTS downlink_hold ON downlink (hold_id)",
+    # item photos of delivered contracts (sync/backend/photos.py), sealed by the vault
+    """CREATE TABLE IF NOT EXISTS item_photos (
+        shop_id TEXT NOT NULL,
+        txn_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        contract_no TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        data TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (shop_id, txn_id, kind))""",
 ]
 
 
