@@ -185,6 +185,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "Device “{device_id}” does not belong to shop “{shop_id}”."),
     "alert_not_found": ("Không có cảnh báo này, hoặc cảnh báo đã được xác nhận.", "No such open alert."),
     "watchlist_item_not_found": ("Không có mục này trong danh sách truy tìm.", "No such active watchlist item."),
+    # --- police downlink: holds, notices, trust updates, item photos (sync/downlink.py) ---------
+    "item_on_hold": ("Tài sản của hợp đồng này đang bị công an tạm giữ ({reason}): không được chuộc, thanh lý hay hủy "
+                     "cho đến khi công an giải tỏa.",
+                     "The item of this contract is on a police hold ({reason}): it may not be redeemed, liquidated or "
+                     "cancelled until the police release it."),
+    "hold_not_found": ("Không có lệnh tạm giữ này.", "No such hold."),
+    "hold_already_released": ("Lệnh tạm giữ này đã được giải tỏa.", "This hold is already released."),
+    "contract_not_delivered": ("Cửa hàng chưa gửi hợp đồng này lên máy chủ công an: kiểm tra số hợp đồng.",
+                               "The shop has not delivered this contract to the police backend: check the contract number."),
+    "notice_not_found": ("Không có thông báo này của công an.", "No such police notice."),
+    "downlink_unavailable": ("Máy chủ công an chưa có khóa ký lệnh gửi cửa hàng: gọi quản trị.",
+                             "The police backend has no key to sign messages to the shops: call the administrator."),
+    "device_auth_failed": ("Thiết bị không xác thực được với máy chủ công an (chữ ký hoặc giờ máy sai).",
+                           "The device could not be authenticated (signature or clock wrong)."),
+    "photo_mismatch": ("Ảnh tài sản không khớp với mã ảnh trong hợp đồng đã gửi.",
+                       "The item photo does not match the photo reference in the delivered contract."),
     # --- ledger and service --------------------------------------------------------------
     "ledger_error": ("Lỗi sổ cái: hợp đồng chưa được lưu; gọi quản lý.",
                      "Ledger error: nothing was saved; call the manager."),
