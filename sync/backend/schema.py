@@ -200,6 +200,28 @@ TABLES = [
         data TEXT NOT NULL,
         received_at TEXT NOT NULL,
         PRIMARY KEY (shop_id, txn_id, kind))""",
+    # alerts an inspector can act on (sync/backend/alerts.py): rule, sealed data and links, blind keys of person and serial
+    """CREATE TABLE IF NOT EXISTS alert_info (
+        shop_id TEXT NOT NULL,
+        alert_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        info TEXT NOT NULL,
+        person_key BIGINT,
+        serial_key BIGINT,
+        PRIMARY KEY (shop_id, alert_id))""",
+    "CREATE INDEX IF NOT EXISTS alert_info_person ON alert_info (person_key)",
+    "CREATE INDEX IF NOT EXISTS alert_info_serial ON alert_info (serial_key)",
+    "CREATE INDEX IF NOT EXISTS alerts_last ON alerts (last_at)",
+    # the alert rules worker's place in each device's chain (sync/backend/alert_rules.py)
+    """CREATE TABLE IF NOT EXISTS alert_rule_cursor (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (shop_id, device_id))""",
+    # the webhook sender's place in the alert stream (sync/backend/webhook.py)
+    """CREATE TABLE IF NOT EXISTS alert_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL)""",
 ]
 
 
