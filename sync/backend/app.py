@@ -26,7 +26,7 @@ from fastapi import FastAPI
 
 from sync.backend import metrics
 from sync.backend.db import Database
-from sync.backend.routes import devices, health, inspector, sessions, watchlist
+from sync.backend.routes import devices, downlink, health, inspector, sessions, watchlist
 from sync.backend.routes.deps import optional_user, request_language
 from verifier import __version__, error_shape, offline_docs
 from verifier.errors import ChipidError, InputError, LimitExceededError
@@ -52,7 +52,7 @@ def create_app(db: Database, metrics_token: str | None = None) -> FastAPI:
                   responses=error_shape.ERROR_RESPONSES)
     app.state.db = db
     error_shape.install(app, request_language, chipid_status)
-    for area in (health, devices, sessions, inspector, watchlist):
+    for area in (health, devices, sessions, inspector, watchlist, downlink):
         app.include_router(area.router)
     metrics.install(app, db, metrics_token)
     offline_docs.install(app, "chipid police backend API")

@@ -16,13 +16,14 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
 from sync.backend.db import Database
 from sync.batch import enroll_message
 from sync.backend.index import norm_code, norm_text
 from verifier.errors import InputError, SyncError, TamperError
-from verifier.ledger.entry import GENESIS, load_public_key_b64, utc_now
+from verifier.ledger.entry import GENESIS, load_public_key_b64, public_key_b64, utc_now
 
 TOKEN_TTL_HOURS = 72
 _DEVICE_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -63,8 +64,19 @@ def add_device_token(db: Database, *, shop: str, license_no: str, province: str,
     return {"token": token, "shop_id": shop_id, "shop": name, "province": norm_code(province), "license_no": license_no.strip()}
 
 
-def enroll_device(db: Database, *, token: str, device_id: str, public_key: str, proof: str) -> dict:
-    """Register a device's public key against a one-time token. Raises InputError / SyncError."""
+def enroll_device(db: Database, *, token: str, device_id: str, public_key: str, proof: str,
+                  downlink_key: Ed25519PrivateKey | None = None) -> dict:
+    """Register a device's public key against a one-time token. Raises InputError / SyncError.
+
+    The answer carries ``downlink_public_key``: the backend's downlink signing key (base64 Ed25519,
+    :mod:`sync.backend.downlink_key`), which the shop pins (:mod:`sync.enrollment`) and checks every
+    message to it against (:mod:`sync.downlink`); null when the backend has no signing key."""
+    answer = _enroll_device(db, token=token, device_id=device_id, public_key=public_key, proof=proof)
+    answer["downlink_public_key"] = public_key_b64(downlink_key.public_key()) if downlink_key is not None else None
+    return answer
+
+
+def _enroll_device(db: Database, *, token: str, device_id: str, public_key: str, proof: str) -> dict:
     if not isinstance(device_id, str) or not _DEVICE_ID.fullmatch(device_id):
         raise InputError("expected a device_id of 1-100 letters, digits, '.', '_' or '-'")
     try:

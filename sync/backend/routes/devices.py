@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from sync.backend import auth, enroll, metrics
+from sync.backend import auth, downlink_key, enroll, metrics
 from sync.backend.db import Database
 from sync.backend.ingest import device_head, ingest
 from sync.backend.routes.deps import admin_user, get_db, request_language
@@ -47,9 +47,10 @@ class DeviceBody(BaseModel):
 
 
 @router.post("/api/v1/enroll")
-def post_enroll(body: EnrollBody, db: Database = Depends(get_db)) -> dict:
+def post_enroll(body: EnrollBody, request: Request, db: Database = Depends(get_db)) -> dict:
     try:
-        return enroll.enroll_device(db, token=body.token, device_id=body.device_id, public_key=body.public_key, proof=body.proof)
+        return enroll.enroll_device(db, token=body.token, device_id=body.device_id, public_key=body.public_key, proof=body.proof,
+                                    downlink_key=downlink_key.for_app(request.app))  # pinned by the shop (sync/downlink.py)
     except InputError as e:
         raise ApiError(400, "invalid_input", str(e)) from e
     except SyncError as e:
