@@ -222,6 +222,30 @@ TABLES = [
     """CREATE TABLE IF NOT EXISTS alert_cursors (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL)""",
+    # chip evidence re-verified by the backend (sync/backend/evidence_worker.py): its verdict per contract entry
+    # (reasons: checks and field names, no personal data), how far each device's entries were examined, and the
+    # AA signatures seen (SHA-256), across shops, to catch a replayed one
+    """CREATE TABLE IF NOT EXISTS evidence_verdicts (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        txn_id TEXT NOT NULL,
+        shop_verdict TEXT NOT NULL,
+        backend_verdict TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        alert TEXT,
+        verified_at TEXT NOT NULL,
+        PRIMARY KEY (shop_id, device_id, seq))""",
+    """CREATE TABLE IF NOT EXISTS evidence_progress (
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (shop_id, device_id))""",
+    """CREATE TABLE IF NOT EXISTS aa_signatures (
+        sig_sha256 TEXT PRIMARY KEY,
+        shop_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        seq BIGINT NOT NULL)""",
 ]
 
 
