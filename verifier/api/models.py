@@ -76,6 +76,20 @@ class Item(BaseModel):
         "Its photo: the photo_sha256 of POST /scans/{scan_id}/item-photo on the same scan."))
 
 
+class ItemPhotoRequest(BaseModel):
+    """An item's photo (``POST /scans/{scan_id}/item-photo``): from the counter camera, or an uploaded JPEG/PNG."""
+
+    model_config = ConfigDict(extra="forbid")
+    camera: bool = Field(False, description="Take a frame now from the counter camera (camera.source).")
+    image_base64: str | None = Field(None, max_length=15_000_000, description="A picture of the item, base64 (JPEG/PNG).")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.camera) == bool(self.image_base64):
+            raise ValueError("give exactly one of camera=true or image_base64")
+        return self
+
+
 class TransactionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scan_id: str = Field(..., min_length=1, max_length=64)

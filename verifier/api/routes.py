@@ -11,6 +11,7 @@ from datetime import date
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from verifier.api import item_photos
 from verifier.api.auth import current_user, end_browser_session, need, set_session_cookie
 from verifier.api.errors import ERROR_RESPONSES, ApiError, request_language
 from verifier.api.models import (
@@ -210,6 +211,7 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
     # the face template always is. Both encrypted, purged after privacy.face_retention_days.
     camera = scan.camera_image if s.cfg["privacy.store_camera_photo"] else None
     photos = {k: v for k, v in (("chip", scan.portrait), ("camera", camera), ("camera_template", scan.face_template)) if v}
+    photos.update(item_photos.for_contract(request.app, scan.id, body.items))  # item-<n>, held with the scan
     form = body.model_dump(exclude={"scan_id", "face_refer_confirmed", "override_reason"})
     form["items"] = [i.model_dump(exclude_none=True) for i in body.items]
     try:
@@ -221,6 +223,7 @@ def create_transaction(request: Request, body: TransactionCreate, user: User = D
         raise ApiError(403 if e.code == "override_needs_manager" else 422, e.code, e.message, e.details) from e
     except IdempotencyConflict as e:  # the key was used meanwhile for another body
         raise _refused(409, e, "idempotency_key_reused") from e
+    item_photos.held(request.app).release(scan.id)
     return created
 
 
@@ -296,12 +299,12 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     return out
 
 
-@router.get("/transactions/{txn_id}/photos/{kind}", tags=["transactions"], summary="Stored chip or camera photo of a contract",
+@router.get("/transactions/{txn_id}/photos/{kind}", tags=["transactions"], summary="Stored chip, camera or item photo (item-<n>) of a contract",
             responses={200: {"content": {"image/jpeg": {}}}})
 def txn_photo(request: Request, txn_id: str, kind: str, user: User = Depends(need("txn.read"))) -> Response:
     s = svc(request)
-    if kind not in ("chip", "camera"):
-        raise ApiError(404, "not_found", "photo kind: expected chip or camera")
+    if kind not in ("chip", "camera") and not item_photos.ITEM_KIND.match(kind):
+        raise ApiError(404, "not_found", "photo kind: expected chip, camera or item-<n>")
     data = s.book.photo(txn_id, kind)
     if data is None:
         raise ApiError(404, "photo_not_found", f"no {kind} photo for {txn_id!r} (never taken, or purged after privacy.face_retention_days)")

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 
 from verifier.ledger.entry import VN_TZ, Entry, canonical_json
+from verifier.ledger.pawn_items import check_items
 from verifier.results import ContractFace, ContractPayload, FaceDecision, IdentityCheck, Override, ScanResult
 
 #: What makes a contract the same contract when a clerk sends it again (not its id, number or scan).
@@ -41,7 +42,7 @@ def contract_payload(scan: ScanResult, face: FaceDecision, form: dict, *, user: 
         face=ContractFace(face, confirmed_by=face_confirmed_by,
                           camera_photo_sha256=hashlib.sha256(photos["camera"]).hexdigest() if "camera" in photos else None),
         override=override,
-        items=tuple({k: str(v) for k, v in item.items() if v not in (None, "")} for item in form["items"]),
+        items=tuple(check_items(form["items"])),  # each item's fields by category (verifier/ledger/pawn_items.py)
         ownership_evidence=form.get("ownership_evidence") or "",
         valuation_vnd=int(form["valuation_vnd"]),
         loan_vnd=int(form["loan_vnd"]),

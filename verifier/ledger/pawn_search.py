@@ -22,6 +22,7 @@ from typing import Callable
 from verifier import text as search_text
 from verifier.errors import InputError, TamperError
 from verifier.ledger.pawn_events import STATUSES
+from verifier.ledger.pawn_items import identifiers
 from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.store import Ledger
 
@@ -75,7 +76,7 @@ def id_search(text: str) -> tuple[str, str]:
 
 def index_terms(blind: Blind, payload: dict) -> set[str]:
     """The blinded search terms of a contract payload (or of corrected ``items``): ID number and its tails,
-    name words, item serials and their tails."""
+    name words, each item's serial, IMEI, frame and engine numbers and plate (searched as serials) and their tails."""
     pawner = payload.get("pawner") or {}
     terms = set()
     if pawner.get("id_number"):
@@ -85,8 +86,7 @@ def index_terms(blind: Blind, payload: dict) -> set[str]:
     for word in fold_text(pawner.get("full_name", "")).split():
         terms.add(blind("name", word))
     for item in payload.get("items") or []:
-        serial = norm_serial(item.get("serial") or "")
-        if serial:
+        for serial in filter(None, map(norm_serial, identifiers(item))):  # serial, IMEI, frame/engine no., plate
             terms.add(blind("serial", serial))
             terms.update(blind("serial_tail", t) for t in tails(serial))
     return terms
