@@ -47,6 +47,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "shop.manage": frozenset({"manager", "admin"}),  # the shop profile printed on contracts (verifier/ledger/shop_profile.py)
     "metrics.read": frozenset({"manager", "integrator", "admin"}),
+    # the shop's reports (verifier/api/reports.py): clerks see the due lists and their own day, managers everything
+    "reports.due": frozenset({"clerk", "manager", "admin"}),
+    "reports.day": frozenset({"clerk", "manager", "admin"}),
+    "reports.cash": frozenset({"manager", "admin"}),
+    "reports.register": frozenset({"manager", "inspector", "admin"}),
+    "customers.read": frozenset({"manager", "admin"}),
+    "customers.note": frozenset({"manager", "admin"}),
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
