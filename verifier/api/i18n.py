@@ -75,6 +75,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "correction_title": "Hủy / đính chính (chỉ quản lý)", "correction_reason": "Lý do hủy (bắt buộc)",
         "correction_apply": "Hủy hợp đồng này", "correction_missing": "Phải ghi lý do hủy.",
         "correction_done": "Đã ghi nhận việc hủy hợp đồng (sổ cái không bị sửa).",
+        # issue 18: the shop profile printed on contracts and receipts
+        "nav_settings": "Cửa hàng", "setup_banner": "Chưa nhập thông tin cửa hàng: hợp đồng và phiếu in ra sẽ thiếu tên, địa chỉ, giấy phép.",
+        "setup_banner_link": "Nhập thông tin cửa hàng",
         "saving": "Đang lưu…",
     },
     "en": {
@@ -145,6 +148,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "correction_title": "Cancel / correct (manager only)", "correction_reason": "Reason for cancelling (required)",
         "correction_apply": "Cancel this contract", "correction_missing": "A reason is required.",
         "correction_done": "The cancellation is recorded (the ledger is not edited).",
+        "nav_settings": "Shop", "setup_banner": "The shop is not set up: printed contracts and receipts lack its name, address and licence.",
+        "setup_banner_link": "Enter the shop's details",
         "saving": "Saving…",
     },
 }
