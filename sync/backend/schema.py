@@ -246,6 +246,8 @@ TABLES = [
         shop_id TEXT NOT NULL,
         device_id TEXT NOT NULL,
         seq BIGINT NOT NULL)""",
+    # a shop's latest shop_profile entry (sync/backend/investigate.py); partial: nothing for other entries
+    "CREATE INDEX IF NOT EXISTS entries_shop_profile ON entries (shop_id, ts) WHERE event_type = 'shop_profile'",
 ]
 
 
