@@ -21,6 +21,8 @@ never carries it; the key that opened the chip is never serialised.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import hashlib
 from collections.abc import Callable, Mapping
@@ -133,6 +135,84 @@ class ChipEvidence:
     opened_with: Any = field(default=None, repr=False, compare=False)
 
 
+@dataclass(frozen=True)
+class AAEvidence:
+    """An Active Authentication as a contract carries it (ICAO 9303-11 §6.1): the inputs of the
+    transaction-bound challenge (:func:`verifier.evidence.challenge_inputs`), the 8-byte challenge
+    sent and the chip's signature, byte for byte."""
+
+    challenge_inputs: Mapping[str, Any]
+    challenge: bytes
+    signature: bytes = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {"challenge_inputs": dict(self.challenge_inputs), "challenge": self.challenge.hex(),
+                "signature": base64.b64encode(self.signature).decode()}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "AAEvidence":
+        """Raises ValueError for another shape."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("challenge_inputs"), Mapping):
+            raise ValueError("evidence.aa: expected {challenge_inputs, challenge, signature}")
+        try:
+            return cls(dict(data["challenge_inputs"]), bytes.fromhex(str(data["challenge"])),
+                       base64.b64decode(str(data["signature"]), validate=True))
+        except (KeyError, binascii.Error) as e:
+            raise ValueError(f"evidence.aa: {e}") from e
+
+
+@dataclass(frozen=True)
+class ContractEvidence:
+    """What the chip gave at the counter, as a contract carries it (issue 19 item 1; checked by
+    :func:`verifier.evidence.verify_evidence`): EF.SOD, DG1, DG13, DG14 and DG15 exactly as read
+    (ARCHITECTURE.md "Hash the bytes that were read"), DG2's SHA-256 (the photo stays at the shop)
+    and the transaction-bound Active Authentication, None when the chip has none. JSON: the files
+    base64 under ``sod``, ``dg1``, ``dg13``, ``dg14``, ``dg15`` (null when not read),
+    ``dg2_sha256`` (hex) and ``aa``."""
+
+    files: Mapping[str, bytes] = field(repr=False)
+    dg2_sha256: str | None = None
+    aa: AAEvidence | None = None
+
+    FORMAT = "chipid-evidence/1"
+    #: the files carried, in the JSON's order
+    FILES = ("SOD", "DG1", "DG13", "DG14", "DG15")
+
+    @classmethod
+    def of(cls, files: Mapping[str, bytes], aa: AAEvidence | None) -> "ContractEvidence":
+        """From the files of a scan (name -> bytes as read)."""
+        return cls({k: bytes(files[k]) for k in cls.FILES if k in files},
+                   hashlib.sha256(files["DG2"]).hexdigest() if "DG2" in files else None, aa)
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"format": self.FORMAT}
+        for name in self.FILES:
+            raw = self.files.get(name)
+            out[name.lower()] = base64.b64encode(raw).decode() if raw is not None else None
+        out["dg2_sha256"] = self.dg2_sha256
+        out["aa"] = self.aa.to_json() if self.aa is not None else None
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "ContractEvidence":
+        """Raises ValueError for another shape (a malformed block is no evidence)."""
+        if not isinstance(data, Mapping) or data.get("format") != cls.FORMAT:
+            raise ValueError(f"evidence: expected format {cls.FORMAT!r}")
+        files = {}
+        for name in cls.FILES:
+            value = data.get(name.lower())
+            if value is not None:
+                try:
+                    files[name] = base64.b64decode(str(value), validate=True)
+                except binascii.Error as e:
+                    raise ValueError(f"evidence.{name.lower()}: not base64: {e}") from e
+        dg2 = data.get("dg2_sha256")
+        if dg2 is not None and not (isinstance(dg2, str) and len(dg2) == 64):
+            raise ValueError("evidence.dg2_sha256: expected 64 hex digits")
+        aa = data.get("aa")
+        return cls(files, dg2, AAEvidence.from_json(aa) if aa is not None else None)
+
+
 # --------------------------------------------------------------------------- the holder
 
 HOLDER_FIELDS = (
@@ -230,6 +310,8 @@ class ScanResult:
     dg13_error: Mapping | None = None
     face_image: PortraitInfo | None = None
     warnings: tuple[str, ...] = ()
+    #: the chip's evidence for the contract (:class:`ContractEvidence`): in memory, never in :meth:`to_json`
+    evidence: ContractEvidence | None = field(default=None, repr=False, compare=False)
 
     @property
     def holder_verified(self) -> bool:
@@ -469,6 +551,9 @@ class ContractPayload:
     pawner_phone: str | None = None
     current_address: str | None = None
     old_id_number: str | None = None
+    #: what the chip gave (:class:`ContractEvidence`), re-verified by the police backend; in the payload only
+    #: when the scan read the chip (a contract without it claiming ``authentic`` raises ``evidence_missing``)
+    evidence: ContractEvidence | None = None
 
     TYPE = "pawn_contract"
 
@@ -494,4 +579,5 @@ class ContractPayload:
             "notes": self.notes,
             **{k: v for k, v in (("pawner_phone", self.pawner_phone), ("current_address", self.current_address),
                                  ("old_id_number", self.old_id_number)) if v},
+            **({"evidence": self.evidence.to_json()} if self.evidence is not None else {}),
         }

@@ -12,7 +12,9 @@ Order of work on the chip (ICAO 9303-11 §7, inspection procedure):
    :data:`DEFAULT_DGS`), DG14 last (:func:`reading_plan`);
 3. chip authentication with DG14's key, then restart secure messaging under the new keys
    and read DG15 through them: a chip that lacks DG14's private key fails here (clone);
-4. active authentication with DG15's key, then DG3 when the card lists it (EAC-protected on a
+4. active authentication with DG15's key over the challenge bound to the transaction when the caller
+   gives its inputs (``aa_challenge_inputs``: device id, scan id, ledger head; :mod:`verifier.evidence`),
+   else a random one, then DG3 when the card lists it (EAC-protected on a
    CCCD: reported in ``not_readable``, not as an error);
 5. passive authentication and the remaining checks (:mod:`verifier.inspection`), and the
    ``access_protocol`` check (:mod:`verifier.access_protocol`: PACE offered, BAC used).
@@ -23,6 +25,9 @@ run again before DG15 and active authentication (:class:`verifier.icao.session.C
 A card lifted mid-read is waited for up to ``reader.timeout_s`` (step ``CARD_LIFTED``, then ``CARD_BACK``),
 checked to be the same chip and read on from where it stopped, at most :data:`MAX_RESUMES`
 times; the result says how many times (``resumes``).
+
+The result's ``evidence`` (:class:`verifier.results.ContractEvidence`: EF.SOD, DG1, DG13, DG14, DG15
+as read, DG2's hash, the AA challenge's inputs and the chip's signature) goes into the contract.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from verifier import verdict as V
 from verifier.access_protocol import access_protocol_check
 from verifier.cccd import access as access_keys
 from verifier.cccd.access_match import AccessData, with_keys
+from verifier.evidence import aa_challenge
 from verifier.config import Config
 from verifier.errors import (
     AccessKeyError,
@@ -49,8 +55,8 @@ from verifier.icao.chip_auth import confirm_chip_authentication, run_chip_authen
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.icao.session import ChipSession
 from verifier.inspection import ParsedLds, inspect_document
-from verifier.results import AccessEvidence, ChipEvidence, FileRead, Holder, PortraitInfo, Progress, ScanResult, \
-    ScanStep, is_demo
+from verifier.results import AAEvidence, AccessEvidence, ChipEvidence, ContractEvidence, FileRead, Holder, \
+    PortraitInfo, Progress, ScanResult, ScanStep, is_demo
 from verifier.trust.passive import PAPolicy
 from verifier.transport import CardTransport
 
@@ -227,34 +233,40 @@ def _chip_authentication_again(session: ChipSession, dg14) -> None:
 
 
 def _active_authentication(session: ChipSession, files: dict[str, bytes], lds: ParsedLds,
-                           required: bool) -> V.Check | None:
+                           required: bool, challenge_inputs=None) -> tuple[V.Check | None, AAEvidence | None]:
+    """(check, evidence): AA over the transaction-bound challenge of ``challenge_inputs``
+    (:func:`verifier.evidence.aa_challenge`), or a random one without them (no evidence then)."""
     if "DG15" not in files:
         if required:
             return V.failed(V.ACTIVE_AUTHENTICATION, "the SOD lists DG15 but the chip did not return it",
-                            "SOD có DG15 nhưng chip không trả về DG15")
-        return None
+                            "SOD có DG15 nhưng chip không trả về DG15"), None
+        return None, None
     try:
+        challenge = aa_challenge(challenge_inputs) if challenge_inputs is not None else None
         dg15 = parse_dg15(files["DG15"])
         if "DG14" in lds.errors:  # AA's algorithm for ECDSA keys is in DG14 (ICAO 9303-11 §6.1)
             raise lds.errors["DG14"]
-        outcome = perform_active_authentication(session, dg15, lds.dg14)
+        outcome = perform_active_authentication(session, dg15, lds.dg14, challenge=challenge)
     except ChipError as e:
         return V.failed(V.ACTIVE_AUTHENTICATION, f"the chip refused active authentication: {e}: suspected clone",
-                        "Chip từ chối xác thực chủ động: nghi chip sao chép")
+                        "Chip từ chối xác thực chủ động: nghi chip sao chép"), None
     except ChipidError as e:  # malformed DG15, a refused (crafted) curve, an unknown algorithm
         check = V.failed if required else V.not_performed
         return check(V.ACTIVE_AUTHENTICATION, f"active authentication could not run: {e}",
-                     "Không thực hiện được xác thực chủ động")
-    return outcome.to_check()
+                     "Không thực hiện được xác thực chủ động"), None
+    evidence = AAEvidence(dict(challenge_inputs), outcome.challenge, outcome.signature) if challenge else None
+    return outcome.to_check(), evidence
 
 
 def read_and_verify(transport: CardTransport, keys: list, store, *, config: Config, demo: bool = False,
                     progress: Progress | None = None, warnings: list[str] | None = None,
-                    now: _dt.datetime | None = None, access_data: AccessData | None = None) -> ScanOutcome:
+                    now: _dt.datetime | None = None, access_data: AccessData | None = None,
+                    aa_challenge_inputs: dict | None = None) -> ScanOutcome:
     """Read a card already on ``transport`` and verify it; raises only when nothing could be read.
 
     ``access_data`` (:attr:`AccessCandidates.data`), ``keys`` and the key that opened the chip
-    are compared with DG1/DG13 (ICAO 9303-11 §4.3). EF.SOD, EF.COM and DG14 are parsed once
+    are compared with DG1/DG13 (ICAO 9303-11 §4.3). ``aa_challenge_inputs``
+    (:func:`verifier.evidence.challenge_inputs`) bind active authentication to the transaction. EF.SOD, EF.COM and DG14 are parsed once
     (:class:`verifier.inspection.ParsedLds`) and handed on to the checks."""
     progress = progress or (lambda step: None)
     started = time.perf_counter()
@@ -280,7 +292,7 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
 
     progress(ScanStep.VERIFYING)
     ca_check, usable = _chip_authentication(session, files, lds, required=14 in listed)
-    aa_check = None
+    aa_check = aa_evidence = None
     if usable:
         try:
             _read(session, after_ca, files, not_readable)
@@ -291,7 +303,8 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
                                 "Xác thực chip thất bại khi thực hiện lại: nghi chip sao chép")
             usable = False
     if usable:
-        aa_check = _active_authentication(session, files, lds, required=15 in listed)
+        aa_check, aa_evidence = _active_authentication(session, files, lds, required=15 in listed,
+                                                       challenge_inputs=aa_challenge_inputs)
         _read(session, eac, files, not_readable)  # last: some chips drop secure messaging after 6982
     if aa_check is None and not usable and 15 in listed:
         aa_check = V.not_performed(V.ACTIVE_AUTHENTICATION, "not attempted: the session broke at chip authentication",
@@ -324,16 +337,19 @@ def read_and_verify(transport: CardTransport, keys: list, store, *, config: Conf
         dg13_error=inspection.dg13_error,
         face_image=PortraitInfo.from_json(inspection.face_image),
         warnings=tuple(warnings),
+        evidence=ContractEvidence.of(files, aa_evidence) if "SOD" in files else None,
     )
     return ScanOutcome(result, inspection.portrait, files)
 
 
 def run_scan(config: Config, access: dict | None = None, progress: Progress | None = None, *,
              reader: str | None = None, card_dir: Path | None = None,
-             wrap: Callable[[CardTransport], CardTransport] | None = None) -> ScanOutcome:
+             wrap: Callable[[CardTransport], CardTransport] | None = None,
+             aa_challenge_inputs: dict | None = None) -> ScanOutcome:
     """Open the reader, wait for a card, read and verify it. Raises ChipidError when the card cannot be read.
 
     ``wrap`` (optional) wraps the opened transport, e.g. the recorder of ``chipid read --diagnose``.
+    ``aa_challenge_inputs``: the transaction's AA challenge inputs (:func:`verifier.evidence.challenge_inputs`).
     """
     progress = progress or (lambda step: None)
     progress(ScanStep.WAITING_FOR_CARD)
@@ -347,7 +363,8 @@ def run_scan(config: Config, access: dict | None = None, progress: Progress | No
         demo = is_demo(demo, config["trust.demo"])  # anything verified under demo trust is marked demo
         store = trust_store(config, demo)
         return read_and_verify(transport, candidates.keys, store, config=config, demo=demo,
-                               progress=progress, warnings=candidates.warnings, access_data=candidates.data)
+                               progress=progress, warnings=candidates.warnings, access_data=candidates.data,
+                               aa_challenge_inputs=aa_challenge_inputs)
     finally:
         try:
             transport.close()

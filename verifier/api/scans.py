@@ -6,10 +6,17 @@ A scan runs in a worker thread (one reader, one scan at a time) through
 ``waiting_for_card -> reading -> verifying -> done | failed`` (:attr:`ScanStep.status`) and each
 step is published on the event bus (``scan``: ``status``, ``step``, ``label``, ``label_vi``).
 Finished scans are forgotten after ``privacy.scan_ttl_minutes``.
+
+With a ``challenge`` source (the service's: the ledger's device id and head, :func:`verifier.evidence.challenge_inputs`),
+the inputs of the scan's Active Authentication challenge are fixed when the scan starts (device id, scan id,
+ledger head) and handed to a runner that takes ``aa_challenge_inputs`` (:func:`verifier.scan.run_scan` does):
+the chip's AA signature is then bound to this transaction (issue 19 item 1).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import threading
 import time
@@ -27,6 +34,16 @@ log = logging.getLogger(__name__)
 #: ``runner(config, access, progress) -> outcome`` with ``outcome.result`` (:class:`ScanResult`)
 #: and ``outcome.portrait`` (bytes | None); ``progress`` takes :class:`ScanStep`.
 Runner = Callable[[Any, "dict | None", Progress], Any]
+#: ``challenge(scan_id) -> inputs`` of the scan's AA challenge (:func:`verifier.evidence.challenge_inputs`)
+ChallengeSource = Callable[[str], dict]
+
+
+def _takes_challenge(runner: Runner) -> bool:
+    try:
+        params = inspect.signature(runner).parameters
+    except (TypeError, ValueError):
+        return False
+    return "aa_challenge_inputs" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 @dataclass
@@ -80,10 +97,12 @@ def _access_kind(access: dict | None) -> str | None:
 
 
 class ScanRegistry:
-    def __init__(self, config: Any, bus, runner: Runner | None = None, ttl_s: float = 1800.0) -> None:
+    def __init__(self, config: Any, bus, runner: Runner | None = None, ttl_s: float = 1800.0,
+                 challenge: ChallengeSource | None = None) -> None:
         self.config = config
         self.bus = bus
         self._runner: Runner = runner or run_scan
+        self.challenge = challenge
         self.ttl_s = ttl_s
         self._scans: dict[str, Scan] = {}
         self._lock = threading.Lock()
@@ -116,6 +135,13 @@ class ScanRegistry:
         if not self._reader.acquire(blocking=False):
             raise ReaderBusyError("the reader is busy with another scan")
         scan = Scan(id=uuid.uuid4().hex, user=user, access_kind=_access_kind(access))
+        if self.challenge is not None and _takes_challenge(runner):
+            try:  # the ledger head now, when the scan starts
+                challenge = self.challenge(scan.id)
+            except Exception:
+                self._reader.release()
+                raise
+            runner = functools.partial(runner, aa_challenge_inputs=challenge)
         with self._lock:
             self._scans[scan.id] = scan
         self._set(scan, ScanStep.WAITING_FOR_CARD)

@@ -21,9 +21,10 @@ malformed DG15 key).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from asn1crypto import core
 
@@ -69,6 +70,9 @@ class AAVerification:
     valid: bool
     reason: str
     algorithm: str = ""
+    #: the challenge sent and the chip's answer, byte for byte (the contract's evidence: verifier/evidence.py)
+    challenge: bytes = field(default=b"", repr=False, compare=False)
+    signature: bytes = field(default=b"", repr=False, compare=False)
 
     def to_check(self) -> Check:
         if self.valid:
@@ -254,5 +258,5 @@ def perform_active_authentication(session, dg15, dg14=None, *, challenge: bytes 
         raise ChipError("INTERNAL AUTHENTICATE returned no signature", step=STEP_AA)
     result = verify_active_auth(dg15.public_key_info, challenge, resp.data, sig_alg)
     log.debug("Active Authentication: %s (%s)", "valid" if result.valid else "INVALID", result.algorithm)
-    return result
+    return dataclasses.replace(result, challenge=challenge, signature=bytes(resp.data))
 
