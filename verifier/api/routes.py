@@ -331,6 +331,9 @@ def _disposition(kind: str, filename: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+disposition = _disposition  # the public name, for the other routers' downloads (reports, receipts)
+
+
 # --- ledger and audit ----------------------------------------------------------------------
 @router.get("/ledger/verify", tags=["ledger"], summary="Decrypt, re-hash and check the whole ledger")
 def ledger_verify(request: Request, user: User = Depends(need("ledger.verify"))) -> dict:
