@@ -171,6 +171,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "Too many item photos for this scan (at most {max})."),
     "export_too_large": ("Quá nhiều bản ghi trong khoảng này: chọn khoảng thời gian ngắn hơn hoặc dùng lệnh chipid export.",
                          "Too many entries in that range: choose a shorter range or use chipid export."),
+    # --- reports and customer files (verifier/api/reports.py) ------------------------------
+    "bad_period": ("Khoảng thời gian không hợp lệ: ngày bắt đầu phải trước ngày kết thúc và dài tối đa {max_days} ngày.",
+                   "The period is not valid: 'from' must come before 'to', at most {max_days} days."),
+    "customer_not_found": ("Cửa hàng chưa có hợp đồng hay ghi chú nào về khách hàng này.",
+                           "The shop has no contract or note on this customer."),
     # --- police backend (sync/backend) ----------------------------------------------------
     "device_not_enrolled": ("Thiết bị “{device_id}” chưa được ghi danh với máy chủ công an.",
                             "Device “{device_id}” is not enrolled at the police backend."),
