@@ -292,7 +292,7 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     except IdempotencyConflict as e:
         raise _refused(409, e, "idempotency_key_reused") from e
     except ContractRefused as e:
-        status = {"bad_transition": 409, "correction_needs_manager": 403}.get(e.code, 422)
+        status = {"bad_transition": 409, "item_on_hold": 409, "correction_needs_manager": 403}.get(e.code, 422)
         if e.code == "reason_required" and body.type == "correction":
             status = 400
         raise _refused(status, e) from e
@@ -316,9 +316,10 @@ def txn_photo(request: Request, txn_id: str, kind: str, user: User = Depends(nee
             responses={200: {"content": {"application/pdf": {}}}})
 def contract_pdf(request: Request, txn_id: str, user: User = Depends(need("txn.read"))) -> Response:
     from verifier.api.contract import render_pdf
+    from verifier.ledger.shop_profile import current
 
     view = _txn(request, txn_id, user, "print")
-    pdf = render_pdf(view, svc(request).cfg)
+    pdf = render_pdf(view, svc(request).cfg, current(svc(request).ledger, svc(request).cfg))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": _disposition("inline", f"{view['contract_no']}.pdf"), "Cache-Control": "no-store"})
 

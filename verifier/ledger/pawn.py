@@ -1,8 +1,9 @@
 """The pawn book: contracts and their lifecycle events, as ledger entries (:class:`PawnBook`).
 
 A contract is a ``transaction`` entry (payload ``type: pawn_contract``); everything after is
-an ``event`` entry (``redeemed``, ``extended``, ``partial_payment``, ``forfeited``,
-``liquidated``, ``correction``, ``suspicious``). Nothing is edited or deleted in place: the
+an ``event`` entry (``interest_paid``, ``partial_payment``, ``principal_added``, ``extended``, ``redeemed``,
+``forfeited``, ``liquidated``, ``correction``, ``suspicious``); a money event carries the amounts the server
+computed inside its write (:mod:`verifier.ledger.interest`). Nothing is edited or deleted in place: the
 current state of a contract is the fold of its entries. The fields follow the pawn ledger of
 Decree 96/2016/NĐ-CP art. 29 (pawner identity, item and ownership evidence, value, loan,
 rate, dates, outcome).
@@ -13,7 +14,9 @@ This module is the facade; each job has its own module:
   decision, manager override), the legal rate cap; :class:`~verifier.ledger.admission.ContractRefused`;
 * :mod:`verifier.ledger.pawn_contract`: the contract payload from a typed scan, its number, retry key
   and answer;
-* :mod:`verifier.ledger.pawn_events`: event types, status transitions, corrections (manager-only);
+* :mod:`verifier.ledger.pawn_events`: event types, status transitions, corrections (manager-only), each
+  money event's amounts and their confirmation;
+* :mod:`verifier.ledger.interest`: rate units, the cap with fees, interest per day, the money state, quotes;
 * :mod:`verifier.ledger.pawn_search`: blind-index terms and search (ID number, tail, serial, folded
   name words); :class:`~verifier.ledger.pawn_search.BadSearch`;
 * :mod:`verifier.ledger.pawn_view`: a contract folded from its entries, damaged entries marked;
@@ -24,15 +27,17 @@ This module is the facade; each job has its own module:
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from verifier.errors import NotFoundError
-from verifier.ledger.admission import admit, capped_rate, check_loan
+from verifier.errors import NotFoundError, TamperError
+from verifier.ledger import interest
+from verifier.ledger.admission import ContractRefused, admit, check_loan, contract_rate
 from verifier.ledger.entry import Entry, utc_bound, utc_now, utc_text
 from verifier.ledger.idempotency import IdempotencyKeys, Replayed, Request
 from verifier.ledger.pawn_contract import contract_no, contract_payload, created, recovered, retry_key, today_vn
-from verifier.ledger.pawn_events import EVENT_TYPES, check_event_type, check_transition, event_payload, status_after
+from verifier.ledger.pawn_events import (EVENT_TYPES, MONEY_EVENTS, check_event_type, check_transition, event_money,
+                                         event_payload, status_after)
 from verifier.ledger.pawn_search import check_status, index_tails, index_terms, query_terms
 from verifier.ledger.pawn_store import PawnStore
 from verifier.ledger.pawn_view import contract_view, read_entries, search_result
@@ -101,7 +106,7 @@ class PawnBook:
         face decision's, :func:`is_demo`) marks the entry. With ``idempotency`` (a client key,
         :mod:`verifier.ledger.idempotency`), a request already answered gets that answer, checked and recorded
         inside the write so two concurrent requests make one contract."""
-        rate = capped_rate(form["interest_rate_year_pct"], self.max_rate)
+        rate, rate_input = contract_rate(form, self.max_rate)  # as typed (rate_input), capped with its fees
         check_loan(form)
         override = admit(scan, face, user=user, role=role, face_confirmed_by=face_confirmed_by,
                          override_reason=override_reason)
@@ -111,6 +116,8 @@ class PawnBook:
         payload = contract_payload(scan, face, form, user=user, role=role, face_confirmed_by=face_confirmed_by,
                                    override=override, photos=photos, scan_id=scan_id, demo=demo, rate=rate,
                                    start=start).to_json()
+        if rate_input is not None:
+            payload["rate_input"] = rate_input
         year = start.year
         prefix = self.prefix
 
@@ -144,24 +151,32 @@ class PawnBook:
                   idempotency: Request | None = None) -> dict:
         """Record a lifecycle event (:mod:`verifier.ledger.pawn_events`). A ``correction`` (đính chính, with
         ``fields``; or hủy, ``cancel: true``, which makes the contract ``cancelled``) is a manager's, with a
-        written reason; the ledger is not edited."""
+        written reason; the ledger is not edited. A money event's amounts are computed inside the write from the
+        contract's entries at that moment (:func:`~verifier.ledger.pawn_events.event_money`) and must be what the
+        clerk confirmed (``body["expected"]``), else ``amount_changed`` and nothing is recorded."""
         check_event_type(event_type)
         row = self.store.contract(txn_id)
         if row is None:
             raise NotFoundError(f"no contract {txn_id!r}")
-        payload = event_payload(txn_id, event_type, body, user=user, role=role, due_date=row["due_date"],
-                                max_rate=self.max_rate)
+        payload = event_payload(txn_id, event_type, body, user=user, role=role, max_rate=self.max_rate)
+        expected = body.get("expected")
 
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             self.keys.check(conn, idempotency)
-            check_transition(payload, self.store.status_in(conn, txn_id))
+            check_transition(p, self.store.status_in(conn, txn_id))
+            if event_type in MONEY_EVENTS:
+                contract, events = self._payloads(self.store.entries_in(conn, txn_id))
+                p = event_money(p, contract, events, today_vn(), max_rate=self.max_rate, expected=expected)
             for guard in self.guards:
-                guard(conn, txn_id, payload)
+                guard(conn, txn_id, p)
             p["at"] = utc_now()
             return p
 
         def answer(e: Entry) -> dict:
-            return {"seq": e.seq, "type": event_type, "txn_id": txn_id, "ts": e.ts}
+            out = {"seq": e.seq, "type": event_type, "txn_id": txn_id, "ts": e.ts}
+            if "money" in e.payload:
+                out["money"] = e.payload["money"]
+            return out
 
         try:
             entry = self.ledger.append("event", payload, demo=row["demo"], prepare=prepare,
@@ -169,6 +184,32 @@ class PawnBook:
         except Replayed as r:
             return r.answer.body
         return answer(entry)
+
+    @staticmethod
+    def _payloads(entries: list[Entry]) -> tuple[dict, list[dict]]:
+        """(the contract's payload, its event payloads) from its entries, contract first."""
+        if not entries or entries[0].payload.get("type") != "pawn_contract":
+            raise TamperError("the contract's first entry is not a pawn contract")
+        return entries[0].payload, [e.payload for e in entries[1:]]
+
+    def quote(self, txn_id: str, event_type: str, body: dict, *, user: str, role: str, on: date | None = None) -> dict:
+        """What money event ``event_type`` with ``body`` would record on day ``on`` (default today), recording
+        nothing: ``{"type", "money", "new_due_date"?}`` (the rules of :func:`~verifier.ledger.pawn_events.event_money`
+        apply; the status is not checked)."""
+        check_event_type(event_type)
+        if event_type not in MONEY_EVENTS:
+            raise ContractRefused("unknown_event", f"a quote is for a money event: one of {', '.join(MONEY_EVENTS)}; "
+                                  f"found {event_type!r}")
+        if self.store.contract(txn_id) is None:
+            raise NotFoundError(f"no contract {txn_id!r}")
+        payload = event_payload(txn_id, event_type, body, user=user, role=role, max_rate=self.max_rate)
+        seqs = self.store.entry_seqs(txn_id)
+        contract, events = self._payloads(self.ledger.entries_by_seq(seqs))
+        p = event_money(payload, contract, events, on or today_vn(), max_rate=self.max_rate, confirm=False)
+        out = {"type": event_type, "money": p["money"]}
+        if "new_due_date" in p:
+            out["new_due_date"] = p["new_due_date"]
+        return out
 
     # --- reading -------------------------------------------------------------------------
     def get(self, txn_id: str) -> dict | None:
@@ -179,7 +220,7 @@ class PawnBook:
             return None
         seqs = self.store.entry_seqs(txn_id)
         read = read_entries(self.ledger, self.damage, seqs)
-        return contract_view(row, seqs, read, lambda: self.store.photo_kinds(txn_id))
+        return contract_view(row, seqs, read, lambda: self.store.photo_kinds(txn_id), on=today_vn())
 
     def photo(self, txn_id: str, kind: str) -> bytes | None:
         return self.store.photo(txn_id, kind)
