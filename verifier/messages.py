@@ -176,6 +176,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "The period is not valid: 'from' must come before 'to', at most {max_days} days."),
     "customer_not_found": ("Cửa hàng chưa có hợp đồng hay ghi chú nào về khách hàng này.",
                            "The shop has no contract or note on this customer."),
+    # --- printing and the shop profile (verifier/api/receipt.py, verifier/ledger/shop_profile.py) ---
+    "receipt_not_found": ("Không có phiếu thu/chi cho mục số {seq} của hợp đồng này (mục đó không có khoản tiền nào).",
+                          "There is no receipt for entry {seq} of this contract (it moved no money)."),
+    "bad_shop_profile": ("Thông tin cửa hàng không hợp lệ: kiểm tra lại.", "The shop profile is not valid: check it."),
+    "bad_shop_profile.name_required": ("Phải nhập tên cửa hàng (tên in trên hợp đồng).",
+                                       "The shop's name is required (it is printed on contracts)."),
+    "bad_shop_profile.too_long": ("Một ô thông tin cửa hàng dài quá {max} ký tự.", "A field of the shop profile is longer than {max} characters."),
+    "bad_shop_profile.phone": ("Số điện thoại cửa hàng gồm 8-20 chữ số (được có dấu cách, dấu chấm, gạch ngang).",
+                               "The shop's phone has 8-20 digits (spaces, dots and dashes allowed)."),
+    "bad_shop_profile.printer_layout": ("Khổ in phiếu phải là A5 hoặc 80 mm.", "The receipt layout must be a5 or 80mm."),
     # --- police backend (sync/backend) ----------------------------------------------------
     "device_not_enrolled": ("Thiết bị “{device_id}” chưa được ghi danh với máy chủ công an.",
                             "Device “{device_id}” is not enrolled at the police backend."),
