@@ -192,6 +192,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "enrollment_refused": ("Không ghi danh được thiết bị: mã ghi danh sai, đã dùng hoặc hết hạn, hoặc thiết bị đã được ghi danh.",
                            "The device cannot be enrolled: the enrolment token is wrong, used or expired, or the device is enrolled already."),
     "batch_refused": ("Máy chủ công an không nhận lô dữ liệu này ({reason}).", "The police backend refused this batch ({reason})."),
+    "upgrade_required": ("Máy chủ công an không còn nhận dữ liệu từ phiên bản chipid cũ này: cửa hàng phải cập nhật chipid, "
+                         "sau đó sổ cái sẽ tự gửi lại.",
+                         "The police backend no longer accepts data from this old chipid version: the shop must update chipid, "
+                         "then the ledger is sent again by itself."),
     "shop_not_found": ("Không có cửa hàng “{shop_id}”.", "No shop “{shop_id}”."),
     "shop_has_no_device": ("Cửa hàng “{shop_id}” chưa có thiết bị nào được ghi danh.", "Shop “{shop_id}” has no enrolled device."),
     "choose_device": ("Cửa hàng “{shop_id}” có nhiều thiết bị: chọn một thiết bị (?device=).",
