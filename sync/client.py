@@ -14,6 +14,7 @@ import ipaddress
 import json
 import ssl
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -124,6 +125,26 @@ class BackendClient:
 
     def enroll(self, body: dict) -> Reply:
         return self._request("POST", "/api/v1/enroll", json=body)
+
+    def _signed(self, method: str, path: str, device_id: str, sign: Callable[[bytes], bytes], body: bytes = b"",
+                **kwargs) -> Reply:
+        """A request signed by the device key (:func:`sync.downlink.request_message`)."""
+        from sync.downlink import request_headers
+        from verifier.ledger.entry import utc_now
+
+        headers = request_headers(device_id, sign, method, path, utc_now(), body)
+        headers.update(kwargs.pop("headers", {}))
+        return self._request(method, path, content=body or None, headers=headers, **kwargs)
+
+    def downlink(self, device_id: str, after: int, sign: Callable[[bytes], bytes]) -> Reply:
+        """The shop's signed police messages after version ``after`` (:mod:`sync.downlink`)."""
+        return self._signed("GET", f"/api/v1/devices/{device_id}/downlink?after={int(after)}", device_id, sign)
+
+    def post_photo(self, device_id: str, body: dict, sign: Callable[[bytes], bytes]) -> Reply:
+        """One item photo of a delivered contract (:mod:`sync.backend.photos`)."""
+        raw = json.dumps(body).encode()
+        return self._signed("POST", f"/api/v1/devices/{device_id}/photos", device_id, sign, raw,
+                            headers={"Content-Type": "application/json"})
 
 
 def _network_words(e: Exception) -> str:

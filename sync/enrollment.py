@@ -1,7 +1,10 @@
 """Shop side of enrolment: register the device public key with a one-time token.
 
 The result is recorded in ``DATA_DIR/sync/enrollment.json`` (backend URL, pinned certificate,
-shop id), which the relay reads when ``sync.backend_url`` is not set.
+shop id, and ``downlink_public_key``: the backend's Ed25519 key that signs the police messages,
+pinned here at enrolment, :mod:`sync.downlink`), which the relay reads when ``sync.backend_url`` is
+not set. A record without that key (enrolled before the downlink) receives no police messages: enrol
+again.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def enroll(ledger: Any, backend_url: str, token: str, pin_sha256: str = "", time
         "shop_id": reply.body.get("shop_id"),
         "shop": reply.body.get("shop"),
         "province": reply.body.get("province"),
+        # the backend's downlink key, pinned: police messages must verify with it (sync/downlink.py)
+        "downlink_public_key": reply.body.get("downlink_public_key"),
         "enrolled_at": utc_now(),
     }
     save_enrollment(Path(ledger.data_dir), record)

@@ -69,6 +69,8 @@ class RelaySettings:
     backoff_max_s: float = 300.0
     interval_s: float = 5.0
     timeout_s: float = 30.0
+    shop_id: str = ""            # from the enrolment
+    downlink_key: str = ""       # the backend's downlink key pinned at enrolment ("": enrolled before it, no downlink)
 
     @classmethod
     def from_config(cls, config: Any, data_dir: Path) -> "RelaySettings":
@@ -81,7 +83,8 @@ class RelaySettings:
         if not 1 <= size <= batch_mod.MAX_ENTRIES:
             raise ConfigError(f"sync.batch_size: expected 1-{batch_mod.MAX_ENTRIES}, found {size}")
         return cls(url, pin, size, float(config["sync.backoff_base_s"]), float(config["sync.backoff_max_s"]),
-                   float(config["sync.interval_s"]), float(config["sync.timeout_s"]))
+                   float(config["sync.interval_s"]), float(config["sync.timeout_s"]),
+                   str(enrollment.get("shop_id") or ""), str(enrollment.get("downlink_public_key") or ""))
 
 
 def retry_ceiling(failures: int, base: float, cap: float, down_s: float = math.inf) -> float:
@@ -132,6 +135,12 @@ class Relay:
         self.next_attempt: str | None = None   # UTC time of the next attempt while backing off
         self.wakes_ignored = 0                 # new entries announced while backing off
         self.failed_attempts = 0               # since start, for the log and the tests
+        self.inbox = None                      # sync.downlink_apply.Inbox once the backend key is pinned
+        self.downlink_error: str | None = None  # the last failed fetch of police messages or photo upload
+        if settings.downlink_key and settings.shop_id:
+            from sync.downlink_apply import Inbox
+
+            self.inbox = Inbox(ledger, self.client, shop_id=settings.shop_id, public_key=settings.downlink_key)
 
     def close(self) -> None:
         self.client.close()
@@ -330,8 +339,32 @@ class Relay:
             self.drain(stop)
         except Exception as e:  # noqa: BLE001 - the relay must survive anything and report it
             self.record_failure(e)
+            if getattr(e, "permanent", False):  # the backend answered: police messages still come down
+                self.exchange()
             return False, self.retry_delay()
+        self.exchange()
         return True, self.settings.interval_s
+
+    def exchange(self) -> None:
+        """After a delivery attempt that reached the backend: fetch and apply the police messages
+        (:mod:`sync.downlink_apply`), then upload the item photos of delivered contracts
+        (:mod:`sync.photo_uplink`). A failure here is reported (:attr:`downlink_error`, the status)
+        and never holds up delivery."""
+        from sync.photo_uplink import upload
+
+        errors = []
+        if self.inbox is not None:
+            try:
+                self.inbox.fetch()
+            except Exception as e:  # noqa: BLE001 - reported, delivery goes on
+                errors.append(f"police messages: {e}")
+        try:
+            upload(self.ledger, self.client)
+        except Exception as e:  # noqa: BLE001 - reported, delivery goes on
+            errors.append(f"item photos: {e}")
+        if errors:
+            log.warning("after delivery: %s", "; ".join(errors))
+        self.downlink_error = "; ".join(errors) or None
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None) -> None:
         """Deliver forever (until ``stop``). ``wake`` (set on each ledger commit) ends the idle wait at
@@ -424,6 +457,10 @@ def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
         if last_error:
             vi += f" Lỗi gần nhất: {error_vi(last_error)}."
             en += f" Last error: {last_error}"
+    downlink = downlink_status(enrolled, relay)
+    if downlink["summary"]:
+        vi += " " + downlink["summary"]["vi"]
+        en += " " + downlink["summary"]["en"]
     return {
         "state": code,
         "device_id": state.get("device_id", getattr(ledger, "device_id", None)),
@@ -440,8 +477,29 @@ def sync_status(ledger: Any, relay: "Relay | None" = None) -> dict:
         "next_attempt": relay.next_attempt if relay is not None else None,
         "retry_ceiling_s": relay.retry_ceiling_s if relay is not None else 0.0,
         "running": relay is not None,
+        "downlink": downlink,
         "summary": {"vi": vi, "en": en},
     }
+
+
+def downlink_status(enrolled: dict | None, relay: "Relay | None") -> dict:
+    """The police messages part of the sync status: whether the backend key is pinned (a shop enrolled before
+    the downlink must enrol again to receive them), the last version applied, the last fetch, a refused message."""
+    pinned = bool((enrolled or {}).get("downlink_public_key"))
+    inbox = relay.inbox if relay is not None else None
+    out = {"pinned": pinned, "applied_version": None, "last_fetch": None, "last_error": None, "refused": None,
+           "summary": None}
+    if inbox is not None:
+        out.update(inbox.status())
+        out["last_error"] = relay.downlink_error or out["last_error"]
+    if enrolled and not pinned:
+        out["summary"] = {"vi": "Thiết bị đăng ký khi chưa có khóa ký của công an: đăng ký lại thiết bị để nhận lệnh từ công an.",
+                          "en": "This device was enrolled before the police key existed: enrol it again to receive police messages."}
+    elif out["refused"]:
+        v = out["refused"]["version"]
+        out["summary"] = {"vi": f"Lệnh số {v} từ công an bị từ chối vì chữ ký hoặc nội dung không hợp lệ: gọi quản lý.",
+                          "en": f"Police message {v} was refused: its signature or content is not valid. Call the manager."}
+    return out
 
 
 class RelayHandle:
