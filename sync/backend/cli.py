@@ -81,7 +81,9 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
         uvicorn.run("sync.backend.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", **kwargs)
     else:
-        uvicorn.run(create_app(db, os.environ.get(cfg["backend.metrics_token_env"]) or None), host=host, port=port, log_level="warning", **kwargs)
+        app = create_app(db, os.environ.get(cfg["backend.metrics_token_env"]) or None)
+        app.state.downlink_key = _signing_key(ddir)  # pinned by the shops at enrolment (sync/backend/downlink_key.py)
+        uvicorn.run(app, host=host, port=port, log_level="warning", **kwargs)
 
 
 def _url_host(host: str) -> str:
@@ -169,3 +171,148 @@ def watchlist_import_cmd(config_path, data_dir, database_url, csv_file, added_by
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"watchlist: {result['added']} added, {result['updated']} updated")
+
+
+# --- the signed downlink to the shops (sync/backend/downlink.py) -------------------------------------
+def _signing_key(ddir):
+    from sync.backend import downlink_key
+
+    key = downlink_key.load(ddir)
+    if key is None:  # pragma: no cover - load() creates the file when a directory is given
+        raise click.ClickException(f"no downlink signing key: set {downlink_key.SIGNING_KEY_ENV}")
+    return key
+
+
+def _downlink_env(config_path, data_dir, database_url):
+    cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
+    return open_database(cfg, ddir, url), _signing_key(ddir)
+
+
+def _echo_sent(sent: list[dict], as_json: bool, what: str) -> None:
+    if as_json:
+        click.echo(json.dumps([{"shop_id": s["message"]["shop_id"], "version": s["version"], "kind": s["message"]["kind"],
+                                "body": s["message"]["body"] if s["message"]["kind"] != "trust" else None} for s in sent],
+                              ensure_ascii=False))
+        return
+    for s in sent:
+        click.echo(f"{what}: shop {s['message']['shop_id']}, message {s['version']}")
+
+
+@backend.group("hold")
+def hold_group() -> None:
+    """Lệnh tạm giữ tài sản / holds on a contract's item, sent to the shop (signed downlink)."""
+
+
+@hold_group.command("add")
+@_opts
+@click.option("--shop", "shop_id", required=True, help="Shop id (e.g. 79-PN-12).")
+@click.option("--contract", "contract_no", required=True, help="Contract number as the shop gave it (e.g. HĐ-2026-000001).")
+@click.option("--reason", required=True, help="Why (shown at the counter).")
+@click.option("--case", "case_no", default=None, help="Case number.")
+@click.option("--until", default=None, help="Last day of the hold, YYYY-MM-DD (Vietnam); none: until released.")
+@click.option("--by", "by", default="cli", help="Recorded as who placed it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+def hold_add_cmd(config_path, data_dir, database_url, shop_id, contract_no, reason, case_no, until, by, as_json) -> None:
+    """Place a hold: the shop may not redeem, liquidate or cancel the contract until it is released."""
+    from sync.backend import downlink
+
+    try:
+        db, key = _downlink_env(config_path, data_dir, database_url)
+        out = downlink.place_hold(db, key, shop_id=shop_id, contract_no=contract_no, reason=reason, case_no=case_no,
+                                  until=until, by=by)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps({"hold_id": out["message"]["body"]["hold_id"], "version": out["version"],
+                               "message": out["message"]}, ensure_ascii=False))
+    else:
+        click.echo(f"hold {out['message']['body']['hold_id']} on {contract_no} sent to shop {shop_id} (message {out['version']})")
+
+
+@hold_group.command("release")
+@_opts
+@click.argument("hold_id")
+@click.option("--note", default=None, help="A note for the shop.")
+@click.option("--by", "by", default="cli", help="Recorded as who released it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+def hold_release_cmd(config_path, data_dir, database_url, hold_id, note, by, as_json) -> None:
+    """Release a hold (another signed message to the shop)."""
+    from sync.backend import downlink
+
+    try:
+        db, key = _downlink_env(config_path, data_dir, database_url)
+        out = downlink.release_hold(db, key, hold_id, note=note, by=by)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps({"hold_id": hold_id, "version": out["version"], "message": out["message"]}, ensure_ascii=False))
+    else:
+        click.echo(f"hold {hold_id} released (message {out['version']} to shop {out['message']['shop_id']})")
+
+
+@hold_group.command("list")
+@_opts
+@click.option("--shop", "shop_id", default=None, help="Only this shop.")
+@click.option("--active", is_flag=True, help="Only holds in force.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def hold_list_cmd(config_path, data_dir, database_url, shop_id, active, as_json) -> None:
+    """The holds placed, with their releases."""
+    from sync.backend import downlink
+
+    try:
+        rows = downlink.holds(_open_db(config_path, data_dir, database_url), shop_id=shop_id, active_only=active)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for h in rows:
+        state = "in force" if h["active"] else ("released" if h["released"] else "expired")
+        click.echo(f"{h['hold_id']}  {h['shop_id']}  {h['contract_no']}  {state}  {h['reason']}")
+
+
+@backend.group("notice")
+def notice_group() -> None:
+    """Thông báo cho cửa hàng / notices shown at the shop's counter until acknowledged."""
+
+
+@notice_group.command("send")
+@_opts
+@click.option("--shop", "shops", multiple=True, help="Shop id (repeat for several; none: every shop).")
+@click.option("--text", "text_", required=True, help="The notice (Vietnamese).")
+@click.option("--by", "by", default="cli", help="Recorded as the sender.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def notice_send_cmd(config_path, data_dir, database_url, shops, text_, by, as_json) -> None:
+    """Send a notice to one shop, several or all."""
+    from sync.backend import downlink
+
+    try:
+        db, key = _downlink_env(config_path, data_dir, database_url)
+        sent = downlink.send_notice(db, key, shops=list(shops), text_=text_, by=by)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    _echo_sent(sent, as_json, "notice")
+
+
+@backend.group("trust")
+def trust_group() -> None:
+    """Cập nhật danh sách tin cậy cho cửa hàng / trust updates (CSCA, CRL, master lists) to the shops."""
+
+
+@trust_group.command("publish")
+@_opts
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--shop", "shops", multiple=True, help="Shop id (repeat for several; none: every shop).")
+@click.option("--by", "by", default="cli", help="Recorded as the publisher.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def trust_publish_cmd(config_path, data_dir, database_url, files, shops, by, as_json) -> None:
+    """Publish CSCA certificates (the CCCD eID CSCA too), CRLs and master lists: each shop imports them with the
+    checks of `chipid trust import` and records what it installed or refused."""
+    from sync.backend import downlink
+
+    try:
+        db, key = _downlink_env(config_path, data_dir, database_url)
+        sent = downlink.publish_trust(db, key, shops=list(shops), files=[(f.name, f.read_bytes()) for f in files], by=by)
+    except ChipidError as e:
+        raise click.ClickException(str(e)) from e
+    _echo_sent(sent, as_json, "trust update")
