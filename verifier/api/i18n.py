@@ -108,6 +108,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "on_hold_title": "TÀI SẢN ĐANG BỊ CÔNG AN TẠM GIỮ – KHÔNG ĐƯỢC GIAO DỊCH",
         "recorded": "Đã ghi sổ", "print_receipt": "In biên nhận", "layout_a5": "khổ A5", "layout_80mm": "giấy 80 mm",
         "working": "Đang tính…", "no_money_action": "Hợp đồng không còn thao tác tiền nào.",
+        "rate_invalid": "Nhập lãi suất là một số (ví dụ 1,5).", "reason_needed": "Ghi lý do trước đã.",
     },
     "en": {
         "app": "chipid – pawn counter",
@@ -209,6 +210,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "on_hold_title": "ITEM HELD BY THE POLICE – NO TRANSACTION ALLOWED",
         "recorded": "Recorded", "print_receipt": "Print receipt", "layout_a5": "A5", "layout_80mm": "80 mm roll",
         "working": "Computing...", "no_money_action": "No money action is left on this contract.",
+        "rate_invalid": "Type the rate as a number (e.g. 1.5).", "reason_needed": "Write the reason first.",
     },
 }
 
