@@ -109,6 +109,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "recorded": "Đã ghi sổ", "print_receipt": "In biên nhận", "layout_a5": "khổ A5", "layout_80mm": "giấy 80 mm",
         "working": "Đang tính…", "no_money_action": "Hợp đồng không còn thao tác tiền nào.",
         "rate_invalid": "Nhập lãi suất là một số (ví dụ 1,5).", "reason_needed": "Ghi lý do trước đã.",
+        "interest_paid_to": "Đóng lãi đến ngày (trống: hôm nay)", "hold_until": "giữ đến",
     },
     "en": {
         "app": "chipid – pawn counter",
@@ -211,6 +212,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "recorded": "Recorded", "print_receipt": "Print receipt", "layout_a5": "A5", "layout_80mm": "80 mm roll",
         "working": "Computing...", "no_money_action": "No money action is left on this contract.",
         "rate_invalid": "Type the rate as a number (e.g. 1.5).", "reason_needed": "Write the reason first.",
+        "interest_paid_to": "Pay interest up to (empty: today)", "hold_until": "held until",
     },
 }
 
