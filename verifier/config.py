@@ -109,6 +109,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backend.data_key_env", "CHIPID_BACKEND_DATA_KEY", "Environment variable holding the backend's entry encryption key (base64 of 32 bytes, AES-256-GCM). Unset (with backend.index_key_env): both keys derive from backend.data_dir/keys/backend.key, created on first start."),
     Setting("backend.index_key_env", "CHIPID_BACKEND_INDEX_KEY", "Environment variable holding the backend's blind-index key (base64 of 32 bytes, keyed BLAKE2b of ID numbers, names, serials). Set both or neither; PostgreSQL deployments should set both."),
     Setting("backend.metrics_token_env", "CHIPID_BACKEND_METRICS_TOKEN", "Environment variable holding the bearer token Prometheus sends to GET /metrics (besides inspector and admin sessions). Unset or empty: sessions only."),
+    Setting("backend.rules_enabled", True, "Run the alert rules over all shops (same serial at two shops, one person pawning many items or at many shops, silent shops) in a worker thread of chipid backend serve."),
+    Setting("backend.rule_interval_s", 5.0, "Seconds between two passes of the alert rules over the newly stored entries (a pass with more to read goes on at once)."),
+    Setting("backend.rule_serial_days", 90, "Alert (serial_two_shops) when a serial / IMEI / frame / plate was pawned at another shop within this many days before."),
+    Setting("backend.rule_items_n", 3, "Alert (person_items) when one person pawns this many items of one category (phones, motorbikes...) or more within backend.rule_items_days days, at any shops."),
+    Setting("backend.rule_items_days", 7, "The window of backend.rule_items_n, in days."),
+    Setting("backend.rule_shops_k", 3, "Alert (person_shops_day) when one person pawns at this many shops or more on one day (Vietnam time)."),
+    Setting("backend.rule_silent_hours", 48.0, "Alert (shop_silent) when a device that has sent before sends nothing for this many hours."),
+    Setting("backend.alert_webhook_url", "", "POST every new or counted-up alert as JSON to this URL, signed (X-Chipid-Signature: sha256=HMAC-SHA256 of the body), retried with back-off; at least once (X-Chipid-Delivery names each delivery). Empty: no webhook."),
+    Setting("backend.alert_webhook_secret_env", "CHIPID_BACKEND_WEBHOOK_SECRET", "Environment variable holding the webhook's HMAC secret. Required when backend.alert_webhook_url is set."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

@@ -44,9 +44,11 @@ def chipid_status(exc: ChipidError) -> int:
     return 413 if isinstance(exc, LimitExceededError) else 400 if isinstance(exc, InputError) else 409
 
 
-def create_app(db: Database, metrics_token: str | None = None) -> FastAPI:
+def create_app(db: Database, metrics_token: str | None = None, *, rules=None, webhook=None) -> FastAPI:
     """The backend app over ``db``: the API routers, the docs, the metrics, then the inspector's
-    pages. ``metrics_token``: a bearer token that may read ``/metrics`` besides inspector sessions."""
+    pages. ``metrics_token``: a bearer token that may read ``/metrics`` besides inspector sessions.
+    ``rules`` / ``webhook`` (:func:`sync.backend.alert_rules.settings_from_config`): start the alert
+    rules worker and the webhook sender (``app.state.alert_workers``, stopped at shutdown)."""
     app = FastAPI(title="chipid police backend", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   responses=error_shape.ERROR_RESPONSES)
@@ -60,6 +62,10 @@ def create_app(db: Database, metrics_token: str | None = None) -> FastAPI:
     from sync.backend.pages import add_pages
 
     add_pages(app, db, current_user_optional=optional_user)
+    from sync.backend.alert_rules import start_workers
+
+    app.state.alert_workers = start_workers(db, rules, webhook)
+    app.router.on_shutdown.append(lambda: [w.stop() for w in app.state.alert_workers])
     return app
 
 
@@ -69,6 +75,7 @@ WORKER_ENV_URL = "CHIPID_BACKEND_WORKER_DATABASE_URL"
 WORKER_ENV_DATA_KEY_ENV = "CHIPID_BACKEND_WORKER_DATA_KEY_ENV"
 WORKER_ENV_INDEX_KEY_ENV = "CHIPID_BACKEND_WORKER_INDEX_KEY_ENV"
 WORKER_ENV_METRICS_TOKEN_ENV = "CHIPID_BACKEND_WORKER_METRICS_TOKEN_ENV"
+WORKER_ENV_CONFIG = "CHIPID_BACKEND_WORKER_CONFIG"  # the config file serve read (alert rules, webhook)
 #: the default of backend.metrics_token_env
 METRICS_TOKEN_ENV = "CHIPID_BACKEND_METRICS_TOKEN"
 
@@ -80,8 +87,12 @@ def app_from_env() -> FastAPI:
 
     from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV
 
+    from sync.backend.alert_rules import settings_from_config
+    from verifier.config import load_config
+
     url = os.environ.get(WORKER_ENV_URL) or None
     token = os.environ.get(os.environ.get(WORKER_ENV_METRICS_TOKEN_ENV) or METRICS_TOKEN_ENV) or None
     return create_app(Database.open(os.environ.get(WORKER_ENV_DIR), url, migrate=False,
                                     data_key_env=os.environ.get(WORKER_ENV_DATA_KEY_ENV) or DATA_KEY_ENV,
-                                    index_key_env=os.environ.get(WORKER_ENV_INDEX_KEY_ENV) or INDEX_KEY_ENV), token)
+                                    index_key_env=os.environ.get(WORKER_ENV_INDEX_KEY_ENV) or INDEX_KEY_ENV), token,
+                      **settings_from_config(load_config(os.environ.get(WORKER_ENV_CONFIG) or None)))

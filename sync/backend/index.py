@@ -7,6 +7,12 @@ payload has ``txn_id`` (the contract's ``id``) and ``type`` (``redeemed``, ``sus
 Only those documented keys are read (no other spellings), each checked for its type.
 Search keys are normalised so that the inspector's query matches whatever the clerk typed:
 names without diacritics and in lower case, serials and ID numbers as upper-case alphanumerics.
+
+Keys that link people (issue 19 item 4, investigation views and watchlists), each only when the
+payload has what it needs: ``namedob`` (the whole normalised name and the birth date,
+:func:`person_key`: a watchlist of wanted people without an ID number), ``addr`` (the pawner's
+``place_of_residence`` and the contract's ``current_address``, :func:`norm_address`) and ``phone``
+(the contract's ``pawner_phone``, :func:`norm_phone`).
 """
 
 from __future__ import annotations
@@ -52,12 +58,68 @@ def name_suffixes(name: str) -> list[str]:
     return [" ".join(words[i:])[:MAX_KEY] for i in range(len(words))]
 
 
+_DATE_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
+_DATE_VN = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+_DATE_DIGITS = re.compile(r"^\s*(\d{2})(\d{2})(\d{4})\s*$")  # ddmmyyyy, as a CCCD's QR writes it
+
+
+def norm_birth(s: Any) -> str:
+    """A birth date as ``YYYYMMDD`` from ``1985-03-12``, ``12/03/1985`` or the QR's ``12031985``;
+    ``""`` for anything else."""
+    if s is None or not isinstance(s, str):
+        return ""
+    m = _DATE_ISO.match(s)
+    if m:
+        y, mo, d = m.groups()
+    elif (m := _DATE_VN.match(s) or _DATE_DIGITS.match(s)):
+        d, mo, y = m.groups()
+    else:
+        return ""
+    if not (1 <= int(mo) <= 12 and 1 <= int(d) <= 31):
+        return ""
+    return f"{y}{int(mo):02d}{int(d):02d}"
+
+
+def person_key(name: Any, birth: Any) -> str:
+    """``"nguyen van an|19850312"``: the ``namedob`` key; ``""`` without both parts."""
+    n, b = norm_text(name)[:MAX_KEY - 9], norm_birth(birth)
+    return f"{n}|{b}" if n and b else ""
+
+
+def parse_person(value: Any) -> str:
+    """A watchlist's person, "Nguyễn Văn An|12/03/1985" (or a comma or semicolon before the date),
+    as its :func:`person_key`; ``""`` when it does not end in a date."""
+    s = str(value or "")
+    for sep in ("|", ";", ","):
+        if sep in s:
+            name, _, birth = s.rpartition(sep)
+            return person_key(name, birth.strip())
+    return ""
+
+
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def norm_address(s: Any) -> str:
+    """An address folded to words and digits ("Số 12, Đường Lê Lợi, P.5" -> "so 12 duong le loi p 5")."""
+    return _NOT_WORD.sub(" ", norm_text(s)).strip()[:MAX_KEY]
+
+
+def norm_phone(s: Any) -> str:
+    """A phone number as its national digits (``+84 912 345 678`` -> ``0912345678``); ``""`` for
+    fewer than 8 digits."""
+    digits = "".join(c for c in str(s or "")[:40] if c.isdigit())
+    if digits.startswith("84") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return digits if len(digits) >= 8 else ""
+
+
 class Indexed(NamedTuple):
     contract_no: str | None
     txn_ref: str | None
     event_type: str | None
     search_text: str
-    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn; stored blinded (contract_no is a column)
+    keys: tuple[tuple[str, str], ...]  # (key_type, value): id, name, serial, txn, namedob, addr, phone; stored blinded
 
 
 _EMPTY: dict = {}
@@ -107,6 +169,13 @@ def index_entry(entry: Entry) -> Indexed:
         keys.append(("id", id_number))
     if full_name:
         keys += [("name", s) for s in name_suffixes(full_name)]
+        if (who := person_key(full_name, _str(pawner.get("date_of_birth")))):
+            keys.append(("namedob", who))
+    for addr in dict.fromkeys((norm_address(_str(pawner.get("place_of_residence"))), norm_address(_str(p.get("current_address"))))):
+        if addr:
+            keys.append(("addr", addr))
+    if (phone := norm_phone(_str(p.get("pawner_phone")))):
+        keys.append(("phone", phone))
     if txn_ref:
         keys.append(("txn", txn_ref))
     items = p.get("items")

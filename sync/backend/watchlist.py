@@ -1,4 +1,5 @@
-"""Watchlists: stolen-item serials / IMEIs and wanted ID numbers.
+"""Watchlists: stolen-item serials / IMEIs / frame and engine numbers / plates, wanted ID numbers
+and wanted people by name and birth date.
 
 Values are normalised (upper-case alphanumerics, as :func:`sync.backend.index.norm_code`)
 so that a pawn matches however the clerk or the inspector typed the number, and stored as
@@ -7,7 +8,8 @@ their blind index (``value``, the same as an entry's key: ``id`` for ID numbers,
 AAD ``watchlist|item_id|0`` and ``watchlist-note|item_id|0``, :mod:`sync.backend.vault`). A matching pawn
 raises a ``watchlist`` alert at ingest (:mod:`sync.backend.ingest`). CSV upload accepts a
 header row with ``kind,value,note`` (kind ``serial`` or ``id_number``); a file without a
-header is read as ``kind,value[,note]`` rows.
+header is read as ``kind,value[,note]`` rows. A ``person`` value is a name and a birth date,
+``Nguyễn Văn An|12/03/1985`` (:func:`sync.backend.index.parse_person`; key type ``namedob``).
 """
 
 from __future__ import annotations
@@ -19,24 +21,31 @@ import uuid
 from sqlalchemy import text
 
 from sync.backend.db import Database
-from sync.backend.index import norm_code
+from sync.backend.index import norm_code, parse_person
 from verifier.errors import InputError, LimitExceededError
 from verifier.ledger.entry import utc_now
 
-KINDS = ("serial", "id_number")
+KINDS = ("serial", "id_number", "person")
 MAX_CSV_BYTES = 5 << 20
 MAX_ROWS = 100_000
 _ALIASES = {"imei": "serial", "serial": "serial", "serial_no": "serial", "id": "id_number", "id_number": "id_number",
-            "cccd": "id_number"}
+            "cccd": "id_number", "plate": "serial", "frame_no": "serial", "engine_no": "serial", "frame": "serial",
+            "person": "person", "name_dob": "person"}
 
 
-KEY_TYPE = {"id_number": "id", "serial": "serial"}  # watchlist kind -> entry key type (blind-index domain)
+# watchlist kind -> entry key type (blind-index domain)
+KEY_TYPE = {"id_number": "id", "serial": "serial", "person": "namedob"}
+
+
+def normalise(kind: str, value) -> str:
+    """The value as the entry keys hold it: a person's :func:`~sync.backend.index.parse_person`, else upper-case alphanumerics."""
+    return parse_person(value) if kind == "person" else norm_code(value)
 
 
 def _kind(kind: str) -> str:
     k = _ALIASES.get((kind or "").strip().lower())
     if k is None:
-        raise InputError(f"watchlist kind: expected serial or id_number, found {kind!r}")
+        raise InputError(f"watchlist kind: expected serial, id_number or person, found {kind!r}")
     return k
 
 
@@ -47,9 +56,10 @@ def add_items(db: Database, items: list[dict], added_by: str) -> dict:
         if not isinstance(item, dict):
             raise InputError(f"watchlist item #{i + 1}: expected an object")
         kind = _kind(str(item.get("kind", "")))
-        value = norm_code(item.get("value"))
+        value = normalise(kind, item.get("value"))
         if not value:
-            raise InputError(f"watchlist item #{i + 1}: expected a serial or ID number, found {item.get('value')!r}")
+            want = "a name and a birth date (Nguyễn Văn An|12/03/1985)" if kind == "person" else "a serial or ID number"
+            raise InputError(f"watchlist item #{i + 1}: expected {want}, found {item.get('value')!r}")
         rows.append((kind, value, str(item.get("note") or "")[:500]))
     added = updated = 0
     vault = db.vault
@@ -120,5 +130,20 @@ def existing_matches(db: Database, kind: str, value: str, limit: int = 50) -> li
     from sync.backend.search import Query, search_entries
 
     kind = _kind(kind)
+    if kind == "person":
+        from sync.backend.investigate import keyed_entries
+
+        with db.read() as conn:
+            return keyed_entries(conn, db, db.vault, [("namedob", normalise(kind, value))], kind="transaction", limit=limit)
     q = Query(id_number=value, limit=limit) if kind == "id_number" else Query(serial=value, limit=limit)
     return search_entries(db, q)
+
+
+WATCH_WORDS = {"id_number": ("số CCCD bị truy nã", "wanted ID number"), "serial": ("tài sản bị mất trộm", "stolen item"),
+               "person": ("người bị truy tìm (họ tên và ngày sinh)", "wanted person (name and birth date)")}
+
+
+def hit_alert(kind: str, value: str, note: str) -> dict:
+    """The structured part of a watchlist alert (:func:`sync.backend.alerts.raise_alert`'s
+    ``rule`` and ``data``); the links come from the entry (its shop, device and seq)."""
+    return {"rule": f"watchlist_{kind}", "data": {"watch": kind, "value": value, "note": note}}

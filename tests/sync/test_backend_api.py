@@ -116,8 +116,8 @@ def test_watchlist_hits_raise_alerts(backend, headers, make_device):
     assert sorted(a["seq"] for a in alerts) == [2, 3, 4]
     assert any("truy nã" in a["detail"] for a in alerts)
     bad = httpx.post(backend.url + "/api/v1/watchlist/csv", headers=headers["inspector"],
-                     files={"file": ("x.csv", b"kind,value\nplate,29A-12345\n", "text/csv")})
-    assert bad.status_code == 400 and "serial or id_number" in bad.json()["error"]["details"]["detail"]
+                     files={"file": ("x.csv", b"kind,value\ncolour,red\n", "text/csv")})
+    assert bad.status_code == 400 and "serial, id_number or person" in bad.json()["error"]["details"]["detail"]
 
 
 def test_roles_and_login(backend, headers, two_shops):
