@@ -2,7 +2,8 @@
 // camera photos with the face decision, the holder's data, the technical checks folded; the pawn form opens only when
 // the verdict and the face decision allow a contract (the server's rule: verifier/ledger/pawn.py admit), a manager's
 // written override being the one way past a verdict. Scan progress and results arrive over the event stream
-// (GET /api/v1/events): nothing here polls.
+// (GET /api/v1/events): nothing here polls. Issue 18: the items of the contract are items.js's, the rate in its unit
+// and the money actions on a found contract money.js's.
 "use strict";
 let currentScan = null;     // the scan id on screen
 let currentResult = null;   // its result (README "chipid read --json")
@@ -308,12 +309,9 @@ async function submitPawn(ev) {
   if (saving || contractSaved) return;
   const err = $("pawn-error"); err.hidden = true;
   if (!applyAdmission().open) return;
-  const item = { description: $("item-description").value, category: $("item-category").value, serial: $("item-serial").value };
-  if ($("item-brand").value) item.brand = $("item-brand").value;
-  if ($("item-condition").value) item.condition = $("item-condition").value;
-  const body = {
-    scan_id: currentScan, items: [item], valuation_vnd: Number($("valuation").value), loan_vnd: Number($("loan").value),
-    interest_rate_year_pct: Number($("rate").value), term_days: Number($("term").value), fees_vnd: Number($("fees").value || 0),
+  const body = {  // the items (items.js) and the rate in the unit typed (money.js)
+    scan_id: currentScan, items: collectItems(), valuation_vnd: Number($("valuation").value), loan_vnd: Number($("loan").value),
+    ...rateBody(), term_days: Number($("term").value), fees_vnd: Number($("fees").value || 0),
     ownership_evidence: $("ownership").value, notes: $("notes").value, face_refer_confirmed: $("refer-confirm").checked,
   };
   if (overrideReason) body.override_reason = overrideReason;
@@ -330,6 +328,7 @@ async function submitPawn(ev) {
     $("saved").hidden = false;
     $("print-link").focus();
     runSearch(1);
+    openMoney(r.id);  // its money panel (money.js), ready for the next visit's actions
   } catch (e) { err.replaceChildren(errorBox(e, T.error)); err.hidden = false; }
   saving = false;
   $("confirm").textContent = T.confirm;
@@ -352,6 +351,7 @@ function resetCustomer(focus, keepKey) {
   $("refer-confirm").checked = false; $("refer-row").hidden = true;
   $("face-decision").textContent = T.face_pending; $("face-decision").className = "badge"; $("face-reasons").textContent = "";
   $("pawn-form").reset();
+  resetItems(); resetRate();  // one empty item row, the rate in %/năm (items.js, money.js)
   $("scan-progress").textContent = ""; $("progress-row").hidden = true;
   if (focus) { $("read-card").focus(); health(); }  // health: the trust banner comes back with no card on screen
 }
@@ -376,7 +376,8 @@ function listen() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  document.body.dataset.canAct = "1";
+  // money actions on a found contract are the money panel's (money.js: quoted, confirmed, recorded with the amounts
+  // confirmed), not common.js's unconfirmed lifecycle buttons (body.dataset.canAct stays unset)
   $("scan-form").addEventListener("submit", startScan);
   if ($("read-qr-camera")) {
     $("read-qr-camera").textContent = say("Read the QR with the camera", "Đọc QR bằng camera");
