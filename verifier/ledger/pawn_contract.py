@@ -52,6 +52,7 @@ def contract_payload(scan: ScanResult, face: FaceDecision, form: dict, *, user: 
         start_date=start.isoformat(),
         due_date=(start + timedelta(days=term)).isoformat(),
         notes=form.get("notes") or "",
+        evidence=scan.evidence,
     )
 
 
