@@ -251,13 +251,14 @@ def create_app(
     )
     app.state.svc = service
     api_errors.install(app)
-    from verifier.api import camera_qr, docs, event_stream, item_photos, metrics, people, routes, web
+    from verifier.api import camera_qr, docs, event_stream, item_photos, metrics, people, police, routes, web
 
     app.include_router(routes.router)
     app.include_router(event_stream.router)
     camera_qr.install(app)  # POST /scans/from-camera: the card's QR read by the counter camera
     item_photos.install(app)  # POST /scans/{id}/item-photo: items' photos, held with the scan until the contract
     people.install(app)
+    police.install(app)  # police holds and notices at the counter (verifier/api/police.py)
     metrics.install(app)
     web.install(app)
     docs.install(app)

@@ -59,6 +59,8 @@ class PawnBook:
         #: Checks run inside the write of every event, after its status transition: ``guard(conn, txn_id, payload)``
         #: raises :class:`~verifier.ledger.admission.ContractRefused` to refuse it (a police hold, for one).
         self.guards: list[Callable[[sqlite3.Connection, str, dict], None]] = []
+        #: Called on every contract view :meth:`get` returns: ``annotate(txn_id, view)`` adds to it (a police hold).
+        self.annotations: list[Callable[[str, dict], None]] = []
         if self._project not in ledger.projectors:
             ledger.projectors.append(self._project)
         ledger.write(self.index_tails)
@@ -164,11 +166,11 @@ class PawnBook:
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             self.keys.check(conn, idempotency)
             check_transition(p, self.store.status_in(conn, txn_id))
+            for guard in self.guards:  # before the money: a held item is refused before any cash is asked
+                guard(conn, txn_id, p)
             if event_type in MONEY_EVENTS:
                 contract, events = self._payloads(self.store.entries_in(conn, txn_id))
                 p = event_money(p, contract, events, today_vn(), max_rate=self.max_rate, expected=expected)
-            for guard in self.guards:
-                guard(conn, txn_id, p)
             p["at"] = utc_now()
             return p
 
@@ -220,7 +222,10 @@ class PawnBook:
             return None
         seqs = self.store.entry_seqs(txn_id)
         read = read_entries(self.ledger, self.damage, seqs)
-        return contract_view(row, seqs, read, lambda: self.store.photo_kinds(txn_id), on=today_vn())
+        view = contract_view(row, seqs, read, lambda: self.store.photo_kinds(txn_id), on=today_vn())
+        for annotate in self.annotations:
+            annotate(txn_id, view)
+        return view
 
     def photo(self, txn_id: str, kind: str) -> bytes | None:
         return self.store.photo(txn_id, kind)
