@@ -22,6 +22,7 @@ from verifier.api import errors as api_errors
 from verifier.api.events import EventBus
 from verifier.api.face import FaceService
 from verifier.api.scans import Runner, ScanRegistry
+from verifier.evidence import challenge_inputs  # the scan's AA challenge: device, scan, ledger head
 from verifier.ledger.opening import open_ledger
 from verifier.ledger.pawn import PawnBook
 from verifier.ledger.store import Ledger
@@ -216,7 +217,8 @@ def create_app(
         cfg = cfg.with_overrides(reader__name="emulator")
     service = Service(
         cfg=cfg, ledger=ledger, book=book, users=users,
-        scans=ScanRegistry(cfg, bus, runner, ttl_s=60.0 * cfg["privacy.scan_ttl_minutes"]),
+        scans=ScanRegistry(cfg, bus, runner, ttl_s=60.0 * cfg["privacy.scan_ttl_minutes"],
+                           challenge=lambda scan_id: challenge_inputs(ledger.device_id, scan_id, *ledger.head())),
         bus=bus, face=face or FaceService(cfg, is_demo), demo=is_demo,
     )
     ledger.on_commit(service.committed)  # contracts and events reach the event stream and the relay from the ledger
