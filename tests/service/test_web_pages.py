@@ -55,7 +55,7 @@ def test_print_view(api, svc, make_scan, txn_body):
                           user="web-clerk", role="clerk", face=scan.face)
     r = api.get(f"/contracts/{txn['id']}/print")
     assert r.status_code == 200
-    for text in ("HỢP ĐỒNG CẦM ĐỒ", "Nguyễn Văn An", "079090001234", "8.000.000 ₫", "18.0 %/năm", "F2LXK0ABCD12", "DEMO",
+    for text in ("HỢP ĐỒNG CẦM ĐỒ", "Nguyễn Văn An", "079090001234", "8.000.000 ₫", "18 %/năm", "F2LXK0ABCD12", "DEMO",
                  "Giấy tờ chứng minh quyền sở hữu", "Ngày đến hạn chuộc", txn["contract_no"]):
         assert text in r.text, text
     assert api.get("/contracts/nope/print").status_code == 404

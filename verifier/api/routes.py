@@ -292,7 +292,7 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     except IdempotencyConflict as e:
         raise _refused(409, e, "idempotency_key_reused") from e
     except ContractRefused as e:
-        status = {"bad_transition": 409, "item_on_hold": 409, "correction_needs_manager": 403}.get(e.code, 422)
+        status = {"bad_transition": 409, "item_on_hold": 409, "amount_changed": 409, "correction_needs_manager": 403}.get(e.code, 422)
         if e.code == "reason_required" and body.type == "correction":
             status = 400
         raise _refused(status, e) from e

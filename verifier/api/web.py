@@ -146,4 +146,6 @@ def install(app: FastAPI) -> None:
         if view is None:
             return Response("not found", status_code=404)
         svc.ledger.log_access(session.user.name, session.user.role, "print", f"contract:{view['contract_no']}", f"id={txn_id}")
-        return _page(request, "contract.html", session, c=context(view, svc.cfg))
+        from verifier.ledger.shop_profile import current
+
+        return _page(request, "contract.html", session, c=context(view, svc.cfg, current(svc.ledger, svc.cfg)))
