@@ -52,6 +52,9 @@ def contract_payload(scan: ScanResult, face: FaceDecision, form: dict, *, user: 
         start_date=start.isoformat(),
         due_date=(start + timedelta(days=term)).isoformat(),
         notes=form.get("notes") or "",
+        pawner_phone=form.get("pawner_phone") or None,
+        current_address=form.get("current_address") or None,
+        old_id_number=form.get("old_id_number") or None,
         evidence=scan.evidence,
     )
 
