@@ -90,13 +90,24 @@ class ItemPhotoRequest(BaseModel):
         return self
 
 
+class RateInput(BaseModel):
+    """A rate as typed: a decimal (``1,5`` or ``1.5``, no thousands separator) in one unit (README "Money")."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(..., max_length=20, pattern=r"^\s*[0-9]{1,9}([.,][0-9]{1,9})?\s*$")
+    unit: Literal["year_pct", "month_pct", "vnd_per_million_day"]
+
+
 class TransactionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scan_id: str = Field(..., min_length=1, max_length=64)
     items: list[Item] = Field(..., min_length=1, max_length=50)
     valuation_vnd: int = Field(..., gt=0, le=10**13)
     loan_vnd: int = Field(..., gt=0, le=10**13)
-    interest_rate_year_pct: float = Field(..., ge=0, le=1000)
+    interest_rate_year_pct: float | None = Field(None, ge=0, le=1000, description=(
+        "The yearly rate in %; optional when rate_input is sent (then both must agree)."))
+    rate_input: RateInput | None = Field(None, description="The rate as the clerk typed it: %/year, %/month or đồng "
+                                           "per million per day (README \"Money\"); converted exactly, capped with the fees.")
     term_days: int = Field(..., ge=1, le=3650)
     fees_vnd: int = Field(0, ge=0, le=10**12)
     ownership_evidence: str = Field("", max_length=1000, description="Evidence that the pawner owns the items (invoice, registration...).")
@@ -115,12 +126,30 @@ class TransactionCreated(BaseModel):
     demo: bool
 
 
+class Expected(BaseModel):
+    """The cash the clerk saw on the screen and confirmed (from ``GET /transactions/{id}/quote``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cash_in_vnd: int = Field(0, ge=0, le=10**14, description="Cash the pawner pays the shop.")
+    cash_out_vnd: int = Field(0, ge=0, le=10**14, description="Cash the shop pays the pawner.")
+
+
 class EventCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious"]
-    amount_vnd: int | None = Field(None, ge=0, le=10**13)
+    type: Literal["redeemed", "extended", "partial_payment", "forfeited", "liquidated", "correction", "suspicious",
+                  "interest_paid", "principal_added"]
+    expected: Expected | None = Field(None, description=(
+        "Money events: the cash confirmed by the clerk; if the server's amounts differ: 409 amount_changed with the "
+        "fresh quote, nothing recorded. Needed by every event that moves cash."))
+    amount_vnd: int | None = Field(None, ge=0, le=10**13, description="partial_payment: principal repaid; principal_added: principal lent.")
+    sale_vnd: int | None = Field(None, ge=1, le=10**13, description="liquidated: the sale price.")
+    fees_vnd: int | None = Field(None, ge=0, le=10**12, description="interest_paid, extended, redeemed: fees received.")
+    interest_to: str | None = Field(None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description=(
+        "interest_paid: pay the interest up to this day (default today; at most the due date)."))
+    pay_interest: bool | None = Field(None, description="extended: pay the interest due today with it (default true).")
     extend_days: int | None = Field(None, ge=1, le=3650)
     interest_rate_year_pct: float | None = Field(None, ge=0, le=1000)
+    rate_input: RateInput | None = Field(None, description="extended: the new rate as typed.")
     reason: str | None = Field(None, max_length=2000)
     notes: str | None = Field(None, max_length=2000)
     fields: dict[str, Any] | None = Field(None, description="correction: new values of items, notes, valuation_vnd, fees_vnd, ownership_evidence.")
@@ -133,6 +162,7 @@ class EventCreated(BaseModel):
     type: str
     txn_id: str
     ts: str
+    money: dict[str, Any] | None = Field(None, description="A money event: the amounts recorded (README \"Money\").")
 
 
 class TransactionSummary(BaseModel):

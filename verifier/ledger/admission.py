@@ -2,8 +2,9 @@
 
 * :func:`admit`: the card's verdict and the face decision (README "POST /transactions"), with the
   manager's written override of a verdict other than ``authentic`` or of a face ``no_match``;
-* :func:`capped_rate`: the yearly interest rate under the legal cap (Civil Code 2015 art. 468), for a
-  contract and for an extension;
+* :func:`capped_rate`: the yearly interest rate under the legal cap (Civil Code 2015 art. 468) on the
+  effective rate, fees included, for a contract and for an extension; :func:`contract_rate`: the rate
+  as typed (``rate_input``: %/year, %/month or đồng per million per day, :mod:`verifier.ledger.interest`);
 * :func:`check_loan`: the loan within the valuation.
 
 A broken rule is a :class:`ContractRefused` carrying a catalogue code (:mod:`verifier.messages`), which
@@ -13,9 +14,11 @@ the API answers in the caller's language. The lifecycle rules (which event, from
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from verifier import verdict as V
+from verifier.ledger import interest
 from verifier.errors import InputError
 from verifier.results import FaceDecision, Override, ScanResult
 from verifier.users import allowed
@@ -71,16 +74,46 @@ def admit(scan: ScanResult, face: FaceDecision | None, *, user: str, role: str, 
                     face_decision=None if face_ok else decision)
 
 
-def capped_rate(value: Any, max_rate: float) -> float:
-    """The yearly interest rate, refused above the legal cap ``max_rate`` (Civil Code art. 468)."""
-    rate = float(value)
-    if rate > max_rate:
+def capped_rate(value: Any, max_rate: float, *, fees_vnd: int = 0, loan_vnd: int = 1, term_days: int = 1) -> float:
+    """The yearly interest rate ``value`` (%; a float or an exact Fraction), refused when its effective rate with
+    ``fees_vnd`` on ``loan_vnd`` over ``term_days`` (:func:`verifier.ledger.interest.effective_year_pct`) is above
+    the legal cap ``max_rate`` (Civil Code 2015 art. 468; the cap itself is allowed)."""
+    year = value if isinstance(value, Fraction) else Fraction(str(float(value)))
+    if not interest.within_cap(year, max_rate, fees_vnd=fees_vnd, loan_vnd=loan_vnd, term_days=term_days):
+        effective = interest.effective_year_pct(year, fees_vnd=fees_vnd, loan_vnd=loan_vnd, term_days=term_days)
+        details: dict[str, Any] = {"interest_rate_year_pct": round(float(effective), 4), "max_interest_rate_year_pct": max_rate}
+        if fees_vnd:
+            details.update(rule="with_fees", nominal_year_pct=round(float(year), 4), fees_vnd=int(fees_vnd))
         raise ContractRefused(
             "interest_rate_above_cap",
-            f"interest rate {rate:g} %/year exceeds the legal cap of {max_rate:g} %/year (Civil Code art. 468)",
-            {"interest_rate_year_pct": rate, "max_interest_rate_year_pct": max_rate},
-        )
-    return rate
+            f"interest rate {float(effective):g} %/year{' (fees included)' if fees_vnd else ''} exceeds the legal cap "
+            f"of {max_rate:g} %/year (Civil Code art. 468)", details)
+    return float(year)
+
+
+def contract_rate(form: dict, max_rate: float) -> tuple[float, dict | None]:
+    """A new contract's yearly rate (%) and its ``rate_input`` (None: typed as ``interest_rate_year_pct``, an
+    old client's ``year_pct``), capped with its fees over its term (:func:`capped_rate`). A rate typed in
+    another unit is converted exactly (:func:`verifier.ledger.interest.year_pct`); sent with
+    ``interest_rate_year_pct`` too, both must say the same rate (``bad_rate_input``)."""
+    typed = form.get("rate_input")
+    if typed:
+        try:
+            year = interest.year_pct(typed.get("value"), typed.get("unit"))
+            block = interest.rate_input(typed.get("value"), typed.get("unit"))
+        except interest.RateInputError as e:
+            raise ContractRefused("bad_rate_input", str(e), {"rate_input": dict(typed)}) from e
+        given = form.get("interest_rate_year_pct")
+        if given is not None and abs(float(given) - float(year)) > 1e-6:
+            raise ContractRefused("bad_rate_input", f"rate_input is {float(year):g} %/year but interest_rate_year_pct "
+                                  f"is {float(given):g}: send one, or both the same", {"rate_input": block})
+    elif form.get("interest_rate_year_pct") is not None:
+        year, block = Fraction(str(float(form["interest_rate_year_pct"]))), None
+    else:
+        raise ContractRefused("bad_rate_input", "a contract needs rate_input or interest_rate_year_pct")
+    rate = capped_rate(year, max_rate, fees_vnd=int(form.get("fees_vnd") or 0), loan_vnd=int(form["loan_vnd"]),
+                       term_days=int(form["term_days"]))
+    return rate, block
 
 
 def check_loan(form: dict) -> None:

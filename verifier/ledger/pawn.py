@@ -31,7 +31,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 from verifier.errors import NotFoundError, TamperError
-from verifier.ledger import interest
 from verifier.ledger.admission import ContractRefused, admit, check_loan, contract_rate
 from verifier.ledger.entry import Entry, utc_bound, utc_now, utc_text
 from verifier.ledger.idempotency import IdempotencyKeys, Replayed, Request

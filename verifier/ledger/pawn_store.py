@@ -107,6 +107,15 @@ class PawnStore:
         """The next contract number (inside the write that records it, so numbers never repeat)."""
         return conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM transactions").fetchone()[0]
 
+    def entries_in(self, conn: sqlite3.Connection, txn_id: str) -> list[Entry]:
+        """The entries of contract ``txn_id`` (contract first) read through ``conn``: inside a write, what an event's
+        amounts are computed from (:func:`verifier.ledger.pawn_events.event_money`), so two concurrent payments
+        never use the same state. An entry that cannot be opened raises :class:`~verifier.errors.TamperError`."""
+        rows = conn.execute(
+            "SELECT e.seq, e.ts, e.kind, e.demo, e.prev_hash, e.hash, e.payload FROM entries e"
+            " JOIN txn_entries t ON t.seq = e.seq WHERE t.txn_id = ? ORDER BY e.seq", (txn_id,)).fetchall()
+        return [self.ledger.chain.entry_from_row(r) for r in rows]
+
     @staticmethod
     def status_in(conn: sqlite3.Connection, txn_id: str) -> str | None:
         row = conn.execute("SELECT status FROM transactions WHERE id = ?", (txn_id,)).fetchone()
