@@ -257,6 +257,9 @@ def create_app(
 
     app.include_router(routes.router)
     app.include_router(event_stream.router)
+    from verifier.api import money
+
+    app.include_router(money.router)  # GET /transactions/{id}/quote: a money event's amounts (README "Money")
     camera_qr.install(app)  # POST /scans/from-camera: the card's QR read by the counter camera
     item_photos.install(app)  # POST /scans/{id}/item-photo: items' photos, held with the scan until the contract
     people.install(app)
