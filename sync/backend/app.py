@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sync.backend import metrics
+from sync.backend import evidence_worker, metrics
 from sync.backend.db import Database
 from sync.backend.routes import devices, downlink, health, inspector, sessions, watchlist
 from sync.backend.routes.deps import optional_user, request_language
@@ -53,6 +53,7 @@ def create_app(db: Database, metrics_token: str | None = None, *, rules=None, we
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json",
                   responses=error_shape.ERROR_RESPONSES)
     app.state.db = db
+    evidence_worker.install(app, db, db.data_dir)  # chip evidence re-verified beside ingest (issue 19 item 1)
     error_shape.install(app, request_language, chipid_status)
     for area in (health, devices, sessions, inspector, watchlist, downlink):
         app.include_router(area.router)
@@ -64,6 +65,7 @@ def create_app(db: Database, metrics_token: str | None = None, *, rules=None, we
     add_pages(app, db, current_user_optional=optional_user)
     from sync.backend.alert_rules import start_workers
 
+    app.state.alert_rules = rules
     app.state.alert_workers = start_workers(db, rules, webhook)
     app.router.on_shutdown.append(lambda: [w.stop() for w in app.state.alert_workers])
     return app

@@ -40,6 +40,8 @@ class Database:
     def __init__(self, url: str, vault: Vault) -> None:
         self.url = url
         self.vault = vault
+        #: the backend's data directory when opened with one (:meth:`open`): the evidence worker's trust is in it
+        self.data_dir: Path | None = None
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
             self.engine = _sqlite_engine(url)
@@ -70,6 +72,7 @@ class Database:
         if vault is None:
             vault = Vault.load(key_dir, data_key_env=data_key_env, index_key_env=index_key_env)
         db = cls(url, vault)
+        db.data_dir = Path(data_dir).expanduser() if data_dir is not None else None  # its trust/ (evidence_worker)
         if migrate:
             db.migrate()
         else:

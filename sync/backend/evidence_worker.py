@@ -195,5 +195,5 @@ def install(app, db: Database, data_dir: str | Path | None = None) -> None:
     """Start an :class:`EvidenceWorker` with the app's server and stop it with it (``app.state.evidence_worker``)."""
     worker = EvidenceWorker(db, data_dir)
     app.state.evidence_worker = worker
-    app.add_event_handler("startup", worker.start)
-    app.add_event_handler("shutdown", worker.stop)
+    app.router.on_startup.append(worker.start)
+    app.router.on_shutdown.append(worker.stop)
