@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from sync.backend.db import Database
+from sync.backend.evidence_verdicts import with_verdicts
 from sync.backend.index import MAX_KEY, contract_ref, norm_code, norm_text
 from sync.backend.schema import has_keys
 from verifier.errors import InputError
@@ -133,6 +134,7 @@ def search_entries(db: Database, query: Query, *, user: str | None = None, actio
     sql, params = _build(db, query)
     with db.read() as conn:
         rows = [_row(db, r) for r in conn.execute(text(sql), params).mappings()]
+        with_verdicts(conn, rows)  # shop_verdict and backend_verdict of each contract (sync/backend/evidence_verdicts.py)
     if user is not None:
         log_access(db, user, action, query.describe(), len(rows))
     return rows
