@@ -316,3 +316,19 @@ def trust_publish_cmd(config_path, data_dir, database_url, files, shops, by, as_
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     _echo_sent(sent, as_json, "trust update")
+
+
+@trust_group.command("import")
+@_opts
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def trust_import_cmd(config_path, data_dir, database_url, files) -> None:
+    """Import CSCA certificates (the CCCD eID CSCA too), link certificates, CRLs and master lists into the
+    backend's own trust (DATA_DIR/trust), with which it re-verifies each contract's chip evidence."""
+    from sync.backend.evidence import import_trust
+
+    _cfg, ddir, _url = backend_settings(config_path, data_dir, database_url)
+    for f in files:
+        try:
+            click.echo(f"{f.name}: {import_trust(ddir, f.read_bytes(), name=f.name)}")
+        except ChipidError as e:
+            raise click.ClickException(f"{f.name}: {e}") from e
