@@ -291,26 +291,29 @@ def add_note(request: Request, subject: str, body: NoteCreate, user: User = Depe
 # --- pages ----------------------------------------------------------------------------------
 def install(app) -> None:
     """The routers and pages; the customer notes' projection on the service's ledger."""
-    from verifier.api.people import gate
+    from verifier.api.people import forbidden_page, gate
 
     app.state.customer_notes = customer_file.CustomerNotes(app.state.svc.ledger)
     app.include_router(router)
 
     @app.get("/reports", include_in_schema=False)
     def reports_page(request: Request, kind: str = "today", day: date | None = None):
-        session, refusal = gate(request, "reports.due")
+        session, refusal = gate(request, None)
         if refusal:
             return refusal
         user = session.user
+        if not (user.can("reports.due") or user.can("reports.register")):
+            return forbidden_page(request, session)
         kind = kind if kind in due_lists.KINDS else "today"
         on = day or today_vn()
         s = svc(request)
-        rows = due_lists.due_list(s.book, kind, on)
+        rows = due_lists.due_list(s.book, kind, on) if user.can("reports.due") else None
         report = None
         if user.can("reports.day"):
             report = cash_book.day_report(s.book, on, None if user.can("reports.cash") else user.name)
             s.ledger.log_access(user.name, user.role, "report", "report:day", f"date={on}; clerk={report['clerk'] or 'all'}")
-        s.ledger.log_access(user.name, user.role, "report", f"report:due:{kind}", f"as_of={on}; contracts={_numbers(rows)}")
+        if rows is not None:
+            s.ledger.log_access(user.name, user.role, "report", f"report:due:{kind}", f"as_of={on}; contracts={_numbers(rows)}")
         totals = (report.get("shop") or report.get("totals")) if report else None
         return web.render(request, "reports.html", session, kind=kind, kinds=DUE_VI, day=on.isoformat(), day_vi=vdate(on.isoformat()),
                           rows=rows, report=report, totals=totals, day_columns=DAY_COLUMNS, vnd=vnd, vdate=vdate,
