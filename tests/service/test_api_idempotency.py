@@ -93,7 +93,7 @@ def test_concurrent_double_post_makes_one_contract(app, tokens, make_scan, txn_b
 def test_event_endpoint_is_idempotent(api, tokens, make_scan, txn_body, svc):
     txn = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body(make_scan().id)).json()["id"]
     url = f"/api/v1/transactions/{txn}/events"
-    pay = {"type": "partial_payment", "amount_vnd": 1_000_000}
+    pay = {"type": "partial_payment", "amount_vnd": 1_000_000, "expected": {"cash_in_vnd": 1_000_000}}
     a = api.post(url, tokens["clerk"], json=pay, headers={"Idempotency-Key": "pay-1"})
     b = api.post(url, tokens["clerk"], json=pay, headers={"Idempotency-Key": "pay-1"})
     assert a.status_code == b.status_code == 201 and a.json() == b.json()

@@ -40,8 +40,9 @@ def test_not_authentic_face_and_redeem_twice_in_both_languages(api, tokens, make
     assert ev["code"] == "face_not_confirmed" and "Khuôn mặt" in ev["message"] and "face" in ee["message"]
     created = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body(make_scan().id)).json()
     url = f"/api/v1/transactions/{created['id']}/events"
-    assert api.post(url, tokens["clerk"], json={"type": "redeemed", "amount_vnd": 8_000_000}).status_code == 201
-    ev, ee = _both(api, "POST", url, tokens["clerk"], json={"type": "redeemed", "amount_vnd": 8_000_000})
+    redeem = {"type": "redeemed", "expected": {"cash_in_vnd": 8_000_000}}
+    assert api.post(url, tokens["clerk"], json=redeem).status_code == 201
+    ev, ee = _both(api, "POST", url, tokens["clerk"], json=redeem)
     assert ev["code"] == "bad_transition" and "đã chuộc thì không chuộc lại được" in ev["message"]
     assert "cannot be redeemed again" in ee["message"] and "'redeemed'" in ev["details"]["detail"]
 

@@ -37,7 +37,8 @@ def test_role_matrix(role, api, tokens, make_scan, txn_body, svc):
     bodies = {
         ("POST", "/api/v1/scans"): {},
         ("POST", "/api/v1/transactions"): txn_body(make_scan().id),
-        ("POST", "/api/v1/transactions/{txn}/events"): {"type": "partial_payment", "amount_vnd": 1000},
+        ("POST", "/api/v1/transactions/{txn}/events"): {"type": "partial_payment", "amount_vnd": 1000,
+                                                         "expected": {"cash_in_vnd": 1000}},
         ("POST", "/api/v1/users"): {"name": f"new-{role}", "role": "clerk"},
     }
     for (method, path), roles in ALLOWED.items():

@@ -129,7 +129,11 @@ def test_lifecycle_events(api, tokens, make_scan, txn_body, svc):
     txn = _create(api, tokens, make_scan, txn_body).json()["id"]
     url = f"/api/v1/transactions/{txn}/events"
     before = api.get(f"/api/v1/transactions/{txn}", tokens["clerk"]).json()["due_date"]
-    assert api.post(url, tokens["clerk"], json={"type": "partial_payment", "amount_vnd": 1_000_000}).status_code == 201
+    # the same day as the contract: no interest yet, the clerk confirms the cash (README "Money")
+    pay = {"type": "partial_payment", "amount_vnd": 1_000_000}
+    r = api.post(url, tokens["clerk"], json=pay)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "amount_changed"  # not confirmed
+    assert api.post(url, tokens["clerk"], json={**pay, "expected": {"cash_in_vnd": 1_000_000}}).status_code == 201
     r = api.post(url, tokens["clerk"], json={"type": "extended", "extend_days": 15})
     assert r.status_code == 201, r.text
     assert api.post(url, tokens["manager"], json={"type": "correction", "reason": "typo", "fields": {"notes": "màu đen"}}).status_code == 201
@@ -138,14 +142,15 @@ def test_lifecycle_events(api, tokens, make_scan, txn_body, svc):
     for bad in ({"valuation_vnd": "lots"}, {"items": []}, {"items": [{"serial": "x"}]}, {"notes": 5}):
         r = api.post(url, tokens["manager"], json={"type": "correction", "reason": "r", "fields": bad})
         assert r.status_code == 422 and r.json()["error"]["code"] == "bad_correction", bad
-    assert api.post(url, tokens["clerk"], json={"type": "liquidated"}).status_code == 409
-    assert api.post(url, tokens["clerk"], json={"type": "redeemed", "amount_vnd": 7_200_000}).status_code == 201
+    assert api.post(url, tokens["clerk"], json={"type": "liquidated", "sale_vnd": 9_000_000}).status_code == 409
+    assert api.post(url, tokens["clerk"], json={"type": "redeemed", "expected": {"cash_in_vnd": 7_000_000}}).status_code == 201
     r = api.post(url, tokens["clerk"], json={"type": "redeemed"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "bad_transition"
     assert api.post(url, tokens["clerk"], json={"type": "suspicious", "reason": "serial matches a stolen phone", "target": "item"}).status_code == 201
     view = api.get(f"/api/v1/transactions/{txn}", tokens["clerk"]).json()
     assert view["status"] == "redeemed" and view["flagged"] is True
-    assert view["paid_vnd"] == 1_000_000 and view["notes"] == "màu đen"
+    assert view["paid_vnd"] == 8_000_000 and view["notes"] == "màu đen"  # 1 000 000 then the 7 000 000 left
+    assert [e["money"]["principal_in_vnd"] for e in view["events"] if "money" in e and e["type"] != "extended"] == [1_000_000, 7_000_000]
     assert view["due_date"] > before
     assert [e["type"] for e in view["events"]] == ["partial_payment", "extended", "correction", "redeemed", "suspicious"]
     # the suspicious event goes first in the outbox
@@ -158,7 +163,8 @@ def test_forfeit_then_liquidate(api, tokens, make_scan, txn_body):
     url = f"/api/v1/transactions/{txn}/events"
     assert api.post(url, tokens["clerk"], json={"type": "forfeited"}).status_code == 422  # needs a reason
     assert api.post(url, tokens["clerk"], json={"type": "forfeited", "reason": "not redeemed by due date"}).status_code == 201
-    assert api.post(url, tokens["clerk"], json={"type": "liquidated", "amount_vnd": 9_000_000}).status_code == 201
+    sale = {"type": "liquidated", "sale_vnd": 9_000_000, "expected": {"cash_in_vnd": 9_000_000, "cash_out_vnd": 1_000_000}}
+    assert api.post(url, tokens["clerk"], json=sale).status_code == 201  # the loan was 8 000 000: 1 000 000 back
     assert api.get(f"/api/v1/transactions/{txn}", tokens["clerk"]).json()["status"] == "liquidated"
 
 
