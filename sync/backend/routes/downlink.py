@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from pathlib import Path
 from datetime import datetime, timezone
 
 from cryptography.exceptions import InvalidSignature
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -256,3 +257,103 @@ async def post_photo(device_id: str, request: Request) -> dict:
         raise ApiError(404, "contract_not_delivered", str(e)) from e
     except InputError as e:
         raise ApiError(400, "invalid_input", str(e)) from e
+
+
+# --- the inspector's page (sync/backend/pages/holds.html, Vietnamese) ---------------------------------------
+def _page(request: Request, user: auth.User, *, message: str | None = None, error: bool = False, status: int = 200):
+    from fastapi.responses import HTMLResponse
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from sync.backend.pages import COOKIE, csrf_token
+    from sync.backend.pages.words import WORDS
+    from verifier.local_time import local_date, local_time
+
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).parents[1] / "pages")),
+                      autoescape=select_autoescape(["html"]))
+    env.filters.update(local_time=local_time, local_date=local_date)
+    db = get_db(request)
+    rows = downlink.holds(db)
+    rows.sort(key=lambda h: (not h["active"], h["placed_at"]), reverse=False)
+    shown = {h["hold_id"]: photos.listing(db, h["shop_id"], h["txn_id"]) for h in rows[:50]}
+    token = request.cookies.get(COOKIE, "")
+    html = env.get_template("holds.html").render(
+        user=user, csrf=csrf_token(token) if token else "", path=request.url.path, lang="vi", query="",
+        t=lambda key, **f: WORDS.get(key, (key, key))[0].format(**f) if f else WORDS.get(key, (key, key))[0],
+        when=lambda v: local_time(v, "vi"), holds=rows, photos=shown, message=message, error=error)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store", "Content-Language": "vi"})
+
+
+def _vi(e: Exception) -> str:
+    """A refusal in Vietnamese, for the page (the catalogue's sentence)."""
+    from verifier import messages
+
+    err = _refused(e)
+    return messages.text(err.code, "vi", err.details if isinstance(err.details, dict) else {})
+
+
+def _page_user(request: Request) -> auth.User:
+    from sync.backend.routes.deps import optional_user
+
+    user = optional_user(request)
+    if user is None:
+        raise ApiError(401, "unauthenticated", "login required")
+    return user
+
+
+def _check_csrf(request: Request, csrf: str) -> None:
+    import hmac
+
+    from sync.backend.pages import COOKIE, csrf_token
+
+    token = request.cookies.get(COOKIE, "")
+    if not token or not hmac.compare_digest(csrf or "", csrf_token(token)):
+        raise ApiError(403, "csrf", "the form's CSRF token does not match the session")
+
+
+@router.get("/holds", include_in_schema=False)
+def holds_page(request: Request):
+    from fastapi.responses import RedirectResponse
+
+    from sync.backend.routes.deps import optional_user
+
+    user = optional_user(request)
+    if user is None:
+        return RedirectResponse("/login?next=/holds", status_code=303)
+    return _page(request, user)
+
+
+@router.post("/holds", include_in_schema=False)
+def holds_place_form(request: Request, csrf: str = Form(""), shop_id: str = Form(...), contract_no: str = Form(...),
+                     reason: str = Form(...), case_no: str = Form(""), until: str = Form("")):
+    user = _page_user(request)
+    _check_csrf(request, csrf)
+    try:
+        out = downlink.place_hold(get_db(request), _key(request), shop_id=shop_id.strip(), contract_no=contract_no,
+                                  reason=reason, case_no=case_no or None, until=until or None, by=user.name)
+    except InputError as e:
+        return _page(request, user, message=f"Không đặt được lệnh tạm giữ: {_vi(e)}", error=True, status=400)
+    return _page(request, user, message=f"Đã gửi lệnh tạm giữ hợp đồng {contract_no} tới cửa hàng {shop_id} "
+                                        f"(lệnh số {out['version']}).")
+
+
+@router.post("/holds/{hold_id}/release", include_in_schema=False)
+def holds_release_form(request: Request, hold_id: str, csrf: str = Form(""), note: str = Form("")):
+    user = _page_user(request)
+    _check_csrf(request, csrf)
+    try:
+        out = downlink.release_hold(get_db(request), _key(request), hold_id, note=note or None, by=user.name)
+    except InputError as e:
+        return _page(request, user, message=f"Không giải tỏa được: {_vi(e)}", error=True, status=400)
+    return _page(request, user, message=f"Đã gửi lệnh giải tỏa (lệnh số {out['version']}).")
+
+
+@router.post("/holds/notice", include_in_schema=False)
+def holds_notice_form(request: Request, csrf: str = Form(""), shop_id: str = Form(""), text_: str = Form(..., alias="text")):
+    user = _page_user(request)
+    _check_csrf(request, csrf)
+    try:
+        sent = downlink.send_notice(get_db(request), _key(request), shops=[shop_id.strip()] if shop_id.strip() else None,
+                                    text_=text_, by=user.name)
+    except InputError as e:
+        return _page(request, user, message=f"Không gửi được thông báo: {_vi(e)}", error=True, status=400)
+    return _page(request, user, message=f"Đã gửi thông báo tới {len(sent)} cửa hàng.")
