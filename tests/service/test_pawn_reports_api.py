@@ -108,3 +108,31 @@ def test_day_report_xlsx_totals_equal_the_json_and_clerks_see_their_own_day(api,
     html = api.get("/api/v1/reports/day?date=2026-03-02&format=html", tokens["manager"])
     assert html.headers["content-type"].startswith("text/html") and "Báo cáo cuối ngày" in html.text
     assert "Cả cửa hàng" in html.text and "₫" in html.text
+
+
+def test_real_counter_events_reach_the_cash_book_and_the_day_report(api, tokens, make_scan, txn_body, svc):
+    """Contracts and money events recorded through the counter's own API (the money engineer's events, confirmed
+    with the quoted cash) are what today's cash book and day report show."""
+    from verifier.ledger.pawn_contract import today_vn
+
+    scan = make_scan()
+    created = api.post("/api/v1/transactions", tokens["clerk"], json=txn_body(scan.id, fees_vnd=5_000, interest_rate_year_pct=12.0))
+    assert created.status_code == 201, created.text
+    txn = created.json()["id"]
+    today = today_vn().isoformat()
+    q = api.get(f"/api/v1/transactions/{txn}/quote?type=partial_payment&on={today}&amount_vnd=3000000", tokens["clerk"])
+    assert q.status_code == 200, q.text
+    money = q.json()["money"]
+    ev = api.post(f"/api/v1/transactions/{txn}/events", tokens["clerk"],
+                  json={"type": "partial_payment", "amount_vnd": 3_000_000,
+                        "expected": {"cash_in_vnd": money["cash_in_vnd"], "cash_out_vnd": money["cash_out_vnd"]}})
+    assert ev.status_code == 201, ev.text
+    book = api.get(f"/api/v1/reports/cash-book?from={today}&to={today}", tokens["manager"]).json()
+    assert [(r["kind"], r["cash_in_vnd"], r["cash_out_vnd"]) for r in book["rows"]] == [
+        ("pawn_contract", 5_000, 8_000_000), ("partial_payment", money["cash_in_vnd"], 0)]
+    day = api.get(f"/api/v1/reports/day?date={today}", tokens["manager"]).json()
+    assert day["shop"]["cash_in_vnd"] == 5_000 + money["cash_in_vnd"] and day["shop"]["principal_in_vnd"] == 3_000_000
+    assert day["stock"]["open_principal_vnd"] == 5_000_000 and day["stock"]["items_by_category"] == {"phone": 1}
+    view = api.get(f"/api/v1/transactions/{txn}", tokens["clerk"]).json()
+    [row] = api.get(f"/api/v1/reports/due?kind=week&as_of={view['due_date']}", tokens["clerk"]).json()["rows"]
+    assert row["principal_vnd"] == view["money"]["principal_vnd"] == 5_000_000
