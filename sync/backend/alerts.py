@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sync.backend.vault import Vault
 from verifier.errors import InputError
 from verifier.ledger.entry import utc_now
+from verifier.local_time import local_time
 
 TAMPER_KINDS = ("gap", "fork", "conflict", "replay", "signature", "tampered", "checkpoint")
 KINDS = TAMPER_KINDS + ("watchlist", "suspicious", "pattern", "silent")
@@ -177,6 +178,7 @@ def enrich_alert(conn: Connection, vault: Vault, a: dict, shops) -> dict:
     a["text"] = {lang: alert_text(a, lang) for lang in ("vi", "en")}
     a["label"] = {lang: kind_label(a["kind"], lang) for lang in ("vi", "en")}
     a["event_id"] = event_id(a)
+    a["last_at_local"] = {lang: local_time(a["last_at"], lang) for lang in ("vi", "en")}
     return a
 
 
@@ -256,8 +258,6 @@ def alert_text(a: dict, lang: str = "vi") -> str:
     if template is None or not a.get("data"):
         label = kind_label(a["kind"], lang)
         return f"{label}: {a['detail']}" if a.get("detail") else label
-    from verifier.local_time import local_time
-
     data = dict(a.get("data") or {})
     contract = (a.get("links") or {}).get("contract") or {}
     data.setdefault("contract_no", contract.get("contract_no") or contract.get("txn_id") or "?")
