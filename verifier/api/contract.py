@@ -169,8 +169,16 @@ def event_rows(view: dict) -> list[tuple[str, str, str, str]]:
             f"+{e['extend_days']} ngày → {vdate(e.get('new_due_date'))}" if e.get("extend_days") else "",
             e.get("reason") or "", e.get("notes") or "") if x)
         what = EVENT_VI["cancel"] if e.get("cancel") else EVENT_VI.get(e.get("type"), e.get("type"))
-        out.append((local_time(e.get("ts")), what, detail, (e.get("by") or {}).get("user", "")))
+        out.append((local_time(e.get("ts")), what, detail, (e.get("by") or {}).get("user", ""), e.get("seq")))
     return out
+
+
+def receipt_seqs(view: dict) -> list[int]:
+    """The seqs of the contract's entries that have a receipt (:func:`verifier.api.receipt.money_entry`)."""
+    from verifier.api.receipt import money_entry
+
+    seqs = [view.get("seq")] + [e.get("seq") for e in view.get("events") or []]
+    return [seq for seq in seqs if seq is not None and money_entry(view, seq) is not None]
 
 
 def context(view: dict, cfg: Any, shop: dict | None = None) -> dict:
@@ -211,6 +219,8 @@ def context(view: dict, cfg: Any, shop: dict | None = None) -> dict:
         "consent": contract_terms.consent(face_retention_days=cfg["privacy.face_retention_days"]),
         "closing": contract_terms.CLOSING,
         "events": event_rows(view),
+        #: the entries with a receipt (verifier/api/receipt.py): the contract's payout and each event that moved cash
+        "receipt_seqs": receipt_seqs(view),
         "markers": markers,
         "demo": bool(view.get("demo")),
         "clerk": (view.get("created_by") or {}).get("user", ""),
@@ -271,6 +281,6 @@ def render_pdf(view: dict, cfg: Any, shop: dict | None = None) -> bytes:
     if c["events"]:
         doc.page()
         doc.heading(f"Diễn biến hợp đồng {view['contract_no']}")
-        for when, what, detail, who in c["events"]:
+        for when, what, detail, who, _ in c["events"]:
             doc.text(f"{when}  {what}  {detail}  ({who})", 9)
     return doc.output()

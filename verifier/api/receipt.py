@@ -124,7 +124,7 @@ def render_pdf(c: dict) -> bytes:
     title = f"{c['title']} {c['number']}"
     if c["layout"] == "80mm":
         return auto_height(80, lambda doc: _draw(doc, c, True), margin=4, title=title)
-    doc = Doc("A5", margin=10, title=title)
+    doc = Doc((148, 210), margin=10, title=title)  # A5 (ISO 216)
     _draw(doc, c, False)
     return doc.output()
 

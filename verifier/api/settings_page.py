@@ -37,7 +37,7 @@ FIELDS = (
 
 class ShopProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(..., min_length=1, max_length=200, description="Shop name printed on contracts and receipts.")
+    name: str = Field(..., max_length=200, description="Shop name printed on contracts and receipts (required).")
     address: str = Field("", max_length=300)
     license: str = Field("", max_length=100, description="Number of the certificate of security-and-order eligibility (GCN ANTT).")
     representative: str = Field("", max_length=120, description="Who signs contracts for the shop.")
