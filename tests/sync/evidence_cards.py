@@ -86,10 +86,13 @@ def contract(i: int, result: ScanResult, scan_id: str) -> dict:
     return p
 
 
-def scanned_contract(dev: SigningDevice, i: int, profile, store: TrustStore) -> tuple[dict, ScanResult]:
-    """Scan ``profile`` at ``dev``'s head now and append the contract to ``dev``'s chain."""
+def scanned_contract(dev: SigningDevice, i: int, profile, store: TrustStore, tamper=None) -> tuple[dict, ScanResult]:
+    """Scan ``profile`` at ``dev``'s head now and append the contract to ``dev``'s chain (``tamper(payload)``:
+    changed first, as a dishonest shop would)."""
     scan_id = f"scan-{i:06d}"
     result = scan(profile, store, device_id=dev.device_id, scan_id=scan_id, head=dev.head)
     payload = contract(i, result, scan_id)
+    if tamper is not None:
+        tamper(payload)
     dev.append("transaction", payload)
     return payload, result
