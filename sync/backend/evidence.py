@@ -87,9 +87,9 @@ def judge(payload: Mapping, *, device_id: str, seq: int, store, at: _dt.datetime
     if raw is None:
         why = reason("evidence", "not_performed", "the contract carries no chip evidence",
                      "Hợp đồng không kèm bằng chứng từ chip")
-        if claimed == AUTHENTIC:
+        if claimed == AUTHENTIC:  # one alert per device, counted up (the first contract's seq): old software
             return Judgement(UNVERIFIED, [why], EVIDENCE_MISSING,
-                             f"{where}: cửa hàng ghi thẻ hợp lệ nhưng hợp đồng không kèm bằng chứng từ chip "
+                             f"Thiết bị {device_id}: hợp đồng ghi thẻ hợp lệ nhưng không kèm bằng chứng từ chip "
                              "(EF.SOD, DG1, DG13, chữ ký xác thực chủ động): máy chủ không kiểm tra lại được")
         return Judgement(UNVERIFIED, [why])
     try:
