@@ -122,6 +122,8 @@ function actionParams(type) {
   if (NEEDS[type] === "money-days") p.extend_days = Number($("money-days").value);
   if (NEEDS[type] === "money-interest-to" && $("money-interest-to").value) p.interest_to = $("money-interest-to").value;  // paid ahead
   if (NEEDS[type] === "money-reason") p.reason = $("money-reason").value.trim();
+  const fees = Number($("money-fees").value);
+  if (["interest_paid", "extended", "redeemed"].includes(type) && fees > 0) p.fees_vnd = fees;  // phí thu kèm
   return p;
 }
 
@@ -150,7 +152,7 @@ async function startAction(type) {
 
 function fetchQuote(type, params) {
   const q = new URLSearchParams({ type, on: (moneyView.money && moneyView.money.as_of) || todayVn() });
-  for (const k of ["amount_vnd", "sale_vnd", "extend_days", "interest_to"]) if (params[k] !== undefined) q.set(k, String(params[k]));
+  for (const k of ["amount_vnd", "sale_vnd", "extend_days", "interest_to", "fees_vnd"]) if (params[k] !== undefined) q.set(k, String(params[k]));
   return api("GET", `/api/v1/transactions/${encodeURIComponent(moneyView.id)}/quote?${q}`);
 }
 
@@ -163,7 +165,7 @@ function showQuote(quote) {
     return;
   }
   const m = quote.money || {};
-  const words = (k) => m[k.replace(/_vnd$/, "_words")] || quote[k.replace(/_vnd$/, "_words")];
+  const words = (k) => /_vnd$/.test(k) ? m[k.replace(/_vnd$/, "_words")] || quote[k.replace(/_vnd$/, "_words")] : null;
   const add = (key, label, value, cls) => {
     dl.append(el("dt", {}, label), el("dd", { "data-amount": key, class: cls || "" }, value));
     const w = words(key);
@@ -233,9 +235,11 @@ async function confirmAction() {
   const receipt = (layout) => `/api/v1/transactions/${encodeURIComponent(moneyView.id)}/receipts/${r.seq}?layout=${layout}`;
   $("receipt-a5").href = receipt("a5");
   $("receipt-80mm").href = receipt("80mm");
+  const money = MONEY_ACTIONS.includes(pending.type);  // a receipt is printed for what moved money
   $("dialog-receipt").hidden = false;
   $("dialog-receipt").dataset.seq = String(r.seq);
-  $("receipt-a5").focus();
+  $("receipt-a5").parentElement.hidden = !money;
+  (money ? $("receipt-a5") : $("dialog-close")).focus();
   $("money-result").textContent = `${T.recorded}: ${T["act_" + pending.type]}`;
   $("money-result").className = "money-result ok";
   const id = moneyView.id;
