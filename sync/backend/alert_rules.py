@@ -85,7 +85,7 @@ def run_pass(db: Database, rules: RuleSettings) -> int:
     with db.read() as conn:
         todo = conn.execute(text(
             "SELECT d.shop_id, d.device_id, d.head_seq, c.seq AS done FROM devices d LEFT JOIN alert_rule_cursor c "
-            "ON c.shop_id = d.shop_id AND c.device_id = d.device_id WHERE c.seq IS NULL OR c.seq < d.head_seq "
+            "ON c.shop_id = d.shop_id AND c.device_id = d.device_id WHERE d.head_seq > COALESCE(c.seq, 0) "
             "ORDER BY d.shop_id, d.device_id")).mappings().all()
     for dev in todo:
         examined += _device_pass(db, rules, dev["shop_id"], dev["device_id"], int(dev["done"] or 0), dev["done"] is None)
