@@ -15,7 +15,8 @@ raises them (module in brackets); ``tests/test_errors_tree.py`` keeps it complet
     │   ├── LoginLockedError        too many failed logins for a user name
     │   ├── ContractRefused         a contract or event breaks a rule (carries ``code``) [verifier.ledger.admission]
     │   ├── BadSearch               a search term that cannot be one (an ID number with letters) [verifier.ledger.pawn_search]
-    │   └── IdempotencyConflict     an Idempotency-Key reused with another body [verifier.ledger.idempotency]
+    │   ├── IdempotencyConflict     an Idempotency-Key reused with another body [verifier.ledger.idempotency]
+    │   └── NotNext                 a police message that is not the next version to apply [verifier.ledger.holds]
     ├── TransportError              the reader or the link failed (I/O, not protocol)
     │   ├── NoReaderError           no reader attached, or the named one is absent
     │   ├── NoCardError             a reader but no card on it
@@ -37,6 +38,7 @@ raises them (module in brackets); ``tests/test_errors_tree.py`` keeps it complet
     │   └── CameraError             no camera, camera busy, black frames
     ├── LedgerError                 ledger storage or integrity problems
     │   ├── TamperError             the hash chain or a signature does not verify
+    │   │   └── PhotoMismatch       an item photo that is not the one its delivered entry names [sync.backend.photos]
     │   └── LedgerFailedError       a write or fsync failed: the ledger takes no more writes
     └── SyncError                   delivery to / ingest at the police backend failed
         └── DeliveryError           one delivery attempt failed (``permanent``: content refused) [sync.relay]

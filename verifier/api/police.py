@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from verifier.api.auth import need
 from verifier.api.errors import ERROR_RESPONSES, ApiError
 from verifier.errors import NotFoundError
+from verifier.ledger.admission import ContractRefused
 from verifier.ledger.holds import PoliceBook
 from verifier.users import User
 
@@ -55,8 +56,14 @@ def install(app) -> None:
     """The router, the hold guard on the pawn book, and ``hold`` in the contract JSON."""
     svc = app.state.svc
     police = app.state.police = PoliceBook.of(svc.ledger)
-    if police.guard not in svc.book.guards:
-        svc.book.guards.append(police.guard)
+
+    def guard(conn, txn_id: str, payload: dict) -> None:
+        hold = police.blocking_hold(conn, txn_id, payload)
+        if hold is not None:
+            raise ContractRefused("item_on_hold", f"contract {hold['contract_no']} is on a police hold ({hold['reason']})",
+                                  {k: hold[k] for k in ("reason", "case_no", "until", "hold_id", "contract_no", "issued_by")})
+
+    svc.book.guards.append(guard)
 
     def annotate(txn_id: str, view: dict) -> None:
         active = police.holds(txn_id)

@@ -19,10 +19,11 @@ book's): ``police_messages`` (the versions applied), ``police_holds`` (hold id, 
 of its placing and release), ``police_notices`` (version, seq, acknowledgement). The hold's reason and the
 notice's text stay in the (encrypted) entries and are read from there.
 
-The guard (:meth:`PoliceBook.guard`, on :attr:`verifier.ledger.pawn.PawnBook.guards`) refuses, inside
-the event's write, what would let a held item leave the shop: ``redeemed``, ``liquidated`` and a
-cancelling ``correction`` while a hold is active (not released, ``until`` not past in Vietnam), with
-:class:`~verifier.ledger.admission.ContractRefused` ``item_on_hold`` (the counter answers 409).
+The counter's guard on :attr:`verifier.ledger.pawn.PawnBook.guards` (:mod:`verifier.api.police`) asks
+:meth:`PoliceBook.blocking_hold` inside the event's write and refuses what would let a held item leave the
+shop: ``redeemed``, ``liquidated`` and a cancelling ``correction`` while a hold is active (not released,
+``until`` not past in Vietnam), with ``ContractRefused("item_on_hold")`` (the counter answers 409). This
+module stays below the pawn book's rules, so the sync relay can record police messages with it.
 
 ``photo_uplink`` (not a projection: the relay's own bookkeeping) says which item photos the backend
 has taken (or refused) (:mod:`sync.photo_uplink`).
@@ -32,12 +33,11 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
+from datetime import datetime
 from typing import Any
 
 from verifier.errors import InputError, NotFoundError
-from verifier.ledger.admission import ContractRefused
-from verifier.ledger.entry import Entry, utc_now
-from verifier.ledger.pawn_contract import today_vn
+from verifier.ledger.entry import VN_TZ, Entry, utc_now
 from verifier.ledger.schema import migrate_part
 from verifier.ledger.store import Ledger
 
@@ -161,20 +161,18 @@ class PoliceBook:
         except sqlite3.OperationalError:  # a ledger whose pawn book never opened has no contracts
             return False
 
-    # --- the guard -----------------------------------------------------------------------------------
-    def guard(self, conn: sqlite3.Connection, txn_id: str, payload: dict) -> None:
-        """For :attr:`PawnBook.guards`: refuse an event that lets a held item leave the shop."""
+    # --- the guard's question ------------------------------------------------------------------------
+    def blocking_hold(self, conn: sqlite3.Connection, txn_id: str, payload: dict) -> dict | None:
+        """The active hold that forbids event ``payload`` on contract ``txn_id`` (one that lets the item leave
+        the shop: :data:`RELEASING`, a cancelling correction), read inside the event's write; None when none.
+        The counter's guard (:func:`verifier.api.police.install`) refuses the event with it."""
         releasing = payload.get("type") in RELEASING or (payload.get("type") == "correction" and payload.get("cancel"))
         if not releasing:
-            return
-        row = conn.execute("SELECT hold_id, placed_seq FROM police_holds WHERE txn_id = ? AND released_seq IS NULL "
+            return None
+        row = conn.execute("SELECT placed_seq FROM police_holds WHERE txn_id = ? AND released_seq IS NULL "
                            "AND (until IS NULL OR until >= ?) ORDER BY placed_seq LIMIT 1",
-                           (txn_id, today_vn().isoformat())).fetchone()
-        if row is None:
-            return
-        hold = self._hold(row[1])
-        raise ContractRefused("item_on_hold", f"contract {hold['contract_no']} is on a police hold ({hold['reason']})",
-                              {k: hold[k] for k in ("reason", "case_no", "until", "hold_id", "contract_no", "issued_by")})
+                           (txn_id, _today())).fetchone()
+        return None if row is None else self._hold(row[0])
 
     # --- reading -------------------------------------------------------------------------------------
     def _hold(self, placed_seq: int, released_seq: int | None = None) -> dict:
@@ -193,7 +191,7 @@ class PoliceBook:
         if txn_id is not None:
             sql += " WHERE txn_id = ?"
             args = (txn_id,)
-        today = today_vn().isoformat()
+        today = _today()
         out = []
         for placed, released, until in self.ledger.reader().execute(sql + " ORDER BY placed_seq", args).fetchall():
             active = released is None and (until is None or until >= today)
@@ -253,6 +251,11 @@ class PoliceBook:
             "INSERT INTO photo_uplink (txn_id, kind, sha256, status, detail, at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (txn_id, kind) DO UPDATE SET sha256 = excluded.sha256, status = excluded.status, "
             "detail = excluded.detail, at = excluded.at", (txn_id, kind, sha256, status, detail[:500], utc_now())))
+
+
+def _today() -> str:
+    """Today in Vietnam (a hold's ``until`` is a Vietnamese calendar day)."""
+    return datetime.now(VN_TZ).date().isoformat()
 
 
 class _AlreadyAcked(Exception):
