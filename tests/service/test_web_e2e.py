@@ -100,9 +100,19 @@ def test_clerk_flow_and_inspector_search(live_server, browser_context):
     assert contract_no in page.inner_text("#results tbody")
     page.click("#results tbody tr button.open")
     page.wait_for_selector("#detail-fields")
-    page.click("#act-extend")
+    # the money panel of the contract (money.js): each action quoted, confirmed in a dialog, then recorded
+    page.click("#money-act-extended")
+    page.wait_for_selector("#money-dialog[open]")
+    page.click("#dialog-confirm")
+    page.wait_for_selector("#dialog-receipt:not([hidden])")
+    page.click("#dialog-close")
     page.wait_for_selector("#detail-events li")
-    page.click("#act-redeem")
+    page.click("#money-act-redeemed")
+    page.wait_for_selector("#money-dialog[open]")
+    assert page.inner_text('#dialog-amounts [data-amount="cash_in_vnd"]') == "6.000.000 ₫"  # today: no interest yet
+    page.click("#dialog-confirm")
+    page.wait_for_selector("#dialog-receipt:not([hidden])")
+    page.click("#dialog-close")
     page.wait_for_function("document.getElementById('detail-fields') && document.getElementById('detail-fields').innerText.includes('Đã chuộc')")
     assert errors == []
 
