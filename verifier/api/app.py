@@ -267,6 +267,9 @@ def create_app(
     metrics.install(app)
     web.install(app)
     docs.install(app)
+    from verifier.api import reports
+
+    reports.install(app)  # due lists, cash book, day report, pawn register, customer files (verifier/api/reports.py)
 
     stop = threading.Event()
     app.state.stop = stop
