@@ -199,7 +199,6 @@ def person_view(db: Database, id_number: str, *, user: str | None = None) -> dic
     """One person across shops: contracts, payments, holds, shops visited (with their details),
     photos of items where the shop sent them, alerts about them and the people linked to them."""
     from sync.backend import downlink, photos
-    from sync.backend.alerts import list_alerts
     from sync.backend.search import person_history
 
     history = person_history(db, id_number, user=user)
@@ -207,8 +206,9 @@ def person_view(db: Database, id_number: str, *, user: str | None = None) -> dic
     with db.read() as conn:
         shops = ShopInfo(conn, vault)
         history["shops"] = [shops.get(s) for s in history["shops"]]
-        alerts = list_alerts(conn, vault, person_key=vault.blind("id", history["id_number"]), limit=200) \
-            if history["id_number"] else []
+        alerts = _alerts_about(conn, vault, {t["shop"]["shop_id"] for t in history["transactions"]},
+                               lambda a: (a["links"].get("person") or {}).get("id_number") == history["id_number"],
+                               person_key=vault.blind("id", history["id_number"])) if history["id_number"] else []
     history["payments"] = [e for e in history["events"] if e["event_type"] in PAYMENT_EVENTS]
     txn_ids = {(t["shop"]["shop_id"], contract_ref(t["payload"])) for t in history["transactions"]}
     history["holds"] = [h for s in {s for s, _ in txn_ids} for h in downlink.holds(db, shop_id=s) if (s, h["txn_id"]) in txn_ids]
@@ -250,12 +250,24 @@ def linked_people(db: Database, transactions: list[dict], *, exclude: str | None
     return sorted(people.values(), key=lambda p: (-p["contracts"], p["id_number"]))
 
 
+def _alerts_about(conn: Connection, vault: Vault, shop_ids: Iterable[str], about, **key) -> list[dict]:
+    """Alerts raised with this person's or item's blind key (``person_key=`` / ``serial_key=``), and
+    alerts of the given shops whose links (given or from their entry) ``about`` accepts; newest first."""
+    from sync.backend.alerts import list_alerts
+
+    found = {(a["shop_id"], a["alert_id"]): a for a in list_alerts(conn, vault, limit=500, **key)}
+    for shop in sorted(shop_ids):
+        for a in list_alerts(conn, vault, shop_id=shop, limit=500):
+            if about(a):
+                found.setdefault((a["shop_id"], a["alert_id"]), a)
+    return sorted(found.values(), key=lambda a: a["last_at"], reverse=True)
+
+
 # --- an item ----------------------------------------------------------------------------------------
 def item_history(db: Database, serial: str, *, user: str | None = None) -> dict:
     """Every contract naming this serial / IMEI / frame / plate across shops, with the events on
     those contracts, the shops (with their details), the alerts about it and the photos kept."""
     from sync.backend import photos
-    from sync.backend.alerts import list_alerts
     from sync.backend.search import log_access
 
     code = norm_code(serial)
@@ -273,7 +285,11 @@ def item_history(db: Database, serial: str, *, user: str | None = None) -> dict:
             t["txn_id"] = contract_ref(t["payload"])
         for e in events:
             e["shop"] = shops.get(e["shop_id"])
-        alerts = list_alerts(conn, vault, serial_key=vault.blind("serial", code), limit=200)
+        txn_refs = {(t["shop_id"], t["txn_id"]) for t in txns}
+        alerts = _alerts_about(conn, vault, {t["shop_id"] for t in txns},
+                               lambda a: a["links"].get("serial") == code
+                               or (a["shop_id"], (a["links"].get("contract") or {}).get("txn_id")) in txn_refs,
+                               serial_key=vault.blind("serial", code))
     for t in txns:
         t["photos"] = photos.listing(db, t["shop_id"], t["txn_id"] or "")
     if user is not None:
