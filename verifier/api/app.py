@@ -270,6 +270,10 @@ def create_app(
     from verifier.api import reports
 
     reports.install(app)  # due lists, cash book, day report, pawn register, customer files (verifier/api/reports.py)
+    from verifier.api import receipt, settings_page
+
+    app.include_router(receipt.router)  # receipts of money entries, A5 / 80 mm (issue 18)
+    settings_page.install(app)  # the shop profile: GET/PUT /api/v1/shop, /settings, the counter's setup banner
 
     stop = threading.Event()
     app.state.stop = stop
