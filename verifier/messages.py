@@ -216,6 +216,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "device_not_in_shop": ("Thiết bị “{device_id}” không thuộc cửa hàng “{shop_id}”.",
                            "Device “{device_id}” does not belong to shop “{shop_id}”."),
     "alert_not_found": ("Không có cảnh báo này, hoặc cảnh báo đã được xác nhận.", "No such open alert."),
+    "contract_not_found": ("Cửa hàng “{shop_id}” không có hợp đồng này.", "Shop “{shop_id}” has no such contract."),
+    "province_not_found": ("Không có tỉnh, thành phố “{province}”.", "No province or city “{province}”."),
     "watchlist_item_not_found": ("Không có mục này trong danh sách truy tìm.", "No such active watchlist item."),
     # --- police downlink: holds, notices, trust updates, item photos (sync/downlink.py) ---------
     "item_on_hold": ("Tài sản của hợp đồng này đang bị công an tạm giữ ({reason}): không được chuộc, thanh lý hay hủy "
