@@ -277,7 +277,7 @@ class Relay:
             if reply.body.get("last_sent_at"):
                 self._last_sent_at = max(self._last_sent_at or "", str(reply.body["last_sent_at"]))
             raise DeliveryError(f"backend refused batch {b.first_seq}-{b.last_seq} ({reason}): {detail}; resuming from its head")
-        permanent = reply.status_code in (401, 409, 413, 422) or reason in ("fork", "conflict", "signature", "tampered", "checkpoint")
+        permanent = reply.status_code in (401, 409, 413, 422, 426) or reason in ("fork", "conflict", "signature", "tampered", "checkpoint")
         raise DeliveryError(f"backend refused batch {b.first_seq}-{b.last_seq} (HTTP {reply.status_code} {reason}): {detail}",
                             permanent=permanent)
 
@@ -407,6 +407,7 @@ _ERRORS_VI = (
     ("forked", "sổ cái của cửa hàng khác với bản máy chủ công an đang giữ: gọi quản lý"),
     ("reset or restored", "sổ cái đã bị khôi phục từ bản sao lưu cũ: gọi quản lý"),
     ("certificate", "chứng chỉ máy chủ công an không khớp với chứng chỉ đã ghim"),
+    ("upgrade_required", "máy chủ công an không còn nhận dữ liệu từ phiên bản chipid cũ này: cửa hàng phải cập nhật chipid"),
     ("refused batch", "máy chủ công an từ chối lô dữ liệu"),
     ("HTTP 5", "máy chủ công an đang lỗi, sẽ gửi lại"),
 )
