@@ -162,6 +162,9 @@ def _csrf_ok(session, csrf: str) -> bool:
     return bool(csrf) and hmac.compare_digest(csrf, session.csrf)
 
 
+csrf_ok = _csrf_ok  # the public name, for the other pages' forms (settings_page)
+
+
 def install(app) -> None:
     app.include_router(router)
 
