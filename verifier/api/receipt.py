@@ -143,11 +143,11 @@ def _receipt(request: Request, txn_id: str, seq: int, layout: str | None, user: 
 
 
 def _pdf_response(c: dict) -> Response:
-    from verifier.api.routes import _disposition  # the one Content-Disposition (RFC 6266 / 8187) of the API
+    from verifier.api.routes import disposition  # the one Content-Disposition (RFC 6266 / 8187) of the API
 
     name = f"phieu-{c['number'].replace('/', '-')}.pdf"
     return Response(render_pdf(c), media_type="application/pdf",
-                    headers={"Content-Disposition": _disposition("inline", name), "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": disposition("inline", name), "Cache-Control": "no-store"})
 
 
 Layout = Query(None, description="a5 (default: the shop profile's printer_layout) or 80mm (thermal roll, 72 mm printable)")

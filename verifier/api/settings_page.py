@@ -66,7 +66,7 @@ def put_shop(request: Request, body: ShopProfileIn, user: User = Depends(need("s
 
 
 def install(app) -> None:
-    from verifier.api.people import _csrf_ok, forbidden_page, gate
+    from verifier.api.people import csrf_ok, forbidden_page, gate
 
     shop_profile.attach(app.state.svc.ledger)  # the projection is registered before any profile is recorded
     app.include_router(router)
@@ -93,7 +93,7 @@ def install(app) -> None:
         session, refusal = gate(request, "shop.manage")
         if refusal:
             return refusal
-        if not _csrf_ok(session, csrf):
+        if not csrf_ok(session, csrf):
             return forbidden_page(request, session)
         svc = request.app.state.svc
         form = {"name": name, "address": address, "license": license, "representative": representative, "phone": phone,
