@@ -41,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
 from sync.backend.index import contract_ref
-from sync.backend.investigate import _ENTRY_SQL, ShopInfo, _entry, _keys_of, contract_links, keyed_entries
+from sync.backend.investigate import ENTRY_SQL, ShopInfo, entry_row, keys_of, contract_links, keyed_entries
 from verifier.ledger.entry import utc_now
 from verifier.local_time import VN_TZ, parse_utc
 
@@ -98,7 +98,7 @@ def _device_pass(db: Database, rules: RuleSettings, shop_id: str, device_id: str
     vault = db.vault
     found: list[dict] = []
     with db.read() as conn:
-        rows = conn.execute(text(_ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq > :done "
+        rows = conn.execute(text(ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq > :done "
                                  "ORDER BY e.seq LIMIT :n"),
                             {"s": shop_id, "d": device_id, "done": done, "n": rules.batch}).mappings().all()
         if not rows:
@@ -106,7 +106,7 @@ def _device_pass(db: Database, rules: RuleSettings, shop_id: str, device_id: str
         shops = ShopInfo(conn, vault)
         for r in rows:
             if r["kind"] == "transaction":
-                found += check_contract(conn, db, rules, _entry(vault, r), shops)
+                found += check_contract(conn, db, rules, entry_row(vault, r), shops)
     last = int(rows[-1]["seq"])
     with db.write() as conn:
         if fresh:
@@ -125,7 +125,7 @@ def _device_pass(db: Database, rules: RuleSettings, shop_id: str, device_id: str
 def check_contract(conn, db: Database, rules: RuleSettings, entry: dict, shops: ShopInfo) -> list[dict]:
     """The cross-shop rules for one contract entry: the alerts to raise (:func:`raise_alert`'s keyword arguments)."""
     vault = db.vault
-    keys = _keys_of(entry["payload"])
+    keys = keys_of(entry["payload"])
     person_id = dict((k, v) for k, v in reversed(keys)).get("id")
     serials = [v for k, v in keys if k == "serial"]
     links = contract_links(vault, entry)

@@ -34,11 +34,11 @@ from verifier.local_time import parse_utc
 
 MAX_ROWS = 500
 PAYMENT_EVENTS = ("partial_payment", "redeemed", "extended")
-_ENTRY_SQL = ("SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body "
+ENTRY_SQL = ("SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body "
               "FROM entries e")
 
 
-def _entry(vault: Vault, r) -> dict:
+def entry_row(vault: Vault, r) -> dict:
     body = json.loads(vault.open_entry(r["body"], r["shop_id"], r["device_id"], int(r["seq"])))
     payload = body.get("payload")
     return {"shop_id": r["shop_id"], "device_id": r["device_id"], "seq": int(r["seq"]), "ts": r["ts"], "kind": r["kind"],
@@ -47,9 +47,9 @@ def _entry(vault: Vault, r) -> dict:
 
 
 def load_entry(conn: Connection, vault: Vault, shop_id: str, device_id: str, seq: int) -> dict | None:
-    r = conn.execute(text(_ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq = :q"),
+    r = conn.execute(text(ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq = :q"),
                      {"s": shop_id, "d": device_id, "q": seq}).mappings().first()
-    return _entry(vault, r) if r else None
+    return entry_row(vault, r) if r else None
 
 
 def keyed_entries(conn: Connection, db_or_dialect: Any, vault: Vault, keys: Iterable[tuple[str, str]], *,
@@ -68,8 +68,8 @@ def keyed_entries(conn: Connection, db_or_dialect: Any, vault: Vault, keys: Iter
             where.append(f"{col} {op} :{name}")
             params[name] = val
     params["limit"] = limit
-    sql = _ENTRY_SQL + " WHERE " + " AND ".join(where) + " ORDER BY e.ts, e.seq LIMIT :limit"
-    return [_entry(vault, r) for r in conn.execute(text(sql), params).mappings()]
+    sql = ENTRY_SQL + " WHERE " + " AND ".join(where) + " ORDER BY e.ts, e.seq LIMIT :limit"
+    return [entry_row(vault, r) for r in conn.execute(text(sql), params).mappings()]
 
 
 def transaction_of(conn: Connection, vault: Vault, shop_id: str, txn_id: Any) -> dict | None:
@@ -80,7 +80,7 @@ def transaction_of(conn: Connection, vault: Vault, shop_id: str, txn_id: Any) ->
     return rows[0] if rows else None
 
 
-def _keys_of(payload: dict) -> list[tuple[str, str]]:
+def keys_of(payload: dict) -> list[tuple[str, str]]:
     return list(index_entry(SimpleNamespace(kind="transaction", payload=payload)).keys)
 
 
@@ -88,7 +88,7 @@ def contract_links(vault: Vault, entry: dict) -> dict:
     """Links of a contract entry: ``contract`` (device_id, seq, txn_id, contract_no), ``person``
     (the ID number's blind key, the ID number, the name) and ``serial`` (the first item's)."""
     p = entry["payload"]
-    keys = dict((k, v) for k, v in reversed(_keys_of(p)))  # first value of each type
+    keys = dict((k, v) for k, v in reversed(keys_of(p)))  # first value of each type
     pawner = p.get("pawner") if isinstance(p.get("pawner"), dict) else {}
     links: dict[str, Any] = {"shop_id": entry["shop_id"],
                              "contract": {"device_id": entry["device_id"], "seq": entry["seq"], "txn_id": contract_ref(p),
@@ -137,7 +137,7 @@ def watchlist_match(conn: Connection, vault: Vault, entry: dict) -> dict | None:
     from sync.backend.watchlist import KEY_TYPE, WATCH_WORDS  # noqa: F401 - one table of kinds
 
     by_type = {v: k for k, v in KEY_TYPE.items()}
-    wanted = [(kt, v) for kt, v in _keys_of(entry["payload"]) if kt in by_type]
+    wanted = [(kt, v) for kt, v in keys_of(entry["payload"]) if kt in by_type]
     if not wanted:
         return None
     blinds = vault.blind_keys(wanted)
@@ -177,11 +177,11 @@ def shop_info(conn: Connection, vault: Vault, shop_id: str) -> dict:
     info = {"shop_id": shop_id, "name": row["name"] if row else shop_id, "address": None,
             "license": row["license_no"] if row else None, "representative": None, "phone": None,
             "province_code": row["province"] if row else None, "profile_seq": None}
-    prof = conn.execute(text(_ENTRY_SQL + " WHERE e.shop_id = :s AND e.event_type = 'shop_profile' "
+    prof = conn.execute(text(ENTRY_SQL + " WHERE e.shop_id = :s AND e.event_type = 'shop_profile' "
                              "ORDER BY e.ts DESC, e.seq DESC LIMIT 1"), {"s": shop_id}).mappings().first()
     province_text = None
     if prof is not None:
-        p = _entry(vault, prof)["payload"]
+        p = entry_row(vault, prof)["payload"]
         for field, key in (("name", "name"), ("address", "address"), ("license", "license"),
                            ("representative", "representative"), ("phone", "phone")):
             v = p.get(key)
@@ -205,7 +205,7 @@ def person_view(db: Database, id_number: str, *, user: str | None = None) -> dic
     vault = db.vault
     with db.read() as conn:
         shops = ShopInfo(conn, vault)
-        history["shops"] = [shops.get(s) for s in history["shops"]]
+        history["shops_visited"] = [shops.get(s) for s in history["shops"]]
         alerts = _alerts_about(conn, vault, {t["shop"]["shop_id"] for t in history["transactions"]},
                                lambda a: (a["links"].get("person") or {}).get("id_number") == history["id_number"],
                                person_key=vault.blind("id", history["id_number"])) if history["id_number"] else []
@@ -225,7 +225,7 @@ def linked_people(db: Database, transactions: list[dict], *, exclude: str | None
     ``[{"id_number", "full_name", "via": ["address" | "phone"], "contracts", "shops"}]``."""
     mine: dict[tuple[str, str], str] = {}
     for t in transactions:
-        for kt, v in _keys_of(t["payload"]):
+        for kt, v in keys_of(t["payload"]):
             if kt in ("addr", "phone"):
                 mine[(kt, v)] = "address" if kt == "addr" else "phone"
     if not mine:
@@ -234,7 +234,7 @@ def linked_people(db: Database, transactions: list[dict], *, exclude: str | None
         found = keyed_entries(conn, db, db.vault, list(mine), any_of=True, kind="transaction")
     people: dict[str, dict] = {}
     for e in found:
-        keys = _keys_of(e["payload"])
+        keys = keys_of(e["payload"])
         who = dict(keys).get("id")
         if not who or who == exclude:
             continue

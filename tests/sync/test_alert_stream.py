@@ -150,9 +150,9 @@ def test_investigation_api(backend, make_device):
     headers = _login(backend)
     _history(backend, make_device)
     person = httpx.get(backend.url + f"/api/v1/persons/{WANTED}", headers=headers).json()
-    assert [s["name"] for s in person["shops"]] == ["Cầm đồ Kim Long (Huế)"]
-    assert person["shops"][0]["address"].startswith("12 Lê Lợi") and person["shops"][0]["province"]["name"] == "Huế"
-    assert person["shops"][0]["license"] == "GCN-ANTT 46/2024"
+    assert [s["name"] for s in person["shops_visited"]] == ["Cầm đồ Kim Long (Huế)"]
+    assert person["shops_visited"][0]["address"].startswith("12 Lê Lợi") and person["shops_visited"][0]["province"]["name"] == "Huế"
+    assert person["shops_visited"][0]["license"] == "GCN-ANTT 46/2024"
     assert [p["event_type"] for p in person["payments"]] == ["partial_payment"]
     assert [a["rule"] for a in person["alerts"]] == ["watchlist_id_number"]
     assert person["linked"] == [{"id_number": "046090000002", "full_name": "Nguyễn Văn Cường", "via": ["phone"],

@@ -74,7 +74,7 @@ def get_entries(request: Request, user: auth.User = Depends(current_user), db: D
 @router.get("/api/v1/persons/{id_number}")
 def get_person(id_number: str, user: auth.User = Depends(current_user), db: Database = Depends(get_db)) -> dict:
     """The person across shops: ``transactions`` (each with ``photos``), ``events``, ``payments``,
-    ``holds``, ``shops`` (name, address, licence, province), ``alerts`` about them, ``linked`` people."""
+    ``holds``, ``shops`` (ids), ``shops_visited`` (name, address, licence, province), ``alerts`` about them, ``linked`` people."""
     return investigate.person_view(db, id_number, user=user.name)
 
 
