@@ -55,12 +55,14 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
     """Run the backend (ingest, inspector API and pages)."""
     import uvicorn
 
-    from sync.backend.app import (WORKER_ENV_DATA_KEY_ENV, WORKER_ENV_DIR, WORKER_ENV_INDEX_KEY_ENV,
+    from sync.backend.alert_rules import settings_from_config
+    from sync.backend.app import (WORKER_ENV_CONFIG, WORKER_ENV_DATA_KEY_ENV, WORKER_ENV_DIR, WORKER_ENV_INDEX_KEY_ENV,
                                   WORKER_ENV_METRICS_TOKEN_ENV, WORKER_ENV_URL, create_app)
 
     try:
         cfg, ddir, url = backend_settings(config_path, data_dir, database_url)
         db = open_database(cfg, ddir, url)
+        alert_workers = settings_from_config(cfg)  # alert rules worker and webhook (sync/backend/alert_rules.py)
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     kwargs = {}
@@ -78,10 +80,12 @@ def serve_cmd(config_path, data_dir, database_url, host, port, workers) -> None:
         os.environ[WORKER_ENV_METRICS_TOKEN_ENV] = cfg["backend.metrics_token_env"]
         if url:
             os.environ[WORKER_ENV_URL] = url
+        if cfg.source:
+            os.environ[WORKER_ENV_CONFIG] = str(cfg.source)
         uvicorn.run("sync.backend.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                     log_level="warning", **kwargs)
     else:
-        app = create_app(db, os.environ.get(cfg["backend.metrics_token_env"]) or None)
+        app = create_app(db, os.environ.get(cfg["backend.metrics_token_env"]) or None, **alert_workers)
         app.state.downlink_key = _signing_key(ddir)  # pinned by the shops at enrolment (sync/backend/downlink_key.py)
         uvicorn.run(app, host=host, port=port, log_level="warning", **kwargs)
 
