@@ -69,6 +69,8 @@ def load(key_dir: str | Path | None, *, create: bool = True) -> Ed25519PrivateKe
 def key_dir_for(db: Any) -> Path | None:
     """Where a database's keys live when nobody said: a SQLite file's directory, else the data directory
     ``chipid backend serve --workers N`` hands its workers (None: unknown)."""
+    if getattr(db, "data_dir", None):  # where Database.open found the vault's keys
+        return Path(db.data_dir)
     url = str(getattr(db, "url", ""))
     if url.startswith("sqlite:///"):
         return Path(url[len("sqlite:///"):]).parent
