@@ -82,8 +82,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "saving": "Đang lưu…",
         # issue 18: several items with photos, the rate in its unit, money actions (counter.html, items.js, money.js)
         "items_title": "Tài sản cầm", "item_no": "Tài sản số {n}", "add_item": "+ Thêm tài sản (Alt+T)", "remove_item": "Bỏ tài sản này",
-        "description": "Mô tả", "imei": "IMEI (15 số, bấm *#06#)", "frame_no": "Số khung", "engine_no": "Số máy",
-        "plate": "Biển số (vd 59-X1 123.45)", "material": "Chất liệu (vàng 18K, bạc…)", "weight": "Trọng lượng (chỉ, gam)",
+        "description": "Mô tả", "imei": "IMEI (15 số)", "frame_no": "Số khung", "engine_no": "Số máy",
+        "plate": "Biển số", "material": "Chất liệu (vàng 18K, bạc…)", "weight": "Trọng lượng (chỉ, gam)",
         "storage_location": "Vị trí lưu kho", "item_serial": "Số serial",
         "cat_phone": "Điện thoại", "cat_motorbike": "Xe máy", "cat_laptop": "Máy tính xách tay", "cat_jewelry": "Vàng bạc, trang sức",
         "cat_watch": "Đồng hồ", "cat_other": "Khác",
@@ -186,8 +186,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "saving": "Saving…",
         # issue 18: several items with photos, the rate in its unit, money actions (counter.html, items.js, money.js)
         "items_title": "Items pawned", "item_no": "Item {n}", "add_item": "+ Add an item (Alt+T)", "remove_item": "Remove this item",
-        "description": "Description", "imei": "IMEI (15 digits, dial *#06#)", "frame_no": "Frame number", "engine_no": "Engine number",
-        "plate": "Plate (e.g. 59-X1 123.45)", "material": "Material (18K gold, silver...)", "weight": "Weight (chi, grams)",
+        "description": "Description", "imei": "IMEI (15 digits)", "frame_no": "Frame number", "engine_no": "Engine number",
+        "plate": "Plate", "material": "Material (18K gold, silver...)", "weight": "Weight (chi, grams)",
         "storage_location": "Storage location", "item_serial": "Serial number",
         "cat_phone": "Phone", "cat_motorbike": "Motorbike", "cat_laptop": "Laptop", "cat_jewelry": "Jewelry",
         "cat_watch": "Watch", "cat_other": "Other",
