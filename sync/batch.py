@@ -1,21 +1,31 @@
 """The sync batch: a run of ledger entries from one device, signed by the device.
 
-Wire format (``Content-Type: application/vnd.chipid.batch``, ``Content-Encoding: gzip``),
-lines separated by ``\n``::
+Wire format ``chipid-sync-batch/3`` (``Content-Type: application/vnd.chipid.batch``,
+``Content-Encoding: gzip``), lines separated by ``\n``::
 
-    chipid-sync-batch/2
+    chipid-sync-batch/3
     <base64 Ed25519 signature over the signed bytes: all the lines below, joined by \n>
-    <header: canonical JSON of {"device_id", "first_seq", "last_seq", "prev_hash", "head_hash",
-     "checkpoint": Checkpoint.to_json() | null, "sent_at", "backlog", "priority"}>
+    <header: RFC 8785 (JCS) canonical JSON of {"device_id", "first_seq", "last_seq", "prev_hash",
+     "head_hash", "checkpoint": Checkpoint.to_json() | null, "sent_at", "backlog", "priority"}>
     <entry: Entry.canonical(), the very bytes whose SHA-256 is the entry's hash>
     ... one line per entry
 
-Canonical JSON is compact and escapes control characters, so it never holds a raw newline:
-the framing is unambiguous. "Verify the bytes that were read": the backend checks the
-signature on the signed bytes, hashes each entry line as received (no hash travels beside
-it) and accepts a line only if it is the canonical JSON of an entry body, the same bytes
-again when parsed and encoded once more. So the body it stores, the hash the chain links
-and the fields it indexes are one and the same.
+**Canonical forms** (:mod:`verifier.ledger.canonical`). Format 3 brings RFC 8785 so that a
+verifier written in any language reproduces every hash, floats included: the header is JCS, and
+an entry line is the form its body names, ``"canon":"jcs"`` (RFC 8785) for every entry written by
+this release, none (the legacy form: Python's ``json``, sorted keys, no spaces) for an entry
+written before, which keeps the bytes it was hashed with and travels in them. A batch of an
+older format (``chipid-sync-batch/2``: an old shop) is refused before anything else is read
+(:class:`InputError` with ``code = "upgrade_required"``; the backend answers HTTP 426): the shop
+must update chipid.
+
+Canonical JSON (either form) is compact and escapes control characters, so it never holds a raw
+newline: the framing is unambiguous. "Verify the bytes that were read": the backend checks the
+signature on the signed bytes, hashes each entry line as received (no hash travels beside it) and
+accepts a line only if it is the canonical JSON of an entry body in the form the body names, the
+same bytes again when parsed and encoded once more. So the body it stores, the hash the chain
+links and the fields it indexes are one and the same. (The header is read, not re-encoded: the
+signature covers its bytes.)
 
 * A normal batch is contiguous: its first entry's seq is ``first_seq``, each entry links to
   the previous one, the first links to ``prev_hash`` (the hash of entry ``first_seq - 1``,
@@ -35,7 +45,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass, field, replace
 from hashlib import sha256
 from typing import Any, Callable
@@ -46,35 +55,37 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from isal import igzip, isal_zlib
 
 from verifier.errors import InputError, LimitExceededError, TamperError
-from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, utc_now
+from verifier.ledger.canonical import JCS, float_form_departs, jcs, jcs_departs, jcs_loads
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, utc_now
 
 # canonical_json's exact settings, one encoder built once (json.dumps builds a new one per call);
 # check_circular off: parsed JSON cannot be circular, and the output is byte-identical.
 _canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
 # The backend reads entry lines with orjson (several times faster than the standard library)
-# and encodes them again with it to see that they are canonical. Where the two could part
-# ways the standard library reads and encodes that line again, so what is accepted is
-# exactly what the reference encoding (canonical_json) accepts:
+# and encodes them again with it to see that they are canonical. Where orjson could part ways
+# with the line's form, the reference reads and encodes that line again (the standard
+# library's json reads it; rfc8785 encodes a JCS line, the standard library a legacy one),
+# so what is accepted is exactly what the reference encoding accepts:
 # * input orjson refuses (NaN, Infinity, lone surrogates, deep nesting) is read by the
 #   standard library;
 # * both read integers of the 64-bit range and every float to the same values; an integer
 #   beyond that range orjson reads as a float, which it then writes with an exponent ("e+");
-# * both write a float's shortest round-trip digits, in the same form except where an
-#   exponent is involved: orjson writes "0.00006103515625" for "6.103515625e-05" and "1e-7"
-#   for "1e-07" (orjson 3.13 and later; before, also "1e16" for "1e+16", hence the pin).
-# So a line whose orjson encoding holds a number with an exponent (a digit, "e-" or "e+", a
-# digit) or a number starting "0.0000" (orjson's form below 1e-4) goes to the reference (a
-# string that merely looks like one costs only time); everything else encodes to the same
-# bytes (tests/sync/test_sync_batch.py). See _other_float_form for how it is found.
-_EXPONENT = re.compile(rb"e[-+][0-9]")
-_SMALL = b"0.0000"
-_DIGITS = b"0123456789"
-_BEFORE_NUMBER = b":,[-"  # a number in JSON follows one of these (or its minus sign does)
+#   for a JCS line orjson encodes with its 53-bit integer limit, JCS's;
+# * where orjson writes a float in another form than the line's (an exponent, below 1e-4, and
+#   for JCS an integral float or a character beyond U+FFFF, whose keys JCS orders by UTF-16),
+#   it is seen in orjson's output (verifier.ledger.canonical: float_form_departs, jcs_departs)
+#   and the reference decides (a string that merely looks like one costs only time);
+#   everything else encodes to the same bytes (tests/sync/test_sync_batch.py,
+#   tests/sync/test_canonical_jcs.py).
 _SORT_KEYS = orjson.OPT_SORT_KEYS
+_JCS_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
-FORMAT = "chipid-sync-batch/2"
+FORMAT = "chipid-sync-batch/3"
 _FORMAT_LINE = FORMAT.encode()
+_FORMAT_FAMILY = b"chipid-sync-batch/"
+#: The error code of a batch of an older format (an old shop): the backend answers HTTP 426.
+UPGRADE_REQUIRED = "upgrade_required"
 MAX_ENTRIES = 5000            # entries in one batch
 MAX_WIRE_BYTES = 16 << 20     # compressed request body
 MAX_JSON_BYTES = 64 << 20     # decompressed request body (zip-bomb guard)
@@ -177,8 +188,8 @@ def build_batch(
 
 def frame(header: dict, lines: list[bytes] | tuple[bytes, ...], sign: Callable[[bytes], bytes]) -> bytes:
     """The wire form before gzip: format line, signature line, then the signed bytes (the
-    header's canonical JSON and the entry lines as given)."""
-    data = b"\n".join((canonical_json(header), *lines))
+    header's JCS form and the entry lines as given)."""
+    data = b"\n".join((jcs(header), *lines))
     return _FORMAT_LINE + b"\n" + base64.b64encode(sign(data)) + b"\n" + data
 
 
@@ -225,6 +236,11 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     # one split, no copy of the whole: the signed bytes are a view of what follows the signature line
     nl1 = raw.find(b"\n")
     nl2 = raw.find(b"\n", nl1 + 1) if nl1 >= 0 else -1
+    if nl1 >= 0 and raw[:nl1] != _FORMAT_LINE and _older_format(raw[:nl1]):
+        e = InputError(f"batch format {raw[:nl1].decode('ascii')} is no longer accepted: the backend reads {FORMAT} "
+                       "(RFC 8785 canonical JSON); update chipid on this shop's computer")
+        e.code = UPGRADE_REQUIRED
+        raise e
     if nl2 < 0 or raw[:nl1] != _FORMAT_LINE:
         raise InputError(f"expected a {FORMAT} batch (format line, signature line, header, entries), found {raw[:40]!r}")
     try:
@@ -245,6 +261,12 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     if not isinstance(header, dict):
         raise InputError(f"batch header: expected a JSON object, found {type(header).__name__}")
     return SignedBatch(batch=_batch_from_header(header), lines=tuple(lines), signed_bytes=signed_bytes, signature=signature)
+
+
+def _older_format(line: bytes) -> bool:
+    """Whether a format line names an earlier version of this format (``chipid-sync-batch/1``, ``/2``)."""
+    version = line[len(_FORMAT_FAMILY):]
+    return line.startswith(_FORMAT_FAMILY) and version.isdigit() and int(version) < int(FORMAT.rsplit("/", 1)[1])
 
 
 def _batch_from_header(header: dict) -> Batch:
@@ -298,7 +320,8 @@ class CheckedBatch:
     hashes: tuple[str, ...]
 
 
-_BODY_KEYS = frozenset(("seq", "device_id", "ts", "kind", "payload", "prev_hash", "demo"))
+_BODY_KEYS = frozenset(("seq", "device_id", "ts", "kind", "payload", "prev_hash", "demo"))  # the legacy form's
+_JCS_BODY_KEYS = _BODY_KEYS | {"canon"}
 
 
 def checked(signed: SignedBatch) -> CheckedBatch:
@@ -317,67 +340,62 @@ def _broken_link(e: Entry, prev: str, i: int) -> str:
 
 def _entry_from_line(line: bytes, n: int) -> Entry:
     """The entry an entry line holds (``n``: its place in the batch, for messages). The line
-    must be the canonical JSON of an entry body, as the shop hashed it."""
+    must be the canonical JSON of an entry body in the form the body names, as the shop hashed it."""
     try:
         body = orjson.loads(line)
         fast = _is_body(body) and _canonical_fast(body) == line
     except orjson.JSONDecodeError:
         fast = False
-    if not fast:  # the standard library decides
+    if not fast:  # the reference decides
         body = _reference_body(line, n)
-    return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"])
+    return Entry(body["seq"], body["device_id"], body["ts"], body["kind"], body["payload"], body["prev_hash"], body["demo"],
+                 body.get("canon"))
 
 
 def _reference_body(line: bytes, n: int) -> dict:
-    """An entry line read and encoded again by the standard library; refused unless canonical."""
+    """An entry line read by the standard library and encoded again by the reference of its form
+    (rfc8785 for JCS, the standard library for the legacy form); refused unless canonical."""
     try:
         body = json.loads(line)
+        if type(body) is dict and "canon" in body:  # numbers as RFC 8785 reads them: IEEE 754 doubles
+            body = jcs_loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise TamperError(f"entry {n} of the batch is not JSON: {e}") from e
     if not _is_body(body):
         raise TamperError(f"entry {n} of the batch: expected an entry body (an object with exactly "
-                          f"{', '.join(sorted(_BODY_KEYS))}, of the entry's types)")
+                          f"{', '.join(sorted(_BODY_KEYS))} and, for RFC 8785, \"canon\": \"{JCS}\", of the entry's types)")
+    jcs_form = "canon" in body
     try:
-        c = _canonical_encode(body).encode("utf-8")
+        c = jcs(body) if jcs_form else _canonical_encode(body).encode("utf-8")
     except UnicodeEncodeError as ex:  # a lone surrogate (\ud800) in a string
         raise TamperError(f"entry seq {body['seq']}: text is not valid Unicode") from ex
+    except InputError as ex:  # no RFC 8785 form: NaN, an integer beyond 2^53, a lone surrogate
+        raise TamperError(f"entry seq {body['seq']}: {ex}") from ex
     if c != line:
-        raise TamperError(f"entry seq {body['seq']} is not in canonical form (the JSON the shop hashes: sorted keys, "
-                          "no spaces, the standard escapes and number forms)")
+        form = ('RFC 8785 (JCS), as its "canon" says' if jcs_form else
+                "the JSON the shop hashes: sorted keys, no spaces, the standard escapes and number forms")
+        raise TamperError(f"entry seq {body['seq']} is not in canonical form ({form})")
     return body
 
 
 def _is_body(body: Any) -> bool:
-    """Whether ``body`` has exactly the fields of ``Entry.body()``, of their types."""
-    return (type(body) is dict and body.keys() == _BODY_KEYS and type(body["seq"]) is int and
+    """Whether ``body`` has exactly the fields of ``Entry.body()``, of their types: the legacy
+    seven, or those and ``"canon": "jcs"``."""
+    return (type(body) is dict and (body.keys() == _BODY_KEYS or (body.keys() == _JCS_BODY_KEYS and body["canon"] == JCS))
+            and type(body["seq"]) is int and
             type(body["device_id"]) is str and type(body["ts"]) is str and type(body["kind"]) is str and
             type(body["payload"]) is dict and type(body["prev_hash"]) is str and type(body["demo"]) is bool)
 
 
 def _canonical_fast(body: dict) -> bytes | None:
-    """orjson's encoding of an entry read by orjson, or None when the reference encoder must
-    decide (a float orjson writes in another form, or something orjson cannot encode)."""
+    """orjson's encoding of an entry read by orjson, in the form its body names, or None when the
+    reference must decide (a float orjson writes in another form, or something orjson cannot encode)."""
+    jcs_form = "canon" in body
     try:
-        c = orjson.dumps(body, option=_SORT_KEYS)
+        c = orjson.dumps(body, option=_JCS_OPTIONS if jcs_form else _SORT_KEYS)
     except orjson.JSONEncodeError:
         return None
-    return None if _other_float_form(c) else c
-
-
-def _other_float_form(c: bytes) -> bool:
-    """Whether orjson's encoding ``c`` may hold a number the reference writes otherwise (see
-    ``_EXPONENT``). Each pattern is found by a single pass in C that starts with a literal,
-    then the byte before each (rare) hit is checked here: a pattern starting with a character
-    class ("[0-9]e") costs several times more, for the hex digests in every entry."""
-    for m in _EXPONENT.finditer(c):
-        if m.start() and c[m.start() - 1] in _DIGITS:
-            return True
-    i = c.find(_SMALL)
-    while i > 0:
-        if c[i - 1] in _BEFORE_NUMBER:
-            return True
-        i = c.find(_SMALL, i + 1)
-    return False
+    return None if (jcs_departs(c) if jcs_form else float_form_departs(c)) else c
 
 
 def _check_envelope(batch: Batch, last_hash: str) -> None:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier import verdict as V
 from verifier.errors import SyncError
+from verifier.ledger.canonical import JCS
 from verifier.ledger.entry import GENESIS, Checkpoint, Entry, public_key_b64, utc_now
 from verifier.results import ContractFace, ContractPayload, FaceDecision, Holder, IdentityCheck
 
@@ -197,6 +198,7 @@ class SigningDevice:
     device_id: str = field(default_factory=lambda: f"shop-test{random.randrange(16**8):08x}")
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     entries: list[Entry] = field(default_factory=list)
+    canon: str | None = JCS  # the canonical form of the entries it appends (None: the legacy form, written before JCS)
 
     @property
     def public_key(self) -> str:
@@ -211,7 +213,8 @@ class SigningDevice:
 
     def append(self, kind: str, payload: dict, demo: bool = False) -> Entry:
         seq, prev = self.head
-        e = Entry(seq=seq + 1, device_id=self.device_id, ts=utc_now(), kind=kind, payload=payload, prev_hash=prev, demo=demo)
+        e = Entry(seq=seq + 1, device_id=self.device_id, ts=utc_now(), kind=kind, payload=payload, prev_hash=prev, demo=demo,
+                  canon=self.canon)
         self.entries.append(e)
         return e
 

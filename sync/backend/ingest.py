@@ -2,11 +2,14 @@
 
 Order of checks (the first failure decides the answer):
 
+0. the batch format: one older than ``chipid-sync-batch/3`` (a shop that has not updated chipid)
+   is answered HTTP 426 ``upgrade_required`` (the shop must update; no alert, nothing read);
 1. envelope and structure (400, no alert: anyone can send garbage);
 2. device known (401 ``unknown-device``, no alert);
 3. Ed25519 signature with the enrolled device key (401 ``signature``, tamper alert);
-4. entry lines (each the canonical JSON of an entry), hash links inside the batch, head hash
-   (422 ``tampered``, alert);
+4. entry lines (each the canonical JSON of an entry in the form its body names: RFC 8785 for
+   ``"canon": "jcs"``, the legacy form for an entry written before; see :mod:`sync.batch`), hash
+   links inside the batch, head hash (422 ``tampered``, alert);
 5. checkpoint signature (422 ``checkpoint``, alert);
 6. under the device lock: the byte-identical batch already accepted -> the stored answer
    again (idempotent, ``X-Chipid-Duplicate: 1``); an older ``sent_at`` -> ``replay``;
@@ -106,6 +109,8 @@ def _ingest(db: Database, raw: bytes, content_encoding: str | None) -> IngestRes
     except LimitExceededError as e:
         return _refused(413, "too-large", str(e))
     except InputError as e:
+        if getattr(e, "code", None) == batch_mod.UPGRADE_REQUIRED:  # an old shop: RFC 9110 §15.5.22
+            return _refused(426, batch_mod.UPGRADE_REQUIRED, str(e), format=batch_mod.FORMAT)
         return _refused(400, "malformed", str(e))
     device_id = signed.batch.device_id
     try:

@@ -4,6 +4,7 @@ batch refused with an alert (gap, fork, conflict, replay, wrong key, tampered en
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gc
 import gzip
 import threading
@@ -200,9 +201,9 @@ def test_tampered_entry_signed_by_the_device_is_refused_with_an_alert(db, device
     _fill(device, 3)
     b = batch_mod.build_batch(device.device_id, device.entries, prev_hash=device.prev_of(1))
 
-    def altered(i: int, **payload) -> bytes:
-        body = device.entries[i].body()
-        return canonical_json(body | {"payload": body["payload"] | payload})
+    def altered(i: int, **payload) -> bytes:  # in the entry's own canonical form
+        e = device.entries[i]
+        return dataclasses.replace(e, payload=e.payload | payload).canonical()
 
     cases = [
         ([b.lines[0], altered(1, loan_vnd=1), b.lines[2]], "is not the hash of entry seq 2 as sent"),
@@ -228,8 +229,10 @@ def test_unknown_device_and_garbage_are_refused_without_alerts(db, device):
     assert ingest(db, gzip.compress(b"[1,2]")).status_code == 400
     assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nAAAA\n" + b"{" * 10)).status_code == 400
     assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nnot base64!\n{}")).status_code == 400
-    older = ingest(db, gzip.compress(b"chipid-sync-batch/1\nAAAA\n{}"))  # a shop of an earlier format
-    assert older.status_code == 400 and "expected a chipid-sync-batch/2 batch" in older.body["detail"]
+    older = ingest(db, gzip.compress(b"chipid-sync-batch/1\nAAAA\n{}"))  # a shop of an earlier format: it must update
+    assert older.status_code == 426 and older.body["reason"] == "upgrade_required" and "chipid-sync-batch/3" in older.body["detail"]
+    newer = ingest(db, gzip.compress(b"chipid-sync-batch/9\nAAAA\n{}"))  # not a format this backend knows: garbage
+    assert newer.status_code == 400 and "expected a chipid-sync-batch/3 batch" in newer.body["detail"]
     bomb = gzip.compress(b" " * (batch_mod.MAX_JSON_BYTES + 10))
     assert ingest(db, bomb).status_code == 413
     assert _alerts(db) == []

@@ -1,4 +1,8 @@
-"""The batch codec: round trip (Hypothesis), signature over the exact bytes, limits."""
+"""The batch codec: round trip (Hypothesis), signature over the exact bytes, limits.
+
+Entries of the legacy canonical form (written before RFC 8785: ``SigningDevice(canon=None)``)
+still travel in format 3 in the bytes they were hashed with; these tests check their fast and
+reference reading. The RFC 8785 form of new entries: tests/sync/test_canonical_jcs.py."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from hypothesis import strategies as st
 from sync import batch as batch_mod
 from sync.testing import SigningDevice
 from verifier.errors import InputError, LimitExceededError, TamperError
+from verifier.ledger.canonical import JCS
 from verifier.ledger.entry import canonical_json
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=40),
@@ -27,7 +32,7 @@ _payloads = st.dictionaries(st.text(max_size=12), _json, max_size=6)
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(payloads=st.lists(_payloads, min_size=1, max_size=6), kinds=st.lists(st.sampled_from(["transaction", "event"]), min_size=6))
 def test_round_trip(payloads, kinds):
-    dev = SigningDevice(device_id="shop-roundtrip")
+    dev = SigningDevice(device_id="shop-roundtrip", canon=None)
     for p, k in zip(payloads, kinds):
         dev.append(k, p)
     b = batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1), checkpoint=dev.checkpoint(), backlog=3)
@@ -54,7 +59,7 @@ def test_fast_reading_accepts_exactly_what_the_reference_encoding_hashes(payload
     """The backend reads with orjson where it can; whatever the payload, the hashes it computes
     are the shop's (standard library) hashes, so no genuine batch is refused and no entry is
     stored in another encoding than the one the chain signs."""
-    dev = SigningDevice(device_id="shop-wide")
+    dev = SigningDevice(device_id="shop-wide", canon=None)
     for p in payloads:
         dev.append("transaction", p)
     wire = batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign)
@@ -98,7 +103,7 @@ def test_where_orjson_and_the_reference_part_ways_the_reference_decides():
     """orjson refuses NaN, reads 2**64 as a float and writes 6.1e-05 (and, before 3.13, 1e16)
     in another form: such a line is read and encoded again by the standard library; the
     hashes are the shop's in every case."""
-    dev = SigningDevice()
+    dev = SigningDevice(canon=None)
     cases = [({"big": 2**64}, False), ({"nan": float("nan")}, False), ({"f": 1e16}, False), ({"g": 6.103515625e-05}, False),
              # a time stamp and a model name are strings, not a small float or an exponent: fast path
              ({"rate": 18.25, "n": 42, "at": "2026-12-01T09:10:00.000000Z", "model": "Future-125"}, True)]
@@ -162,7 +167,7 @@ def test_an_entry_line_is_accepted_only_in_canonical_form(payload):
     """The backend hashes each line as received, so only the canonical JSON the shop hashed
     may pass: other spellings of the same entry (spaces, escaped non-ASCII, keys in another
     order) are refused, whatever the payload."""
-    dev = SigningDevice()
+    dev = SigningDevice(canon=None)
     e = dev.append("transaction", payload)
     assert _checked_line(dev, e.canonical()).hashes == (e.hash,)
     body = e.body()
@@ -174,20 +179,22 @@ def test_an_entry_line_is_accepted_only_in_canonical_form(payload):
             _checked_line(dev, line)
 
 
-def test_a_line_of_another_shape_is_refused():
+@pytest.mark.parametrize("canon", [None, JCS])
+def test_a_line_of_another_shape_is_refused(canon):
     """A line is an entry body exactly: no field missing (``demo``), none added (``hash``), each
-    of its type."""
-    dev = SigningDevice()
+    of its type, and a ``canon`` field only with the value ``"jcs"``."""
+    dev = SigningDevice(canon=canon)
     e = dev.append("transaction", {"loan_vnd": 5})
     body = e.body()
     for bad in ({k: v for k, v in body.items() if k != "demo"}, body | {"hash": e.hash}, body | {"seq": "1"},
-                body | {"demo": 0}, [body]):
+                body | {"demo": 0}, [body], body | {"canon": "json"}, body | {"canon": None}, body | {"canon": 1}):
         with pytest.raises(TamperError, match="expected an entry body"):
             _checked_line(dev, canonical_json(bad))
 
 
-def test_lone_surrogate_in_an_entry_is_refused_not_a_crash():
-    dev = SigningDevice()
+@pytest.mark.parametrize("canon", [None, JCS])
+def test_lone_surrogate_in_an_entry_is_refused_not_a_crash(canon):
+    dev = SigningDevice(canon=canon)
     e = dev.append("transaction", {"note": "x"})
     with pytest.raises(TamperError, match="not valid Unicode"):
         _checked_line(dev, e.canonical().replace(b'"note":"x"', b'"note":"\\ud800"'))

@@ -1,8 +1,10 @@
 """The chain: the ledger's identity, appending entries, signed checkpoints, and reading entries back.
 
 Entry *n* carries the SHA-256 of entry *n-1* (the first links to :data:`~verifier.ledger.entry.GENESIS`);
-a plain hash chain, not a Merkle tree (format: :mod:`verifier.ledger.entry`). The payload is stored as
-AES-256-GCM of its canonical JSON with associated data ``entry|<device_id>|<seq>``, so a payload moved
+a plain hash chain, not a Merkle tree (format: :mod:`verifier.ledger.entry`). Every entry appended now is
+hashed over its RFC 8785 form (``canon = 'jcs'``, stored beside it); entries appended before keep their
+legacy form (``canon`` NULL). The payload is stored as
+AES-256-GCM of its canonical JSON (in the entry's form) with associated data ``entry|<device_id>|<seq>``, so a payload moved
 to another seq or device does not decrypt. An entry, its outbox row and its projection rows (the
 ``projectors``, e.g. the pawn book's) commit together or not at all (ARCHITECTURE.md "one write path").
 
@@ -24,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from verifier.errors import LedgerError, TamperError
 from verifier.ledger import keys as keymod
-from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, canonical_json, public_key_b64, utc_now
+from verifier.ledger.canonical import JCS, jcs, jcs_loads
+from verifier.ledger.entry import GENESIS, KINDS, Checkpoint, Entry, public_key_b64, utc_now
 from verifier.ledger.schema import Database
 from verifier.ledger.writer import Writer
 
@@ -33,7 +36,7 @@ log = logging.getLogger(__name__)
 #: A projector runs inside the write transaction of each appended entry.
 Projector = Callable[[sqlite3.Connection, Entry], None]
 
-_ENTRY_COLUMNS = "seq, ts, kind, demo, prev_hash, hash, payload"
+_ENTRY_COLUMNS = "seq, ts, kind, demo, prev_hash, hash, payload, canon"
 
 
 def entry_aad(device_id: str, seq: int) -> bytes:
@@ -106,16 +109,17 @@ class Chain:
 
         def do(conn: sqlite3.Connection) -> Entry:
             body = prepare(conn, dict(payload)) if prepare is not None else payload
-            payload_bytes = canonical_json(body)
-            payload_plain = json.loads(payload_bytes)  # the entry holds exactly what is hashed
+            payload_bytes = jcs(body)  # InputError for NaN, infinities, integers beyond ±(2^53 - 1): nothing written
+            payload_plain = jcs_loads(payload_bytes)  # the entry holds exactly what is hashed
             row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
             entry = Entry(seq=seq, device_id=self.device_id, ts=utc_now(), kind=kind, payload=payload_plain, prev_hash=prev,
-                          demo=bool(demo))
+                          demo=bool(demo), canon=JCS)
             digest = entry.hash
             conn.execute(
-                "INSERT INTO entries (seq, ts, kind, demo, prev_hash, hash, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, entry.ts, kind, int(entry.demo), prev, digest, self.sealer.seal(payload_bytes, entry_aad(self.device_id, seq))),
+                "INSERT INTO entries (seq, ts, kind, demo, prev_hash, hash, payload, canon) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (seq, entry.ts, kind, int(entry.demo), prev, digest, self.sealer.seal(payload_bytes, entry_aad(self.device_id, seq)),
+                 entry.canon),
             )
             conn.execute("INSERT INTO outbox (seq, priority) VALUES (?, ?)", (seq, priority))
             for project in self.projectors:
@@ -197,9 +201,13 @@ class Chain:
                                         (from_ts, to_ts)).fetchone()
 
     def entry_from_row(self, row: tuple) -> Entry:
-        seq, ts, kind, demo, prev_hash, _hash, sealed = row
-        payload = json.loads(self.sealer.open(sealed, entry_aad(self.device_id, seq), f"entry seq {seq}"))
-        return Entry(seq=seq, device_id=self.device_id, ts=ts, kind=kind, payload=payload, prev_hash=prev_hash, demo=bool(demo))
+        """The entry of a row of ``_ENTRY_COLUMNS`` (a row without ``canon`` serves to read the payload only)."""
+        seq, ts, kind, demo, prev_hash, _hash, sealed, *canon = row
+        form = canon[0] if canon else None
+        plain = self.sealer.open(sealed, entry_aad(self.device_id, seq), f"entry seq {seq}")
+        payload = jcs_loads(plain) if form == JCS else json.loads(plain)
+        return Entry(seq=seq, device_id=self.device_id, ts=ts, kind=kind, payload=payload, prev_hash=prev_hash, demo=bool(demo),
+                     canon=form)
 
     def entries(self, after_seq: int = 0, limit: int = 500) -> list[Entry]:
         """Decrypted entries with seq > ``after_seq``, ascending, at most ``limit``."""

@@ -1,19 +1,26 @@
 """The ledger's wire and hash format, shared by the shop ledger, sync and the police backend.
 
-An entry is hashed over its canonical JSON (UTF-8, sorted keys, no spaces), and links to
-the previous entry's hash: a plain hash chain per device (seq 1, 2, 3, ... with no gaps).
-A checkpoint is the device's Ed25519 signature over (device_id, seq, head hash, time).
+An entry is hashed over the canonical JSON of its body, and links to the previous entry's
+hash: a plain hash chain per device (seq 1, 2, 3, ... with no gaps). Which canonical form
+is said by the body itself (:mod:`verifier.ledger.canonical`):
+
+* ``"canon": "jcs"`` in the body: RFC 8785 (JCS), every entry written since batch format 3;
+* no ``canon`` field: the legacy form (Python's ``json``, sorted keys, no spaces, UTF-8) of
+  the entries written before; they keep the bytes they were hashed with.
+
+A checkpoint is the device's Ed25519 signature over the JCS form of (device_id, seq, head
+hash, time): text and an integer, whose JCS and legacy forms are the same bytes, so the
+checkpoints signed before verify unchanged.
 
 Pure: no storage, no I/O. The ledger stores entries (payload encrypted at rest); sync
-sends them as these canonical dicts; the backend and ``verify-export`` recompute hashes.
+sends them as these canonical bytes; the backend and ``verify-export`` recompute hashes.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,14 +28,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import InputError, TamperError
+from verifier.ledger.canonical import JCS, canonical_json, jcs, jcs_numbers  # canonical_json re-exported (the legacy form)
 from verifier.local_time import VN_TZ  # re-exported: the ledger's local days are Vietnam's
 
 GENESIS = "0" * 64
 KINDS = ("transaction", "event")
-
-
-def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+#: An entry body's ``canon`` values: None (no field) for the legacy form, ``"jcs"`` for RFC 8785.
+CANONS = (None, JCS)
 
 
 def utc_text(t: datetime) -> str:
@@ -70,9 +76,10 @@ class Entry:
     payload: dict
     prev_hash: str
     demo: bool = False
+    canon: str | None = None  # JCS for an entry written since batch format 3, None for one written before
 
     def body(self) -> dict:
-        return {
+        body = {
             "seq": self.seq,
             "device_id": self.device_id,
             "ts": self.ts,
@@ -81,8 +88,17 @@ class Entry:
             "prev_hash": self.prev_hash,
             "demo": self.demo,
         }
+        if self.canon is not None:
+            body["canon"] = self.canon
+        return body
 
     def canonical(self) -> bytes:
+        """The bytes the entry is hashed over: RFC 8785 when ``canon`` is ``"jcs"``, else the legacy form.
+        :class:`InputError` when a JCS entry has no JCS form (an integer beyond ±(2^53 - 1), NaN)."""
+        if self.canon == JCS:
+            return jcs(self.body())
+        if self.canon is not None:
+            raise TamperError(f"entry seq {self.seq}: unknown canonical form {self.canon!r}")
         return canonical_json(self.body())
 
     @property
@@ -104,12 +120,26 @@ class Entry:
                 payload=dict(data["payload"]),
                 prev_hash=str(data["prev_hash"]),
                 demo=bool(data.get("demo", False)),
+                canon=data.get("canon"),
             )
         except (KeyError, TypeError, ValueError) as e:
             raise TamperError(f"malformed ledger entry: {e!r}") from e
+        if entry.canon not in CANONS:
+            raise TamperError(f"entry seq {entry.seq}: unknown canonical form {entry.canon!r} (expected {JCS!r} or none)")
         claimed = data.get("hash")
-        if claimed is not None and claimed != entry.hash:
-            raise TamperError(f"entry seq {entry.seq}: stored hash {claimed} but content hashes to {entry.hash}")
+        try:
+            actual = entry.hash
+        except InputError as e:
+            if entry.canon != JCS:
+                raise TamperError(f"entry seq {entry.seq}: {e}") from e
+            # read by a JSON reader that keeps big integers: take them as the doubles JCS wrote
+            entry = replace(entry, payload=jcs_numbers(entry.payload))
+            try:
+                actual = entry.hash
+            except InputError as e2:
+                raise TamperError(f"entry seq {entry.seq}: {e2}") from e2
+        if claimed is not None and claimed != actual:
+            raise TamperError(f"entry seq {entry.seq}: stored hash {claimed} but content hashes to {actual}")
         return entry
 
 
@@ -119,19 +149,19 @@ class Checkpoint:
     seq: int
     head_hash: str
     ts: str
-    signature: str = ""  # base64 Ed25519 over canonical(body)
+    signature: str = ""  # base64 Ed25519 over jcs(body)
 
     def body(self) -> dict:
         return {"device_id": self.device_id, "seq": self.seq, "head_hash": self.head_hash, "ts": self.ts}
 
     def signed(self, key: Ed25519PrivateKey) -> "Checkpoint":
-        sig = base64.b64encode(key.sign(canonical_json(self.body()))).decode()
+        sig = base64.b64encode(key.sign(jcs(self.body()))).decode()
         return Checkpoint(self.device_id, self.seq, self.head_hash, self.ts, sig)
 
     def verify(self, public_key: Ed25519PublicKey) -> None:
         try:
-            public_key.verify(base64.b64decode(self.signature, validate=True), canonical_json(self.body()))
-        except (InvalidSignature, ValueError) as e:
+            public_key.verify(base64.b64decode(self.signature, validate=True), jcs(self.body()))
+        except (InvalidSignature, ValueError, InputError) as e:
             raise TamperError(f"checkpoint at seq {self.seq}: signature does not verify") from e
 
     def to_json(self) -> dict:

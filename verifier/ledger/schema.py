@@ -9,7 +9,8 @@ Tables of the ledger itself (the pawn book's projection tables are declared and 
 :mod:`verifier.ledger.pawn_store`):
 
 * ``meta``: device id, device public key, data-key check;
-* ``entries``: the chain (payload sealed with AES-256-GCM); triggers refuse UPDATE and DELETE;
+* ``entries``: the chain (payload sealed with AES-256-GCM, ``canon``: the entry's canonical form,
+  NULL for the legacy one); triggers refuse UPDATE and DELETE;
 * ``checkpoints``: signed heads, append-only like entries;
 * ``outbox`` and ``sync_state``: what the police backend has not acknowledged, what it has;
   a trigger keeps ``acked_seq`` and ``backend_cp_seq`` from going back (RFC 9162 §2.1.4 style);
@@ -100,6 +101,11 @@ MIGRATIONS: tuple[str, ...] = (
         reconciled_at TEXT NOT NULL
     );
     CREATE INDEX failed_appends_key ON failed_appends (retry_key) WHERE recovered = 1 AND claimed = 0;
+    """,
+    # the canonical form each entry is hashed over (verifier/ledger/canonical.py): NULL for the
+    # entries written before RFC 8785 (legacy form), 'jcs' since; it is part of the hashed body
+    """
+    ALTER TABLE entries ADD COLUMN canon TEXT;
     """,
 )
 

@@ -8,7 +8,10 @@ hash; then that the ledger reaches the checkpoint the police backend holds and t
 (RFC 9162 §2.1.4 style: a head once signed or acknowledged only grows).
 
 The hash is recomputed from the stored canonical payload bytes without re-encoding them
-(:func:`canonical_from_parts`; ARCHITECTURE.md "hash the bytes that were read").
+(:func:`canonical_from_parts`; ARCHITECTURE.md "hash the bytes that were read"), in the entry's
+canonical form (column ``canon``: ``'jcs'``, RFC 8785, for the entries written since batch format 3,
+whose body starts with ``"canon":"jcs"``; NULL, the legacy form, for those written before). The other
+parts of a body (ASCII hex, ISO times, ids, an integer, true/false) are the same bytes in both forms.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from dataclasses import dataclass
 
 from verifier.errors import TamperError
 from verifier.ledger.chain import Chain, entry_aad
-from verifier.ledger.entry import GENESIS, KINDS
+from verifier.ledger.canonical import JCS
+from verifier.ledger.entry import CANONS, GENESIS, KINDS
 from verifier.ledger.keys import Sealer
 
 _PLAIN = re.compile(r"[0-9A-Za-z:.+_\-]*")
@@ -33,15 +37,16 @@ def _dumps(value: str) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-def canonical_from_parts(seq: int, device_id: str, ts: str, kind: str, payload_canonical: bytes, prev_hash: str, demo: bool) -> bytes:
+def canonical_from_parts(seq: int, device_id: str, ts: str, kind: str, payload_canonical: bytes, prev_hash: str, demo: bool,
+                         canon: str | None = None) -> bytes:
     """``Entry.canonical()`` spliced from parts, without re-encoding the payload.
 
-    Equal to ``canonical_json(entry.body())`` when ``payload_canonical`` is
-    ``canonical_json(payload)`` (the form the ledger stores); keys in sorted order.
+    Equal to ``entry.canonical()`` when ``payload_canonical`` is the payload in the entry's
+    canonical form (the form the ledger stores); keys in sorted order.
     """
     return b"".join(
         (
-            b'{"demo":', b"true" if demo else b"false",
+            _CANON_PREFIX[canon], b'"demo":', b"true" if demo else b"false",
             b',"device_id":', _dumps(device_id),
             b',"kind":', _dumps(kind),
             b',"payload":', payload_canonical,
@@ -51,6 +56,11 @@ def canonical_from_parts(seq: int, device_id: str, ts: str, kind: str, payload_c
             b"}",
         )
     )
+
+
+#: The start of a body in each canonical form: ``canon`` sorts before ``demo`` (ASCII names: the
+#: same order by code point and by UTF-16 code unit).
+_CANON_PREFIX = {None: b"{", JCS: b'{"canon":"jcs",'}
 
 
 @dataclass(frozen=True)
@@ -158,7 +168,8 @@ def verify_range(conn: sqlite3.Connection, sealer: Sealer, device_id: str, lo: i
     sha256 = hashlib.sha256
     # canonical_from_parts, unrolled: the constant parts are encoded once
     dev = _dumps(device_id)
-    pre = {False: b'{"demo":false,"device_id":' + dev + b',"kind":', True: b'{"demo":true,"device_id":' + dev + b',"kind":'}
+    pre = {(c, d): _CANON_PREFIX[c] + (b'"demo":true,"device_id":' if d else b'"demo":false,"device_id":') + dev + b',"kind":'
+           for c in CANONS for d in (False, True)}
     kind_b = {k: _dumps(k) + b',"payload":' for k in KINDS}
     unseal = sealer.open
 
@@ -174,23 +185,26 @@ def verify_range(conn: sqlite3.Connection, sealer: Sealer, device_id: str, lo: i
             unreadable = None
             try:
                 rows = conn.execute(
-                    "SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                    "SELECT seq, ts, kind, demo, prev_hash, hash, payload, canon FROM entries WHERE seq >= ? AND seq <= ? "
+                    "ORDER BY seq LIMIT ?",
                     (expected, hi, batch),
                 ).fetchall()
             except sqlite3.Error:  # a text column that is not UTF-8: read the rows before it, name it
                 rows, unreadable = _readable_prefix(conn, expected, hi, batch)
             if not rows and unreadable is None:
                 raise _Bad(expected, f"entry seq {expected} is missing (the ledger ends before seq {hi})")
-            for seq, ts, kind, demo, prev_hash, stored_hash, sealed in rows:
+            for seq, ts, kind, demo, prev_hash, stored_hash, sealed, canon in rows:
                 if seq != expected:
                     raise _Bad(expected, f"entry seq {expected} is missing (next stored entry is seq {seq})")
                 if kind not in KINDS:
                     raise _Bad(seq, f"entry seq {seq}: unknown kind {kind!r}")
+                if canon not in CANONS:
+                    raise _Bad(seq, f"entry seq {seq}: unknown canonical form {canon!r}")
                 try:
                     plain = unseal(sealed, entry_aad(device_id, seq))
                 except (TamperError, ValueError, TypeError) as e:
                     raise _Bad(seq, f"entry seq {seq}: does not decrypt (modified, moved, or a different data key)") from e
-                digest = sha256(b"".join((pre[bool(demo)], kind_b[kind], plain, b',"prev_hash":', q(prev_hash),
+                digest = sha256(b"".join((pre[canon, bool(demo)], kind_b[kind], plain, b',"prev_hash":', q(prev_hash),
                                           b',"seq":', str(seq).encode(), b',"ts":', q(ts), b"}"))).hexdigest()
                 if digest != stored_hash:
                     raise _Bad(seq, f"entry seq {seq}: content hashes to {digest[:16]}… but the stored hash is {stored_hash[:16]}…")
@@ -226,7 +240,7 @@ def _verify_range_forked(bounds: tuple[int, int]) -> dict:
         conn.close()
 
 
-_TEXT_COLUMNS = ("ts", "kind", "prev_hash", "hash")
+_TEXT_COLUMNS = ("ts", "kind", "prev_hash", "hash", "canon")
 
 
 def _readable_prefix(conn: sqlite3.Connection, lo: int, hi: int, limit: int) -> tuple[list[tuple], tuple[int, str] | None]:
@@ -240,13 +254,13 @@ def _readable_prefix(conn: sqlite3.Connection, lo: int, hi: int, limit: int) -> 
     ):
         kind_of_payload, raw = texts[0], texts[1:]
         try:
-            ts, kind, prev_hash, stored_hash = (b.decode("utf-8") if b is not None else None for b in raw)
+            ts, kind, prev_hash, stored_hash, canon = (b.decode("utf-8") if b is not None else None for b in raw)
         except UnicodeDecodeError:
             bad = next(c for c, b in zip(_TEXT_COLUMNS, raw) if b is not None and not _utf8(b))
             return rows, (seq, bad)
         if kind_of_payload == "text" and not _utf8(payload):
             return rows, (seq, "payload")
-        rows.append((seq, ts, kind, demo, prev_hash, stored_hash, payload))
+        rows.append((seq, ts, kind, demo, prev_hash, stored_hash, payload, canon))
     return rows, None
 
 

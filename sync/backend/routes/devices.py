@@ -83,8 +83,8 @@ async def post_ingest(request: Request) -> Response:
 
 def _refusal(request: Request, refused: dict) -> dict:
     """A refused batch's answer: the protocol's fields and the one error shape (in the request's language)."""
-    shaped = error_body("batch_refused", str(refused.get("detail") or ""), {"reason": refused.get("reason")},
-                        request_language(request))
+    code = "upgrade_required" if refused.get("reason") == "upgrade_required" else "batch_refused"  # an old shop: update chipid
+    shaped = error_body(code, str(refused.get("detail") or ""), {"reason": refused.get("reason")}, request_language(request))
     return {**refused, **shaped}
 
 
