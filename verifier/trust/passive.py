@@ -40,6 +40,7 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -109,10 +110,13 @@ def passive_authentication(sod_raw: bytes, files: dict[str, bytes], store: Trust
 
 def verify_passive(sod_raw: bytes, files: dict[str, bytes], store: TrustStore, *, at: datetime,
                    mrz_issuing_state: str | None, com_dgs: list[int] | None,
-                   policy: PAPolicy | str = PAPolicy(), parsed: SOD | None = None) -> PAResult:
+                   policy: PAPolicy | str = PAPolicy(), parsed: SOD | None = None,
+                   certificate: Callable[..., Certificate] = load_certificate) -> PAResult:
     """Like :func:`passive_authentication`, returning the parsed SOD, DSC and CSCA too.
 
     ``parsed``: ``sod_raw`` already parsed by the reader (files are parsed once); None parses it here.
+    ``certificate``: how an embedded certificate's DER becomes a :class:`Certificate` (a memo keyed by
+    every byte, e.g. :class:`verifier.evidence.CertificateCache`, for a verifier of many cards).
     """
     if isinstance(policy, str):
         policy = PAPolicy(validity=policy)
@@ -138,7 +142,7 @@ def verify_passive(sod_raw: bytes, files: dict[str, bytes], store: TrustStore, *
         return PAResult(checks, signature_valid=False)
 
     checks: list[Check] = []
-    sig_check, dsc = _check_signature(sod)
+    sig_check, dsc = _check_signature(sod, certificate)
     checks.append(sig_check)
     hash_checks = _check_dg_hashes(sod, dg_files)
     intact = _intact(sig_check, hash_checks)
@@ -167,7 +171,8 @@ def _dg_files(files: dict[str, bytes]) -> dict[int, bytes]:
     return out
 
 
-def _find_dsc(sod: SOD) -> tuple[Certificate | None, str, str | None]:
+def _find_dsc(sod: SOD, certificate: Callable[..., Certificate] = load_certificate
+              ) -> tuple[Certificate | None, str, str | None]:
     """The embedded certificate the SignerInfo names: (certificate, how it matched, problem).
 
     A malformed embedded certificate (or one whose key identifier cannot be read) is
@@ -176,7 +181,7 @@ def _find_dsc(sod: SOD) -> tuple[Certificate | None, str, str | None]:
     problems = []
     for i, raw in enumerate(sod.certificates):
         try:
-            cert = load_certificate(raw, what=f"embedded certificate {i + 1}")
+            cert = certificate(raw, what=f"embedded certificate {i + 1}")
             how = cms.signer_matches(sod.signer, cert)
         except ChipidError as e:
             problems.append(str(e))
@@ -194,9 +199,10 @@ def _find_dsc(sod: SOD) -> tuple[Certificate | None, str, str | None]:
     return None, "", "no embedded certificate matches the signer identifier"
 
 
-def _check_signature(sod: SOD) -> tuple[Check, Certificate | None]:
+def _check_signature(sod: SOD, certificate: Callable[..., Certificate] = load_certificate
+                     ) -> tuple[Check, Certificate | None]:
     name = verdict.SOD_SIGNATURE
-    dsc, how, problem = _find_dsc(sod)
+    dsc, how, problem = _find_dsc(sod, certificate)
     sig_info = signatures.describe(sod.signer.signature_algorithm, sod.signer.signature_params, sod.signer.digest_algorithm)
     details = {"signature_algorithm": sig_info, "hash_algorithm": sod.hash_algorithm,
                "content_type": sod.content_type, "legacy_content_type": sod.legacy_content_type,
