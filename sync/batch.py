@@ -266,7 +266,8 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
 def _older_format(line: bytes) -> bool:
     """Whether a format line names an earlier version of this format (``chipid-sync-batch/1``, ``/2``)."""
     version = line[len(_FORMAT_FAMILY):]
-    return line.startswith(_FORMAT_FAMILY) and version.isdigit() and int(version) < int(FORMAT.rsplit("/", 1)[1])
+    return (line.startswith(_FORMAT_FAMILY) and 0 < len(version) <= 4 and version.isdigit()
+            and int(version) < int(FORMAT.rsplit("/", 1)[1]))
 
 
 def _batch_from_header(header: dict) -> Batch:

@@ -205,7 +205,8 @@ def test_an_older_format_is_told_to_upgrade():
         with pytest.raises(InputError, match="update chipid") as info:
             batch_mod.decode(old, "identity")
         assert info.value.code == batch_mod.UPGRADE_REQUIRED == "upgrade_required"
-    for other in (raw.replace(b"batch/2", b"batch/4", 1), raw.replace(b"batch/2", b"batch/x", 1)):
+    for other in (raw.replace(b"batch/2", b"batch/4", 1), raw.replace(b"batch/2", b"batch/x", 1),
+                  raw.replace(b"batch/2", b"batch/" + b"0" * 5000 + b"2", 1), raw.replace(b"batch/2", b"batch/", 1)):
         with pytest.raises(InputError, match="expected a chipid-sync-batch/3 batch") as info:
             batch_mod.decode(other, "identity")
         assert getattr(info.value, "code", None) is None
