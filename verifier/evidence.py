@@ -28,6 +28,8 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,7 @@ from verifier.icao.lds.dg14 import parse_dg14
 from verifier.icao.lds.dg15 import parse_dg15
 from verifier.inspection import holder_fields
 from verifier.results import HOLDER_FIELDS, AAEvidence, ContractEvidence
+from verifier.trust.certs import Certificate, load_certificate
 from verifier.trust.passive import PAPolicy, verify_passive
 from verifier.trust.store import MANIFEST, TrustStore
 
@@ -78,6 +81,48 @@ def aa_challenge(inputs: Mapping) -> bytes:
     if any("|" in p for p in parts):
         raise ValueError("AA challenge inputs must not contain '|'")
     return hashlib.sha256("|".join(parts).encode("utf-8")).digest()[:8]
+
+
+class CertificateCache:
+    """Parsed certificates (with their public keys, loaded once) by the SHA-256 of every byte of their DER,
+    for a verifier of many cards: a Document Signer signs thousands of cards, so parsing its certificate
+    and loading its key once leaves the SOD signature and the AA signature as the only per-card public-key
+    operations. A drop-in for :func:`verifier.trust.certs.load_certificate` (``verify_passive(certificate=)``).
+
+    Only what is a pure function of the bytes is kept: a certificate that differs in any byte (another
+    key, signature or extension under the same subject and serial) is another entry, and the chain and
+    revocation checks still run for every card against the trust store of the moment (a CRL imported
+    since revokes at once; the DSC -> CSCA signature is memoised by both certificates' bytes,
+    :func:`verifier.trust.certs.signed_by`). Bounded: at most ``size`` certificates, each for ``ttl_s``
+    seconds; a certificate that does not parse is never kept (its error is raised every time)."""
+
+    def __init__(self, size: int = 1024, ttl_s: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size, self.ttl_s, self._clock = size, ttl_s, clock
+        self._certs: OrderedDict[bytes, tuple[float, Certificate]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def __call__(self, data: bytes, *, what: str = "certificate") -> Certificate:
+        key = hashlib.sha256(data).digest()
+        now = self._clock()
+        found = self._certs.get(key)
+        if found is not None and found[0] > now and found[1].der == bytes(data):
+            self._certs.move_to_end(key)
+            self.hits += 1
+            return found[1]
+        self.misses += 1
+        cert = load_certificate(data, what=what)
+        try:
+            cert.public_key  # noqa: B018 - loaded once, kept with the certificate
+        except ChipidError:
+            pass  # an unusable key fails the signature check, every time
+        self._certs[key] = (now + self.ttl_s, cert)
+        self._certs.move_to_end(key)
+        while len(self._certs) > self.size:
+            self._certs.popitem(last=False)
+        return cert
+
+    def __len__(self) -> int:
+        return len(self._certs)
 
 
 @dataclass(frozen=True)
@@ -188,11 +233,13 @@ def _aa_checks(files: dict[str, bytes], aa: AAEvidence | None, *, scan_id: str |
 
 def verify_evidence(evidence: ContractEvidence, *, pawner: Mapping, scan_id: str | None, device_id: str, seq: int,
                     store, at: _dt.datetime, chain_hash: Callable[[int], str | None],
-                    policy: PAPolicy = PAPolicy()) -> EvidenceCheck:
+                    policy: PAPolicy = PAPolicy(),
+                    certificate: Callable[..., Certificate] = load_certificate) -> EvidenceCheck:
     """Re-verify a contract's chip evidence (see the module docstring). ``pawner``: the contract's
     holder fields; ``device_id`` / ``seq``: the contract's entry; ``chain_hash(seq)``: the hash of the
-    device's entry at ``seq`` (None when unknown); ``at``: the time of the check. Never raises for bad
-    evidence: it is a failed check."""
+    device's entry at ``seq`` (None when unknown); ``at``: the time of the check; ``certificate``: how
+    EF.SOD's embedded certificate is parsed (a :class:`CertificateCache` for many cards). Never raises
+    for bad evidence: it is a failed check."""
     files = dict(evidence.files)
     checks: list[V.Check] = []
     if "SOD" not in files:
@@ -200,7 +247,7 @@ def verify_evidence(evidence: ContractEvidence, *, pawner: Mapping, scan_id: str
         return EvidenceCheck(tuple(checks), decide(checks))
     holder_check, state = _holder_match(files, pawner)
     pa = verify_passive(files["SOD"], {k: v for k, v in files.items() if k != "SOD"}, store, at=at,
-                        mrz_issuing_state=state, com_dgs=None, policy=policy)
+                        mrz_issuing_state=state, com_dgs=None, policy=policy, certificate=certificate)
     checks += [c for c in pa.checks if c.name not in _NOT_CARRIED]
     if pa.sod is not None:
         listed = set(pa.sod.dg_hashes)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # the backend's trust (the shipped trust and its data directory's trust/) is the verifier core's
-from verifier.evidence import import_trust, open_trust, trust_version, verify_evidence  # noqa: F401
+from verifier.evidence import CertificateCache, import_trust, open_trust, trust_version, verify_evidence  # noqa: F401
 from verifier.results import ContractEvidence
 
 #: The alert kinds of chip evidence (police_common.md).
@@ -78,9 +78,10 @@ def _where(payload: Mapping, device_id: str, seq: int) -> str:
 
 
 def judge(payload: Mapping, *, device_id: str, seq: int, store, at: _dt.datetime,
-          chain_hash: Callable[[int], str | None]) -> Judgement:
+          chain_hash: Callable[[int], str | None], certificate: Callable | None = None) -> Judgement:
     """The backend's verdict on the contract entry ``payload`` of ``device_id`` at ``seq``
-    (``store``: the backend's trust store for this entry; ``chain_hash(seq)``: that device's entry hash)."""
+    (``store``: the backend's trust store for this entry; ``chain_hash(seq)``: that device's entry hash;
+    ``certificate``: a :class:`verifier.evidence.CertificateCache`, None parses EF.SOD's certificate anew)."""
     claimed = shop_verdict(payload)["verdict"]
     where = _where(payload, device_id, seq)
     raw = payload.get("evidence")
@@ -101,7 +102,8 @@ def judge(payload: Mapping, *, device_id: str, seq: int, store, at: _dt.datetime
     ic = payload.get("identity_check") if isinstance(payload.get("identity_check"), Mapping) else {}
     pawner = payload.get("pawner") if isinstance(payload.get("pawner"), Mapping) else {}
     result = verify_evidence(evidence, pawner=pawner, scan_id=ic.get("scan_id"), device_id=device_id, seq=seq,
-                             store=store, at=at, chain_hash=chain_hash)
+                             store=store, at=at, chain_hash=chain_hash,
+                             **({"certificate": certificate} if certificate is not None else {}))
     reasons = [reason(c.name, c.status.value, c.reason, c.reason_vi or c.reason) for c in result.checks]
     verdict = result.verdict.value
     alert, detail = None, ""

@@ -21,30 +21,56 @@ from sync.backend.vault import Vault
 from verifier.ledger.entry import utc_now
 
 
-def record(conn: Connection, vault: Vault, *, shop_id: str, device_id: str, seq: int, payload: dict,
-           judgement: Judgement) -> Judgement:
-    """Store the verdict on one contract entry (once: a verdict already stored is kept), after the
-    replay check of its AA signature; raises its alert. Returns the judgement as stored."""
-    if judgement.aa_signature_sha256:
-        first = conn.execute(text("SELECT shop_id, device_id, seq FROM aa_signatures WHERE sig_sha256 = :h"),
-                             {"h": judgement.aa_signature_sha256}).first()
-        if first is None:
-            conn.execute(text("INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) VALUES (:h, :s, :d, :q) "
-                              "ON CONFLICT (sig_sha256) DO NOTHING"),
-                         {"h": judgement.aa_signature_sha256, "s": shop_id, "d": device_id, "q": seq})
-        elif (first[0], first[1], int(first[2])) != (shop_id, device_id, seq):
-            judgement = replayed(judgement, payload, device_id=device_id, seq=seq,
-                                 first=(first[0], first[1], int(first[2])))
-    stored = conn.execute(text(
-        "INSERT INTO evidence_verdicts (shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, alert, "
-        "verified_at) VALUES (:s, :d, :q, :t, :sv, :bv, :r, :a, :now) ON CONFLICT (shop_id, device_id, seq) DO NOTHING"),
-        {"s": shop_id, "d": device_id, "q": seq, "t": str(payload.get("id") or ""),
-         "sv": shop_verdict(payload)["verdict"], "bv": judgement.verdict,
-         "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert, "now": utc_now()}).rowcount == 1
-    if stored and judgement.alert:
+def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
+                judged: list[tuple[int, dict, Judgement]]) -> list[Judgement]:
+    """Store the verdicts on contract entries of one device, ``judged`` being (seq, payload, judgement) in seq
+    order, with a few statements for the lot: each AA signature is held against those seen before (an
+    earlier entry of this list included: the first to carry it keeps it, a later one is a replay), each
+    verdict is stored once (one already stored is kept, and raises no alert again), then the alerts of
+    the verdicts stored, in order. Returns the judgements as stored."""
+    if not judged:
+        return []
+    sigs = sorted({j.aa_signature_sha256 for _, _, j in judged if j.aa_signature_sha256})
+    first: dict[str, tuple[str, str, int]] = {}
+    if sigs:
+        first = {h: (s, d, int(q)) for h, s, d, q in conn.execute(text(
+            "SELECT sig_sha256, shop_id, device_id, seq FROM aa_signatures WHERE sig_sha256 IN :h"
+        ).bindparams(bindparam("h", expanding=True)), {"h": sigs})}
+    stored_before = {int(q) for (q,) in conn.execute(text(
+        "SELECT seq FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d AND seq IN :q"
+    ).bindparams(bindparam("q", expanding=True)), {"s": shop_id, "d": device_id, "q": sorted({q for q, _, _ in judged})})}
+    new_sigs, rows, alerts, out = [], [], [], []
+    now = utc_now()
+    for seq, payload, judgement in judged:
+        h = judgement.aa_signature_sha256
+        if h:
+            seen = first.get(h)
+            if seen is None:
+                first[h] = (shop_id, device_id, seq)
+                new_sigs.append({"h": h, "s": shop_id, "d": device_id, "q": seq})
+            elif seen != (shop_id, device_id, seq):
+                judgement = replayed(judgement, payload, device_id=device_id, seq=seq, first=seen)
+        out.append(judgement)
+        if seq in stored_before:
+            continue
+        stored_before.add(seq)
+        rows.append({"s": shop_id, "d": device_id, "q": seq, "t": str(payload.get("id") or ""),
+                     "sv": shop_verdict(payload)["verdict"], "bv": judgement.verdict,
+                     "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert, "now": now})
+        if judgement.alert:
+            alerts.append((seq, judgement))
+    if new_sigs:
+        conn.execute(text("INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) VALUES (:h, :s, :d, :q) "
+                          "ON CONFLICT (sig_sha256) DO NOTHING"), new_sigs)
+    if rows:
+        conn.execute(text(
+            "INSERT INTO evidence_verdicts (shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, "
+            "alert, verified_at) VALUES (:s, :d, :q, :t, :sv, :bv, :r, :a, :now) "
+            "ON CONFLICT (shop_id, device_id, seq) DO NOTHING"), rows)
+    for seq, judgement in alerts:
         raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=judgement.alert, detail=judgement.detail,
                     seq=seq)
-    return judgement
+    return out
 
 
 def with_verdicts(conn: Connection, entries: list[dict]) -> list[dict]:

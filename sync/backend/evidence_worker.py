@@ -5,12 +5,27 @@ Ingest stores and acknowledges a batch as before; this worker (a thread the back
 order (``evidence_progress`` keeps each device's place), decrypts each, judges it
 (:func:`sync.backend.evidence.judge`, with the backend's own trust store: the shipped trust plus
 ``<data_dir>/trust``, imported with ``chipid backend trust import FILE``, re-read when it changes)
-and stores the verdict with its alert (:func:`sync.backend.evidence_verdicts.record`).
+and stores the verdicts with their alerts (:func:`sync.backend.evidence_verdicts.record_many`).
 
-One worker works on a database at a time (a PostgreSQL advisory lock, or a lock file beside a
-SQLite database), so several backend processes never verify the same contract twice; a verdict is
-stored once, so a pass cut short is simply done again. The time of the check is the entry's own
-(a certificate expired since the contract does not make it fail).
+Where the time goes, and how it is spent once (``benchmarks/bench_sync.py --only evidence``):
+
+* the database: a device's next ``chunk`` contracts are read with one query, the ledger heads their
+  AA challenges name with a second, and their verdicts, AA signatures and progress are written in one
+  transaction of a few multi-row statements (:func:`~sync.backend.evidence_verdicts.record_many`);
+* the pure verification (passive authentication, DG1/DG13, AA: CPU bound, about 2 ms a contract) runs
+  in ``processes`` worker processes (default: one per core), started with ``spawn`` and at a lower CPU
+  priority (nice :data:`NICE`), so that ingest, which a shop waits for, keeps the cores it needs and
+  verification takes what is left; while one device's contracts are verified, the next device's are
+  read and decrypted, and the verdicts are written in device and seq order whatever the number of
+  processes (``processes=0``: in this thread);
+* each process keeps a :class:`verifier.evidence.CertificateCache` (the Document Signer's certificate
+  and key parsed once per DSC, keyed by every byte of it; the chain and revocation checks still run for
+  every contract against the current trust).
+
+One worker works on a database at a time (a PostgreSQL advisory lock, or a lock file beside a SQLite
+database: the backend's thread holds it while it runs), so several backend processes never verify
+the same contract twice; a verdict is stored once, so a pass cut short is simply done again. The
+time of the check is the entry's own (a certificate expired since the contract does not make it fail).
 """
 
 from __future__ import annotations
@@ -20,44 +35,62 @@ import datetime as _dt
 import fcntl
 import json
 import logging
+import multiprocessing
+import os
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from sync.backend import evidence as ev
 from sync.backend.db import Database
-from sync.backend.evidence_verdicts import record
+from sync.backend.evidence_verdicts import record_many
 
 log = logging.getLogger(__name__)
 
 #: PostgreSQL advisory lock key of the evidence worker (727001 is the schema migration's).
 LOCK_KEY = 727019
 #: Contracts of one device taken per step.
-CHUNK = 200
+CHUNK = 400
 #: Seconds between looks at the database while there is nothing to do.
 IDLE_S = 0.25
+#: The verification processes' niceness (os.nice): ingest first, verification on the idle CPU.
+NICE = 10
+#: Contracts per task sent to a verification process.
+TASK = 50
 
 
-class EvidenceWorker:
-    """Verifies stored contracts' evidence. :meth:`run_once` does one pass (tests, benchmarks); :meth:`start`
-    runs passes in a thread until :meth:`stop`."""
+class _NotFetched(LookupError):
+    """A ledger head the prefetched hashes lack: the contract is judged again with the database at hand."""
 
-    def __init__(self, db: Database, data_dir: str | Path | None = None, *, chunk: int = CHUNK,
-                 idle_s: float = IDLE_S) -> None:
-        self.db = db
+
+@dataclass(frozen=True)
+class Job:
+    """One contract to judge: its entry, decrypted payload, the entry's time and the device's entry hashes
+    its AA challenge may name (seq -> hash, None when the device has no such entry)."""
+
+    seq: int
+    payload: dict
+    demo: bool
+    at: _dt.datetime
+    hashes: dict = field(default_factory=dict)
+
+
+class Judge:
+    """Judges jobs of one device with the backend's trust (re-read when trust was imported) and a
+    certificate cache; one per worker thread or verification process."""
+
+    def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
-        self.chunk = chunk
-        self.idle_s = idle_s
         self._stores: dict[bool, object] = {}
         self._trust_version = -1.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        #: contracts verified by this worker, for metrics and benchmarks
-        self.verified = 0
+        self.certificates = ev.CertificateCache()
 
-    # --- trust -----------------------------------------------------------------------
     def store(self, demo: bool):
         """The backend's trust store (with the demo CSCA for demo entries), re-read when trust was imported."""
         version = ev.trust_version(self.data_dir)
@@ -68,22 +101,85 @@ class EvidenceWorker:
             self._stores[demo] = ev.open_trust(self.data_dir, demo=demo)
         return self._stores[demo]
 
+    def judge(self, device_id: str, job: Job, chain_hash=None) -> ev.Judgement:
+        """``chain_hash``: None looks in ``job.hashes`` only (:class:`_NotFetched` for another seq)."""
+        def prefetched(seq: int) -> str | None:
+            if seq not in job.hashes:
+                raise _NotFetched(seq)
+            return job.hashes[seq]
+
+        return ev.judge(job.payload, device_id=device_id, seq=job.seq, store=self.store(job.demo), at=job.at,
+                        chain_hash=chain_hash or prefetched, certificate=self.certificates)
+
+    def judge_all(self, device_id: str, jobs: list[Job]) -> list[ev.Judgement | None]:
+        """Each job's judgement; None for one whose challenge names a ledger head not prefetched."""
+        out: list[ev.Judgement | None] = []
+        for job in jobs:
+            try:
+                out.append(self.judge(device_id, job))
+            except _NotFetched:
+                out.append(None)
+        return out
+
+
+_PROCESS_JUDGE: Judge | None = None
+
+
+def _start_process(data_dir: str | None, nice: int) -> None:
+    global _PROCESS_JUDGE
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
+    _PROCESS_JUDGE = Judge(data_dir)
+
+
+def _judge_in_process(device_id: str, jobs: list[Job]) -> list[ev.Judgement | None]:
+    assert _PROCESS_JUDGE is not None
+    return _PROCESS_JUDGE.judge_all(device_id, jobs)
+
+
+@dataclass
+class _Step:
+    """One device's chunk on its way: read and decrypted, being judged, to be written."""
+
+    shop_id: str
+    device_id: str
+    upto: int
+    jobs: list[Job]
+    futures: list[Future] = field(default_factory=list)
+    done: list = field(default_factory=list)
+
+
+class EvidenceWorker:
+    """Verifies stored contracts' evidence. :meth:`run_once` does one pass (tests, benchmarks); :meth:`start`
+    runs passes in a thread until :meth:`stop`. ``processes``: verification processes (None: one per core;
+    0: in the calling thread)."""
+
+    def __init__(self, db: Database, data_dir: str | Path | None = None, *, chunk: int = CHUNK,
+                 idle_s: float = IDLE_S, processes: int | None = None, nice: int = NICE) -> None:
+        self.db = db
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.chunk = chunk
+        self.idle_s = idle_s
+        self.processes = (os.cpu_count() or 1) if processes is None else processes
+        self.nice = nice
+        self.judge = Judge(self.data_dir)
+        self._pool: ProcessPoolExecutor | None = None
+        self._held = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: contracts verified by this worker, for metrics and benchmarks
+        self.verified = 0
+
+    def store(self, demo: bool):
+        """The trust store this thread judges with (see :meth:`Judge.store`)."""
+        return self.judge.store(demo)
+
     # --- one pass --------------------------------------------------------------------
     def run_once(self) -> int:
         """Verify what was stored since the last pass (one chunk per device); returns how many contracts."""
         with self._exclusive() as mine:
-            if not mine:
-                return 0
-            with self.db.read() as conn:
-                todo = conn.execute(text(
-                    "SELECT d.shop_id, d.device_id, d.head_seq, COALESCE(p.seq, 0) AS done FROM devices d "
-                    "LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND p.device_id = d.device_id "
-                    "WHERE d.head_seq > COALESCE(p.seq, 0)")).all()
-            n = 0
-            for shop_id, device_id, head, done in todo:
-                n += self._device(shop_id, device_id, int(head), int(done))
-            self.verified += n
-            return n
+            return self._pass() if mine else 0
 
     def drain(self, timeout_s: float = 600.0) -> int:
         """Passes until nothing is left (tests, benchmarks); returns how many contracts."""
@@ -95,25 +191,40 @@ class EvidenceWorker:
                 return total
         return total
 
+    def _pass(self) -> int:
+        with self.db.read() as conn:
+            todo = conn.execute(text(
+                "SELECT d.shop_id, d.device_id, d.head_seq, COALESCE(p.seq, 0) AS done FROM devices d "
+                "LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND p.device_id = d.device_id "
+                "WHERE d.head_seq > COALESCE(p.seq, 0) ORDER BY d.shop_id, d.device_id")).all()
+        n = 0
+        pending: deque[_Step] = deque()
+        for shop_id, device_id, head, done in todo:
+            step = self._read(shop_id, device_id, int(head), int(done))
+            self._submit(step)
+            pending.append(step)
+            while len(pending) > 1:  # the next device is read while this one is judged
+                n += self._write(pending.popleft())
+        while pending:
+            n += self._write(pending.popleft())
+        self.verified += n
+        return n
+
     def _behind(self) -> bool:
         with self.db.read() as conn:
             return conn.execute(text(
                 "SELECT 1 FROM devices d LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND "
                 "p.device_id = d.device_id WHERE d.head_seq > COALESCE(p.seq, 0) LIMIT 1")).first() is not None
 
-    def _device(self, shop_id: str, device_id: str, head: int, done: int) -> int:
+    def _read(self, shop_id: str, device_id: str, head: int, done: int) -> _Step:
+        """The device's next contracts, decrypted, with the entry hashes their challenges name."""
         vault = self.db.vault
-        judged = []
+        jobs: list[Job] = []
         with self.db.read() as conn:
             rows = conn.execute(text(
                 "SELECT seq, ts, demo, body FROM entries WHERE shop_id = :s AND device_id = :d AND seq > :done "
                 "AND seq <= :head AND kind = 'transaction' ORDER BY seq LIMIT :n"),
                 {"s": shop_id, "d": device_id, "done": done, "head": head, "n": self.chunk}).all()
-            hash_q = text("SELECT hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq = :q")
-
-            def chain_hash(seq: int) -> str | None:
-                return conn.execute(hash_q, {"s": shop_id, "d": device_id, "q": seq}).scalar()
-
             for seq, ts, demo, body in rows:
                 payload = json.loads(vault.open_entry(body, shop_id, device_id, int(seq))).get("payload") or {}
                 if payload.get("type") != "pawn_contract":
@@ -122,22 +233,83 @@ class EvidenceWorker:
                     at = _dt.datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
                 except ValueError:
                     at = _dt.datetime.now(_dt.timezone.utc)
-                judged.append((int(seq), payload, ev.judge(payload, device_id=device_id, seq=int(seq),
-                                                            store=self.store(bool(demo)), at=at, chain_hash=chain_hash)))
+                jobs.append(Job(int(seq), payload, bool(demo), at))
+            heads = {h for h in (_head_seq(j.payload) for j in jobs) if h is not None}
+            hashes: dict[int, str | None] = dict.fromkeys(heads)
+            if heads:
+                hashes.update({int(q): h for q, h in conn.execute(text(
+                    "SELECT seq, hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq IN :seqs"
+                ).bindparams(bindparam("seqs", expanding=True)), {"s": shop_id, "d": device_id, "seqs": sorted(heads)})})
+        for job in jobs:
+            h = _head_seq(job.payload)
+            if h is not None:
+                job.hashes[h] = hashes[h]
         upto = int(rows[-1][0]) if len(rows) == self.chunk else head
+        return _Step(shop_id, device_id, upto, jobs)
+
+    def _submit(self, step: _Step) -> None:
+        if not step.jobs:
+            return
+        pool = self._processes()
+        if pool is None:
+            step.done = self.judge.judge_all(step.device_id, step.jobs)
+            return
+        size = max(1, min(TASK, -(-len(step.jobs) // self.processes)))
+        step.futures = [pool.submit(_judge_in_process, step.device_id, step.jobs[i:i + size])
+                        for i in range(0, len(step.jobs), size)]
+
+    def _write(self, step: _Step) -> int:
+        """The step's verdicts (judged again here when a challenge named a head not prefetched), in seq order,
+        with the device's progress, in one transaction."""
+        try:
+            judged = step.done or [j for f in step.futures for j in f.result()]
+        except BrokenProcessPool:
+            self._close_pool()
+            raise
+        if any(j is None for j in judged):
+            with self.db.read() as conn:
+                q = text("SELECT hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq = :q")
+
+                def chain_hash(seq: int) -> str | None:
+                    return conn.execute(q, {"s": step.shop_id, "d": step.device_id, "q": seq}).scalar()
+
+                judged = [j if j is not None else self.judge.judge(step.device_id, job, chain_hash)
+                          for job, j in zip(step.jobs, judged)]
         with self.db.write() as conn:
-            for seq, payload, judgement in judged:
-                record(conn, vault, shop_id=shop_id, device_id=device_id, seq=seq, payload=payload, judgement=judgement)
+            record_many(conn, self.db.vault, shop_id=step.shop_id, device_id=step.device_id,
+                        judged=[(job.seq, job.payload, j) for job, j in zip(step.jobs, judged)])
             greatest = "GREATEST" if self.db.dialect == "postgresql" else "MAX"
             conn.execute(text(
                 "INSERT INTO evidence_progress (shop_id, device_id, seq) VALUES (:s, :d, :q) ON CONFLICT (shop_id, device_id) "
                 f"DO UPDATE SET seq = {greatest}(evidence_progress.seq, excluded.seq)"),
-                {"s": shop_id, "d": device_id, "q": upto})
+                {"s": step.shop_id, "d": step.device_id, "q": step.upto})
         return len(judged)
+
+    # --- verification processes ------------------------------------------------------
+    def _processes(self) -> ProcessPoolExecutor | None:
+        if self.processes <= 0:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_process,
+                initargs=(str(self.data_dir) if self.data_dir is not None else None, self.nice))
+        return self._pool
+
+    def _close_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the verification processes (they start again when needed)."""
+        self._close_pool()
 
     @contextlib.contextmanager
     def _exclusive(self):
         """True inside when this process holds the database's evidence lock (another worker has it: False)."""
+        if self._held:
+            yield True
+            return
         if self.db.dialect == "postgresql":
             with self.db.engine.connect() as conn:
                 got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
@@ -175,25 +347,46 @@ class EvidenceWorker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        self._close_pool()
 
     def _loop(self) -> None:
+        """Takes the database's evidence lock and keeps it while passes run (one backend process of several
+        verifies; its verification processes start once); a failed pass lets it go and takes it again."""
         failures = 0
         while not self._stop.is_set():
             try:
-                n = self.run_once()
-                failures = 0
+                with self._exclusive() as mine:
+                    if not mine:
+                        self._stop.wait(max(self.idle_s, 1.0))
+                        continue
+                    self._held = True
+                    try:
+                        while not self._stop.is_set():
+                            n = self._pass()
+                            failures = 0
+                            if n == 0:
+                                self._stop.wait(self.idle_s)
+                    finally:
+                        self._held = False
             except Exception:  # noqa: BLE001 - a database outage or a bug must not end the worker
                 failures += 1
                 if failures in (1, 2, 4, 8) or failures % 64 == 0:
                     log.exception("evidence worker: pass failed (%d in a row)", failures)
-                n = 0
-            if n == 0:
                 self._stop.wait(min(self.idle_s * (2 ** min(failures, 6)), 30.0))
 
 
-def install(app, db: Database, data_dir: str | Path | None = None) -> None:
+def _head_seq(payload: dict) -> int | None:
+    """The ledger head seq the contract's AA challenge names (what :func:`verifier.evidence.verify_evidence`
+    reads, as it reads it), None when there is none to read."""
+    try:
+        return int(payload["evidence"]["aa"]["challenge_inputs"]["head_seq"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def install(app, db: Database, data_dir: str | Path | None = None, *, processes: int | None = None) -> None:
     """Start an :class:`EvidenceWorker` with the app's server and stop it with it (``app.state.evidence_worker``)."""
-    worker = EvidenceWorker(db, data_dir)
+    worker = EvidenceWorker(db, data_dir, processes=processes)
     app.state.evidence_worker = worker
     app.router.on_startup.append(worker.start)
     app.router.on_shutdown.append(worker.stop)
