@@ -116,7 +116,6 @@ def test_day_count_is_actual_days_across_months_and_leap_years(loan, year, start
     on = start + timedelta(days=days)
     day_by_day = sum((Fraction(loan) * rate / 100 / 365 for _ in range((on - start).days)), Fraction(0))
     assert I.money_state(c, [], on)["interest_due_vnd"] == I.round_half_up(day_by_day)
-    assert (on - start).days == days  # 29 Feb counted when crossed: dates are calendar dates
 
 
 @given(principals, rates, dates, st.lists(st.integers(min_value=0, max_value=90), min_size=1, max_size=8))
