@@ -144,6 +144,12 @@ def test_item_photos_upload_and_camera_stored_with_the_contract(api, tokens, mak
     assert any(row["action"] == "read_photo" and row.get("detail") == "item-1" for row in log), log
     # recorded: the scan holds them no more
     assert api.get(first["preview_url"], tokens["clerk"]).status_code == 404
+    # the face-image retention purge leaves the item photos: they describe the goods, not the person
+    from datetime import datetime, timedelta, timezone
+
+    assert svc.book.purge_photos(30, now=datetime.now(timezone.utc) + timedelta(days=31)) >= 1
+    assert svc.book.photo(txn["id"], "chip") is None
+    assert svc.book.photo(txn["id"], "item-1") == upload and svc.book.photo(txn["id"], "item-3") == camera_jpeg
 
 
 def test_a_corrupt_or_missing_item_photo_is_a_clear_error(api, tokens, make_scan, txn_body):

@@ -9,7 +9,8 @@ written by the pawn book's projector inside the transaction of the entry they co
   item serials; :meth:`verifier.ledger.keys.Sealer.blind`), never the plaintext;
 * ``txn_entries``: which entries belong to which contract;
 * ``photos``: chip and camera images and face templates, AES-256-GCM with associated data
-  ``photo|<txn_id>|<kind>``, purged after ``privacy.face_retention_days``.
+  ``photo|<txn_id>|<kind>``; the face images (:data:`FACE_KINDS`) are purged after
+  ``privacy.face_retention_days``, item photos stay with the contract.
 
 The pawn book's rules are in :mod:`verifier.ledger.pawn_events` (which event leads where) and
 :mod:`verifier.ledger.pawn_search` (what is searched); :mod:`verifier.ledger.pawn` runs the projection.
@@ -62,6 +63,11 @@ SCHEMA: tuple[str, ...] = (
     ALTER TABLE transactions ADD COLUMN corrected INTEGER NOT NULL DEFAULT 0;
     """,
 )
+
+
+#: The photos of a person (the chip portrait, the camera frame and its face template), purged after
+#: ``privacy.face_retention_days``; every other kind (``item-<n>``) is kept with the contract.
+FACE_KINDS = ("chip", "camera", "camera_template")
 
 
 def _photo_aad(txn_id: str, kind: str) -> bytes:
@@ -128,8 +134,11 @@ class PawnStore:
         )
 
     def purge_photos(self, before: str) -> int:
-        """Delete the photos stored before ``before`` (UTC text); how many."""
-        return self.ledger.write(lambda conn: conn.execute("DELETE FROM photos WHERE created_at < ?", (before,)).rowcount)
+        """Delete the face images (:data:`FACE_KINDS`) stored before ``before`` (UTC text); how many. Item photos
+        (``item-<n>``) describe the pawned goods, not the person: they stay with the contract."""
+        marks = ",".join("?" * len(FACE_KINDS))
+        return self.ledger.write(lambda conn: conn.execute(
+            f"DELETE FROM photos WHERE created_at < ? AND kind IN ({marks})", (before, *FACE_KINDS)).rowcount)
 
     # --- reading -----------------------------------------------------------------------------
     def contract(self, txn_id: str) -> dict | None:
