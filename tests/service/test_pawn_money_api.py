@@ -70,6 +70,8 @@ def test_interest_paid_then_redeemed_charges_only_the_days_since(api, tokens, ma
     assert view["money"]["interest_due_vnd"] == 73_972 and view["money"]["to_redeem_vnd"] == 10_073_972
     q = _quote(api, tokens, txn, type="redeemed")
     assert q["money"]["cash_in_vnd"] == 10_073_972  # the 15 days since, not the 30 since the start
+    assert q["cash_in_words"] == "Mười triệu không trăm bảy mươi ba nghìn chín trăm bảy mươi hai đồng"
+    assert q["cash_out_words"] == "Không đồng"
     r = _post(api, tokens, txn, {"type": "redeemed", "expected": _confirmed(q)})
     assert r.status_code == 201, r.text
     red_seq = r.json()["seq"]

@@ -19,6 +19,7 @@ from verifier.api.errors import ERROR_RESPONSES, ApiError
 from verifier.errors import NotFoundError
 from verifier.ledger.admission import ContractRefused
 from verifier.users import User
+from verifier.vn_words import vnd_words
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 
@@ -40,8 +41,9 @@ def quote(
     pay_interest: bool = Query(True, description="extended: the interest due is paid with it."),
     user: User = Depends(need("txn.read")),
 ) -> dict:
-    """``{"type", "money": {...}, "new_due_date"?}``: the ``money`` block the event would carry (README "Money"),
-    ``cash_in_vnd`` / ``cash_out_vnd`` being what the clerk confirms (``expected``)."""
+    """``{"type", "money": {...}, "new_due_date"?, "cash_in_words", "cash_out_words"}``: the ``money`` block the event
+    would carry (README "Money"), ``cash_in_vnd`` / ``cash_out_vnd`` being what the clerk confirms (``expected``), and
+    those two amounts in Vietnamese words."""
     body: dict = {"pay_interest": pay_interest}
     for key, value in (("amount_vnd", amount_vnd), ("extend_days", extend_days), ("sale_vnd", sale_vnd),
                        ("fees_vnd", fees_vnd)):
@@ -52,8 +54,13 @@ def quote(
     elif type == "interest_paid" and on is not None:
         body["interest_to"] = on.isoformat()
     try:
-        return request.app.state.svc.book.quote(txn_id, type, body, user=user.name, role=user.role, on=on)
+        answer = request.app.state.svc.book.quote(txn_id, type, body, user=user.name, role=user.role, on=on)
     except NotFoundError as e:
         raise ApiError(404, "transaction_not_found", f"no contract {txn_id!r}") from e
     except ContractRefused as e:
         raise ApiError(422, e.code, str(e), e.details) from e
+    money = answer.get("money") or {}
+    # what the clerk reads out to the pawner before confirming: the cash in words too ("Bằng chữ")
+    for key in ("cash_in", "cash_out"):
+        answer[f"{key}_words"] = vnd_words(int(money.get(f"{key}_vnd") or 0), capital=True)
+    return answer
