@@ -62,6 +62,17 @@ class Pki:
             raise ValueError(kind)
         return dataclasses.replace(self.profile, dsc_cert_pem=_pem(dsc.cert), dsc_key_pem=_key_pem(dsc.key))
 
+    def twin(self, profile):
+        """A profile whose DSC copies ``profile``'s DSC subject, serial, issuer name and authority key
+        identifier, with another key, signed by a key that is not the trusted CSCA's (a forger's twin)."""
+        from cryptography import x509
+
+        genuine = x509.load_pem_x509_certificate(profile.dsc_cert_pem)
+        rogue = pki.make_csca(country="VN", name="Rogue twin")
+        dsc = pki.make_dsc(rogue, country="VN", subject=genuine.subject, serial=genuine.serial_number,
+                           issuer_name=self.trusted.cert.subject, authority_key=self.trusted.key.public_key())
+        return dataclasses.replace(self.profile, dsc_cert_pem=_pem(dsc.cert), dsc_key_pem=_key_pem(dsc.key))
+
     def shop_store(self) -> TrustStore:
         """The shop's trust: both CSCAs (the shop says ``authentic`` for every card here but the rogue one)."""
         store = TrustStore()

@@ -15,7 +15,7 @@ from sync import batch as batch_mod
 from sync.backend import auth
 from sync.backend.cli import backend as backend_cli
 from sync.backend.db import Database
-from sync.testing import backend_process, free_port, kill_tree, pawn_payload, wait_http, wait_until
+from sync.testing import SigningDevice, backend_process, free_port, kill_tree, pawn_payload, wait_http, wait_until
 from tests.sync.conftest import enroll_signing_device
 from tests.sync.evidence_cards import Pki, contract, scan, scanned_contract
 
@@ -100,3 +100,81 @@ def test_evidence_verdicts_and_alerts_end_to_end(served):
     assert "full_name" in detail[2] and "Lê Văn Khác" not in detail[2]
     assert "bản ghi số 1" in detail[5]
     assert "không phải dấu hiệu giả mạo" in detail[7]
+
+
+def test_verdicts_are_the_same_whatever_the_number_of_verification_processes(tmp_path):
+    """The same two devices' ledgers (good cards, a tampered holder, a rogue signer, an AA answer for another
+    challenge, a copied contract on the same device and on the other, no evidence, an authority not
+    installed) verified in this thread, by one and by two verification processes, in small chunks: the
+    same verdicts, reasons, first AA signatures and alerts, each verdict recorded once."""
+    from sqlalchemy import text
+
+    from sync.backend.evidence import import_trust
+    from sync.backend.evidence_worker import EvidenceWorker
+    from sync.backend.ingest import ingest
+
+    p = Pki()
+    shop = p.shop_store()
+    a, b = SigningDevice(), SigningDevice()
+    good, _ = scanned_contract(a, 1, p.card("good"), shop)
+    scanned_contract(a, 2, p.card("good"), shop, tamper=lambda c: c["pawner"].update(full_name="Lê Văn Khác"))
+    scanned_contract(b, 3, p.card("rogue"), shop, tamper=lambda c: c["identity_check"].update(verdict="authentic"))
+    other = scan(p.card("good"), shop, device_id=a.device_id, scan_id="elsewhere", head=a.head)
+    scanned_contract(a, 4, p.card("good"), shop, tamper=lambda c: c["evidence"]["aa"].update(
+        signature=base64.b64encode(other.evidence.aa.signature).decode()))
+    for dev, n in ((a, 5), (b, 6)):  # the whole evidence of a's seq 1 again, on a and on b
+        replay = copy.deepcopy(good)
+        replay["id"] = f"00000000-0000-4000-8000-00000000000{n}"
+        dev.append("transaction", replay)
+    a.append("transaction", pawn_payload(7))
+    for i in range(8, 14):
+        scanned_contract(b if i % 2 else a, i, p.card("unknown_csca" if i == 9 else "good"), shop)
+
+    def verdicts(processes: int):
+        data_dir = tmp_path / f"backend-{processes}"
+        db = Database.open(data_dir)
+        try:
+            import_trust(data_dir, p.trusted.der, name="csca.der")
+            for dev in (a, b):
+                enroll_signing_device_as(db, dev)
+                wire = batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1),
+                                                              checkpoint=dev.checkpoint()), dev.sign)
+                r = ingest(db, wire)
+                assert r.status_code == 200, r.body
+            worker = EvidenceWorker(db, data_dir, chunk=3, processes=processes)
+            try:
+                assert worker.drain() == 13 and worker.drain() == 0
+            finally:
+                worker.close()
+            with db.read() as conn:
+                rows = [tuple(r) for r in conn.execute(text(
+                    "SELECT device_id, seq, shop_verdict, backend_verdict, reasons, alert FROM evidence_verdicts "
+                    "ORDER BY device_id, seq"))]
+                sigs = sorted(tuple(r) for r in conn.execute(text("SELECT sig_sha256, device_id, seq FROM aa_signatures")))
+                alerts = sorted(tuple(r) for r in conn.execute(text(
+                    "SELECT device_id, seq, kind, count FROM alerts WHERE kind LIKE 'evidence%' OR kind = 'aa_replay'")))
+            return rows, sigs, alerts
+        finally:
+            db.close()
+
+    here = verdicts(0)
+    assert len(here[0]) == 13
+    by_seq = {(d, s): (bv, alert) for d, s, _, bv, _, alert in here[0]}
+    assert by_seq[(a.device_id, 4)] == ("not_authentic", "aa_replay")  # a's copy of its own seq 1
+    # a's seq 1 and b's copy of it (b's seq 2): the device verified first keeps the signature
+    assert sorted([by_seq[(a.device_id, 1)], by_seq[(b.device_id, 2)]], key=str) == [
+        ("authentic", None), ("not_authentic", "aa_replay")]
+    assert by_seq[(b.device_id, 1)] == ("not_authentic", "evidence_mismatch")
+    assert by_seq[(a.device_id, 5)] == ("unverified", "evidence_missing")
+    assert verdicts(1) == here
+    assert verdicts(2) == here
+
+
+def enroll_signing_device_as(db: Database, dev) -> None:
+    """Enrol an existing :class:`sync.testing.SigningDevice` (its ledger already written) in ``db``."""
+    from sync.backend import enroll
+
+    tok = enroll.add_device_token(db, shop=f"Cầm đồ {dev.device_id[:6]}", license_no="LIC-" + dev.device_id[:6],
+                                  province="01")["token"]
+    proof = base64.b64encode(dev.sign(enroll.enroll_message(tok, dev.device_id))).decode()
+    enroll.enroll_device(db, token=tok, device_id=dev.device_id, public_key=dev.public_key, proof=proof)

@@ -125,3 +125,82 @@ def test_no_evidence_on_an_authentic_contract_is_missing_evidence():
     assert (j.verdict, j.alert) == ("unverified", "evidence_missing")
     payload["identity_check"]["verdict"] = "unverified"
     assert _judge(payload, dev, 1, TrustStore()).alert is None
+
+
+# --- the worker's certificate cache cannot be abused ---------------------------------------------------------
+
+def test_the_certificate_cache_serves_only_the_very_same_dsc_bytes(world):
+    """A DSC with the subject, serial, issuer and key identifier of one already cached, but other bytes
+    (another key, signed by a forger), is parsed and checked on its own: not served from the cache."""
+    from cryptography import x509
+
+    from verifier.evidence import CertificateCache
+
+    p, backend = world
+    cache = CertificateCache()
+    good = p.card("good")
+    twin = p.twin(good)
+    g, t = (x509.load_pem_x509_certificate(c.dsc_cert_pem) for c in (good, twin))
+    assert (g.subject, g.serial_number, g.issuer) == (t.subject, t.serial_number, t.issuer) and g != t
+    dev = SigningDevice()
+    payload, _ = scanned_contract(dev, 11, good, p.shop_store())
+    first = judge(payload, device_id=dev.device_id, seq=1, store=backend, at=NOW, chain_hash={}.get, certificate=cache)
+    assert first.verdict == "authentic" and (cache.misses, cache.hits, len(cache)) == (1, 0, 1)
+    again = judge(payload, device_id=dev.device_id, seq=1, store=backend, at=NOW, chain_hash={}.get, certificate=cache)
+    assert again == first and cache.hits == 1  # the same DSC: from the cache, the same verdict
+    forged, _ = scanned_contract(dev, 12, twin, p.shop_store())
+    forged = copy.deepcopy(forged)
+    forged["identity_check"]["verdict"] = "authentic"
+    j = judge(forged, device_id=dev.device_id, seq=2, store=backend, at=NOW, chain_hash=dev.prev_of, certificate=cache)
+    statuses = {r["check"]: r["status"] for r in j.reasons}
+    assert (j.verdict, j.alert, statuses["dsc_chain"]) == ("not_authentic", "evidence_mismatch", "failed")
+    assert (cache.misses, len(cache)) == (2, 2)
+
+
+def test_a_dsc_revoked_after_it_was_cached_is_revoked_at_once(world):
+    """The cache keeps the parsed certificate only: the revocation check runs for every contract against the
+    trust of the moment, so a CRL imported after the DSC was cached revokes its next contract."""
+    from cryptography import x509
+
+    from drivers.emulator import pki
+    from verifier.evidence import CertificateCache
+
+    p, _ = world
+    store = TrustStore()
+    store.add_certificate(p.trusted.der)
+    store.add_crl(pki.make_crl(p.trusted, revoked=[]))
+    cache = CertificateCache()
+    good = p.card("good")
+    dev = SigningDevice()
+    payload, _ = scanned_contract(dev, 13, good, p.shop_store())
+    j = judge(payload, device_id=dev.device_id, seq=1, store=store, at=NOW, chain_hash={}.get, certificate=cache)
+    assert j.verdict == "authentic" and {r["check"]: r["status"] for r in j.reasons}["revocation"] == "passed"
+    serial = x509.load_pem_x509_certificate(good.dsc_cert_pem).serial_number
+    store.add_crl(pki.make_crl(p.trusted, revoked=[serial], this_update=NOW - dt.timedelta(hours=1)))
+    j = judge(payload, device_id=dev.device_id, seq=1, store=store, at=NOW, chain_hash={}.get, certificate=cache)
+    assert cache.hits == 1
+    assert (j.verdict, j.alert) == ("not_authentic", "evidence_mismatch")
+    assert {r["check"]: r["status"] for r in j.reasons}["revocation"] == "failed"
+
+
+def test_the_certificate_cache_is_bounded_in_size_and_time(world):
+    from verifier.evidence import CertificateCache
+
+    p, _ = world
+    clock = [0.0]
+    cache = CertificateCache(size=2, ttl_s=60, clock=lambda: clock[0])
+    ders = [pki_dsc(p) for _ in range(3)]
+    for der in ders:
+        cache(der)
+    assert len(cache) == 2 and cache.misses == 3
+    cache(ders[2])
+    assert cache.hits == 1
+    clock[0] = 61.0
+    cache(ders[2])
+    assert (cache.hits, cache.misses) == (1, 4)  # expired: parsed again
+
+
+def pki_dsc(p) -> bytes:
+    from drivers.emulator import pki
+
+    return pki.make_dsc(p.trusted, country="VN").der
