@@ -119,7 +119,10 @@ class Service:
         for e in entries:
             if e.type == "pawn_contract":
                 self.bus.publish("transaction_created", {"id": e.txn_id, "contract_no": e.contract_no, "demo": e.demo, "seq": e.seq})
-            elif e.kind == "event":
+            elif e.type == "shop_profile":
+                self.bus.publish("shop_profile", {"seq": e.seq})
+            elif e.kind == "event" and e.txn_id is not None and not (e.type or "").startswith("police_"):
+                # police_* entries go out as `police_message` (verifier/api/police.py)
                 self.bus.publish("transaction_event", {"id": e.txn_id, "type": e.type, "seq": e.seq})
         self.wake_relay()
 

@@ -52,7 +52,18 @@ EVENTS: dict[str, tuple[str, dict]] = {
                             {"id": "0f3c2d1e-8b7a-4c6d-9e5f-a1b2c3d4e5f6", "contract_no": "HĐ-2026-000042",
                              "demo": False, "ts": _TS}),
     "transaction_event": ("A contract changed: redeemed, extended, partial_payment, forfeited, liquidated, correction or "
-                          "suspicious.", {"id": "0f3c2d1e-8b7a-4c6d-9e5f-a1b2c3d4e5f6", "type": "redeemed", "ts": _TS}),
+                          "suspicious (an event entry of the ledger that belongs to a contract; `seq`: its place in "
+                          "the chain).", {"id": "0f3c2d1e-8b7a-4c6d-9e5f-a1b2c3d4e5f6", "type": "redeemed", "seq": 57,
+                                          "ts": _TS}),
+    "shop_profile": ("The shop profile printed on contracts was changed (a ledger entry, `seq`); fetch it with "
+                     "`GET /api/v1/shop`.", {"seq": 58, "ts": _TS}),
+    "police_message": ("Something from the police was recorded in the ledger (issue 19 item 2, `GET /api/v1/holds`, "
+                       "`GET /api/v1/notices`): `kind` is `hold`, `hold_release`, `notice`, `trust` (a message of the "
+                       "signed downlink, `version` its number, `applied` false when it could not be applied here) or "
+                       "`notice_ack` (a clerk acknowledged notice `version`); a hold and its release name the "
+                       "contract (`txn_id`, `contract_no`). The reason and the notice's text are not sent: fetch them.",
+                       {"kind": "hold", "version": 3, "seq": 59, "applied": True,
+                        "txn_id": "0f3c2d1e-8b7a-4c6d-9e5f-a1b2c3d4e5f6", "contract_no": "HĐ-2026-000042", "ts": _TS}),
 }
 
 
@@ -78,7 +89,8 @@ def _examples() -> dict:
             for i, (name, (what, example)) in enumerate(EVENTS.items())}
 
 
-@router.get("/events", tags=["scans"], summary="Server-sent events: card inserted/removed, scan progress, new contracts",
+@router.get("/events", tags=["scans"], summary="Server-sent events: card inserted/removed, scan progress, contracts, "
+            "police messages",
             description=_description(),
             responses={200: {"description": "The event stream", "content": {"text/event-stream": {
                 "schema": {"type": "string"}, "examples": _examples()}}}})
