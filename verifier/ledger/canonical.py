@@ -115,10 +115,9 @@ def jcs_numbers(obj: Any) -> Any:
 # costs several times more, for the hex digests in every entry.
 _EXPONENT = re.compile(rb"e[-+][0-9]")
 _SMALL = b"0.0000"
-_POINT_ZERO = b".0"
+_INTEGRAL = re.compile(rb"\.0(?:[,\]}]|\Z)")  # "20.0" and "-0.0": in compact JSON one of ,]} or the end follows
 _DIGITS = b"0123456789"
 _BEFORE_NUMBER = b":,[-"  # a number in JSON follows one of these (or its minus sign does)
-_AFTER_NUMBER = (b",", b"]", b"}", b"")  # and in compact JSON one of these follows it (or nothing)
 _ASTRAL = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # the lead bytes of UTF-8 beyond U+FFFF
 
 
@@ -140,9 +139,7 @@ def jcs_departs(c: bytes) -> bool:
     """Whether orjson's encoding ``c`` may differ from the JCS form (items 1-3 of the module docstring)."""
     if float_form_departs(c):
         return True
-    i = c.find(_POINT_ZERO)
-    while i >= 0:
-        if i and c[i - 1] in _DIGITS and c[i + 2:i + 3] in _AFTER_NUMBER:
+    for m in _INTEGRAL.finditer(c):
+        if m.start() and c[m.start() - 1] in _DIGITS:
             return True
-        i = c.find(_POINT_ZERO, i + 1)
     return any(b in c for b in _ASTRAL)
