@@ -189,6 +189,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                    "The period is not valid: 'from' must come before 'to', at most {max_days} days."),
     "customer_not_found": ("Cửa hàng chưa có hợp đồng hay ghi chú nào về khách hàng này.",
                            "The shop has no contract or note on this customer."),
+    # --- the shop's cash fund (verifier/ledger/cash_fund.py, verifier/api/cash.py) -----------
+    "bad_cash_amount": ("Số tiền phải là số nguyên dương tính bằng đồng (không có phần lẻ), tối đa 100 tỷ đồng.",
+                        "The amount must be a positive whole number of dong (no fraction), at most 100 billion dong."),
+    "bad_cash_kind": ("Loại phiếu quỹ không hợp lệ: chọn nhập quỹ, rút quỹ, thu khác hoặc chi khác.",
+                      "The kind of cash entry is not valid: choose fund in, fund out, other income or other expense."),
+    "cash_reason_required": ("Phải ghi lý do (nội dung) của khoản nhập quỹ, rút quỹ, thu khác hoặc chi khác.",
+                             "A reason is required for a cash fund movement or another income or expense."),
+    "cash_note_required": ("Tiền đếm được lệch với sổ quỹ {difference}: phải ghi giải thích chênh lệch.",
+                           "The cash counted differs from the book by {difference}: explain the difference in the note."),
+    "cash_text_too_long": ("Lý do hoặc ghi chú dài quá {max} ký tự.", "The reason or note is longer than {max} characters."),
+    "cash_above_balance": ("Số tiền rút {amount} lớn hơn tồn quỹ trên sổ {balance}: kiểm tra lại, hoặc nhập quỹ trước.",
+                           "The withdrawal of {amount} is more than the book's balance of {balance}: check it, or put cash in first."),
     # --- printing and the shop profile (verifier/api/receipt.py, verifier/ledger/shop_profile.py) ---
     "receipt_not_found": ("Không có phiếu thu/chi cho mục số {seq} của hợp đồng này (mục đó không có khoản tiền nào).",
                           "There is no receipt for entry {seq} of this contract (it moved no money)."),

@@ -54,6 +54,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.register": frozenset({"manager", "inspector", "admin"}),
     "customers.read": frozenset({"manager", "admin"}),
     "customers.note": frozenset({"manager", "admin"}),
+    # the shop's cash fund (verifier/api/cash.py): managers put cash in and take it out, anyone at the counter counts it
+    "cash.fund": frozenset({"manager", "admin"}),
+    "cash.count": frozenset({"clerk", "manager", "admin"}),
 }
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
