@@ -41,12 +41,13 @@ def test_cash_book_csv_has_a_bom_and_reads_back(api, tokens, shop):
     assert r.content.startswith(b"\xef\xbb\xbf") and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0] == ["Thời gian (giờ Việt Nam)", "Nhân viên", "Số hợp đồng", "Loại", "Thu (₫)", "Chi (₫)", "Tồn quỹ (₫)"]
-    assert rows[1][:5] == ["23:30 01/03/2026", "clerk-1", shop.a["contract_no"], EVENT_VI["pawn_contract"], "100000"]
-    assert rows[1][5:] == ["10000000", "-9900000"]
+    assert rows[0] == ["Thời gian (giờ Việt Nam)", "Nhân viên", "Số hợp đồng", "Loại", "Diễn giải", "Thu (₫)", "Chi (₫)",
+                       "Tồn quỹ (₫)", "Chênh lệch kiểm quỹ (₫)"]
+    assert rows[1][:6] == ["23:30 01/03/2026", "clerk-1", shop.a["contract_no"], EVENT_VI["pawn_contract"], "", "100000"]
+    assert rows[1][6:] == ["10000000", "-9900000", ""]
     assert [row[3] for row in rows[2:5]] == [EVENT_VI[k] for k in ("pawn_contract", "interest_paid", "redeemed")]
     book = api.get("/api/v1/reports/cash-book?from=2026-03-01&to=2026-03-02", tokens["manager"]).json()
-    assert rows[-1][3:] == ["Cộng", str(book["cash_in_vnd"]), str(book["cash_out_vnd"]), str(book["closing_balance_vnd"])]
+    assert rows[-1][3:] == ["Cộng", "", str(book["cash_in_vnd"]), str(book["cash_out_vnd"]), str(book["closing_balance_vnd"]), ""]
     # a clerk sees no cash book
     assert api.get("/api/v1/reports/cash-book", tokens["clerk"]).status_code == 403
     bad = api.get("/api/v1/reports/cash-book?from=2026-03-02&to=2026-03-01", tokens["manager"],

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from verifier.api import cash as cash_api
 from verifier.api import report_export, web
 from verifier.api.auth import need
 from verifier.api.contract import CATEGORY_VI, EVENT_VI, STATUS_VI, vdate, vnd
@@ -33,7 +34,7 @@ from verifier.api.errors import ERROR_RESPONSES, ApiError
 from verifier.api.report_export import Column, Table
 from verifier.api.routes import disposition
 from verifier.errors import InputError
-from verifier.ledger import cash_book, customer_file, due_lists, pawn_register
+from verifier.ledger import cash_book, cash_fund, customer_file, due_lists, pawn_register
 from verifier.ledger.pawn_contract import today_vn
 from verifier.ledger.pawn_search import BadSearch
 from verifier.local_time import local_time
@@ -45,7 +46,10 @@ FORMAT = Query("json", pattern="^(json|csv|xlsx|html)$", description="json, or a
 
 #: Kinds of movement and event the shared labels (verifier.api.contract.EVENT_VI) do not name.
 KIND_VI = {"overdue_now": "Đang quá hạn", "flagged": "Đã báo nghi vấn", "customer_note": "Ghi chú",
-           "police_hold": "Công an yêu cầu tạm giữ tài sản"}
+           "police_hold": "Công an yêu cầu tạm giữ tài sản", "cash_fund": "Nhập / rút quỹ", "cash_count": "Kiểm quỹ"}
+#: A fund movement's kind by (purpose, direction) (verifier/ledger/cash_fund.py).
+FUND_VI = {("owner", "in"): "Nhập quỹ", ("owner", "out"): "Rút quỹ", ("other", "in"): "Thu khác",
+           ("other", "out"): "Chi khác"}
 DUE_VI = {"today": "Hợp đồng đến hạn hôm nay", "week": "Hợp đồng đến hạn trong 7 ngày tới", "overdue": "Hợp đồng quá hạn",
           "unpaid_interest": "Hợp đồng chưa đóng lãi quá 30 ngày"}
 UNIT_VI = {"year_pct": "%/năm", "month_pct": "%/tháng", "vnd_per_million_day": "đ/triệu/ngày"}
@@ -56,6 +60,26 @@ IDENT_VI = {"imei": "IMEI", "serial": "Serial", "frame_no": "Số khung", "engin
 def kind_vi(kind: str | None) -> str:
     return EVENT_VI.get(kind or "") or KIND_VI.get(kind or "") or str(kind or "")
 
+
+def row_kind_vi(row: dict) -> str:
+    """A cash-book row's kind in Vietnamese: a fund movement as nhập quỹ, rút quỹ, thu khác or chi khác."""
+    if row.get("kind") == cash_fund.FUND:
+        return FUND_VI.get((row.get("purpose"), row.get("direction")), KIND_VI["cash_fund"])
+    return kind_vi(row.get("kind"))
+
+
+def row_note_vi(row: dict) -> str:
+    """A cash-book row's explanation (diễn giải): a fund movement's reason; a count's figures and its note."""
+    if row.get("kind") == cash_fund.COUNT:
+        text = (f"Đếm được {vnd(row.get('counted_vnd'))}, sổ quỹ {vnd(row.get('expected_vnd'))}, "
+                f"chênh lệch {signed_vnd(row.get('difference_vnd'))}")
+        return f"{text}: {row['note']}" if row.get("note") else text
+    return str(row.get("note") or "")
+
+
+def signed_vnd(amount) -> str:
+    """``+50.000 ₫`` / ``-50.000 ₫`` / ``0 ₫`` (a count's difference: more or less cash than the book)."""
+    return ("+" if isinstance(amount, int) and amount > 0 else "") + vnd(amount)
 
 def svc(request: Request):
     return request.app.state.svc
@@ -103,11 +127,17 @@ def due_table(kind: str, as_of: date, rows: list[dict]) -> Table:
                  totals, f"den-han-{kind}-{as_of.isoformat()}")
 
 
+def labelled(rows: list[dict]) -> list[dict]:
+    """Cash-book rows with their kind (``kind_vi``) and explanation (``note_vi``) in Vietnamese."""
+    return [{**r, "kind_vi": row_kind_vi(r), "note_vi": row_note_vi(r)} for r in rows]
+
+
 def cash_table(book_: dict) -> Table:
     cols = [Column("ts", "Thời gian", "datetime"), Column("clerk", "Nhân viên"), Column("contract_no", "Số hợp đồng"),
-            Column("kind_vi", "Loại"), Column("cash_in_vnd", "Thu (₫)", "money"), Column("cash_out_vnd", "Chi (₫)", "money"),
-            Column("balance_vnd", "Tồn quỹ (₫)", "money")]
-    rows = [{**r, "kind_vi": kind_vi(r["kind"])} for r in book_["rows"]]
+            Column("kind_vi", "Loại"), Column("note_vi", "Diễn giải"), Column("cash_in_vnd", "Thu (₫)", "money"),
+            Column("cash_out_vnd", "Chi (₫)", "money"), Column("balance_vnd", "Tồn quỹ (₫)", "money"),
+            Column("difference_vnd", "Chênh lệch kiểm quỹ (₫)", "money")]
+    rows = labelled(book_["rows"])
     meta = [("Từ ngày", vdate(book_["from"])), ("Đến ngày", vdate(book_["to"])), ("Tồn đầu kỳ", vnd(book_["opening_balance_vnd"])),
             ("Tổng thu", vnd(book_["cash_in_vnd"])), ("Tổng chi", vnd(book_["cash_out_vnd"])),
             ("Tồn cuối kỳ", vnd(book_["closing_balance_vnd"]))]
@@ -120,7 +150,10 @@ DAY_COLUMNS = [("new_contracts", "Hợp đồng mới", "int"), ("cash_out_vnd",
                ("cash_in_vnd", "Tiền thu vào (₫)", "money"), ("interest_vnd", "Lãi thu được (₫)", "money"),
                ("fees_vnd", "Phí thu được (₫)", "money"), ("principal_in_vnd", "Gốc thu về (₫)", "money"),
                ("sale_vnd", "Tiền bán thanh lý (₫)", "money"), ("surplus_vnd", "Tiền thừa trả khách (₫)", "money"),
-               ("redeemed", "Số hợp đồng chuộc", "int"), ("liquidated", "Số hợp đồng thanh lý", "int")]
+               ("redeemed", "Số hợp đồng chuộc", "int"), ("liquidated", "Số hợp đồng thanh lý", "int"),
+               ("fund_in_vnd", "Nhập quỹ (₫)", "money"), ("fund_out_vnd", "Rút quỹ (₫)", "money"),
+               ("other_in_vnd", "Thu khác (₫)", "money"), ("other_out_vnd", "Chi khác (₫)", "money"),
+               ("cash_counts", "Số lần kiểm quỹ", "int")]
 
 
 def day_table(report: dict) -> Table:
@@ -132,11 +165,14 @@ def day_table(report: dict) -> Table:
         meta.append(("Nhân viên", report["clerk"]))
     stock = report.get("stock")
     if stock:
-        meta += [("Tồn quỹ cuối ngày", vnd(report["closing_balance_vnd"])),
+        meta += [("Tồn quỹ đầu ngày", vnd(report["opening_balance_vnd"])),
+                 ("Tồn quỹ cuối ngày", vnd(report["closing_balance_vnd"])),
                  ("Dư nợ gốc cuối ngày", vnd(stock["open_principal_vnd"])),
                  ("Hợp đồng đang cầm", str(stock["open_contracts"])),
                  ("Tài sản trong kho", f"{stock['items_in_store']} ("
                   + ", ".join(f"{CATEGORY_VI.get(k, k)}: {v}" for k, v in stock["items_by_category"].items()) + ")")]
+    for r in report.get("counts") or []:  # each cash count of the day, with its difference and explanation
+        meta.append((f"Kiểm quỹ {local_time(r['ts'])} ({r['clerk']})", row_note_vi(r)))
     return Table("Báo cáo cuối ngày", cols, rows, meta, totals, f"bao-cao-ngay-{report['date']}")
 
 
@@ -196,7 +232,7 @@ def cash(request: Request, from_: date | None = Query(None, alias="from"), to: d
     start, end = _period(from_, to)
     book_ = cash_book.cash_book(svc(request).book, start, end)
     _log(request, user, "report:cash-book", f"from={start} to={end}; rows={len(book_['rows'])}")
-    data = {**book_, "rows": [{**r, "kind_vi": kind_vi(r["kind"])} for r in book_["rows"]]}
+    data = {**book_, "rows": labelled(book_["rows"])}
     return _answer(format, cash_table(book_), data)
 
 
@@ -295,6 +331,7 @@ def install(app) -> None:
 
     app.state.customer_notes = customer_file.CustomerNotes(app.state.svc.ledger)
     app.include_router(router)
+    cash_api.install(app)  # the shop's cash fund: POST /cash/fund, POST /cash/count, GET /cash/balance
 
     @app.get("/reports", include_in_schema=False)
     def reports_page(request: Request, kind: str = "today", day: date | None = None):
