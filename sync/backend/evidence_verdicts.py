@@ -18,14 +18,18 @@ from sqlalchemy.engine import Connection
 from sync.backend.alerts import raise_alert
 from sync.backend.evidence import PENDING, Judgement, replayed, shop_verdict
 from sync.backend.vault import Vault
+from verifier.evidence import AA_BINDING
 from verifier.ledger.entry import utc_now
+from verifier.verdict import ACTIVE_AUTHENTICATION
 
 
 def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
                 judged: list[tuple[int, dict, Judgement]]) -> list[Judgement]:
     """Store the verdicts on contract entries of one device, ``judged`` being (seq, payload, judgement) in seq
     order, with a few statements for the lot: each AA signature is held against those seen before (an
-    earlier entry of this list included: the first to carry it keeps it, a later one is a replay), each
+    earlier entry of this list included: the first to carry it keeps it, a later one is a replay; only a
+    signature that verified over its own transaction's challenge is kept, so a copy sent to the backend
+    before the genuine contract does not turn the genuine one into a "replay"), each
     verdict is stored once (one already stored is kept, and raises no alert again), then the alerts of
     the verdicts stored, in order. Returns the judgements as stored."""
     if not judged:
@@ -46,8 +50,9 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
         if h:
             seen = first.get(h)
             if seen is None:
-                first[h] = (shop_id, device_id, seq)
-                new_sigs.append({"h": h, "s": shop_id, "d": device_id, "q": seq})
+                if _aa_proven(judgement):  # a copy failing its own binding claims nothing (it is a mismatch)
+                    first[h] = (shop_id, device_id, seq)
+                    new_sigs.append({"h": h, "s": shop_id, "d": device_id, "q": seq})
             elif seen != (shop_id, device_id, seq):
                 judgement = replayed(judgement, payload, device_id=device_id, seq=seq, first=seen)
         out.append(judgement)
@@ -71,6 +76,12 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
         raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=judgement.alert, detail=judgement.detail,
                     seq=seq)
     return out
+
+
+def _aa_proven(judgement: Judgement) -> bool:
+    """The AA signature verified over the challenge bound to this contract (both checks passed)."""
+    status = {r.get("check"): r.get("status") for r in judgement.reasons}
+    return status.get(ACTIVE_AUTHENTICATION) == "passed" and status.get(AA_BINDING) == "passed"
 
 
 def with_verdicts(conn: Connection, entries: list[dict]) -> list[dict]:
