@@ -103,7 +103,8 @@ def install(app) -> None:
         hold = police.blocking_hold(conn, txn_id, payload)
         if hold is not None:
             raise ContractRefused("item_on_hold", f"contract {hold['contract_no']} is on a police hold ({hold['reason']})",
-                                  {k: hold[k] for k in ("reason", "case_no", "until", "hold_id", "contract_no", "issued_by")})
+                                  {k: hold[k] for k in ("reason", "case_no", "until", "hold_id", "contract_no", "issued_by",
+                                                   "issued_at", "received_at")})
 
     svc.book.guards.append(guard)
 

@@ -1,4 +1,5 @@
-// Shared helpers of the chipid pages: API calls with the session's CSRF token, i18n, search and contract actions.
+// Shared helpers of the chipid pages: API calls with the session's CSRF token, i18n, search and a contract's details.
+// A contract's money actions are the counter's money panel (money.js): quoted, confirmed, then recorded.
 "use strict";
 const T = JSON.parse(document.getElementById("i18n").textContent);
 const CSRF = (document.querySelector('meta[name="csrf"]') || {}).content || "";
@@ -105,24 +106,6 @@ async function openContract(id) {
                          v.flagged ? el("span", { class: "badge bad" }, T.flagged) : null, ...markers(v)), dl, events,
     el("p", {}, el("a", { href: `/contracts/${v.id}/print`, target: "_blank", id: "detail-print" }, T.print), " · ",
       el("a", { href: `/api/v1/transactions/${v.id}/contract.pdf`, target: "_blank" }, T.pdf)));
-  if (document.body.dataset.canAct === "1") box.append(lifecycleActions(v));
-}
-
-function lifecycleActions(v) {
-  const msg = el("p", { class: "small", id: "action-result", "aria-live": "polite" });
-  const days = el("input", { type: "number", min: "1", max: "3650", value: "30", id: "extend-days", "aria-label": T.days });
-  const reason = el("input", { id: "action-reason", maxlength: "2000", placeholder: T.reason, "aria-label": T.reason });
-  const act = async (body) => {
-    try { await api("POST", `/api/v1/transactions/${v.id}/events`, body); msg.textContent = "✓"; await openContract(v.id); runSearch(); }
-    catch (e) { msg.textContent = `${T.error}: ${e.message}`; msg.className = "error"; }
-  };
-  const active = v.status === "active";
-  return el("div", { class: "actions" },
-    el("button", { type: "button", id: "act-redeem", onclick: () => act({ type: "redeemed", amount_vnd: v.loan_vnd }) }, T.redeem),
-    days, el("button", { type: "button", id: "act-extend", onclick: () => act({ type: "extended", extend_days: Number(days.value) }) }, T.extend),
-    reason, el("button", { type: "button", id: "act-forfeit", onclick: () => act({ type: "forfeited", reason: reason.value }) }, T.forfeit),
-    el("button", { type: "button", id: "act-suspicious", onclick: () => act({ type: "suspicious", reason: reason.value }) }, T.suspicious),
-    msg);
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -3,7 +3,8 @@
 // the verdict and the face decision allow a contract (the server's rule: verifier/ledger/pawn.py admit), a manager's
 // written override being the one way past a verdict. Scan progress and results arrive over the event stream
 // (GET /api/v1/events): nothing here polls. Issue 18: the items of the contract are items.js's, the rate in its unit
-// and the money actions on a found contract money.js's.
+// and the money actions on a found contract money.js's. Issue 19 item 2: a `police_message` of the stream redraws at
+// once the police notices' banner (notices.js) and the hold of the contract on the money panel (money.js).
 "use strict";
 let currentScan = null;     // the scan id on screen
 let currentResult = null;   // its result (README "chipid read --json")
@@ -368,6 +369,9 @@ function listen() {
     if (!currentScan && $("identity").hidden && !$("read-card").disabled) startScan();
   });
   es.addEventListener("card_removed", () => health());
+  es.addEventListener("police_message", (m) => onPoliceMessage(JSON.parse(m.data)));
+  // some events were lost (the service restarted, or too many): what the police sent is looked at again
+  es.addEventListener("reset", () => onPoliceMessage({ kind: "reset" }));
   // a scan started from the card's QR elsewhere (POST /scans/from-camera): an idle counter follows it by itself
   es.addEventListener("qr", (m) => {
     const d = JSON.parse(m.data);
@@ -375,9 +379,17 @@ function listen() {
   });
 }
 
+// something from the police was recorded (verifier/api/police.py message_event): a notice, or one acknowledged at
+// another counter, redraws the banner; a hold or its release on the contract of the money panel redraws the panel
+function onPoliceMessage(d) {
+  if (["notice", "notice_ack", "reset"].includes(d.kind) && window.chipidNotices) window.chipidNotices.refresh();
+  if (d.kind === "reset" && moneyView) openMoney(moneyView.id);
+  else if (d.kind === "hold" || d.kind === "hold_release") policeHoldChanged(d);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // money actions on a found contract are the money panel's (money.js: quoted, confirmed, recorded with the amounts
-  // confirmed), not common.js's unconfirmed lifecycle buttons (body.dataset.canAct stays unset)
+  // confirmed)
   $("scan-form").addEventListener("submit", startScan);
   if ($("read-qr-camera")) {
     $("read-qr-camera").textContent = say("Read the QR with the camera", "Đọc QR bằng camera");

@@ -4,7 +4,10 @@
 // the view's money block, and its actions (Đóng lãi, Trả bớt gốc, Vay thêm, Gia hạn, Chuộc đồ, Thanh lý). Each action
 // is quoted first (GET .../quote), shown in a confirmation dialog in figures (and in words when the quote has them),
 // then recorded with the amounts the clerk confirmed (`expected`) and one Idempotency-Key per confirmation; a 409
-// amount_changed shows the new quote, a 409 item_on_hold the police's reason in large red; then "In biên nhận".
+// amount_changed shows the new quote; then "In biên nhận". A police hold on the contract (issue 19 item 2: the view's
+// `hold`, or a 409 item_on_hold) shows in large red with its reason, case number and until when, and the buttons of
+// what it forbids (hold.blocks: Chuộc đồ, Thanh lý) are locked and say why; counter.js redraws the panel when a hold
+// or its release arrives on the event stream (policeHoldChanged).
 "use strict";
 
 // --- the rate -----------------------------------------------------------------------------------
@@ -84,6 +87,7 @@ async function openMoney(id) {
   let v;
   try { v = await api("GET", "/api/v1/transactions/" + encodeURIComponent(id)); }
   catch (e) { panel.hidden = false; $("money-result").replaceChildren(errorBox(e, T.error)); return; }
+  const released = moneyView && moneyView.id === v.id && moneyView.hold && !v.hold;  // the police released it just now
   moneyView = v;
   panel.hidden = false;
   panel.dataset.id = v.id;
@@ -108,11 +112,28 @@ async function openMoney(id) {
   box.replaceChildren();
   for (const type of [...MONEY_ACTIONS, ...OTHER_ACTIONS]) {
     if (!allowed.includes(type)) continue;
-    box.append(el("button", { type: "button", id: "money-act-" + type, class: OTHER_ACTIONS.includes(type) ? "secondary" : "",
-                              onclick: () => startAction(type) }, T["act_" + type]));
+    const b = el("button", { type: "button", id: "money-act-" + type, class: OTHER_ACTIONS.includes(type) ? "secondary" : "",
+                             onclick: () => startAction(type) }, T["act_" + type]);
+    if (heldFor(type)) { b.disabled = true; b.title = T.hold_button; b.setAttribute("aria-describedby", "hold-banner"); }
+    box.append(b);
   }
   if (!box.children.length) box.append(el("p", { class: "small" }, T.no_money_action));
-  $("hold-banner").hidden = true;
+  showHold($("hold-banner"), v.hold);
+  if (released) { $("money-result").textContent = T.hold_released; $("money-result").className = "money-result ok"; }
+  const d = $("money-dialog");
+  if (d.open && pending && $("dialog-receipt").hidden) {  // an action waiting for its confirmation: what the hold says now
+    const hold = heldFor(pending.type) ? v.hold : null;
+    if (!hold || $("dialog-hold").dataset.holdId !== hold.hold_id) showHold($("dialog-hold"), hold);  // keeps a 409's sentence
+    $("dialog-confirm").disabled = !!hold;
+  }
+}
+
+// the open contract's active hold forbids `type` (verifier/api/police.py BLOCKS)
+const heldFor = (type) => !!(moneyView && moneyView.hold && (moneyView.hold.blocks || []).includes(type));
+
+// A police hold hits the open contract (counter.js, `police_message` of the event stream): redraw its panel.
+function policeHoldChanged(d) {
+  if (moneyView && d.txn_id === moneyView.id) openMoney(moneyView.id);
 }
 
 function actionParams(type) {
@@ -144,7 +165,10 @@ async function startAction(type) {
   if (MONEY_ACTIONS.includes(type)) {
     result.textContent = T.working;
     try { pending.quote = await fetchQuote(type, params); }
-    catch (e) { result.replaceChildren(errorBox(e, T.error)); result.className = "money-result error"; showHold(e, $("hold-banner")); return; }
+    catch (e) {
+      if (e.code === "item_on_hold") { openMoney(moneyView.id); result.textContent = ""; return; }  // the panel shows it, locked
+      result.replaceChildren(errorBox(e, T.error)); result.className = "money-result error"; return;
+    }
     result.textContent = "";
   }
   openDialog(false);
@@ -183,26 +207,33 @@ function openDialog(changed) {
   $("dialog-title").textContent = T.confirm_title.replace("{action}", T["act_" + pending.type]);
   $("dialog-contract").textContent = `${T.contract} ${moneyView.contract_no} · ${(moneyView.pawner || {}).full_name || ""}`;
   $("dialog-changed").hidden = !changed;
-  $("dialog-hold").hidden = true;
+  showHold($("dialog-hold"), heldFor(pending.type) ? moneyView.hold : null);
   $("dialog-error").hidden = true;
   $("dialog-receipt").hidden = true;
-  $("dialog-confirm").hidden = false; $("dialog-confirm").disabled = false;
+  $("dialog-confirm").hidden = false; $("dialog-confirm").disabled = heldFor(pending.type);
   d.dataset.type = pending.type;
   showQuote(pending.quote);
   if (!d.open) d.showModal();
   $("dialog-confirm").focus();
 }
 
-// a police hold (409 item_on_hold): the reason, large and red, in Vietnamese
-function showHold(e, box) {
-  if (!e || e.code !== "item_on_hold") return false;
-  const d = e.details || {};
-  box.replaceChildren(el("strong", {}, T.on_hold_title), el("br"), e.message,
-                      d.reason ? el("span", { class: "hold-reason" }, " – " + d.reason) : null,
-                      d.case_no ? el("span", { class: "hold-ref" }, ` (${d.case_no})`) : null,
-                      d.until ? el("span", { class: "hold-ref" }, ` – ${T.hold_until} ${vdate(d.until)}`) : null);
+// A police hold in `box`: the contract's `hold` or the details of a 409 item_on_hold (`message`: its sentence). The
+// reason large and red, the case number, until when (a Vietnamese calendar day; none: until released), who ordered it
+// and when it reached the shop (local time, labelled), and what it forbids. hold null: the box is emptied and hidden.
+function showHold(box, hold, message) {
+  if (!hold) { box.replaceChildren(); box.hidden = true; delete box.dataset.holdId; return; }
+  const until = hold.until ? T.hold_until_day.replace("{date}", `${vdate(hold.until)} (${T.time_label})`) : T.hold_until_release;
+  const at = hold.received_at || hold.issued_at;
+  box.replaceChildren(
+    el("strong", { class: "hold-title" }, T.on_hold_title),
+    el("div", { class: "hold-reason", "data-hold": "reason" }, `${T.hold_reason}: ${hold.reason || "—"}`),
+    hold.case_no ? el("div", { class: "hold-ref", "data-hold": "case_no" }, `${T.hold_case}: ${hold.case_no}`) : null,
+    el("div", { class: "hold-ref", "data-hold": "until" }, `${T.hold_until.charAt(0).toUpperCase()}${T.hold_until.slice(1)}: ${until}`),
+    hold.issued_by && at ? el("div", { class: "hold-ref", "data-hold": "issued" },
+                              T.hold_issued.replace("{by}", hold.issued_by).replace("{at}", localTime(at))) : null,
+    el("div", { class: "hold-ref", "data-hold": "blocked" }, message || T.hold_blocked));
+  box.dataset.holdId = hold.hold_id || "";
   box.hidden = false;
-  return true;
 }
 
 async function confirmAction() {
@@ -225,7 +256,12 @@ async function confirmAction() {
       openDialog(true);
       return;
     }
-    if (!showHold(e, $("dialog-hold"))) { $("dialog-error").replaceChildren(errorBox(e, T.error)); $("dialog-error").hidden = false; }
+    if (e.code === "item_on_hold") {  // held since the panel was drawn: say so, lock, and redraw the panel
+      showHold($("dialog-hold"), e.details, e.message);
+      openMoney(moneyView.id);
+      return;
+    }
+    $("dialog-error").replaceChildren(errorBox(e, T.error)); $("dialog-error").hidden = false;
     btn.disabled = false;
     return;
   }
