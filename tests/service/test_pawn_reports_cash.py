@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from tests.service.pawn_reports_ledger import Shop, local, open_book
 from verifier.errors import InputError
 from verifier.ledger.cash_book import cash_book, day_report
+from verifier.ledger.cash_fund import AboveBalance, CashFund
+from verifier.ledger.pawn_records import last_seq_before
 from verifier.local_time import VN_TZ
 
 
@@ -24,7 +26,8 @@ def shop(tmp_path, monkeypatch):
 def day_sums(ledger, day: date, clerk: str | None = None) -> dict:
     """The day's movements summed straight from the chain's entries (not through the report's code)."""
     sums = {"cash_in_vnd": 0, "cash_out_vnd": 0, "interest_vnd": 0, "fees_vnd": 0, "sale_vnd": 0, "surplus_vnd": 0,
-            "new_contracts": 0, "redeemed": 0}
+            "new_contracts": 0, "redeemed": 0, "fund_in_vnd": 0, "fund_out_vnd": 0, "other_in_vnd": 0, "other_out_vnd": 0,
+            "cash_counts": 0}
     for e in ledger.entries(0, 100_000):
         when = datetime.fromisoformat(e.ts.replace("Z", "+00:00")).astimezone(VN_TZ).date()
         p = e.payload
@@ -40,7 +43,22 @@ def day_sums(ledger, day: date, clerk: str | None = None) -> dict:
             for k in ("cash_in_vnd", "cash_out_vnd", "interest_vnd", "fees_vnd", "sale_vnd", "surplus_vnd"):
                 sums[k] += p["money"].get(k, 0)
             sums["redeemed"] += p["type"] == "redeemed"
+        if p.get("type") == "cash_fund":
+            sums[("fund" if p["purpose"] == "owner" else "other") + "_" + p["direction"] + "_vnd"] += p["amount_vnd"]
+        sums["cash_counts"] += p.get("type") == "cash_count"
     return sums
+
+
+def chain_balance_before(ledger, seq: int) -> int:
+    """The book's balance just before entry ``seq``, straight from the chain's payloads."""
+    total = 0
+    for e in ledger.entries(0, seq - 1):
+        p = e.payload
+        if e.kind == "transaction":
+            total += p["fees_vnd"] - p["loan_vnd"]
+        elif "money" in p:
+            total += p["money"].get("cash_in_vnd", 0) - p["money"].get("cash_out_vnd", 0)
+    return total
 
 
 def test_cash_book_rows_balance_and_local_day_boundary(shop):
@@ -90,13 +108,13 @@ def test_day_report_stock_at_end_of_day(shop):
 
 
 EVENTS = st.lists(st.tuples(st.sampled_from(["interest_paid", "partial_payment", "principal_added", "extended",
-                                             "redeemed", "liquidated"]),
+                                             "redeemed", "liquidated", "fund_in", "fund_out", "other_out", "count"]),
                             st.integers(0, 2), st.integers(0, 47 * 60 - 1), st.sampled_from(["hoa", "lan", "minh"]),
                             st.integers(1, 5)),
                   min_size=1, max_size=12)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=EVENTS, fees=st.lists(st.integers(0, 200) , min_size=3, max_size=3))
 def test_day_report_totals_are_the_sums_of_the_days_entries(tmp_path_factory, monkeypatch, events, fees):
     ledger, book = open_book(tmp_path_factory.mktemp("data"))
@@ -107,11 +125,31 @@ def test_day_report_totals_are_the_sums_of_the_days_entries(tmp_path_factory, mo
                                    clerk=("hoa", "lan", "minh")[i])
                      for i, (p, f) in enumerate(zip(("an", "binh", "cuong"), fees))]
         status = {c["id"]: "active" for c in contracts}
+        fund = CashFund(ledger, book.keys)
         minute = 10
         for kind, which, _, clerk, n in events:
             c = contracts[which]
             minute += 7 + n * 60  # events move forward over two local days and across midnight
             at = start + timedelta(minutes=minute)
+            if kind in ("fund_in", "fund_out", "other_out", "count"):
+                shop._at(at)
+                before = fund.balance()
+                if kind == "count":  # n - 3: short, even or over
+                    counted = max(before + (n - 3) * 10_000, 0)
+                    out = fund.count({"counted_vnd": counted, "note": "" if counted == before else "lệch quỹ"},
+                                     user=clerk, role="clerk")
+                    assert out["expected_vnd"] == before == chain_balance_before(ledger, out["seq"])
+                    assert out["difference_vnd"] == counted - before
+                    continue
+                amount = n * (5_000_000 if kind == "fund_in" else 700_000)
+                form = {"direction": "in" if kind == "fund_in" else "out", "amount_vnd": amount, "reason": "quỹ",
+                        "purpose": "other" if kind == "other_out" else "owner"}
+                if form["direction"] == "out" and amount > before:
+                    with pytest.raises(AboveBalance):
+                        fund.fund(form, user=clerk, role="manager")
+                    continue
+                fund.fund(form, user=clerk, role="manager")
+                continue
             if status[c["id"]] != "active" and kind != "liquidated" or (kind == "liquidated" and status[c["id"]] == "liquidated"):
                 continue
             if kind == "liquidated":
@@ -134,6 +172,8 @@ def test_day_report_totals_are_the_sums_of_the_days_entries(tmp_path_factory, mo
                 assert {k: totals[k] for k in expected} == day_sums(ledger, day, clerk)
             assert sum(t["cash_in_vnd"] for t in report["by_clerk"].values()) == report["shop"]["cash_in_vnd"]
             assert report["closing_balance_vnd"] - report["opening_balance_vnd"] == expected["cash_in_vnd"] - expected["cash_out_vnd"]
+            assert report["closing_balance_vnd"] == chain_balance_before(ledger, last_seq_before(book, day + timedelta(days=1)) + 1)
+            assert [r["seq"] for r in report["counts"]] == [r["seq"] for r in report["rows"] if r["kind"] == "cash_count"]
             own = day_report(book, day, "lan")
             assert own["shop"] is None and own["totals"]["cash_out_vnd"] == day_sums(ledger, day, "lan")["cash_out_vnd"]
     finally:
