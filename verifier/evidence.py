@@ -57,6 +57,9 @@ EVIDENCE_COMPLETE = "evidence_complete"
 HOLDER_MATCH = "holder_match"
 AA_BINDING = "aa_binding"
 
+#: The checks that prove the chip signed this transaction's challenge (both passed: the AA signature is its own).
+AA_CHECKS = (V.ACTIVE_AUTHENTICATION, AA_BINDING)
+
 #: A failure of one of these means the evidence does not prove what the contract says.
 DECISIVE = V.DECISIVE | {EVIDENCE_COMPLETE, HOLDER_MATCH, AA_BINDING}
 

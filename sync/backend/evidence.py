@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # the backend's trust (the shipped trust and its data directory's trust/) is the verifier core's
-from verifier.evidence import CertificateCache, import_trust, open_trust, trust_version, verify_evidence  # noqa: F401
+from verifier.evidence import (AA_CHECKS, CertificateCache, import_trust, open_trust, trust_version,  # noqa: F401
+                               verify_evidence)
 from verifier.results import ContractEvidence
 
 #: The alert kinds of chip evidence (police_common.md).

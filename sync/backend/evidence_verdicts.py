@@ -16,11 +16,9 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from sync.backend.alerts import raise_alert
-from sync.backend.evidence import PENDING, Judgement, replayed, shop_verdict
+from sync.backend.evidence import AA_CHECKS, PENDING, Judgement, replayed, shop_verdict
 from sync.backend.vault import Vault
-from verifier.evidence import AA_BINDING
 from verifier.ledger.entry import utc_now
-from verifier.verdict import ACTIVE_AUTHENTICATION
 
 
 def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
@@ -81,7 +79,7 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
 def _aa_proven(judgement: Judgement) -> bool:
     """The AA signature verified over the challenge bound to this contract (both checks passed)."""
     status = {r.get("check"): r.get("status") for r in judgement.reasons}
-    return status.get(ACTIVE_AUTHENTICATION) == "passed" and status.get(AA_BINDING) == "passed"
+    return all(status.get(name) == "passed" for name in AA_CHECKS)
 
 
 def with_verdicts(conn: Connection, entries: list[dict]) -> list[dict]:
