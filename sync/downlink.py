@@ -42,11 +42,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import InputError, TamperError
+from verifier.ledger.canonical import jcs
 
 FORMAT = "chipid-downlink/1"
 CONTEXT = b"chipid-downlink/1\n"
@@ -63,8 +63,8 @@ _ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 def canonical(obj: Any) -> bytes:
-    """RFC 8785 canonical JSON of ``obj`` (what is signed)."""
-    return rfc8785.dumps(obj)
+    """RFC 8785 canonical JSON of ``obj`` (what is signed): the ledger's encoder (:func:`verifier.ledger.canonical.jcs`)."""
+    return jcs(obj)
 
 
 def _text(body: dict, key: str, *, required: bool, limit: int = MAX_TEXT) -> None:
