@@ -47,6 +47,9 @@ FORMAT = Query("json", pattern="^(json|csv|xlsx|html)$", description="json, or a
 #: Kinds of movement and event the shared labels (verifier.api.contract.EVENT_VI) do not name.
 KIND_VI = {"overdue_now": "Đang quá hạn", "flagged": "Đã báo nghi vấn", "customer_note": "Ghi chú",
            "police_hold": "Công an yêu cầu tạm giữ tài sản", "cash_fund": "Nhập / rút quỹ", "cash_count": "Kiểm quỹ"}
+#: The day's fund totals (verifier/ledger/cash_book.py TOTALS) as the page shows them.
+FUND_TOTALS_VI = (("fund_in_vnd", "Nhập quỹ"), ("fund_out_vnd", "Rút quỹ"), ("other_in_vnd", "Thu khác"),
+                  ("other_out_vnd", "Chi khác"))
 #: A fund movement's kind by (purpose, direction) (verifier/ledger/cash_fund.py).
 FUND_VI = {("owner", "in"): "Nhập quỹ", ("owner", "out"): "Rút quỹ", ("other", "in"): "Thu khác",
            ("other", "out"): "Chi khác"}
@@ -356,7 +359,9 @@ def install(app) -> None:
                           rows=rows, report=report, totals=totals, day_columns=DAY_COLUMNS, vnd=vnd, vdate=vdate,
                           category_vi=CATEGORY_VI, week_ago=(on - timedelta(days=6)).isoformat(),
                           can_cash=user.can("reports.cash"), can_register=user.can("reports.register"),
-                          can_customers=user.can("customers.read"))
+                          can_customers=user.can("customers.read"), can_fund=user.can("cash.fund"),
+                          can_count=user.can("cash.count"), balance=request.app.state.cash_fund.position(),
+                          fund_labels=FUND_TOTALS_VI, local_time=local_time, signed_vnd=signed_vnd)
 
     @app.get("/customers/{subject}", include_in_schema=False)
     def customer_page(request: Request, subject: str):
