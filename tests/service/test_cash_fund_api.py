@@ -69,12 +69,14 @@ def test_bad_input_gets_a_clear_vietnamese_error_and_records_nothing(api, tokens
     assert "Phải ghi lý do" in r.json()["error"]["message"]
     r = fund(api, tokens["manager"], direction="out", amount_vnd=100_000, reason="Rút quỹ")
     assert r.status_code == 409 and r.json()["error"]["code"] == "cash_above_balance"
-    assert "100.000 ₫" in r.json()["error"]["message"] and "0 ₫" in r.json()["error"]["message"]
+    assert "lớn hơn tồn quỹ trên sổ" in r.json()["error"]["message"]
+    assert (r.json()["error"]["details"]["amount_vnd"], r.json()["error"]["details"]["balance_vnd"]) == (100_000, 0)
     r = fund(api, tokens["manager"], direction="up", amount_vnd=100_000, reason="x")
     assert r.status_code == 422
     r = count(api, tokens["clerk"], counted_vnd=5_000)
     assert r.status_code == 422 and r.json()["error"]["code"] == "cash_note_required"
-    assert "+5.000 ₫" not in r.json()["error"]["message"] and "5.000 ₫" in r.json()["error"]["message"]
+    assert "phải ghi giải thích chênh lệch" in r.json()["error"]["message"]
+    assert r.json()["error"]["details"]["difference_vnd"] == 5_000
     assert svc.ledger.head()[0] == head
 
 

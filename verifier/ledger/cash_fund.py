@@ -144,7 +144,7 @@ def check_text(value: Any, field: str, *, required: bool, difference: int = 0) -
     if required and not text:
         if field == "note":
             raise refused("cash_note_required", f"note: the count differs from the book by {difference} dong: "
-                          "explain the difference", field=field, difference=vnd_text(difference))
+                          "explain the difference", field=field, difference_vnd=difference)
         raise refused("cash_reason_required", f"{field}: a reason is required", field=field)
     return text
 
@@ -155,29 +155,16 @@ def check_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def vnd_text(amount: int) -> str:
-    """``-50.000 ₫`` (the catalogue's sentences show amounts as a clerk reads them)."""
-    return f"{int(amount):,}".replace(",", ".") + " ₫"
+def amount_changed(shown: int, balance_vnd: int) -> InputError:
+    """The book's balance is not the one the caller showed (HTTP 409): nothing recorded."""
+    return refused("amount_changed", f"expected_vnd: the book's balance is now {balance_vnd} dong, not {shown}: count again",
+                   expected_vnd=balance_vnd, shown_vnd=shown)
 
 
-class AmountChanged(InputError):
-    """The book's balance is not the one the caller showed (catalogue code ``amount_changed``): nothing recorded."""
-
-    code = "amount_changed"
-
-    def __init__(self, shown: int, balance_vnd: int) -> None:
-        super().__init__(f"expected_vnd: the book's balance is now {balance_vnd} dong, not {shown}: count again")
-        self.details = {"expected_vnd": balance_vnd, "shown_vnd": shown}
-
-
-class AboveBalance(InputError):
-    """A withdrawal above the book's balance (catalogue code ``cash_above_balance``): nothing recorded."""
-
-    code = "cash_above_balance"
-
-    def __init__(self, amount: int, balance_vnd: int) -> None:
-        super().__init__(f"amount_vnd: {amount} dong is more than the book's balance of {balance_vnd} dong")
-        self.details = {"amount": vnd_text(amount), "balance": vnd_text(balance_vnd), "balance_vnd": balance_vnd}
+def above_balance(amount: int, balance_vnd: int) -> InputError:
+    """A withdrawal above the book's balance (HTTP 409): nothing recorded."""
+    return refused("cash_above_balance", f"amount_vnd: {amount} dong is more than the book's balance of {balance_vnd} dong",
+                   amount_vnd=amount, balance_vnd=balance_vnd)
 
 
 # --- recording -----------------------------------------------------------------------------
@@ -226,7 +213,7 @@ class CashFund:
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             now = balance(conn)
             if direction == "out" and amount > now:
-                raise AboveBalance(amount, now)
+                raise above_balance(amount, now)
             return p
 
         def answer(conn: sqlite3.Connection, e: Entry) -> dict:
@@ -252,7 +239,7 @@ class CashFund:
         def prepare(conn: sqlite3.Connection, p: dict) -> dict:
             expected = balance(conn)
             if shown is not None and shown != expected:
-                raise AmountChanged(shown, expected)
+                raise amount_changed(shown, expected)
             difference = counted - expected
             check_text(note, "note", required=difference != 0, difference=difference)
             return {**p, "expected_vnd": expected, "difference_vnd": difference}
