@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from verifier.api.auth import need
 from verifier.api.errors import ERROR_RESPONSES, ApiError
-from verifier.api.routes import IDEMPOTENCY_KEY
+from verifier.api.routes import IDEMPOTENCY_KEY, idempotent
 from verifier.errors import InputError
 from verifier.ledger import cash_fund
 from verifier.ledger.idempotency import IdempotencyConflict
@@ -58,23 +58,9 @@ def fund_book(request: Request) -> cash_fund.CashFund:
     return request.app.state.cash_fund
 
 
-def _idempotent(request: Request, user: User, key: str | None, body: dict):
-    """(the :class:`~verifier.ledger.idempotency.Request` under ``key``, the stored answer or None)."""
-    if key is None:
-        return None, None
-    keys = fund_book(request).keys
-    try:
-        req = keys.request(user.name, key, request.url.path, body)
-        return req, keys.answered(req)
-    except IdempotencyConflict as e:
-        raise ApiError(409, "idempotency_key_reused", str(e)) from e
-    except InputError as e:
-        raise ApiError(400, "bad_idempotency_key", str(e)) from e
-
-
 def _record(request: Request, user: User, key: str | None, body: BaseModel, action: str):
     data = body.model_dump(mode="json")
-    req, answered = _idempotent(request, user, key, data)
+    req, answered = idempotent(request, user, key, data, fund_book(request).keys)
     if answered is not None:
         return JSONResponse(answered.body, status_code=answered.status)
     record = getattr(fund_book(request), action)

@@ -29,7 +29,7 @@ from verifier.api.models import (
 )
 from verifier.errors import InputError, LoginLockedError, NotFoundError, ReaderBusyError
 from verifier.ledger.admission import ContractRefused
-from verifier.ledger.idempotency import KEEP_HOURS, IdempotencyConflict
+from verifier.ledger.idempotency import KEEP_HOURS, IdempotencyConflict, IdempotencyKeys
 from verifier.ledger.pawn_search import BadSearch
 from verifier.results import is_demo
 from verifier.users import User
@@ -180,14 +180,15 @@ def _refused(status: int, e: ContractRefused | BadSearch | IdempotencyConflict, 
     return ApiError(status, code or getattr(e, "code", "conflict"), str(e), details)
 
 
-def _idempotent(request: Request, user: User, key: str | None, body: dict):
-    """(the :class:`~verifier.ledger.idempotency.Request` under ``key``, the stored answer or None)."""
+def idempotent(request: Request, user: User, key: str | None, body: dict, keys: IdempotencyKeys | None = None):
+    """(the :class:`~verifier.ledger.idempotency.Request` under the client's Idempotency-Key ``key``, the stored
+    answer or None); ``keys``: the pawn book's unless given. 409 ``idempotency_key_reused``, 400 ``bad_idempotency_key``."""
     if key is None:
         return None, None
-    book = svc(request).book
+    keys = keys or svc(request).book.keys
     try:
-        req = book.keys.request(user.name, key, request.url.path, body)
-        return req, book.keys.answered(req)
+        req = keys.request(user.name, key, request.url.path, body)
+        return req, keys.answered(req)
     except IdempotencyConflict as e:
         raise _refused(409, e, "idempotency_key_reused") from e
     except InputError as e:
@@ -199,7 +200,7 @@ def _idempotent(request: Request, user: User, key: str | None, body: dict):
 def create_transaction(request: Request, body: TransactionCreate, user: User = Depends(need("txn.create")),
                        idempotency_key: str | None = IDEMPOTENCY_KEY):
     s = svc(request)
-    idem, answered = _idempotent(request, user, idempotency_key, body.model_dump(mode="json"))
+    idem, answered = idempotent(request, user, idempotency_key, body.model_dump(mode="json"))
     if answered is not None:  # before the scan: it may be forgotten (restart, privacy.scan_ttl_minutes)
         return JSONResponse(answered.body, status_code=answered.status)
     scan = _scan(request, body.scan_id)
@@ -282,7 +283,7 @@ def add_event(request: Request, txn_id: str, body: EventCreate, user: User = Dep
     and needs a written ``reason`` (400 without)."""
     s = svc(request)
     data = body.model_dump(exclude_none=True)
-    idem, answered = _idempotent(request, user, idempotency_key, data)
+    idem, answered = idempotent(request, user, idempotency_key, data)
     if answered is not None:
         return JSONResponse(answered.body, status_code=answered.status)
     try:
