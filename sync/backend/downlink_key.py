@@ -15,8 +15,6 @@ Back the key up: shops enrolled with it accept nothing signed by another (they m
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.backend.vault import b64_key
 from verifier.errors import ConfigError
 from verifier.ledger.entry import public_key_b64
 from verifier.private_file import write_private_file
@@ -40,12 +39,7 @@ def load(key_dir: str | Path | None, *, create: bool = True) -> Ed25519PrivateKe
     when missing); None when neither is possible."""
     env = os.environ.get(SIGNING_KEY_ENV) or ""
     if env:
-        try:
-            seed = base64.b64decode(env.strip(), validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise ConfigError(f"{SIGNING_KEY_ENV}: expected base64 of a 32-byte Ed25519 key, found text that is not base64") from e
-        if len(seed) != 32:
-            raise ConfigError(f"{SIGNING_KEY_ENV}: expected base64 of a 32-byte Ed25519 key, found {len(seed)} bytes")
+        seed = b64_key(env, f"{SIGNING_KEY_ENV} (an Ed25519 key)")
         return Ed25519PrivateKey.from_private_bytes(seed)
     if key_dir is None:
         return None

@@ -89,7 +89,8 @@ def _hkdf(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
-def _b64key(value: str, where: str) -> bytes:
+def b64_key(value: str, where: str) -> bytes:
+    """The 32 bytes of a key given as base64 text (an environment variable, a key file), or :class:`ConfigError` naming ``where``."""
     try:
         key = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError) as e:
@@ -127,7 +128,7 @@ class Vault:
             if not (d and i):
                 missing = index_key_env if d else data_key_env
                 raise ConfigError(f"backend keys: expected both {data_key_env} and {index_key_env} set, found {missing} unset")
-            return cls(_b64key(d, data_key_env), _b64key(i, index_key_env))
+            return cls(b64_key(d, data_key_env), b64_key(i, index_key_env))
         if data_dir is None:
             raise ConfigError(f"backend keys: expected {data_key_env} and {index_key_env} in the environment "
                               f"(or a data directory holding {KEY_FILE}), found neither")
@@ -143,7 +144,7 @@ class Vault:
             content = path.read_text()
         except OSError as e:
             raise ConfigError(f"backend keys: cannot read {path}: {e.strerror}") from e
-        return cls.from_master(_b64key(content, str(path)))
+        return cls.from_master(b64_key(content, str(path)))
 
     # -- encryption of bodies ---------------------------------------------------------------
     @staticmethod
