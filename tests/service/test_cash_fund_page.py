@@ -6,14 +6,12 @@ explanation. A screenshot is kept at /tmp/shots/reports-fund.png."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from sync.testing import ThreadServer
 from tests.service.pawn_reports_ledger import Shop, local
 from verifier.local_time import VN_TZ
 
@@ -26,14 +24,8 @@ PASSWORD = "quan-ly-cua-hang-2026"
 SHOT = Path("/tmp/shots/reports-fund.png")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_fund_deposit_makes_the_end_of_day_balance_right(tmp_path, monkeypatch):
-    import uvicorn
     from argon2 import PasswordHasher
     from playwright.sync_api import expect, sync_playwright
 
@@ -53,16 +45,9 @@ def test_fund_deposit_makes_the_end_of_day_balance_right(tmp_path, monkeypatch):
     shop.contract(local(f"{today} 00:10"), "binh", ("bike",), loan=20_000_000, clerk="lan")
     shop.event(a, "partial_payment", local(f"{today} 00:20"), amount_vnd=2_000_000, clerk="hoa")
     monkeypatch.undo()  # the real clock again for the entries the page records
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = ThreadServer(app).start()  # uvicorn in a thread on a free loopback port
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
+        base = server.url
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="vi-VN")
@@ -122,6 +107,5 @@ def test_fund_deposit_makes_the_end_of_day_balance_right(tmp_path, monkeypatch):
         entries = svc.ledger.entries(0, 100)
         assert [e.payload["type"] for e in entries[-2:]] == ["cash_fund", "cash_count"]
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
         svc.close()

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from sync.testing import ThreadServer
 from tests.service.conftest import face_decision, scan_result, txn_body
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,11 +19,6 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "quay-cam-do-2026"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _fill(disk: Path) -> None:
@@ -41,7 +34,6 @@ def _fill(disk: Path) -> None:
 
 def test_counter_shows_a_red_banner_when_the_ledger_failed(small_disk, tmp_path):
     import httpx
-    import uvicorn
     from argon2 import PasswordHasher
     from playwright.sync_api import sync_playwright
 
@@ -56,16 +48,9 @@ def test_counter_shows_a_red_banner_when_the_ledger_failed(small_disk, tmp_path)
     one_time = svc.users.add("hoa", "clerk")["password"]
     svc.users.change_password("hoa", one_time, PASSWORD)
     token = svc.users.issue_token("hoa")
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = ThreadServer(app).start()  # uvicorn in a thread on a free loopback port
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
+        base = server.url
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN", bypass_csp=True)
@@ -93,6 +78,5 @@ def test_counter_shows_a_red_banner_when_the_ledger_failed(small_disk, tmp_path)
             assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768  # above the fold
             browser.close()
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
         svc.close()

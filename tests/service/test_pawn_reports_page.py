@@ -4,14 +4,12 @@ a manager sees today's totals in Vietnamese, in the viewport; a screenshot is ke
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from sync.testing import ThreadServer
 from tests.service.pawn_reports_ledger import Shop, local
 from verifier.local_time import VN_TZ
 
@@ -24,14 +22,8 @@ PASSWORD = "quan-ly-cua-hang-2026"
 SHOT = Path("/tmp/shots/reports.png")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_reports_page_shows_todays_totals(tmp_path, monkeypatch):
-    import uvicorn
     from argon2 import PasswordHasher
     from playwright.sync_api import sync_playwright
 
@@ -51,16 +43,9 @@ def test_reports_page_shows_todays_totals(tmp_path, monkeypatch):
     shop.contract(local(f"{today} 00:10"), "binh", ("bike",), loan=20_000_000, clerk="lan")
     shop.event(a, "partial_payment", local(f"{today} 00:20"), amount_vnd=2_000_000, clerk="hoa")
     monkeypatch.undo()  # the real clock again for the page's own access-log writes
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = ThreadServer(app).start()  # uvicorn in a thread on a free loopback port
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
+        base = server.url
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN")
@@ -105,6 +90,5 @@ def test_reports_page_shows_todays_totals(tmp_path, monkeypatch):
             assert errors == []
             browser.close()
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
         svc.close()
