@@ -83,12 +83,12 @@ def _aa_proven(judgement: Judgement) -> bool:
 
 
 def with_verdicts(conn: Connection, entries: list[dict]) -> list[dict]:
-    """``entries`` (inspector API rows: ``shop.shop_id``, ``device_id``, ``seq``, ``kind``, ``payload``),
-    each contract given ``shop_verdict`` and ``backend_verdict``; returned for chaining."""
+    """``entries`` (inspector API rows: ``shop_id`` or ``shop.shop_id``, ``device_id``, ``seq``, ``kind``,
+    ``payload``), each contract given ``shop_verdict`` and ``backend_verdict``; returned for chaining."""
     wanted: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for e in entries:
         if e.get("kind") == "transaction":
-            wanted[(e["shop"]["shop_id"], e["device_id"])].append(e)
+            wanted[(e.get("shop_id") or e["shop"]["shop_id"], e["device_id"])].append(e)
     q = text("SELECT seq, backend_verdict, reasons FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d "
              "AND seq IN :seqs").bindparams(bindparam("seqs", expanding=True))
     for (shop_id, device_id), rows in wanted.items():

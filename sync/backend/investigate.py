@@ -25,15 +25,17 @@ from sqlalchemy.engine import Connection
 
 from sync.backend import provinces
 from sync.backend.db import Database
+from sync.backend.evidence_verdicts import with_verdicts
 from sync.backend.index import contract_ref, index_entry, norm_code
 from sync.backend.schema import has_keys
 from sync.backend.vault import Vault
 from verifier.errors import InputError
 from verifier.ledger.entry import utc_now
+from verifier.ledger.interest import MONEY_EVENTS
 from verifier.local_time import parse_utc
 
 MAX_ROWS = 500
-PAYMENT_EVENTS = ("partial_payment", "redeemed", "extended")
+PAYMENT_EVENTS = MONEY_EVENTS  # the events that move money (verifier/ledger/interest.py): đóng lãi, trả gốc, chuộc...
 ENTRY_SQL = ("SELECT e.shop_id, e.device_id, e.seq, e.ts, e.kind, e.hash, e.demo, e.contract_no, e.event_type, e.body "
               "FROM entries e")
 
@@ -49,7 +51,7 @@ def entry_row(vault: Vault, r) -> dict:
 def load_entry(conn: Connection, vault: Vault, shop_id: str, device_id: str, seq: int) -> dict | None:
     r = conn.execute(text(ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq = :q"),
                      {"s": shop_id, "d": device_id, "q": seq}).mappings().first()
-    return entry_row(vault, r) if r else None
+    return with_verdicts(conn, [entry_row(vault, r)])[0] if r else None
 
 
 def keyed_entries(conn: Connection, db_or_dialect: Any, vault: Vault, keys: Iterable[tuple[str, str]], *,
@@ -69,7 +71,8 @@ def keyed_entries(conn: Connection, db_or_dialect: Any, vault: Vault, keys: Iter
             params[name] = val
     params["limit"] = limit
     sql = ENTRY_SQL + " WHERE " + " AND ".join(where) + " ORDER BY e.ts, e.seq LIMIT :limit"
-    return [entry_row(vault, r) for r in conn.execute(text(sql), params).mappings()]
+    # every contract the inspector API returns carries both verdicts (sync/backend/evidence_verdicts.py)
+    return with_verdicts(conn, [entry_row(vault, r) for r in conn.execute(text(sql), params).mappings()])
 
 
 def transaction_of(conn: Connection, vault: Vault, shop_id: str, txn_id: Any) -> dict | None:

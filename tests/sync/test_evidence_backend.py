@@ -100,6 +100,11 @@ def test_evidence_verdicts_and_alerts_end_to_end(served):
     assert "full_name" in detail[2] and "Lê Văn Khác" not in detail[2]
     assert "bản ghi số 1" in detail[5]
     assert "không phải dấu hiệu giả mạo" in detail[7]
+    # the inspector's contract view (investigation API) carries both verdicts too
+    shop_id, txn_id = rows[2]["shop"]["shop_id"], rows[2]["payload"]["id"]
+    view = httpx.get(f"{base}/api/v1/shops/{shop_id}/contracts/{txn_id}", headers=headers).json()
+    assert view["contract"]["shop_verdict"]["verdict"] == "authentic"
+    assert view["contract"]["backend_verdict"]["verdict"] == "not_authentic" and view["contract"]["backend_verdict"]["reasons"]
 
 
 def test_verdicts_are_the_same_whatever_the_number_of_verification_processes(tmp_path):
