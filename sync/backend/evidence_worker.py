@@ -200,15 +200,20 @@ class EvidenceWorker:
                 "WHERE d.head_seq > COALESCE(p.seq, 0) ORDER BY d.shop_id, d.device_id")).all()
         n = 0
         pending: deque[_Step] = deque()
-        for shop_id, device_id, head, done in todo:
-            step = self._read(shop_id, device_id, int(head), int(done))
-            self._submit(step)
-            pending.append(step)
-            while len(pending) > 1:  # the next device is read while this one is judged
+        try:
+            for shop_id, device_id, head, done in todo:
+                step = self._read(shop_id, device_id, int(head), int(done))
+                self._submit(step)
+                pending.append(step)
+                while len(pending) > 1:  # the next device is read while this one is judged
+                    n += self._write(pending.popleft())
+            while pending:
                 n += self._write(pending.popleft())
-        while pending:
-            n += self._write(pending.popleft())
-        self.verified += n
+        except BrokenProcessPool:  # a verification process died (killed): new ones next pass, the rest redone
+            self._close_pool()
+            raise
+        finally:
+            self.verified += n
         return n
 
     def _behind(self) -> bool:
@@ -266,11 +271,7 @@ class EvidenceWorker:
     def _write(self, step: _Step) -> int:
         """The step's verdicts (judged again here when a challenge named a head not prefetched), in seq order,
         with the device's progress, in one transaction."""
-        try:
-            judged = step.done or [j for f in step.futures for j in f.result()]
-        except BrokenProcessPool:
-            self._close_pool()
-            raise
+        judged = step.done or [j for f in step.futures for j in f.result()]
         if any(j is None for j in judged):
             with self.db.read() as conn:
                 q = text("SELECT hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq = :q")

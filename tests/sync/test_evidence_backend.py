@@ -194,3 +194,50 @@ def enroll_signing_device_as(db: Database, dev) -> None:
                                   province="01")["token"]
     proof = base64.b64encode(dev.sign(enroll.enroll_message(tok, dev.device_id))).decode()
     enroll.enroll_device(db, token=tok, device_id=dev.device_id, public_key=dev.public_key, proof=proof)
+
+
+def test_a_verification_process_killed_mid_pass_loses_nothing(tmp_path):
+    """A verification process SIGKILLed (the OOM killer): the pass fails, the next one starts new processes
+    and verifies every contract, each verdict recorded once."""
+    import multiprocessing
+    import os
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sqlalchemy import text
+
+    from sync.backend.evidence import import_trust
+    from sync.backend.evidence_worker import EvidenceWorker
+    from sync.backend.ingest import ingest
+
+    p = Pki()
+    dev = SigningDevice()
+    for i in range(1, 5):
+        scanned_contract(dev, i, p.card("good"), p.shop_store())
+    data_dir = tmp_path / "backend"
+    db = Database.open(data_dir)
+    try:
+        import_trust(data_dir, p.trusted.der, name="csca.der")
+        enroll_signing_device_as(db, dev)
+        r = ingest(db, batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1),
+                                                              checkpoint=dev.checkpoint()), dev.sign))
+        assert r.status_code == 200, r.body
+        worker = EvidenceWorker(db, data_dir, chunk=2, processes=1)
+        try:
+            worker.start_processes()
+            children = multiprocessing.active_children()
+            assert children
+            for child in children:
+                os.kill(child.pid, signal.SIGKILL)
+            for child in children:
+                child.join(10)
+            with pytest.raises(BrokenProcessPool):
+                worker.run_once()
+            assert worker.drain() == 4
+        finally:
+            worker.close()
+        with db.read() as conn:
+            rows = conn.execute(text("SELECT seq, backend_verdict FROM evidence_verdicts ORDER BY seq")).all()
+        assert [tuple(r) for r in rows] == [(1, "authentic"), (2, "authentic"), (3, "authentic"), (4, "authentic")]
+    finally:
+        db.close()
