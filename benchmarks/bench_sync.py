@@ -29,8 +29,10 @@
   signature over each contract's own challenge: device, scan, ledger head), on PostgreSQL: the
   ingest rate with the evidence worker running beside it, the lag from ingest to verdict (p50, p95,
   max) and how long the verdicts take to catch up once ingest stops; then, ingest idle, the worker's
-  rate (contracts/s, and per core: per CPU second of the worker and of PostgreSQL) and where its
-  time goes.
+  rate (contracts/s with its verification processes, one per core) and per core (per CPU second of the
+  worker thread, the verification processes and PostgreSQL, from /proc: this does not depend on other
+  work on the machine, whose load average is printed beside each wall-clock rate), the worker thread's
+  CPU by step, and one contract's verification CPU by step (with and without the DSC certificate cache).
 
 Targets (2-core machine): ingest >= 20,000 entries/s on PostgreSQL, 100,000-entry backlog in
 < 30 s, search p95 < 50 ms at 10M entries; with evidence: ingest still >= 20,000 entries/s,
