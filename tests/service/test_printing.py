@@ -12,7 +12,7 @@ import pytest
 
 from verifier.api.contract import place_date
 from verifier.api.receipt import receipt_context
-from verifier.ledger import shop_profile
+from verifier.ledger import projection, shop_profile
 from verifier.ledger.pawn_contract import today_vn
 from verifier.vn_words import vnd_words
 
@@ -231,8 +231,9 @@ def test_shop_profile_is_a_ledger_entry_the_latest_wins(api, tokens, svc):
     assert api.get("/api/v1/shop", tokens["inspector"]).json()["name"] == "Cầm đồ Phú Quý 2"
     # the projection is rebuilt from the chain when it is lost
     svc.ledger.write(lambda conn: (conn.execute("DROP TABLE shop_profiles"),
-                                   conn.execute("DELETE FROM meta WHERE key = 'schema.shop'")))
-    shop_profile._attached.discard(svc.ledger)
+                                   conn.execute("DELETE FROM meta WHERE key IN ('schema.shop', ?)",
+                                                (projection.mark_key("shop"),))))
+    svc.ledger.projectors.remove(projection.attached(svc.ledger, "shop"))  # as in the next process
     assert shop_profile.current(svc.ledger, svc.cfg)["seq"] == second["seq"]
 
 

@@ -24,22 +24,20 @@ the pawn business keeps its books). Both entries sync to the police like every e
 **The balance.** The book's balance at any seq is the sum of cash in less cash out of every entry up to it. So
 as not to decrypt the whole chain for it, the projection ``cash_balance`` (one row per entry: seq, ts, cash in,
 cash out; :func:`verifier.ledger.pawn_records.money_of`) is written inside each entry's write
-(:attr:`verifier.ledger.store.Ledger.projectors`) and caught up from the chain (the record) when attached: its
-first attach reads every entry, a later one the entries appended since its last row.
+and caught up from the chain (the record) when attached (:mod:`verifier.ledger.projection`): the entries appended
+since the last one it saw.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-import weakref
 from typing import Any, Mapping
 
-from verifier.errors import InputError, TamperError
+from verifier.errors import InputError
+from verifier.ledger import projection
 from verifier.ledger.entry import Entry
 from verifier.ledger.idempotency import IdempotencyKeys, Replayed, Request
 from verifier.ledger.pawn_records import has_money, money_of
-from verifier.ledger.schema import migrate_part
 from verifier.ledger.store import Ledger
 from verifier.users import refused
 
@@ -52,8 +50,6 @@ PURPOSES = ("owner", "other")
 MAX_AMOUNT_VND = 100_000_000_000
 #: Longest reason or note (characters).
 MAX_TEXT = 500
-#: Entries decrypted per step when the projection is caught up.
-CHUNK = 2000
 
 SCHEMA: tuple[str, ...] = (
     """
@@ -66,9 +62,6 @@ SCHEMA: tuple[str, ...] = (
     """,
 )
 
-_attached: "weakref.WeakSet[Ledger]" = weakref.WeakSet()
-_lock = threading.Lock()
-
 
 # --- the projection ----------------------------------------------------------------------
 def project(conn: sqlite3.Connection, entry: Entry) -> None:
@@ -79,30 +72,9 @@ def project(conn: sqlite3.Connection, entry: Entry) -> None:
 
 
 def attach(ledger: Ledger) -> None:
-    """Register :func:`project` on ``ledger``, create the table and catch it up from the chain. Idempotent."""
-    with _lock:
-        if ledger in _attached:
-            return
-        if project not in ledger.projectors:
-            ledger.projectors.append(project)
-        ledger.write(lambda conn: _catch_up(ledger, conn))
-        _attached.add(ledger)
-
-
-def _catch_up(ledger: Ledger, conn: sqlite3.Connection) -> None:
-    migrate_part(conn, "cash", SCHEMA)
-    last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM cash_balance").fetchone()[0]
-    while True:
-        rows = conn.execute("SELECT seq, ts, kind, demo, prev_hash, hash, payload, canon FROM entries WHERE seq > ? "
-                            "ORDER BY seq LIMIT ?", (last, CHUNK)).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            try:
-                project(conn, ledger.chain.entry_from_row(row))
-            except (TamperError, ValueError):
-                continue  # a damaged entry is DamageWatch's to report; the cash book lists it as damaged
-        last = rows[-1][0]
+    """Attach the ``cash_balance`` projection to ``ledger`` (:func:`verifier.ledger.projection.attach`: registered
+    once, caught up from the chain; a damaged entry is skipped, the cash book lists it as damaged). Idempotent."""
+    projection.attach(ledger, "cash", SCHEMA, project)
 
 
 def balance(conn: sqlite3.Connection, upto_seq: int | None = None) -> int:

@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 #: A projector runs inside the write transaction of each appended entry.
 Projector = Callable[[sqlite3.Connection, Entry], None]
 
-_ENTRY_COLUMNS = "seq, ts, kind, demo, prev_hash, hash, payload, canon"
+#: The columns of an entry row, in the order :meth:`Chain.entry_from_row` reads them (``canon`` included: it names
+#: the canonical form the payload is in and is part of the hashed body). Every SELECT of entries uses it.
+ENTRY_COLUMNS = "seq, ts, kind, demo, prev_hash, hash, payload, canon"
 
 
 def entry_aad(device_id: str, seq: int) -> bytes:
@@ -201,9 +203,12 @@ class Chain:
                                         (from_ts, to_ts)).fetchone()
 
     def entry_from_row(self, row: tuple) -> Entry:
-        """The entry of a row of ``_ENTRY_COLUMNS`` (a row without ``canon`` serves to read the payload only)."""
-        seq, ts, kind, demo, prev_hash, _hash, sealed, *canon = row
-        form = canon[0] if canon else None
+        """The entry of a row of :data:`ENTRY_COLUMNS`. A row without ``canon`` is refused: its entry would be read
+        in the legacy form and carry another body and hash than the one stored (LEDGER.md "Canonical form")."""
+        if len(row) != 8:
+            raise LedgerError(f"an entry row: expected the {len(ENTRY_COLUMNS.split(','))} columns {ENTRY_COLUMNS}, "
+                              f"found {len(row)}")
+        seq, ts, kind, demo, prev_hash, _hash, sealed, form = row
         plain = self.sealer.open(sealed, entry_aad(self.device_id, seq), f"entry seq {seq}")
         payload = jcs_loads(plain) if form == JCS else json.loads(plain)
         return Entry(seq=seq, device_id=self.device_id, ts=ts, kind=kind, payload=payload, prev_hash=prev_hash, demo=bool(demo),
@@ -213,7 +218,7 @@ class Chain:
         """Decrypted entries with seq > ``after_seq``, ascending, at most ``limit``."""
         try:
             rows = self.db.reader().execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (int(after_seq), int(limit)),
+                f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (int(after_seq), int(limit)),
             ).fetchall()
         except sqlite3.Error as e:  # e.g. a column rewritten as text that is not UTF-8
             raise TamperError(f"entries after seq {after_seq} cannot be read ({e}): run `chipid ledger verify`") from e
@@ -224,7 +229,7 @@ class Chain:
             return []
         marks = ",".join("?" * len(seqs))
         rows = self.db.reader().execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE seq IN ({marks}) ORDER BY seq", [int(s) for s in seqs],
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq IN ({marks}) ORDER BY seq", [int(s) for s in seqs],
         ).fetchall()
         return [self.entry_from_row(r) for r in rows]
 

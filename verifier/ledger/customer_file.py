@@ -17,8 +17,8 @@ The file, from the ledger's entries (:mod:`verifier.ledger.pawn_records`):
   "text", "by": {"user", "role"}, "at"}`` (nothing is edited or deleted: a note is corrected by another note).
 
 Notes are found through a projection (table ``customer_notes``: subject, seq) written inside each note's write
-(:class:`CustomerNotes`, registered on the ledger's projectors) and rebuilt from the chain when the table is
-created. The file carries personal data (Decree 13/2023/NĐ-CP): the caller logs the access.
+(:class:`CustomerNotes`) and caught up from the chain (:mod:`verifier.ledger.projection`). The file carries
+personal data (Decree 13/2023/NĐ-CP): the caller logs the access.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-from verifier.errors import InputError, TamperError
+from verifier.errors import InputError
+from verifier.ledger import projection
 from verifier.ledger.entry import Entry, utc_now
 from verifier.ledger.holds import PoliceBook
 from verifier.ledger.interest import event_day
 from verifier.ledger.pawn_records import Record, has_money, money_of, read, records
 from verifier.ledger.pawn_search import id_search, norm_id, query_terms
-from verifier.ledger.schema import migrate_part
 
 NOTE_TYPE = "customer_note"
 #: Longest note (characters).
@@ -62,24 +62,11 @@ def is_flag(event_type: str | None) -> bool:
 
 
 class CustomerNotes:
-    """The ``customer_note`` entries of a ledger, indexed by subject (a projection, rebuilt from the chain)."""
+    """The ``customer_note`` entries of a ledger, indexed by subject (a projection, caught up from the chain)."""
 
     def __init__(self, ledger) -> None:
         self.ledger = ledger
-        ledger.write(self._migrate)
-        if self.project not in ledger.projectors:
-            ledger.projectors.append(self.project)
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        fresh = conn.execute("SELECT 1 FROM meta WHERE key = 'schema.customer_notes'").fetchone() is None
-        migrate_part(conn, "customer_notes", SCHEMA)
-        if fresh:  # notes appended before the table existed (another process): index them from the chain
-            for row in conn.execute("SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE kind = 'event'"):
-                try:
-                    entry = self.ledger.chain.entry_from_row(row)
-                except (TamperError, ValueError):
-                    continue  # a damaged entry is reported by the damage watch
-                self.project(conn, entry)
+        projection.attach(ledger, "customer_notes", SCHEMA, self.project, kinds=("event",))
 
     @staticmethod
     def project(conn: sqlite3.Connection, entry: Entry) -> None:

@@ -14,10 +14,10 @@ next batch. Payload types:
 ``message`` and ``signature`` are the message as received, so the chain keeps what the backend signed.
 A version is applied once, in order: the append checks inside its write that it is the next one.
 
-The projection (this part's tables, migrated as ``schema.police``, rebuilt from the chain like the pawn
-book's): ``police_messages`` (the versions applied), ``police_holds`` (hold id, contract, until, the seqs
-of its placing and release), ``police_notices`` (version, seq, acknowledgement). The hold's reason and the
-notice's text stay in the (encrypted) entries and are read from there.
+The projection (this part's tables, migrated as ``schema.police``, written inside each entry's write and caught up
+from the chain, :mod:`verifier.ledger.projection`): ``police_messages`` (the versions applied), ``police_holds``
+(hold id, contract, until, the seqs of its placing and release), ``police_notices`` (version, seq,
+acknowledgement). The hold's reason and the notice's text stay in the (encrypted) entries and are read from there.
 
 The counter's guard on :attr:`verifier.ledger.pawn.PawnBook.guards` (:mod:`verifier.api.police`) asks
 :meth:`PoliceBook.blocking_hold` inside the event's write and refuses what would let a held item leave the
@@ -37,8 +37,8 @@ from datetime import datetime
 from typing import Any
 
 from verifier.errors import InputError, NotFoundError
+from verifier.ledger import projection
 from verifier.ledger.entry import VN_TZ, Entry, utc_now
-from verifier.ledger.schema import migrate_part
 from verifier.ledger.store import Ledger
 
 TYPES = {"hold": "police_hold", "hold_release": "police_hold_release", "notice": "police_notice",
@@ -91,13 +91,38 @@ class NotNext(InputError):
     """The message's version is not the next one to apply (already applied, or one is missing before it)."""
 
 
+def project(conn: sqlite3.Connection, entry: Entry) -> None:
+    """The projector, inside the entry's write (and when caught up from the chain: a message seen again changes
+    nothing)."""
+    p = entry.payload
+    kind = p.get("type") if entry.kind == "event" else None
+    if kind in TYPES.values():
+        conn.execute("INSERT OR IGNORE INTO police_messages (version, kind, seq, applied, received_at) VALUES (?, ?, ?, ?, ?)",
+                     (int(p["version"]), p["message"]["kind"], entry.seq, int(bool(p.get("applied"))), entry.ts))
+        if not p.get("applied"):
+            return
+        body = p["message"]["body"]
+        if kind == "police_hold":
+            conn.execute("INSERT OR IGNORE INTO police_holds (hold_id, txn_id, contract_no, until, placed_seq) "
+                         "VALUES (?, ?, ?, ?, ?)", (body["hold_id"], body["txn_id"], body["contract_no"],
+                                                     body.get("until"), entry.seq))
+        elif kind == "police_hold_release":
+            conn.execute("UPDATE police_holds SET released_seq = ? WHERE hold_id = ? AND released_seq IS NULL",
+                         (entry.seq, body["hold_id"]))
+        elif kind == "police_notice":
+            conn.execute("INSERT OR IGNORE INTO police_notices (version, seq) VALUES (?, ?)", (int(p["version"]), entry.seq))
+    elif kind == ACK:
+        conn.execute("UPDATE police_notices SET acked_seq = ?, acked_by = ?, acked_at = ? WHERE version = ? "
+                     "AND acked_seq IS NULL", (entry.seq, p["by"]["user"], entry.ts, int(p["version"])))
+
+
 class PoliceBook:
-    """The police part of one ledger: use :meth:`of` (one per ledger, its projector registered once)."""
+    """The police part of one ledger (use :meth:`of`: one per ledger); its projection attached once
+    (:func:`verifier.ledger.projection.attach`)."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        ledger.write(lambda conn: migrate_part(conn, "police", SCHEMA))
-        ledger.projectors.append(self._project)
+        projection.attach(ledger, "police", SCHEMA, project, kinds=("event",))
 
     @classmethod
     def of(cls, ledger: Ledger) -> "PoliceBook":
@@ -105,29 +130,6 @@ class PoliceBook:
         if book is None:
             book = _books[ledger] = cls(ledger)
         return book
-
-    # --- the projection (inside the entry's write) ------------------------------------------------
-    def _project(self, conn: sqlite3.Connection, entry: Entry) -> None:
-        p = entry.payload
-        kind = p.get("type") if entry.kind == "event" else None
-        if kind in TYPES.values():
-            conn.execute("INSERT INTO police_messages (version, kind, seq, applied, received_at) VALUES (?, ?, ?, ?, ?)",
-                         (int(p["version"]), p["message"]["kind"], entry.seq, int(bool(p.get("applied"))), entry.ts))
-            if not p.get("applied"):
-                return
-            body = p["message"]["body"]
-            if kind == "police_hold":
-                conn.execute("INSERT OR IGNORE INTO police_holds (hold_id, txn_id, contract_no, until, placed_seq) "
-                             "VALUES (?, ?, ?, ?, ?)", (body["hold_id"], body["txn_id"], body["contract_no"],
-                                                         body.get("until"), entry.seq))
-            elif kind == "police_hold_release":
-                conn.execute("UPDATE police_holds SET released_seq = ? WHERE hold_id = ? AND released_seq IS NULL",
-                             (entry.seq, body["hold_id"]))
-            elif kind == "police_notice":
-                conn.execute("INSERT OR IGNORE INTO police_notices (version, seq) VALUES (?, ?)", (int(p["version"]), entry.seq))
-        elif kind == ACK:
-            conn.execute("UPDATE police_notices SET acked_seq = ?, acked_by = ?, acked_at = ? WHERE version = ? "
-                         "AND acked_seq IS NULL", (entry.seq, p["by"]["user"], entry.ts, int(p["version"])))
 
     # --- receiving ---------------------------------------------------------------------------------
     def applied_version(self) -> int:

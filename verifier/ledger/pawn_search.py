@@ -21,6 +21,7 @@ from typing import Callable
 
 from verifier import text as search_text
 from verifier.errors import InputError, TamperError
+from verifier.ledger.chain import ENTRY_COLUMNS
 from verifier.ledger.pawn_events import STATUSES
 from verifier.ledger.pawn_items import identifiers
 from verifier.ledger.pawn_store import PawnStore
@@ -101,7 +102,7 @@ def index_tails(conn: sqlite3.Connection, ledger: Ledger, store: PawnStore) -> N
     blind = ledger.sealer.blind
     for txn_id, seqs in store.all_contract_seqs(conn):
         marks = ",".join("?" * len(seqs))
-        for row in conn.execute(f"SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries WHERE seq IN ({marks})", seqs):
+        for row in conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq IN ({marks})", seqs):
             try:
                 p = chain.entry_from_row(row).payload
             except (TamperError, ValueError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
+from verifier.ledger.chain import ENTRY_COLUMNS
 from verifier.ledger.entry import Entry
 from verifier.ledger.schema import migrate_part
 from verifier.ledger.store import Ledger
@@ -118,8 +119,8 @@ class PawnStore:
         amounts are computed from (:func:`verifier.ledger.pawn_events.event_money`), so two concurrent payments
         never use the same state. An entry that cannot be opened raises :class:`~verifier.errors.TamperError`."""
         rows = conn.execute(
-            "SELECT e.seq, e.ts, e.kind, e.demo, e.prev_hash, e.hash, e.payload FROM entries e"
-            " JOIN txn_entries t ON t.seq = e.seq WHERE t.txn_id = ? ORDER BY e.seq", (txn_id,)).fetchall()
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq IN (SELECT seq FROM txn_entries WHERE txn_id = ?) ORDER BY seq",
+            (txn_id,)).fetchall()
         return [self.ledger.chain.entry_from_row(r) for r in rows]
 
     @staticmethod

@@ -14,20 +14,18 @@ until there is one, :func:`current` falls back to the settings ``pawn.shop_name`
 
 Finding the latest entry without decrypting the chain: the table ``shop_profiles`` (one row per
 profile entry: its seq) is a projection written inside the entry's own write transaction
-(:attr:`verifier.ledger.store.Ledger.projectors`); it is rebuilt from the chain when it is created.
+and caught up from the chain (:mod:`verifier.ledger.projection`).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-import threading
-import weakref
 from typing import Any, Mapping
 
 from verifier.errors import InputError
+from verifier.ledger import projection
 from verifier.ledger.entry import Entry
-from verifier.ledger.schema import migrate_part
 from verifier.ledger.store import Ledger
 from verifier.users import refused
 
@@ -44,9 +42,6 @@ SCHEMA: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS shop_profiles (seq INTEGER PRIMARY KEY, ts TEXT NOT NULL);",
 )
 
-_attached: "weakref.WeakSet[Ledger]" = weakref.WeakSet()
-_lock = threading.Lock()
-
 
 def project(conn: sqlite3.Connection, entry: Entry) -> None:
     """The projector: note a profile entry's seq, in the entry's write transaction."""
@@ -55,27 +50,9 @@ def project(conn: sqlite3.Connection, entry: Entry) -> None:
 
 
 def attach(ledger: Ledger) -> None:
-    """Register :func:`project` on ``ledger`` and create its table, rebuilt from the chain when new. Idempotent."""
-    with _lock:
-        if ledger in _attached:
-            return
-        if project not in ledger.projectors:
-            ledger.projectors.append(project)
-
-        def migrate(conn: sqlite3.Connection) -> None:
-            fresh = conn.execute("SELECT 1 FROM meta WHERE key = 'schema.shop'").fetchone() is None
-            migrate_part(conn, "shop", SCHEMA)
-            if fresh:  # rebuild the projection from the chain (the record)
-                rows = conn.execute("SELECT seq, ts, kind, demo, prev_hash, hash, payload FROM entries "
-                                    "WHERE kind = 'event' ORDER BY seq").fetchall()
-                for row in rows:
-                    try:
-                        project(conn, ledger.chain.entry_from_row(row))
-                    except Exception:  # noqa: BLE001 - a damaged entry is DamageWatch's to report, not ours
-                        continue
-
-        ledger.write(migrate)
-        _attached.add(ledger)
+    """Attach the ``shop_profiles`` projection to ``ledger`` (:func:`verifier.ledger.projection.attach`:
+    registered once, caught up from the chain). Idempotent."""
+    projection.attach(ledger, "shop", SCHEMA, project, kinds=("event",))
 
 
 def defaults(cfg: Any = None) -> dict:

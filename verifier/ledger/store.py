@@ -12,7 +12,8 @@
 
 The pawn book (:mod:`verifier.ledger.pawn`, tables in :mod:`verifier.ledger.pawn_store`) projects
 its tables from each entry inside the entry's transaction (:attr:`Ledger.projectors`) and reads them
-through :meth:`Ledger.reader`. ``verifier/ledger/LEDGER.md`` describes the format and the guarantees.
+through :meth:`Ledger.reader`; the other parts attach theirs with :func:`verifier.ledger.projection.attach`
+(registered once, caught up from the chain). ``verifier/ledger/LEDGER.md`` describes the format and the guarantees.
 """
 
 from __future__ import annotations
