@@ -24,6 +24,15 @@ def project(conn: sqlite3.Connection, entry) -> None:
                  (entry.seq, entry.kind, entry.payload.get("type"), entry.hash))
 
 
+def counting(calls: list[int]):
+    """:func:`project`, noting the seq of each entry it is given in ``calls``."""
+    def counted(conn: sqlite3.Connection, entry) -> None:
+        calls.append(entry.seq)
+        project(conn, entry)
+
+    return counted
+
+
 def seen(ledger) -> list[tuple]:
     return ledger.reader().execute("SELECT seq, kind, type FROM seen ORDER BY seq").fetchall()
 
@@ -70,14 +79,9 @@ def test_a_projection_attached_to_a_ledger_with_entries_catches_up_in_chunks_the
     note(ledger, 2, type_="later")
     ledger.close()
     calls: list[int] = []
-
-    def counting(conn, entry):
-        calls.append(entry.seq)
-        project(conn, entry)
-
     ledger = Ledger.open(data)
     try:
-        projection.attach(ledger, "seen", SCHEMA, counting, kinds=("event",))
+        projection.attach(ledger, "seen", SCHEMA, counting(calls), kinds=("event",))
         assert calls == [10, 11] and mark(ledger) == 11
         assert seen(ledger)[-2:] == [(10, "event", "later"), (11, "event", "later")]
     finally:
@@ -103,17 +107,13 @@ def test_attaching_twice_registers_once(data):
     ledger = Ledger.open(data)
     note(ledger, 1)
     calls: list[int] = []
-
-    def counting(conn, entry):
-        calls.append(entry.seq)
-        project(conn, entry)
-
+    counted = counting(calls)
     try:
         found, errors = [], []
 
         def attach():
             try:
-                found.append(projection.attach(ledger, "seen", SCHEMA, counting))
+                found.append(projection.attach(ledger, "seen", SCHEMA, counted))
             except BaseException as e:  # noqa: BLE001 - reported below
                 errors.append(e)
 
@@ -123,7 +123,7 @@ def test_attaching_twice_registers_once(data):
         for t in threads:
             t.join()
         assert not errors and len(found) == 8 and len({id(p) for p in found}) == 1
-        assert projection.attach(ledger, "seen", SCHEMA, counting) is found[0]
+        assert projection.attach(ledger, "seen", SCHEMA, counted) is found[0]
         assert [p for p in ledger.projectors if isinstance(p, projection.Projection)] == [found[0]]
         assert calls == [1]  # caught up once
         note(ledger, 1)
