@@ -128,7 +128,15 @@ def test_clerk_flow_and_inspector_search(live_server, browser_context):
     page2.click("#results tbody tr button.open")
     page2.wait_for_selector("#detail-fields")
     assert "Nguyễn Văn An" in page2.inner_text("#detail-fields")
-    assert page2.locator("#act-redeem").count() == 0  # an inspector cannot change contracts
+    # an inspector cannot change contracts: no money actions on the page, and the API refuses one sent anyway
+    assert page2.locator("#money-panel, button[id^='money-act-']").count() == 0
+    txn_id = page2.evaluate("() => fetch('/api/v1/transactions?id_number=079090001234').then(r => r.json())"
+                            ".then(b => b.items[0].id)")
+    refused = page2.evaluate(
+        "(id) => fetch('/api/v1/transactions/' + id + '/events', {method: 'POST', headers: {'Content-Type': "
+        "'application/json', 'X-CSRF-Token': document.querySelector('meta[name=csrf]').content}, body: JSON.stringify("
+        "{type: 'suspicious', reason: 'thử quyền thanh tra'})}).then(async r => [r.status, (await r.json()).error.code])", txn_id)
+    assert refused == [403, "forbidden"], refused  # the role, not a missing CSRF token
     page2.click("#verify-ledger")
     page2.wait_for_selector("#ledger-result.ok")
     assert "Sổ cái nguyên vẹn" in page2.inner_text("#ledger-result")
