@@ -34,7 +34,8 @@ def test_a_trust_update_installs_a_csca_and_a_bad_certificate_is_refused(backend
     sha = load_certificate(csca.der).sha256
     assert not _installed(svc, "0" * 64)
     wait_until(lambda: _installed(svc, sha), what="the CSCA installed at the shop")
-    [event] = _police_events(svc)
+    # the store is written before the ledger event that records it: wait for the event too
+    [event] = wait_until(lambda: _police_events(svc), what="the trust update recorded in the ledger")
     assert event["type"] == "police_trust_update" and event["applied"] is True and event["version"] == 1
     assert "CSCA" in event["results"][0]["result"]
 
