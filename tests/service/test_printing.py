@@ -217,6 +217,26 @@ def test_no_receipt_for_an_entry_without_money(api, tokens, make_scan, txn_body)
     assert api.get(f"/api/v1/transactions/{created['id']}/receipts/{created['seq']}").status_code == 401
 
 
+def test_a_forfeiture_prints_a_slip_without_money(api, tokens, make_scan, txn_body):
+    """Mất quyền chuộc moves no money, but the pawner and the shop sign that the items are now the shop's."""
+    _set_shop(api, tokens["manager"])
+    created = _contract(api, tokens, make_scan, txn_body)
+    r = api.post(f"/api/v1/transactions/{created['id']}/events", tokens["manager"],
+                 json={"type": "forfeited", "reason": "Quá hạn 30 ngày, đã gọi điện báo khách"})
+    assert r.status_code == 201, r.text
+    seq = r.json()["seq"]
+    html = api.get(f"/api/v1/transactions/{created['id']}/receipts/{seq}?layout=a5", tokens["clerk"]).text
+    for needed in ("BIÊN BẢN KHÔNG CHUỘC TÀI SẢN", "Điện thoại iPhone 13 128GB; Xe máy Honda Wave Alpha",
+                   "10.500.000 ₫", "Quá hạn 30 ngày, đã gọi điện báo khách", "ĐẠI DIỆN CỬA HÀNG"):
+        assert needed in html, needed
+    receipt = html[html.index('<article class="receipt'):html.index("</article>")]
+    assert "Bằng chữ" not in receipt and "PHIẾU" not in receipt  # nothing was paid
+    pdf = api.get(f"/api/v1/transactions/{created['id']}/receipts/{seq}.pdf?layout=80mm", tokens["clerk"])
+    assert pdf.status_code == 200
+    text = " ".join(pdfium.PdfDocument(pdf.content)[0].get_textpage().get_text_range().split())  # 80 mm lines wrap
+    assert "BIÊN BẢN KHÔNG CHUỘC TÀI SẢN" in text and "Quá hạn 30 ngày" in text
+
+
 def test_shop_profile_is_a_ledger_entry_the_latest_wins(api, tokens, svc):
     before = api.get("/api/v1/shop", tokens["clerk"]).json()
     assert before["configured"] is False and before["source"] == "config" and "(chưa cấu hình)" in before["name"]

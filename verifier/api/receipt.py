@@ -38,7 +38,7 @@ LINES = (("interest_vnd", "Tiền lãi"), ("principal_in_vnd", "Tiền gốc tr�
 
 def money_entry(view: dict, seq: int) -> dict | None:
     """The money entry ``seq`` of contract ``view``: ``{"type", "seq", "ts", "by", "money", ...}``, or None
-    when the contract has no such entry or it moved no money."""
+    when the contract has no such entry or it moved no money (a forfeiture is kept: it prints a slip)."""
     if seq == view.get("seq"):
         loan, fees = int(view.get("loan_vnd") or 0), int(view.get("fees_vnd") or 0)
         return {"type": "pawn_contract", "seq": seq, "ts": view.get("created_at"), "by": view.get("created_by") or {},
@@ -46,6 +46,8 @@ def money_entry(view: dict, seq: int) -> dict | None:
     event = next((e for e in view.get("events") or [] if e.get("seq") == seq), None)
     if event is None or event.get("damaged"):
         return None
+    if event.get("type") == "forfeited":  # no money moves: the slip records that the item is now the shop's
+        return {**event, "money": {"cash_in_vnd": 0, "cash_out_vnd": 0}}
     money = dict(event.get("money") or {})
     if not money and event.get("amount_vnd"):  # an event recorded before the money schema: one amount received
         money = {"cash_in_vnd": int(event["amount_vnd"]), "cash_out_vnd": 0}
@@ -55,11 +57,14 @@ def money_entry(view: dict, seq: int) -> dict | None:
 
 
 def receipt_context(view: dict, seq: int, shop: dict, layout: str) -> dict:
-    """What a receipt prints; :class:`ApiError` 404 ``receipt_not_found`` when ``seq`` moved no money."""
+    """What a receipt prints (a forfeiture: its slip, :func:`_forfeiture`); :class:`ApiError` 404
+    ``receipt_not_found`` when ``seq`` is no money entry and no forfeiture."""
     entry = money_entry(view, seq)
     if entry is None:
         raise ApiError(404, "receipt_not_found", f"contract {view.get('contract_no')!r} has no money entry at seq {seq}",
                        {"seq": seq})
+    if entry["type"] == "forfeited":
+        return _forfeiture(view, entry, shop, layout)
     m = entry["money"]
     cash_in, cash_out = int(m.get("cash_in_vnd") or 0), int(m.get("cash_out_vnd") or 0)
     title = "PHIẾU THU – CHI" if cash_in and cash_out else "PHIẾU THU" if cash_in else "PHIẾU CHI"
@@ -84,6 +89,26 @@ def receipt_context(view: dict, seq: int, shop: dict, layout: str) -> dict:
         "by": (entry.get("by") or {}).get("user") or "—",
         "demo": bool(view.get("demo")),
         "cancelled": view.get("status") == "cancelled",
+    }
+
+
+def _forfeiture(view: dict, entry: dict, shop: dict, layout: str) -> dict:
+    """The slip of a forfeiture (mất quyền chuộc; Civil Code 2015 art. 303, Decree 96/2016 art. 29): no money moves;
+    it records when and why the pawned items became the shop's to liquidate, and what was owed then."""
+    items = "; ".join(i.get("description") or "—" for i in view.get("items") or []) or "—"
+    money = view.get("money") or {}
+    lines = [("Tài sản", items), ("Hạn chuộc", vdate(view.get("due_date"))),
+             ("Gốc chưa trả", vnd(money.get("principal_vnd", view.get("loan_vnd")))),
+             ("Lý do", entry.get("reason") or "—")]
+    return {
+        "v": view, "shop": shop, "layout": layout, "layouts": LAYOUTS, "seq": entry["seq"],
+        "title": "BIÊN BẢN KHÔNG CHUỘC TÀI SẢN", "what": EVENT_VI["forfeited"],
+        "number": f"{view.get('contract_no')}/{entry['seq']}", "when": local_time(entry.get("ts")),
+        "pawner": (view.get("pawner") or {}).get("full_name") or "—",
+        "lines": lines, "totals": [],
+        "signers": [("BÊN CẦM ĐỒ (nếu có mặt)", "(ký, ghi rõ họ tên)"), ("ĐẠI DIỆN CỬA HÀNG", "(ký, ghi rõ họ tên)")],
+        "by": (entry.get("by") or {}).get("user") or "—",
+        "demo": bool(view.get("demo")), "cancelled": view.get("status") == "cancelled",
     }
 
 

@@ -271,7 +271,8 @@ async function confirmAction() {
   const receipt = (layout) => `/api/v1/transactions/${encodeURIComponent(moneyView.id)}/receipts/${r.seq}?layout=${layout}`;
   $("receipt-a5").href = receipt("a5");
   $("receipt-80mm").href = receipt("80mm");
-  const money = MONEY_ACTIONS.includes(pending.type);  // a receipt is printed for what moved money
+  // a receipt is printed for what moved money, and a slip (biên bản) for a forfeiture
+  const money = MONEY_ACTIONS.includes(pending.type) || pending.type === "forfeited";
   $("dialog-receipt").hidden = false;
   $("dialog-receipt").dataset.seq = String(r.seq);
   $("receipt-a5").parentElement.hidden = !money;
