@@ -11,6 +11,8 @@
 * ``nfc_card``: ``nfc_card(processor, technology="A") -> (card, device)`` puts a processor
   into nfcpy's udp RF simulation on a free 127.0.0.1 port (drivers/nfc_card.py);
   ``NfcTransport(device)`` reads it.
+* ``chromium``: headless Chromium launched as tests/browser.py says (open pages with
+  ``tests.browser.new_page``); closed after the test.
 """
 
 from __future__ import annotations
@@ -224,3 +226,19 @@ def nfc_card():
     finally:
         for card in cards:
             card.close()
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium (tests/browser.py ``launch``), closed after the test. A fixture a test asks for before this
+    one (a served app) is torn down after the browser, so no page holds a connection to a stopped server."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,5 +1,7 @@
 """Fixtures of the counter-service tests: an app on a temporary data dir, users of every role,
-an in-process httpx client (ASGITransport), and finished scans registered directly."""
+an in-process httpx client (ASGITransport), and finished scans registered directly; for the tests over real HTTP,
+the app served in this process (``live_app``, tests/service/live_app.py) and ``chipid serve`` in a subprocess
+(``live_server``, ``camera_server``, ``server_factory``)."""
 
 from __future__ import annotations
 
@@ -89,13 +91,9 @@ def cfg(tmp_path):
 
 @pytest.fixture()
 def app(cfg):
-    from argon2 import PasswordHasher
+    from tests.service.live_app import counter_app
 
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
-
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast tests
-    application = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    application = counter_app(cfg)
     yield application
     application.state.svc.close()
 
@@ -184,9 +182,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture()
+def live_app(tmp_path):
+    """``live_app(cfg=None, **create_kw) -> LiveApp`` (tests/service/live_app.py), not served yet: add its people,
+    seed its ledger, then ``.serve()``. ``cfg`` defaults to the data dir ``tmp_path / "data"``. Every app made is
+    closed after the test (after a ``chromium`` the test asks for later, so no page holds a connection then)."""
+    from tests.service.live_app import LiveApp
+
+    made: list[LiveApp] = []
+
+    def make(cfg=None, **create_kw) -> LiveApp:
+        made.append(LiveApp(cfg or Config().with_overrides(service__data_dir=str(tmp_path / "data")), **create_kw))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for one in made:
+            one.close()
+
+
 class LiveServer:
+    """``chipid serve`` started by :func:`start_server` (``base`` is its URL); :meth:`add_user` makes its people."""
+
     def __init__(self, proc, base: str, data_dir: Path, admin_password: str, log_path: Path) -> None:
         self.proc, self.base, self.data_dir, self.admin_password, self.log_path = proc, base, data_dir, admin_password, log_path
+
+    @classmethod
+    def start(cls, tmp_path: Path, *args: str) -> "LiveServer":
+        """``chipid serve *args`` on the data dir ``tmp_path / "data"``, its log in ``tmp_path / "serve.log"``."""
+        data_dir, log_path = tmp_path / "data", tmp_path / "serve.log"
+        proc, base, password = start_server(data_dir, log_path, *args)
+        return cls(proc, base, data_dir, password, log_path)
+
+    def stop(self) -> None:
+        stop_server(self.proc)
 
     def add_user(self, name: str, role: str) -> dict:
         import json
@@ -250,11 +280,33 @@ def stop_server(proc) -> None:
 
 @pytest.fixture()
 def live_server(tmp_path):
-    data_dir = tmp_path / "data"
-    proc, base, password = start_server(data_dir, tmp_path / "serve.log", "--reader", "emulator")
-    server = LiveServer(proc, base, data_dir, password, tmp_path / "serve.log")
+    """``chipid serve`` with the emulated demo card, as installed (no config file)."""
+    server = LiveServer.start(tmp_path, "--reader", "emulator")
     yield server
-    stop_server(proc)
+    server.stop()
+
+
+@pytest.fixture()
+def camera_server(tmp_path):
+    """``camera_server(camera, reader="emulator", qr_watch=True) -> LiveServer``: ``chipid serve`` whose counter
+    camera is the image file ``camera`` (it may appear later), its trust list not refreshed from the network, the
+    camera's QR watch off when ``qr_watch`` is false; ``reader`` as ``--reader`` takes it. One per test; stopped
+    after the test, before the fixtures asked for ahead of this one (a ``virtual_card``) are torn down."""
+    started: list[LiveServer] = []
+
+    def start(camera: Path, reader: str = "emulator", qr_watch: bool = True) -> LiveServer:
+        assert not started, "one camera_server per test (they share tmp_path/data)"
+        config = tmp_path / "config.toml"
+        text = f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\n'
+        config.write_text(text if qr_watch else text + "qr_watch = false\n", encoding="utf-8")
+        started.append(LiveServer.start(tmp_path, "--config", str(config), "--reader", reader))
+        return started[0]
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
 
 
 @pytest.fixture()

@@ -87,6 +87,19 @@ class Shop:
         return entry.payload
 
 
+def early_today(book, monkeypatch) -> Shop:
+    """Today's business just after local midnight: An pawns a phone and a ring (12.000.000 ₫, 150.000 ₫ fees, clerk
+    hoa) and pays 2.000.000 ₫ back, Bình pawns a motorbike (20.000.000 ₫, clerk lan): 32.000.000 ₫ lent,
+    2.150.000 ₫ received. ``monkeypatch`` is undone afterwards: the ledger's real clock again for what comes next."""
+    today = datetime.now(VN_TZ).date().isoformat()
+    shop = Shop(book, monkeypatch)
+    a = shop.contract(local(f"{today} 00:05"), "an", ("phone", "ring"), loan=12_000_000, fees=150_000, clerk="hoa")
+    shop.contract(local(f"{today} 00:10"), "binh", ("bike",), loan=20_000_000, clerk="lan")
+    shop.event(a, "partial_payment", local(f"{today} 00:20"), amount_vnd=2_000_000, clerk="hoa")
+    monkeypatch.undo()
+    return shop
+
+
 def open_book(data_dir):
     """A real ledger (keys created beside it) and its pawn book."""
     from verifier.ledger.pawn import PawnBook

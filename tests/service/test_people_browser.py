@@ -5,29 +5,19 @@ and pages are gated by role."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from tests.browser import login, new_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
-def browser(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} not found: install the Debian package chromium")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-                                                   args=ARGS, locale="vi-VN", viewport={"width": 1366, "height": 768})
-        ctx.set_default_timeout(30_000)
-        yield ctx
-        ctx.close()
+def browser(chromium):
+    ctx = new_context(chromium)
+    ctx.set_default_timeout(30_000)
+    return ctx
 
 
 def test_docs_render_the_openapi_31_document_offline(live_server, browser):
@@ -51,18 +41,11 @@ def test_docs_render_the_openapi_31_document_offline(live_server, browser):
     assert errors == []
 
 
-def _login(page, base, name, password):
-    page.goto(base + "/login")
-    page.fill("#login-name", name)
-    page.fill("#login-password", password)
-    page.click("#login-submit")
-
-
 def test_one_time_password_change_and_role_gating(live_server, browser):
     base = live_server.base
     page = browser.new_page()
     # the first admin logs in with the password printed once: the page asks for a new one first
-    _login(page, base, "admin", live_server.admin_password)
+    login(page, base, {"name": "admin", "password": live_server.admin_password})
     page.wait_for_url(re.compile(r".*/password\?next=.*"))
     assert page.is_visible("#must-change") and page.locator("#nav-counter").count() == 0
     page.fill("#old-password", live_server.admin_password)
@@ -85,7 +68,7 @@ def test_one_time_password_change_and_role_gating(live_server, browser):
     one_time = page.inner_text("#one-time-secret")
     page.goto(base + "/logout")
 
-    _login(page, base, "lan", one_time)
+    login(page, base, {"name": "lan", "password": one_time})
     page.wait_for_url(re.compile(r".*/password\?next=.*"))
     page.fill("#old-password", one_time)
     page.fill("#new-password", "mat-khau-so-1")
@@ -102,7 +85,7 @@ def test_one_time_password_change_and_role_gating(live_server, browser):
 
     # an inspector never sees the counter
     inspector = live_server.add_user("canbo", "inspector")
-    _login(page, base, "canbo", inspector["password"])
+    login(page, base, inspector)
     page.wait_for_url(re.compile(r".*/inspector$"))
     assert page.locator("#nav-counter").count() == 0
     resp = page.goto(base + "/counter")

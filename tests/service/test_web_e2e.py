@@ -8,33 +8,22 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+from tests.browser import login, new_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
-def browser_context(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} not found: install the Debian package chromium")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-                                                   args=ARGS, locale="vi-VN", bypass_csp=True, viewport={"width": 1024, "height": 768})
-        ctx.set_default_timeout(30_000)
-        yield ctx
-        ctx.close()
+def browser_context(chromium):
+    ctx = new_context(chromium, (1024, 768), bypass_csp=True)
+    ctx.set_default_timeout(30_000)
+    return ctx
 
 
 def _login(page, base, user):
     page.goto(base + "/")
     assert "/login" in page.url
-    page.fill("#login-name", user["name"])
-    page.fill("#login-password", user["password"])
-    page.click("#login-submit")
+    login(page, base, user)
 
 
 def test_clerk_flow_and_inspector_search(live_server, browser_context):

@@ -6,36 +6,24 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.browser import login, new_context
 from tests.service.conftest import txn_body
 from verifier.local_time import local_time
 from verifier.messages import CATALOGUE
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
-def berlin_browser(tmp_path):
+def berlin_browser(chromium):
     """A Vietnamese-locale browser whose clock is in Berlin: Vietnam time must not come from the machine's zone."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} not found: install the Debian package chromium")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-                                                   args=ARGS, locale="vi-VN", timezone_id="Europe/Berlin", bypass_csp=True,
-                                                   viewport={"width": 1366, "height": 768})
-        ctx.set_default_timeout(30_000)
-        yield ctx
-        ctx.close()
+    ctx = new_context(chromium, timezone_id="Europe/Berlin", bypass_csp=True)
+    ctx.set_default_timeout(30_000)
+    return ctx
 
 
 def _contract_through_the_api(base: str, token: str) -> dict:
@@ -53,13 +41,6 @@ def _contract_through_the_api(base: str, token: str) -> dict:
         return c.get(f"/api/v1/transactions/{r.json()['id']}").json()
 
 
-def _login(page, base, user):
-    page.goto(base + "/")
-    page.fill("#login-name", user["name"])
-    page.fill("#login-password", user["password"])
-    page.click("#login-submit")
-
-
 def test_local_labelled_times_and_a_plain_wrong_key_sentence(live_server, berlin_browser):
     base = live_server.base
     view = _contract_through_the_api(base, live_server.add_user("quay-api", "integrator")["token"])
@@ -70,7 +51,7 @@ def test_local_labelled_times_and_a_plain_wrong_key_sentence(live_server, berlin
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     # inspector page: the contract list shows the local time with its label, as the server formats it
-    _login(page, base, inspector)
+    login(page, base, inspector)
     page.wait_for_url(re.compile(r".*/inspector$"))
     page.wait_for_selector("#results tbody tr")
     row = page.inner_text("#results tbody tr")
@@ -83,7 +64,7 @@ def test_local_labelled_times_and_a_plain_wrong_key_sentence(live_server, berlin
     page.click("#logout") if page.is_visible("#logout") else page.context.clear_cookies()
 
     # counter: a wrong CAN is one plain sentence; the detail is folded
-    _login(page, base, clerk)
+    login(page, base, clerk)
     page.wait_for_url(re.compile(r".*/counter$"))
     page.fill("#access-key", "000000")
     page.keyboard.press("F2")
