@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from sync.backend import worker_lock
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
 from sync.backend.index import contract_ref
@@ -228,22 +229,30 @@ class RulesWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        """Holds the database's alert-rules lock while it runs passes (one backend process of several reads
+        and judges; the cursor's compare-and-set keeps a rule's alert single even without it)."""
         failures = 0
         while not self._stop.is_set():
             try:
-                busy = run_pass(self.db, self.rules)
-                failures = 0
+                with worker_lock.exclusive(self.db, worker_lock.ALERT_RULES) as mine:
+                    if not mine:
+                        self._stop.wait(max(self.rules.interval_s, 1.0))
+                        continue
+                    while not self._stop.is_set():
+                        busy = run_pass(self.db, self.rules)
+                        failures = 0
+                        # more to read: go on at once; otherwise wait
+                        self._stop.wait(0 if busy >= self.rules.batch else self.rules.interval_s)
+                continue
             except SQLAlchemyError as e:
                 failures += 1
-                busy = 0
                 (log.warning if failures in (1, 10, 100) else log.debug)(
                     "alert rules pass failed in the database (%s); retrying", e.__class__.__name__)
             except Exception:  # noqa: BLE001 - a rule's bug must not stop the others for good
                 failures += 1
-                busy = 0
                 log.exception("alert rules pass failed")
-            # more to read: go on at once; otherwise wait (longer after failures)
-            self._stop.wait(0 if busy >= self.rules.batch else self.rules.interval_s * min(2 ** min(failures, 6), 60))
+            # after a failure: wait longer the more there were (the lock is let go meanwhile)
+            self._stop.wait(self.rules.interval_s * min(2 ** min(failures, 6), 60))
 
 
 def start_workers(db: Database, rules: RuleSettings | None, webhook: "WebhookSettings | None") -> list:

@@ -22,8 +22,8 @@ Where the time goes, and how it is spent once (``benchmarks/bench_sync.py --only
   and key parsed once per DSC, keyed by every byte of it; the chain and revocation checks still run for
   every contract against the current trust).
 
-One worker works on a database at a time (a PostgreSQL advisory lock, or a lock file beside a SQLite
-database: the backend's thread holds it while it runs), so several backend processes never verify
+One worker works on a database at a time (:func:`sync.backend.worker_lock.exclusive`: the backend's
+thread holds it while it runs), so several backend processes never verify
 the same contract twice; a verdict is stored once, so a pass cut short is simply done again. The
 time of the check is the entry's own (a certificate expired since the contract does not make it fail).
 """
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import json
 import logging
 import multiprocessing
@@ -48,13 +47,12 @@ from pathlib import Path
 from sqlalchemy import bindparam, text
 
 from sync.backend import evidence as ev
+from sync.backend import worker_lock
 from sync.backend.db import Database
 from sync.backend.evidence_verdicts import record_many
 
 log = logging.getLogger(__name__)
 
-#: PostgreSQL advisory lock key of the evidence worker (727001 is the schema migration's).
-LOCK_KEY = 727019
 #: Contracts of one device taken per step.
 CHUNK = 400
 #: Seconds between looks at the database while there is nothing to do.
@@ -324,31 +322,8 @@ class EvidenceWorker:
         if self._held:
             yield True
             return
-        if self.db.dialect == "postgresql":
-            with self.db.engine.connect() as conn:
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
-                conn.commit()
-                try:
-                    yield got
-                finally:
-                    if got:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                        conn.commit()
-            return
-        path = self.db.url.split("///", 1)[-1] if self.db.url.startswith("sqlite:///") else ""
-        if not path:
-            yield True
-            return
-        with open(path + ".evidence-lock", "a+b") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with worker_lock.exclusive(self.db, worker_lock.EVIDENCE) as got:
+            yield got
 
     # --- the thread ------------------------------------------------------------------
     def start(self) -> "EvidenceWorker":
