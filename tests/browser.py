@@ -46,9 +46,10 @@ def new_page(browser, size: tuple[int, int] = DESKTOP, **options):
     return browser.new_page(**_options(size, options))
 
 
-def login(page, base: str, user: dict) -> None:
-    """Sign ``user`` in on the counter service's /login page at ``base``; the caller waits for where it leads."""
-    page.goto(base + "/login")
+def login(page, base: str, user: dict, next_path: str = "") -> None:
+    """Sign ``user`` in on the counter service's /login page at ``base`` (then on to ``next_path`` if given); the
+    caller waits for where it leads."""
+    page.goto(base + "/login" + (f"?next={next_path}" if next_path else ""))
     page.fill("#login-name", user["name"])
     page.fill("#login-password", user["password"])
     page.click("#login-submit")

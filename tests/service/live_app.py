@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# the relay's settings for tests over loopback: retry soon, back off little (``Config().with_overrides(**FAST_SYNC)``)
+FAST_SYNC = {"sync__interval_s": 0.2, "sync__backoff_base_s": 0.05, "sync__backoff_max_s": 0.5}
+
 
 def counter_app(cfg, **create_kw):
     """``create_app(cfg, demo=True, ...)`` with users hashed cheaply; ``create_kw`` e.g. ``start_sync=False``."""

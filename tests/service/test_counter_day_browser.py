@@ -23,12 +23,11 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.service.conftest import LiveServer, stop_server
-from tests.service.test_counter_screen import VIEWPORTS, _face, _open_counter, _read, chromium  # noqa: F401
+from tests.browser import DESKTOP
+from tests.service.counter_page import face_match, open_counter, read_card
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DESKTOP = VIEWPORTS["desktop"]
 SHOTS = Path("/tmp/shots")
 IMEI = "490154203237518"
 LOAN, VALUATION = 20_000_000, 30_000_000
@@ -44,15 +43,9 @@ def _picture(path: Path, color: tuple[int, int, int], label: str) -> Path:
 
 
 @pytest.fixture()
-def day_server(tmp_path, server_factory):
+def day_server(tmp_path, camera_server):
     """``chipid serve`` (emulated demo card) whose counter camera sees an item (an image file); no QR watch."""
-    camera = _picture(tmp_path / "camera.png", (40, 90, 200), "dien thoai")
-    config = tmp_path / "config.toml"
-    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\nqr_watch = false\n', encoding="utf-8")
-    data = tmp_path / "data"
-    proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
-    yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    stop_server(proc)
+    return camera_server(_picture(tmp_path / "camera.png", (40, 90, 200), "dien thoai"), qr_watch=False)
 
 
 def _vnd(n: int) -> str:
@@ -114,16 +107,16 @@ def _money_events(base: str, inspector: dict, txn_id: str) -> dict[str, dict]:
             if e["kind"] == "event" and e["payload"].get("txn_id") == txn_id}
 
 
-def test_a_day_at_the_counter(day_server, chromium, tmp_path):  # noqa: F811
+def test_a_day_at_the_counter(day_server, chromium, tmp_path):
     base = day_server.base
     clerk = day_server.add_user("lan", "clerk")
     inspector = day_server.add_user("canbo", "inspector")
-    page, errors, _ = _open_counter(chromium, base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, base, clerk, DESKTOP)
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     # --- the first customer: two items, each with a photo ------------------------------------------------
-    _read(page)
-    _face(page)
+    read_card(page)
+    face_match(page)
     page.fill("#item-description", "Điện thoại iPhone 13 128GB xanh")
     page.select_option("#item-category", "phone")
     page.fill("#item-imei", IMEI[:-1] + "7")  # a typo: the Luhn digit is wrong, the field says so as it is typed
@@ -225,8 +218,8 @@ def test_a_day_at_the_counter(day_server, chromium, tmp_path):  # noqa: F811
     # --- the second customer: forfeited, then liquidated -------------------------------------------------
     page.click("#new-customer")
     assert page.locator("#items .item-row").count() == 1 and page.input_value("#item-description") == ""
-    _read(page)
-    _face(page)
+    read_card(page)
+    face_match(page)
     page.fill("#item-description", "Nhẫn vàng 18K")
     page.select_option("#item-category", "jewelry")
     page.fill("#item-material", "Vàng 18K")

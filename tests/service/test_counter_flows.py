@@ -18,13 +18,13 @@ import sqlite3
 
 import pytest
 
-from tests.service.conftest import DEMO_CARD, LiveServer, stop_server
+from tests.browser import DESKTOP, PHONE
+from tests.service.conftest import DEMO_CARD
+from tests.service.counter_page import face_match, in_viewport, open_counter, read_card
 from tests.service.test_api_scan_from_camera import _show, card_qr_text
-from tests.service.test_counter_screen import VIEWPORTS, _face, _in_viewport, _open_counter, _read, chromium  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DESKTOP, PHONE = VIEWPORTS["desktop"], VIEWPORTS["phone"]
 LIST = "() => api('GET', '/api/v1/transactions?page=1&page_size=50')"
 
 
@@ -46,32 +46,27 @@ def _wait_saved(page) -> str:
 
 def _contract(page, serial: str) -> str:
     """One customer through the counter: read, face, form, one click on confirm; the contract number shown."""
-    _read(page)
-    _face(page)
+    read_card(page)
+    face_match(page)
     _fill_form(page, serial)
     page.click("#confirm")
     return _wait_saved(page)
 
 
 @pytest.fixture()
-def qr_camera_server(tmp_path, server_factory):
+def qr_camera_server(tmp_path, camera_server):
     """``chipid serve`` (emulated demo card) whose camera sees the card's QR code (a cv2.QRCodeEncoder image)."""
     from biometrics.qr import qr_image
     from drivers.emulator.profile import load_profile
 
     camera = tmp_path / "camera.png"
     _show(camera, qr_image(card_qr_text(load_profile(DEMO_CARD))))
-    config = tmp_path / "config.toml"
-    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\nqr_watch = false\n', encoding="utf-8")
-    data = tmp_path / "data"
-    proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
-    yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    stop_server(proc)
+    return camera_server(camera, qr_watch=False)
 
 
-def test_qr_on_the_camera_starts_the_scan_and_the_verdict_appears(qr_camera_server, chromium):  # noqa: F811
+def test_qr_on_the_camera_starts_the_scan_and_the_verdict_appears(qr_camera_server, chromium):
     clerk = qr_camera_server.add_user("lan", "clerk")
-    page, errors, _ = _open_counter(chromium, qr_camera_server.base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, qr_camera_server.base, clerk, DESKTOP)
     assert page.inner_text("#read-qr-camera") == "Đọc QR bằng camera"
     assert page.input_value("#access-key") == ""
     page.click("#read-qr-camera")
@@ -80,16 +75,16 @@ def test_qr_on_the_camera_starts_the_scan_and_the_verdict_appears(qr_camera_serv
     assert page.inner_text("#verdict") == "THẺ HỢP LỆ"
     assert page.inner_text('[data-field="full_name"]') == "Nguyễn Văn An"
     assert page.input_value("#access-key") == ""  # nothing was typed
-    _in_viewport(page, "#verdict", DESKTOP)
+    in_viewport(page, "#verdict", DESKTOP)
     assert errors == []
 
 
-def test_double_click_and_two_quick_clicks_make_one_contract_each(live_server, chromium):  # noqa: F811
+def test_double_click_and_two_quick_clicks_make_one_contract_each(live_server, chromium):
     clerk = live_server.add_user("lan", "clerk")
-    page, errors, _ = _open_counter(chromium, live_server.base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, live_server.base, clerk, DESKTOP)
 
-    _read(page)
-    _face(page)
+    read_card(page)
+    face_match(page)
     _fill_form(page, "SERIAL-DBL-1")
     first_key = page.evaluate("contractKey")
     page.dblclick("#confirm")  # a real double-click
@@ -103,8 +98,8 @@ def test_double_click_and_two_quick_clicks_make_one_contract_each(live_server, c
     # the next customer: "Khách mới" opens a new form with a new key; two quick clicks, one contract
     page.click("#new-customer")
     assert page.evaluate("contractKey") != first_key
-    _read(page)
-    _face(page)
+    read_card(page)
+    face_match(page)
     _fill_form(page, "SERIAL-DBL-2")
     assert page.is_enabled("#confirm")
     page.click("#confirm")
@@ -128,9 +123,9 @@ def _damage(data_dir, seq: int) -> None:
     conn.close()
 
 
-def test_damaged_ledger_banner_names_the_entry_and_contracts_go_on(live_server, chromium):  # noqa: F811
+def test_damaged_ledger_banner_names_the_entry_and_contracts_go_on(live_server, chromium):
     clerk = live_server.add_user("lan", "clerk")
-    page, errors, _ = _open_counter(chromium, live_server.base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, live_server.base, clerk, DESKTOP)
     page.wait_for_function("document.querySelector('#reader-status').textContent !== '…'")
     assert page.is_hidden("#ledger-damaged-banner")  # a sound ledger: no banner
 
@@ -146,7 +141,7 @@ def test_damaged_ledger_banner_names_the_entry_and_contracts_go_on(live_server, 
     assert "SỔ CÁI BỊ HỎNG" in text and f"số {seq}" in text and "vẫn ghi hợp đồng mới" in text, text
     assert banner.get_attribute("data-seq") == str(seq)
     assert "rgb(153, 27, 27)" == banner.evaluate("b => getComputedStyle(b).color")  # red
-    _in_viewport(page, "#ledger-damaged-banner", DESKTOP)
+    in_viewport(page, "#ledger-damaged-banner", DESKTOP)
     assert page.is_hidden("#ledger-banner")  # damaged, not failed: the counter keeps working
 
     second = _contract(page, "SERIAL-DMG-2")
@@ -161,7 +156,7 @@ def test_damaged_ledger_banner_names_the_entry_and_contracts_go_on(live_server, 
 
 
 @pytest.fixture()
-def forged_card_server(tmp_path, pcscd, virtual_card, server_factory):
+def forged_card_server(pcscd, virtual_card, camera_server):
     """``chipid serve`` on the vpcd reader without demo trust; on the reader the demo card with one DG13 byte changed
     after signing (its SOD hash no longer matches)."""
     from drivers.emulator.personalise import make_chip, personalise
@@ -170,25 +165,21 @@ def forged_card_server(tmp_path, pcscd, virtual_card, server_factory):
     profile = load_profile(DEMO_CARD)
     dg13 = bytearray(personalise(profile)["DG13"])
     dg13[-3] ^= 0x01
-    config = tmp_path / "config.toml"
-    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{DEMO_CARD / "camera.jpg"}"\n', encoding="utf-8")
-    data = tmp_path / "data"
-    proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "pcsc:Virtual PCD 00 00")
+    server = camera_server(DEMO_CARD / "camera.jpg", reader="pcsc:Virtual PCD 00 00")
     virtual_card(make_chip(profile, replace_files={"DG13": bytes(dg13)}))
-    yield LiveServer(proc, base, data, password, tmp_path / "serve.log")
-    stop_server(proc)
+    return server
 
 
-def test_not_authentic_card_closes_the_form_with_no_override_for_a_clerk(forged_card_server, chromium):  # noqa: F811
+def test_not_authentic_card_closes_the_form_with_no_override_for_a_clerk(forged_card_server, chromium):
     clerk = forged_card_server.add_user("hoa", "clerk")
-    page, errors, _ = _open_counter(chromium, forged_card_server.base, clerk, DESKTOP)
-    _read(page, can="001234")
+    page, errors, _ = open_counter(chromium, forged_card_server.base, clerk, DESKTOP)
+    read_card(page, can="001234")
     assert page.inner_text("#verdict") == "KHÔNG HỢP LỆ"
     assert "not_authentic" in page.get_attribute("#verdict-panel", "class").split()
     red = page.evaluate("getComputedStyle(document.getElementById('verdict-panel')).backgroundColor")
     r, g, b = (int(x) for x in red[red.index("(") + 1:red.index(")")].split(",")[:3])
     assert r > g and r > b, red  # red
-    _in_viewport(page, "#verdict", DESKTOP)
+    in_viewport(page, "#verdict", DESKTOP)
     assert page.inner_text("#verdict-todo").startswith("Không nhận cầm")
     notice = page.inner_text("#block-notice")
     assert notice.startswith("Không nhận cầm: KHÔNG HỢP LỆ") and "Gọi quản lý" in notice
@@ -196,21 +187,21 @@ def test_not_authentic_card_closes_the_form_with_no_override_for_a_clerk(forged_
     assert page.is_hidden("#pawn-panel") and page.is_disabled("#confirm") and page.is_hidden("#override-box")
     page.click("#checks-summary")
     assert page.get_attribute('[data-check="dg_hash_13"] .badge', "class").split()[-1] == "failed"
-    _face(page)  # a matching face does not lift the verdict
+    face_match(page)  # a matching face does not lift the verdict
     assert page.is_hidden("#pawn-panel") and page.is_disabled("#confirm") and page.is_hidden("#override-box")
     assert page.evaluate(LIST)["total"] == 0
     assert errors == []
 
 
-def test_new_customer_clears_the_access_key_and_the_verdict(live_server, chromium):  # noqa: F811
+def test_new_customer_clears_the_access_key_and_the_verdict(live_server, chromium):
     clerk = live_server.add_user("lan", "clerk")
-    page, errors, _ = _open_counter(chromium, live_server.base, clerk, PHONE)
-    _read(page, can="001234")
+    page, errors, _ = open_counter(chromium, live_server.base, clerk, PHONE)
+    read_card(page, can="001234")
     assert page.inner_text("#verdict") == "THẺ HỢP LỆ"
     assert page.input_value("#access-key") == "001234"
     page.check("#consent")
     key = page.evaluate("contractKey")
-    _in_viewport(page, "#new-customer", PHONE)
+    in_viewport(page, "#new-customer", PHONE)
     page.click("#new-customer")
     assert page.input_value("#access-key") == ""
     assert page.is_hidden("#verdict-panel")
@@ -223,17 +214,17 @@ def test_new_customer_clears_the_access_key_and_the_verdict(live_server, chromiu
     assert errors == []
 
 
-def test_manager_cancels_a_contract_on_its_page_with_a_reason(live_server, chromium):  # noqa: F811
+def test_manager_cancels_a_contract_on_its_page_with_a_reason(live_server, chromium):
     clerk = live_server.add_user("lan", "clerk")
     manager = live_server.add_user("quanly", "manager")
-    page, errors, _ = _open_counter(chromium, live_server.base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, live_server.base, clerk, DESKTOP)
     number = _contract(page, "SERIAL-HUY-1")
     txn_id = next(i["id"] for i in page.evaluate(LIST)["items"] if i["contract_no"] == number)
     page.goto(f"{live_server.base}/contracts/{txn_id}/print")
     assert page.locator("#correction-form").count() == 0 and page.locator("#contract-markers").count() == 0  # a clerk: no cancel
     page.close()
 
-    page, errors, _ = _open_counter(chromium, live_server.base, manager, DESKTOP)
+    page, errors, _ = open_counter(chromium, live_server.base, manager, DESKTOP)
     page.goto(f"{live_server.base}/contracts/{txn_id}/print")
     assert page.inner_text("#correction-form h3") == "Hủy / đính chính (chỉ quản lý)"
     page.click("#correction-apply")  # no reason: refused on the page, nothing recorded

@@ -25,11 +25,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync import downlink as wire
-from tests.service.test_counter_screen import VIEWPORTS, _in_viewport, _open_counter, chromium  # noqa: F401
+from tests.browser import DESKTOP
+from tests.service.counter_page import in_viewport, open_counter
+from tests.service.live_app import FAST_SYNC, LiveApp, enroll_shop
 from tests.service.test_event_stream import parse
 from verifier.ledger.entry import VN_TZ, utc_now
 
-DESKTOP = VIEWPORTS["desktop"]
 SHOTS = Path("/tmp/shots")
 REASON = "Tang vật vụ trộm cắp tại Quận 3"
 NOTICE = "Truy tìm điện thoại iPhone 13 xanh, IMEI 490154203237518: báo ngay cho Công an phường"
@@ -85,16 +86,12 @@ def police_counter(tmp_path, monkeypatch):
     with its relay, enrolled with it (the backend key pinned), on loopback; yields a namespace of both."""
     from argon2 import PasswordHasher
 
-    from sync.backend import auth, downlink_key, enroll
+    from sync.backend import auth, downlink_key
     from sync.backend.app import create_app as backend_app
     from sync.backend.db import Database
     from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV
-    from sync.enrollment import enroll as shop_enroll
     from sync.testing import ThreadServer
-    from verifier.api.app import create_app
     from verifier.config import Config
-    from verifier.ledger.store import Ledger
-    from verifier.users import UserStore
 
     for name in (DATA_KEY_ENV, INDEX_KEY_ENV, downlink_key.SIGNING_KEY_ENV):
         monkeypatch.setenv(name, base64.b64encode(os.urandom(32)).decode())
@@ -103,17 +100,9 @@ def police_counter(tmp_path, monkeypatch):
     db = Database.open(database_url=f"sqlite:///{tmp_path / 'backend.sqlite3'}")
     backend = ThreadServer(backend_app(db)).start()
     data_dir = tmp_path / "shop"
-    led = Ledger.open(data_dir)
-    token = enroll.add_device_token(db, shop="Cầm đồ Phú Nhuận", license_no="PN-12", province="79")["token"]
-    record = shop_enroll(led, backend.url, token)
-    led.close()
+    record = enroll_shop(db, backend.url, data_dir)
     assert record["downlink_public_key"] == downlink_key.public_b64(downlink_key.load(None))  # the test key, pinned
-    cfg = Config().with_overrides(service__data_dir=str(data_dir), sync__interval_s=0.2, sync__backoff_base_s=0.05,
-                                  sync__backoff_max_s=0.5)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
-    svc = app.state.svc
-    counter = ThreadServer(app).start()
+    shop = LiveApp(Config().with_overrides(service__data_dir=str(data_dir), **FAST_SYNC)).serve()
     auth.add_user(db, "cong-an-q3", "inspector", "mat-khau-dai-9")
     police = httpx.post(backend.url + "/api/v1/login", json={"name": "cong-an-q3", "password": "mat-khau-dai-9"}).json()["token"]
 
@@ -121,23 +110,14 @@ def police_counter(tmp_path, monkeypatch):
         pass
 
     env = Env()
-    env.svc, env.url, env.backend, env.shop_id = svc, counter.url, backend.url, record["shop_id"]
+    env.shop, env.svc, env.url, env.backend, env.shop_id = shop, shop.svc, shop.url, backend.url, record["shop_id"]
     env.police = {"Authorization": f"Bearer {police}"}
     try:
         yield env
     finally:
-        counter.stop()
-        svc.close()
+        shop.close()
         backend.stop()
         db.close()
-
-
-def _person(svc, name: str, role: str) -> dict:
-    """A user of the counter with a password of their own (the one-time password changed, as at a first login)."""
-    created = svc.users.add(name, role)
-    password = created["password"] + "-da-doi"
-    svc.users.change_password(name, created["password"], password)
-    return {"name": name, "password": password}
 
 
 def _vnd(n: int) -> str:
@@ -167,18 +147,18 @@ def _open_found(page, contract_no: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_notice_and_hold_at_the_counter(police_counter, chromium):  # noqa: F811
+def test_notice_and_hold_at_the_counter(police_counter, chromium):
     from tests.sync.test_downlink_holds import _contract
     from sync.testing import wait_until
 
     env = police_counter
     svc, url = env.svc, env.url
-    h = {"Authorization": "Bearer " + svc.users.issue_token(svc.users.add("may-quay", "clerk")["name"])}
+    h = env.shop.bearer("may-quay")
     txn = _contract(svc, url, h)
     wait_until(lambda: httpx.get(url + "/api/v1/sync", headers=h).json()["backlog"] == 0, what="the contract delivered")
-    lan, hoa = _person(svc, "lan", "clerk"), _person(svc, "hoa", "clerk")
-    page, errors, _ = _open_counter(chromium, url, lan, DESKTOP)
-    other, other_errors, _ = _open_counter(chromium, url, hoa, DESKTOP)
+    lan, hoa = env.shop.person("lan", "clerk"), env.shop.person("hoa", "clerk")
+    page, errors, _ = open_counter(chromium, url, lan, DESKTOP)
+    other, other_errors, _ = open_counter(chromium, url, hoa, DESKTOP)
     for p in (page, other):
         _watch_police(p)
         p.evaluate("() => { window.__loaded = true; }")  # gone if the page were reloaded
@@ -196,7 +176,7 @@ def test_notice_and_hold_at_the_counter(police_counter, chromium):  # noqa: F811
     banner = page.inner_text(f'.police-notice[data-version="{version}"]')
     assert banner.startswith("THÔNG BÁO CỦA CÔNG AN: " + NOTICE) and "gửi bởi cong-an-q3" in banner and "(giờ Việt Nam)" in banner
     assert page.inner_text(".police-notice-ack") == "Đã đọc"
-    _in_viewport(page, f'.police-notice[data-version="{version}"]', DESKTOP)
+    in_viewport(page, f'.police-notice[data-version="{version}"]', DESKTOP)
     page.screenshot(path=str(SHOTS / "counter-notice.png"))
     page.click(f'.police-notice[data-version="{version}"] .police-notice-ack')
     page.wait_for_selector(".police-notice", state="detached")
@@ -208,7 +188,7 @@ def test_notice_and_hold_at_the_counter(police_counter, chromium):  # noqa: F811
     page.evaluate("() => { window.__loaded = true; }")
     assert page.locator(".police-notice").count() == 0
     # the acknowledgement is a ledger entry, in the inspector's export
-    inspector = {"Authorization": "Bearer " + svc.users.issue_token(svc.users.add("thanh-tra", "inspector")["name"])}
+    inspector = env.shop.bearer("thanh-tra", "inspector")
     bundle = httpx.get(url + "/api/v1/ledger/export", headers=inspector, timeout=30).json()
     acks = [e["payload"] for e in bundle["entries"] if e["kind"] == "event" and e["payload"].get("type") == "police_notice_ack"]
     assert acks == [{"type": "police_notice_ack", "version": version, "by": {"user": "lan", "role": "clerk"}}]

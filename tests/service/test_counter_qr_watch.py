@@ -7,30 +7,25 @@ from __future__ import annotations
 import pytest
 
 from drivers.emulator.profile import load_profile
-from tests.service.conftest import DEMO_CARD, LiveServer, stop_server
-from tests.service.test_counter_flows import DESKTOP
-from tests.service.test_counter_screen import _in_viewport, _open_counter, chromium  # noqa: F401
+from tests.browser import DESKTOP
+from tests.service.conftest import DEMO_CARD
+from tests.service.counter_page import in_viewport, open_counter
 from tests.service.test_qr_watch import _put
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture()
-def watching_server(tmp_path, server_factory):
+def watching_server(tmp_path, camera_server):
     """``chipid serve`` (emulated demo card) whose camera shows nothing yet (the file appears when the card is held up)."""
     camera = tmp_path / "camera.png"
-    config = tmp_path / "config.toml"
-    config.write_text(f'[trust]\nauto_refresh = false\n\n[camera]\nsource = "{camera}"\n', encoding="utf-8")
-    data = tmp_path / "data"
-    proc, base, password = server_factory(data, tmp_path / "serve.log", "--config", str(config), "--reader", "emulator")
-    yield LiveServer(proc, base, data, password, tmp_path / "serve.log"), camera
-    stop_server(proc)
+    return camera_server(camera), camera
 
 
-def test_the_card_held_to_the_camera_brings_the_verdict_without_a_click(watching_server, chromium):  # noqa: F811
+def test_the_card_held_to_the_camera_brings_the_verdict_without_a_click(watching_server, chromium):
     server, camera = watching_server
     clerk = server.add_user("lan", "clerk")
-    page, errors, _ = _open_counter(chromium, server.base, clerk, DESKTOP)
+    page, errors, _ = open_counter(chromium, server.base, clerk, DESKTOP)
     assert page.is_hidden("#verdict-panel")
     requests: list[str] = []
     page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
@@ -41,7 +36,7 @@ def test_the_card_held_to_the_camera_brings_the_verdict_without_a_click(watching
     assert page.inner_text('[data-field="full_name"]') == "Nguyễn Văn An"
     assert page.input_value("#access-key") == ""  # nothing typed
     assert not [r for r in requests if r.startswith("POST ")], requests  # nothing clicked: the page only followed
-    _in_viewport(page, "#verdict", DESKTOP)
+    in_viewport(page, "#verdict", DESKTOP)
     assert errors == []
     log = server.log_path.read_text(errors="replace")
     assert "QR watch" in log  # the camera missing before the card came: logged once ...

@@ -10,12 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.test_counter_screen import VIEWPORTS, chromium  # noqa: F401
+from tests.browser import DESKTOP, login, new_page
 from verifier.vn_words import vnd_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DESKTOP = VIEWPORTS["desktop"]
 SHOTS = Path("/tmp/shots")
 
 
@@ -41,14 +40,11 @@ def _contract(base: str, token: str) -> dict:
 
 
 def _login(browser, base: str, user: dict, size=DESKTOP):
-    page = browser.new_page(viewport={"width": size[0], "height": size[1]}, locale="vi-VN", bypass_csp=True)
+    page = new_page(browser, size, bypass_csp=True)
     page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/login?next=/counter")
-    page.fill("#login-name", user["name"])
-    page.fill("#login-password", user["password"])
-    page.click("#login-submit")
+    login(page, base, user, next_path="/counter")
     page.wait_for_url(f"{base}/counter")
     return page, errors
 
@@ -60,7 +56,7 @@ def _visible_in_viewport(page, selector: str, size) -> None:
     assert 0 <= box["x"] and box["x"] + box["width"] <= size[0], (selector, box)
 
 
-def test_banner_settings_contract_and_receipts(live_server, chromium):  # noqa: F811
+def test_banner_settings_contract_and_receipts(live_server, chromium):
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = live_server.base
     manager = live_server.add_user("quanly", "manager")
