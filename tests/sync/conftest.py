@@ -1,6 +1,7 @@
 """Fixtures for the sync / backend tests: SQLite and a real PostgreSQL (a temporary cluster
 started with initdb/pg_ctl unless CHIPID_TEST_DATABASE_URL names a server whose user may
-CREATE DATABASE), a backend on loopback, enrolled signing devices."""
+CREATE DATABASE), a backend on loopback, enrolled signing devices, and the shop's counter service
+(with its relay) served on loopback (``served_shop``)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,33 @@ def _cheap_argon2(monkeypatch):
     from sync.backend import auth
 
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def served_shop(tmp_path, monkeypatch):
+    """``served_shop(backend=None, cfg=None) -> LiveApp`` (tests/service/live_app.py): the counter service, with its
+    relay, served on loopback; ``.clerk`` holds the bearer headers of its clerk ``thu-ngan``. Given ``backend`` (the
+    fixture), the shop's ledger in ``tmp_path / "shop"`` is enrolled with it first and ``.record`` is the enrolment
+    (``shop_id``, the pinned downlink key); else ``.record`` is None. ``cfg`` defaults to that data dir with the
+    relay's fast test settings (``FAST_SYNC``). Closed after the test, before a backend asked for ahead of it."""
+    from tests.service.live_app import FAST_SYNC, LiveApp, enroll_shop
+    from verifier.config import Config
+
+    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
+    made: list[LiveApp] = []
+
+    def serve(backend=None, cfg=None) -> LiveApp:
+        data_dir = tmp_path / "shop"
+        record = enroll_shop(backend.db, backend.url, data_dir) if backend is not None else None
+        shop = LiveApp(cfg or Config().with_overrides(service__data_dir=str(data_dir), **FAST_SYNC))
+        made.append(shop)
+        shop.record = record
+        shop.serve()
+        shop.clerk = shop.bearer("thu-ngan")
+        return shop
+
+    try:
+        yield serve
+    finally:
+        for shop in made:
+            shop.close()

@@ -18,9 +18,9 @@ from sync.backend import auth, watchlist
 from sync.backend.app import create_app
 from sync.backend.webhook import WebhookSettings
 from sync.testing import ThreadServer, pawn_payload, wait_until
+from tests.browser import new_page
 
 WANTED = "001088000777"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _login(backend) -> dict:
@@ -174,41 +174,37 @@ def test_investigation_api(backend, make_device):
     assert httpx.get(backend.url + "/api/v1/provinces/zz", headers=headers).json()["error"]["code"] == "province_not_found"
 
 
+@pytest.mark.browser
 @pytest.mark.slow
-def test_pages_in_chromium_live_alert_and_english_switch(backend, make_device):
-    from playwright.sync_api import sync_playwright
-
+def test_pages_in_chromium_live_alert_and_english_switch(backend, make_device, chromium):
     auth.add_user(backend.db, "canbo", "inspector", "mat-khau-rat-dai")
     _history(backend, make_device)
     shots = Path("/tmp/shots")
     shots.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="vi-VN", bypass_csp=True)
-        page.set_default_timeout(20_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(backend.url + "/login")
-        page.fill("input[name=name]", "canbo")
-        page.fill("input[name=password]", "mat-khau-rat-dai")
-        page.click("button[type=submit]")
-        page.goto(backend.url + "/alerts")
-        page.wait_for_selector("#live:text('Đang nhận cảnh báo mới trực tiếp.')")
-        assert "Người có số CCCD bị truy nã" in page.inner_text("table.alerts")
-        late = make_device(shop="Cầm đồ Đêm", license_no="DM-1", province="74")
-        late.append("transaction", pawn_payload(9, id_number=WANTED))
-        _send(backend, late, 1)
-        page.wait_for_selector("tr.new >> text=Cầm đồ Đêm")  # arrived over the stream, no reload
-        row = page.inner_text("tr.new")
-        assert "Thành phố Hồ Chí Minh" in row and "(giờ Việt Nam)" in row and "HĐ-2026-000009" in row
-        page.screenshot(path=str(shots / "backend-alerts.png"))
-        page.goto(backend.url + f"/persons/{WANTED}")
-        body = page.inner_text("main")
-        assert "Cầm đồ Kim Long (Huế)" in body and "cùng số điện thoại" in body and "1.500.000 ₫" in body
-        page.screenshot(path=str(shots / "backend-person.png"), full_page=False)
-        page.goto(backend.url + f"/persons/{WANTED}?lang=en")
-        assert "Pawn history of ID" in page.inner_text("h1") and "same phone" in page.inner_text("main")
-        page.goto(backend.url + "/provinces")  # the lang cookie keeps English
-        assert "The 34 provinces" in page.inner_text("h1")
-        browser.close()
+    page = new_page(chromium, bypass_csp=True)
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(backend.url + "/login")
+    page.fill("input[name=name]", "canbo")
+    page.fill("input[name=password]", "mat-khau-rat-dai")
+    page.click("button[type=submit]")
+    page.goto(backend.url + "/alerts")
+    page.wait_for_selector("#live:text('Đang nhận cảnh báo mới trực tiếp.')")
+    assert "Người có số CCCD bị truy nã" in page.inner_text("table.alerts")
+    late = make_device(shop="Cầm đồ Đêm", license_no="DM-1", province="74")
+    late.append("transaction", pawn_payload(9, id_number=WANTED))
+    _send(backend, late, 1)
+    page.wait_for_selector("tr.new >> text=Cầm đồ Đêm")  # arrived over the stream, no reload
+    row = page.inner_text("tr.new")
+    assert "Thành phố Hồ Chí Minh" in row and "(giờ Việt Nam)" in row and "HĐ-2026-000009" in row
+    page.screenshot(path=str(shots / "backend-alerts.png"))
+    page.goto(backend.url + f"/persons/{WANTED}")
+    body = page.inner_text("main")
+    assert "Cầm đồ Kim Long (Huế)" in body and "cùng số điện thoại" in body and "1.500.000 ₫" in body
+    page.screenshot(path=str(shots / "backend-person.png"), full_page=False)
+    page.goto(backend.url + f"/persons/{WANTED}?lang=en")
+    assert "Pawn history of ID" in page.inner_text("h1") and "same phone" in page.inner_text("main")
+    page.goto(backend.url + "/provinces")  # the lang cookie keeps English
+    assert "The 34 provinces" in page.inner_text("h1")
     assert errors == []

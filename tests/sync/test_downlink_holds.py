@@ -14,17 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 
 from sync import downlink as wire
-from sync.backend import auth, downlink_key, enroll
+from sync.backend import auth, downlink_key
 from sync.backend.cli import backend as backend_cli
-from sync.enrollment import enroll as shop_enroll
-from sync.testing import ThreadServer, wait_until
+from sync.testing import wait_until
 from tests.service.conftest import face_decision, scan_result
-from verifier.config import Config
-from verifier.ledger.store import Ledger
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 HOLDER = {"id_number": "079090004321", "full_name": "Trần Thị Bích", "date_of_birth": "1991-02-03", "sex": "F",
@@ -43,31 +39,11 @@ def signing_key(monkeypatch):
 
 
 @pytest.fixture
-def counter(backend, signing_key, tmp_path, monkeypatch):
-    """The counter service (with its relay) of an enrolled shop, served on loopback; yields (service, url, headers)."""
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
-
-    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
-    data_dir = tmp_path / "shop"
-    led = Ledger.open(data_dir)
-    tok = enroll.add_device_token(backend.db, shop="Cầm đồ Phú Nhuận", license_no="PN-12", province="79")["token"]
-    record = shop_enroll(led, backend.url, tok)
-    led.close()
-    assert record["downlink_public_key"] == downlink_key.public_b64(signing_key)  # pinned at enrolment
-    cfg = Config().with_overrides(service__data_dir=str(data_dir), sync__interval_s=0.2, sync__backoff_base_s=0.05,
-                                  sync__backoff_max_s=0.5)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
-    svc = app.state.svc
-    server = ThreadServer(app).start()
-    svc.users.add("thu-ngan", "clerk")
-    h = {"Authorization": "Bearer " + svc.users.issue_token("thu-ngan")}
-    try:
-        yield svc, server.url, h, record["shop_id"]
-    finally:
-        server.stop()
-        svc.close()
+def counter(backend, signing_key, served_shop):
+    """The counter service (with its relay) of an enrolled shop, served on loopback: (service, url, headers, shop id)."""
+    shop = served_shop(backend)
+    assert shop.record["downlink_public_key"] == downlink_key.public_b64(signing_key)  # pinned at enrolment
+    return shop.svc, shop.url, shop.clerk, shop.record["shop_id"]
 
 
 def _contract(svc, url, h, photo: bytes | None = None) -> dict:

@@ -8,14 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from argon2 import PasswordHasher
 
-from sync.backend import auth, enroll
-from sync.enrollment import enroll as shop_enroll
-from sync.testing import ThreadServer, wait_until
+from sync.backend import auth
+from sync.testing import wait_until
 from tests.service.conftest import face_decision, scan_result
-from verifier.config import Config
-from verifier.ledger.store import Ledger
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 HOLDER = {"id_number": "079090004321", "full_name": "Trần Thị Bích", "date_of_birth": "1991-02-03", "sex": "F",
@@ -29,43 +25,23 @@ def _scan(svc, portrait: bytes):
     return scan
 
 
-
-
-def test_counter_service_delivers_to_the_backend(backend, tmp_path, monkeypatch):
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
-
-    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
-    data_dir = tmp_path / "shop"
-    led = Ledger.open(data_dir)
-    tok = enroll.add_device_token(backend.db, shop="Cầm đồ Phú Nhuận", license_no="PN-12", province="79")["token"]
-    shop_enroll(led, backend.url, tok)
-    led.close()
-    cfg = Config().with_overrides(service__data_dir=str(data_dir), sync__interval_s=0.2, sync__backoff_base_s=0.05,
-                                  sync__backoff_max_s=0.5)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
-    svc = app.state.svc
+def test_counter_service_delivers_to_the_backend(backend, served_shop):
+    shop = served_shop(backend)
+    svc, h = shop.svc, shop.clerk
     assert svc.relay is not None, "the counter service did not start the relay"
-    shop = ThreadServer(app).start()
-    try:
-        svc.users.add("thu-ngan", "clerk")
-        h = {"Authorization": "Bearer " + svc.users.issue_token("thu-ngan")}
-        portrait = (SHARED / "faces" / "obama.jpg").read_bytes()
-        body = {"scan_id": _scan(svc, portrait).id, "valuation_vnd": 12_000_000, "loan_vnd": 8_000_000,
-                "interest_rate_year_pct": 18.0, "term_days": 30,
-                "items": [{"description": "Điện thoại iPhone 13 128GB", "category": "phone", "serial": "F2LX-K0AB-CD12"}]}
-        r = httpx.post(shop.url + "/api/v1/transactions", json=body, headers=h)
-        assert r.status_code == 201, r.text
-        txn = r.json()
-        r = httpx.post(f"{shop.url}/api/v1/transactions/{txn['id']}/events", json={"type": "suspicious", "reason": "ảnh không khớp"},
-                       headers=h)
-        assert r.status_code == 201, r.text
-        status = wait_until(lambda: (s := httpx.get(shop.url + "/api/v1/sync", headers=h).json())["backlog"] == 0 and s)
-        assert status["acked_seq"] == 2 and status["last_error"] is None and "Đã gửi đủ" in status["summary"]["vi"]
-    finally:
-        shop.stop()
-        svc.close()
+    portrait = (SHARED / "faces" / "obama.jpg").read_bytes()
+    body = {"scan_id": _scan(svc, portrait).id, "valuation_vnd": 12_000_000, "loan_vnd": 8_000_000,
+            "interest_rate_year_pct": 18.0, "term_days": 30,
+            "items": [{"description": "Điện thoại iPhone 13 128GB", "category": "phone", "serial": "F2LX-K0AB-CD12"}]}
+    r = httpx.post(shop.url + "/api/v1/transactions", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    txn = r.json()
+    r = httpx.post(f"{shop.url}/api/v1/transactions/{txn['id']}/events", json={"type": "suspicious", "reason": "ảnh không khớp"},
+                   headers=h)
+    assert r.status_code == 201, r.text
+    status = wait_until(lambda: (s := httpx.get(shop.url + "/api/v1/sync", headers=h).json())["backlog"] == 0 and s)
+    assert status["acked_seq"] == 2 and status["last_error"] is None and "Đã gửi đủ" in status["summary"]["vi"]
+    shop.close()  # the shop is gone: what the inspector finds is on the backend
     auth.add_user(backend.db, "cong-an", "inspector", "mat-khau-dai-9")
     t = httpx.post(backend.url + "/api/v1/login", json={"name": "cong-an", "password": "mat-khau-dai-9"}).json()["token"]
     bh = {"Authorization": f"Bearer {t}"}

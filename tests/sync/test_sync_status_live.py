@@ -4,44 +4,27 @@ service app served over HTTP (``sync.testing.ThreadServer``), the real ``chipid 
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
 from sync.backend import enroll
 from sync.enrollment import enroll as shop_enroll
 from sync.relay import error_vi, sync_status
-from sync.testing import ThreadServer, wait_until
+from sync.testing import wait_until
 from tests.sync.test_sync_shop_service import _scan
 from verifier.config import Config, load_config
 from verifier.ledger.store import Ledger
 
 
-
-
 @pytest.fixture
-def shop(tmp_path, monkeypatch):
-    """A counter service (not enrolled) served on loopback; yields (url, service, headers)."""
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
-
-    monkeypatch.delenv("CHIPID_LEDGER_KEY", raising=False)
+def shop(tmp_path, served_shop):
+    """A counter service (not enrolled) served on loopback, its settings in a config file it watches;
+    returns (url, service, headers, config file)."""
     config_file = tmp_path / "config.toml"
     config_file.write_text(f'[service]\ndata_dir = "{tmp_path / "shop"}"\n\n[sync]\ninterval_s = 0.2\n'
                            "backoff_base_s = 0.05\nbackoff_max_s = 0.5\n", encoding="utf-8")
-    cfg = load_config(config_file)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
-    svc = app.state.svc
-    server = ThreadServer(app).start()
-    svc.users.add("thu-ngan", "clerk")
-    h = {"Authorization": "Bearer " + svc.users.issue_token("thu-ngan")}
-    try:
-        yield server.url, svc, h, config_file
-    finally:
-        server.stop()
-        svc.close()
+    served = served_shop(cfg=load_config(config_file))
+    return served.url, served.svc, served.clerk, config_file
 
 
 def _contract(url, svc, h, shared):
