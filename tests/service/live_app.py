@@ -1,6 +1,6 @@
 """The counter service app in the test's own process, and served over real HTTP on loopback.
 
-* :func:`counter_app` is ``verifier.api.app.create_app`` in demo mode with a cheap Argon2 hasher (fast tests);
+* :func:`counter_app` is ``verifier.api.app.create_app`` (demo mode unless told) with a cheap Argon2 hasher (fast tests);
 * :class:`LiveApp` holds one such app: its people (:meth:`LiveApp.person`, :meth:`LiveApp.bearer`), then
   :meth:`LiveApp.serve` puts it on uvicorn in a thread on a free 127.0.0.1 port (``sync.testing.ThreadServer``);
   :meth:`LiveApp.close` stops the server and closes the service. The ``live_app`` fixture of
@@ -19,15 +19,15 @@ from pathlib import Path
 FAST_SYNC = {"sync__interval_s": 0.2, "sync__backoff_base_s": 0.05, "sync__backoff_max_s": 0.5}
 
 
-def counter_app(cfg, **create_kw):
-    """``create_app(cfg, demo=True, ...)`` with users hashed cheaply; ``create_kw`` e.g. ``start_sync=False``."""
+def counter_app(cfg, demo: bool = True, **create_kw):
+    """``create_app(cfg, demo=demo, ...)`` with users hashed cheaply; ``create_kw`` e.g. ``start_sync=False``."""
     from argon2 import PasswordHasher
 
     from verifier.api.app import create_app
     from verifier.users import UserStore
 
     users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fast tests
-    return create_app(cfg, demo=True, users=users, announce=lambda m: None, **create_kw)
+    return create_app(cfg, demo=demo, users=users, announce=lambda m: None, **create_kw)
 
 
 class LiveApp:

@@ -42,18 +42,14 @@ def test_bad_key_is_a_400(api, tokens, make_scan, txn_body):
 
 
 def test_retry_after_a_restart_gets_the_same_answer(api, tokens, make_scan, txn_body, cfg, app):
-    from argon2 import PasswordHasher
-
     from tests.service.conftest import Api
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
+    from tests.service.live_app import counter_app
 
     scan = make_scan()
     first = _post(api, tokens["clerk"], scan.id, txn_body, "k-restart")
     assert first.status_code == 201
     app.state.svc.close()
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app2 = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    app2 = counter_app(cfg)
     api2 = Api(app2)
     try:
         # the scan is gone after the restart: the stored answer comes before the scan is looked up

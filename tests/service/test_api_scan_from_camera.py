@@ -25,17 +25,13 @@ def card_qr_text(profile, *, id_number: str | None = None) -> str:
 @pytest.fixture()
 def camera_app(tmp_path):
     """A demo counter service whose camera is ``tmp_path/camera.png`` (written by each test)."""
-    from argon2 import PasswordHasher
-
-    from verifier.api.app import create_app
+    from tests.service.live_app import counter_app
     from verifier.config import Config
-    from verifier.users import UserStore
 
     camera = tmp_path / "camera.png"
     cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), camera__source=str(camera), camera__timeout_s=2.0,
                                   camera__qr_watch=False)  # the button's path (the watch: test_qr_watch.py)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None, start_sync=False)
+    app = counter_app(cfg, start_sync=False)
     svc = app.state.svc
     svc.users.add("clerk-1", "clerk")
     api = Api(app)

@@ -36,17 +36,13 @@ def _scripted_card(config, access, progress):
 
 
 def _make_app():
-    from argon2 import PasswordHasher
-
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
-
     from drivers.emulator.profile import DEMO_CAMERA_PHOTO
+    from tests.service.live_app import counter_app
 
     # the demo camera image (no QR code on it): POST /scans/from-camera answers qr_not_found, as with a real camera
     cfg = Config().with_overrides(service__data_dir=str(_DATA), camera__source=str(DEMO_CAMERA_PHOTO))
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, runner=_scripted_card, announce=lambda m: None)
+    app = counter_app(cfg, runner=_scripted_card)
+    users = app.state.svc.users
     users.add("fuzz", "admin")
     return app, users.issue_token("fuzz")
 

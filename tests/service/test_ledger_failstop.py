@@ -199,16 +199,12 @@ def _ledger_failed_metric(api, token: str) -> float:
 def test_the_service_says_the_ledger_failed(small_disk):
     """Through the REST API: a full disk makes the contract fail with a message in Vietnamese
     too, and /health reports ``ledger_failed`` from then on."""
-    from argon2 import PasswordHasher
-
     from tests.service.conftest import Api, txn_body
-    from verifier.api.app import create_app
+    from tests.service.live_app import counter_app
     from verifier.config import Config
-    from verifier.users import UserStore
 
     cfg = Config().with_overrides(service__data_dir=str(small_disk / "data"))
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    app = create_app(cfg, demo=True, users=users, announce=lambda m: None)
+    app = counter_app(cfg)
     svc, api = app.state.svc, Api(app)
     try:
         svc.users.add("clerk-1", "clerk")

@@ -55,11 +55,8 @@ def _empty_desk() -> np.ndarray:
 def counter(tmp_path):
     """``make(**overrides)``: a demo counter service whose camera is ``tmp_path/camera.png``; the events it
     publishes are collected in ``events``."""
-    from argon2 import PasswordHasher
-
-    from verifier.api.app import create_app
+    from tests.service.live_app import counter_app
     from verifier.config import Config
-    from verifier.users import UserStore
 
     made = []
 
@@ -67,8 +64,7 @@ def counter(tmp_path):
         camera = tmp_path / "camera.png"
         settings = {"camera__source": str(camera), "camera__timeout_s": 2.0, **overrides}
         cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), **settings)
-        users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        app = create_app(cfg, demo=True, users=users, announce=lambda m: None, start_sync=False, watch_camera=True)
+        app = counter_app(cfg, start_sync=False, watch_camera=True)
         svc = app.state.svc
         events: list[dict] = []
         svc.bus.listen(events.append)

@@ -18,14 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _app(tmp_path, **overrides):
-    from argon2 import PasswordHasher
-
-    from verifier.api.app import create_app
-    from verifier.users import UserStore
+    from tests.service.live_app import counter_app
 
     cfg = Config().with_overrides(service__data_dir=str(tmp_path / "data"), reader__name="emulator", **overrides)
-    users = UserStore(cfg.data_dir, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    return create_app(cfg, demo=False, users=users, start_sync=False, announce=lambda m: None)
+    return counter_app(cfg, demo=False, start_sync=False)
 
 
 @pytest.mark.parametrize("auto", [False, True])
