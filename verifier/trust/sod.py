@@ -29,10 +29,11 @@ Nothing is re-encoded ("hash the bytes that were read"). Signature checks live i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from asn1crypto import algos, core
 
-from verifier.errors import LimitExceededError, ParseError
+from verifier.errors import ChipidError, LimitExceededError, ParseError
 from verifier.trust import cms, der, signatures
 from verifier.trust.cms import SignerInfo
 
@@ -131,7 +132,7 @@ def parse_sod(data: bytes) -> SOD:
     outer = der.read_node(data, 0)
     if not outer.is_(SOD_TAG & 0x1F, der.APPLICATION, True):
         raise ParseError(f"EF.SOD: expected tag 77, found {data[0]:02X}")
-    der.validate(outer, MAX_SOD_NODES)
+    _validate(outer)
     inner = outer.children()
     if len(inner) != 1:
         raise ParseError(f"EF.SOD: expected one ContentInfo inside tag 77, found {len(inner)} elements")
@@ -147,14 +148,94 @@ def parse_sod(data: bytes) -> SOD:
                signer=sd.signer_infos[0], **lds)
 
 
+# --- the walk of the bounded reader, the embedded certificates counted once per certificate ---------------
+
+#: Certificates whose subtree walk is remembered (:func:`_certificate_nodes`): a Document Signer signs
+#: thousands of cards, each EF.SOD embedding the same certificate.
+CERTIFICATE_MEMO = 256
+
+
+def _validate(outer: der.Node) -> None:
+    """What ``der.validate(outer, MAX_SOD_NODES)`` checks (every header, depth and OID, the node count), with
+    each embedded certificate's subtree walked once per certificate (:func:`_certificate_nodes`) instead of
+    once per card. A walk succeeds or fails whatever the order of its nodes, so the full walk of
+    :func:`verifier.trust.der.validate` runs only when this one finds a problem or meets a shape it does not
+    expect: that walk then raises exactly the error it always raised."""
+    try:
+        count = _count_nodes(outer)
+    except ChipidError:
+        count = None
+    if count is None or count > MAX_SOD_NODES:
+        der.validate(outer, MAX_SOD_NODES)
+
+
+def _count_nodes(outer: der.Node) -> int | None:
+    """The nodes under ``outer`` (77 { ContentInfo { contentType, [0] { SignedData } } }), every one checked
+    as :func:`verifier.trust.der.validate` checks it; None for another shape (the caller walks it all)."""
+    def walked(node: der.Node) -> list[der.Node] | None:
+        # a definite-length constructed node on the path to the certificates: counted, its children read
+        return node.children() if node.constructed and not node.indefinite else None
+
+    inner = walked(outer)
+    if inner is None or len(inner) != 1:
+        return None
+    ci = walked(inner[0])
+    if ci is None or len(ci) != 2:
+        return None
+    wrapped = walked(ci[1])
+    if wrapped is None or len(wrapped) != 1:
+        return None
+    fields = walked(wrapped[0])
+    if fields is None:
+        return None
+    count = 4 + der.validate(ci[0], MAX_SOD_NODES)  # 77, ContentInfo, [0], SignedData and the contentType
+    for node in fields:
+        certs = walked(node) if node.is_(0, der.CONTEXT, True) else None
+        if certs is None:
+            count += der.validate(node, MAX_SOD_NODES)
+            continue
+        count += 1
+        for cert in certs:
+            if cert.constructed and not cert.indefinite:
+                count += _certificate_nodes(cert.raw, cert.depth)
+            else:
+                count += der.validate(cert, MAX_SOD_NODES)
+        if count > MAX_SOD_NODES:
+            return None
+    return count
+
+
+@lru_cache(maxsize=CERTIFICATE_MEMO)
+def _certificate_nodes(raw: bytes, depth: int) -> int:
+    """``der.validate`` of a definite-length certificate read at ``depth``: a function of its bytes and depth
+    only (its children are read within its own bytes). Raises as ``der.validate`` does (never remembered)."""
+    node = der.read_node(raw, 0)
+    return der.validate(der.Node(raw, node.cls, node.constructed, node.number, node.start, node.cstart, node.cend,
+                                 node.end, depth), MAX_SOD_NODES)
+
+
 def parse_lds_security_object(econtent: bytes) -> dict:
     """The fields of an LDSSecurityObject (ICAO 9303-10 §4.6.2.2) read through :class:`LDSSecurityObject`:
     ``lds_object_version``, ``hash_algorithm_oid``, ``hash_algorithm``, ``dg_hashes`` {number: hash},
-    ``lds_version``, ``unicode_version`` (None in v0). ``econtent`` is only read, never re-encoded."""
+    ``lds_version``, ``unicode_version`` (None in v0). ``econtent`` is only read, never re-encoded.
+
+    The plain DER shape every issuer writes is read by :func:`_lds_fields_der` (the bounded reader, a few
+    microseconds); anything else, and every refusal, goes through the asn1crypto spec, which decides."""
     econtent = bytes(econtent)
     if len(econtent) > MAX_LDS_SECURITY_OBJECT_BYTES:
         raise LimitExceededError(f"LDSSecurityObject of {len(econtent)} bytes: at most "
                                  f"{MAX_LDS_SECURITY_OBJECT_BYTES} allowed")
+    try:
+        fields = _lds_fields_der(econtent)
+    except ChipidError:
+        fields = None
+    if fields is not None:
+        return fields
+    return _lds_fields_asn1(econtent)
+
+
+def _lds_fields_asn1(econtent: bytes) -> dict:
+    """:func:`parse_lds_security_object` through the asn1crypto spec (any shape, and every refusal)."""
     try:
         obj = LDSSecurityObject.load(econtent, strict=True)
         return _lds_fields(obj)
@@ -197,6 +278,74 @@ def _lds_fields(obj: LDSSecurityObject) -> dict:
         _declared_fields_only(info, "LDSVersionInfo")
         lds_version = info["ldsVersion"].chosen.native
         unicode_version = info["unicodeVersion"].chosen.native
+    return dict(lds_object_version=version, hash_algorithm_oid=hash_oid, hash_algorithm=hash_name,
+                dg_hashes=dg_hashes, lds_version=lds_version, unicode_version=unicode_version)
+
+
+#: The character strings of LDSVersionInfo (:class:`VersionString`) -> how asn1crypto decodes each.
+_VERSION_STRINGS = {der.PRINTABLESTRING: "latin1", der.UTF8STRING: "utf-8", der.IA5STRING: "ascii"}
+
+
+def _der_header_minimal(node: der.Node) -> bool:
+    """A one-byte tag and the shortest definite length (DER, X.690 §10.1): the form both readers agree on."""
+    length = node.cend - node.cstart
+    size = 1 if length < 0x80 else 2 if length < 0x100 else 3
+    return node.number < 0x1F and node.cstart - node.start == 1 + size and node.end == node.cend
+
+
+def _plain(node: der.Node, number: int, constructed: bool) -> bool:
+    return (node.cls == der.UNIVERSAL and node.number == number and node.constructed == constructed
+            and _der_header_minimal(node))
+
+
+def _lds_fields_der(econtent: bytes) -> dict | None:
+    """The fields of :func:`_lds_fields` for an LDSSecurityObject in plain DER (universal one-byte tags,
+    shortest definite lengths, primitive values, hashAlgorithm parameters absent or NULL, nothing after it),
+    read with the bounded reader; None for any other shape or any refusal (the asn1crypto spec then decides,
+    with its own message). For what it accepts, it gives what :func:`_lds_fields` gives: tests hold the two
+    together on generated and mutated objects."""
+    top = der.read_node(econtent, 0)
+    if not _plain(top, der.SEQUENCE, True) or top.end != len(econtent):
+        return None
+    parts = top.children()
+    if len(parts) not in (3, 4) or not _plain(parts[0], der.INTEGER, False) or not 1 <= len(parts[0].content) <= 2:
+        return None
+    version = int.from_bytes(parts[0].content, "big", signed=True)
+    if version not in (0, 1) or not _plain(parts[1], der.SEQUENCE, True) or not _plain(parts[2], der.SEQUENCE, True):
+        return None
+    alg = parts[1].children()
+    if not 1 <= len(alg) <= 2 or not _plain(alg[0], der.OID, False):
+        return None
+    if len(alg) == 2 and not (_plain(alg[1], der.NULL, False) and alg[1].cend == alg[1].cstart):
+        return None
+    hash_oid = der.decode_oid(alg[0].content, "LDSSecurityObject hashAlgorithm")
+    hash_name = signatures.DIGESTS.get(hash_oid, hash_oid)
+    size = signatures.DIGEST_SIZES.get(hash_name)
+    values = parts[2].children()
+    if not 1 <= len(values) <= MAX_DATA_GROUPS:
+        return None
+    dg_hashes: dict[int, bytes] = {}
+    for entry in values:
+        pair = entry.children() if _plain(entry, der.SEQUENCE, True) else []
+        if len(pair) != 2 or not _plain(pair[0], der.INTEGER, False) or not _plain(pair[1], der.OCTET_STRING, False):
+            return None
+        number, value = pair[0].content, pair[1].content
+        if not 1 <= len(number) <= 2:
+            return None
+        number = int.from_bytes(number, "big", signed=True)
+        if not 1 <= number <= MAX_DATA_GROUPS or number in dg_hashes or (size is not None and len(value) != size):
+            return None
+        dg_hashes[number] = value
+    lds_version = unicode_version = None
+    if len(parts) == 4:
+        info = parts[3].children() if version == 1 and _plain(parts[3], der.SEQUENCE, True) else []
+        if len(info) != 2 or not all(n.cls == der.UNIVERSAL and n.number in _VERSION_STRINGS and not n.constructed
+                                     and _der_header_minimal(n) for n in info):
+            return None
+        try:
+            lds_version, unicode_version = (n.content.decode(_VERSION_STRINGS[n.number]) for n in info)
+        except UnicodeDecodeError:
+            return None
     return dict(lds_object_version=version, hash_algorithm_oid=hash_oid, hash_algorithm=hash_name,
                 dg_hashes=dg_hashes, lds_version=lds_version, unicode_version=unicode_version)
 
