@@ -247,3 +247,17 @@ def test_quote_refusals(api, tokens, make_scan, txn_body, day):
     assert api.get("/api/v1/transactions/nope/quote", tokens["clerk"], params={"type": "redeemed"}).status_code == 404
     assert api.get(f"/api/v1/transactions/{txn}/quote", tokens["clerk"], params={"type": "forfeited"}).status_code == 422
     assert api.get(f"/api/v1/transactions/{txn}/quote", params={"type": "redeemed"}).status_code == 401
+
+
+@pytest.mark.parametrize("params", [
+    {"type": "extended", "extend_days": 3650, "on": "9999-12-31"}, {"type": "interest_paid", "on": "0001-01-01"},
+    {"type": "redeemed", "on": "9999-12-31"}, {"type": "interest_paid", "interest_to": "9999-12-31"},
+])
+def test_a_quote_on_the_first_or_last_day_a_date_can_be_is_answered_not_crashed(api, tokens, make_scan, txn_body, params):
+    txn = _contract(api, tokens, make_scan, txn_body)
+    r = api.get(f"/api/v1/transactions/{txn}/quote", tokens["clerk"], params=params)
+    assert r.status_code in (200, 422), (params, r.status_code, r.text[:300])
+    if r.status_code == 422:
+        assert r.json()["error"]["code"]
+    else:  # a what-if on a far day: whole đồng, and its words
+        assert isinstance(r.json()["money"]["cash_in_vnd"], int) and r.json()["cash_in_words"].endswith("đồng")

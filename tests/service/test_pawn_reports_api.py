@@ -137,3 +137,24 @@ def test_real_counter_events_reach_the_cash_book_and_the_day_report(api, tokens,
     view = api.get(f"/api/v1/transactions/{txn}", tokens["clerk"]).json()
     [row] = api.get(f"/api/v1/reports/due?kind=week&as_of={view['due_date']}", tokens["clerk"]).json()["rows"]
     assert row["principal_vnd"] == view["money"]["principal_vnd"] == 5_000_000
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/reports/day?date=9999-12-31&format=xlsx", "/api/v1/reports/day?date=0001-01-01&format=xlsx",
+    "/api/v1/reports/day?date=2026-03-01&clerk=%01%1F%0B&format=xlsx",
+    "/api/v1/reports/cash-book?from=0001-01-01&to=9999-12-31&format=xlsx",
+    "/api/v1/reports/register?from=0001-01-01&to=9999-12-31&format=xlsx",
+    "/api/v1/reports/due?kind=week&as_of=9999-12-31&format=xlsx", "/api/v1/reports/due?kind=overdue&as_of=0001-01-01",
+])
+def test_extreme_dates_and_control_characters_are_answered_not_crashed(api, tokens, shop, url):
+    """What the API fuzzer found: the first and last days a date can be, and control characters (illegal in XLSX)."""
+    r = api.get(url, tokens["manager"])
+    assert r.status_code in (200, 422), (url, r.status_code, r.text[:300])
+    if r.status_code == 422:
+        assert r.json()["error"]["code"]
+    elif "format=xlsx" in url:
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        load_workbook(BytesIO(r.content))  # a workbook that opens

@@ -104,7 +104,15 @@ def xlsx_cell(col: Column, value: Any) -> Any:
             return local_datetime(str(value))
         except Exception:  # noqa: BLE001 - a text that is no time is shown as it is
             return str(value)
-    return str(value)
+    return xlsx_text(str(value))
+
+
+def xlsx_text(text: Any) -> Any:
+    """``text`` with the characters an XLSX cell cannot hold (C0 controls but tab, LF, CR) shown as U+FFFD,
+    so a name typed with a stray control character still exports instead of failing the whole report."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
 # --- writers --------------------------------------------------------------------------------
@@ -126,11 +134,11 @@ def to_xlsx(table: Table) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = table.title[:31]
-    ws.append([table.title])
+    ws.title = xlsx_text(table.title[:31])
+    ws.append([xlsx_text(table.title)])
     ws.cell(1, 1).font = Font(bold=True, size=14)
     for label, value in table.meta:
-        ws.append([label, value])
+        ws.append([xlsx_text(label), xlsx_text(value)])
     ws.append([])
     header_row = ws.max_row + 1
     ws.append([c.title() for c in table.columns])

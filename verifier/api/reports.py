@@ -100,6 +100,16 @@ def _answer(fmt: str, table: Table, data: dict):
     return Response(content, media_type=media, headers={"Content-Disposition": disposition(kind, name), "Cache-Control": "no-store"})
 
 
+def _day(on: date | None) -> date:
+    """The local day asked for (default today), or 422 ``bad_period`` outside the days a report can cover."""
+    on = on or today_vn()
+    try:
+        cash_book.check_day(on)
+    except InputError as e:
+        raise ApiError(422, "bad_period", str(e), {"from": on.isoformat(), "to": on.isoformat(), "max_days": cash_book.MAX_DAYS}) from e
+    return on
+
+
 def _period(from_: date | None, to: date | None) -> tuple[date, date]:
     end = to or today_vn()
     start = from_ or end
@@ -223,7 +233,7 @@ def register_table(reg: dict) -> Table:
 def due(request: Request, kind: str = Query(..., pattern="^(today|week|overdue|unpaid_interest)$"),
         as_of: date | None = Query(None, description="The local (Vietnam) day; default today."), format: str = FORMAT,
         user: User = Depends(need("reports.due"))):
-    on = as_of or today_vn()
+    on = _day(as_of)
     rows = due_lists.due_list(svc(request).book, kind, on)
     _log(request, user, f"report:due:{kind}", f"as_of={on.isoformat()}; contracts={_numbers(rows)}")
     return _answer(format, due_table(kind, on, rows), {"kind": kind, "as_of": on.isoformat(), "rows": rows})
@@ -247,7 +257,7 @@ def day(request: Request, date_: date | None = Query(None, alias="date"), clerk:
         if clerk not in (None, "", user.name):
             raise ApiError(403, "forbidden", f"role {user.role!r} may see only its own day", {"permission": "reports.cash", "role": user.role})
         clerk = user.name
-    on = date_ or today_vn()
+    on = _day(date_)
     report = cash_book.day_report(svc(request).book, on, clerk or None)
     _log(request, user, "report:day", f"date={on}; clerk={clerk or 'all'}")
     return _answer(format, day_table(report), report)

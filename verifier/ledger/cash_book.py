@@ -49,7 +49,19 @@ FUND_TOTALS = {("owner", "in"): "fund_in_vnd", ("owner", "out"): "fund_out_vnd",
 IN_STORE = ("active", "forfeited")
 
 
+#: The days a report may be asked for: wide enough for any ledger, narrow enough that a day's neighbours exist.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def check_day(day: date) -> None:
+    """:class:`InputError` for a day outside :data:`FIRST_DAY`..:data:`LAST_DAY`."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InputError(f"day: expected {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, found {day.isoformat()}")
+
+
 def check_period(start: date, end: date) -> None:
+    check_day(start)
+    check_day(end)
     if end < start:
         raise InputError(f"period: 'to' ({end.isoformat()}) is before 'from' ({start.isoformat()})")
     if (end - start).days + 1 > MAX_DAYS:
