@@ -254,10 +254,16 @@ def parse_dg13(raw: bytes) -> DG13:
 
     Raises :class:`ParseError` (:class:`LimitExceededError` for hostile sizes and counts)
     when it is not a DG13 this module can read without guessing.
+
+    The real layout in one-byte tags and definite lengths, as every chip writes it, is read in place
+    (:func:`_parse_real_layout`); any other input, and every refusal, goes through the TLV reading below.
     """
     raw = bytes(raw)
     if len(raw) > MAX_DG13_BYTES:
         raise LimitExceededError(f"DG13: {len(raw)} bytes, at most {MAX_DG13_BYTES} allowed")
+    fast = _parse_real_layout(raw)
+    if fast is not None:
+        return fast
     try:
         outer = open_file(raw, "DG13")
         nodes, version, charset = _containers(outer)
@@ -301,6 +307,131 @@ def parse_dg13(raw: bytes) -> DG13:
         return DG13(raw=outer.raw, version=version, charset=charset, unknown=unknown, texts=texts, **values)
     except TLVError as e:
         raise ParseError(f"DG13 is not valid BER-TLV: {e}") from e
+
+
+# --------------------------------------------------------------------------- the real layout, read in place
+
+def _span(data: bytes, pos: int, limit: int) -> tuple[int, int, int, int] | None:
+    """(tag, value start, value end = end, start) of the TLV at ``pos`` when its tag is one byte and its
+    length definite, as :mod:`verifier.icao.tlv` reads it; None for anything else (the TLV reader decides)."""
+    if pos + 2 > limit:
+        return None
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        return None
+    first = data[pos + 1]
+    if first < 0x80:
+        vstart, length = pos + 2, first
+    else:
+        n = first & 0x7F
+        if n == 0 or n > tlv.MAX_LENGTH_BYTES or pos + 2 + n > limit:
+            return None
+        vstart, length = pos + 2 + n, int.from_bytes(data[pos + 2:pos + 2 + n], "big")
+    end = vstart + length
+    return (tag, vstart, end, pos) if end <= limit else None
+
+
+def _spans(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]] | None:
+    """The TLVs of ``data[start:end]`` (:func:`_span` each), None when one is not of that form."""
+    out = []
+    while start < end:
+        node = _span(data, start, end)
+        if node is None:
+            return None
+        out.append(node)
+        start = node[2]
+    return out
+
+
+def _text_at(data: bytes, node: tuple[int, int, int, int]) -> str | None:
+    """:func:`_text` of a value read in place; None where :func:`_text` refuses."""
+    encoding = _STRING_TAGS.get(node[0])
+    if encoding is None:
+        return None
+    try:
+        return data[node[1]:node[2]].decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _names_at(data: bytes, values: list[tuple[int, int, int, int]], number: int) -> list[str | None] | None:
+    """:func:`_names` of values read in place; None where :func:`_names` refuses."""
+    if len(values) > _NAME_FIELDS[number]:
+        return None
+    names: list[str | None] = []
+    for v in values:
+        if v[0] == SEQUENCE:
+            inner = _spans(data, v[1], v[2])
+            if inner is None or len(inner) > 1:
+                return None
+            text = _text_at(data, inner[0]) if inner else ""
+        else:
+            text = _text_at(data, v)
+        if text is None:
+            return None
+        names.append(text or None)
+    return names
+
+
+def _parse_real_layout(raw: bytes) -> DG13 | None:
+    """What :func:`parse_dg13` gives for the real layout (``6D { 30 { 02 01 01, 06 UTF-8 OID, 31 { fields } } }``)
+    in one-byte tags and definite lengths, read by offsets into ``raw`` (no TLV objects, no copies); None
+    for another layout or form and for anything :func:`parse_dg13` refuses (its TLV reading then refuses
+    it, with its message). Tests hold the two readings together on generated and mutated DG13s."""
+    outer = _span(raw, 0, len(raw))
+    if outer is None or outer[0] != DG13_TAG:
+        return None
+    top = _spans(raw, outer[1], outer[2])
+    if top is None or len(top) != 1 or top[0][0] != SEQUENCE:
+        return None
+    inner = _spans(raw, top[0][1], top[0][2])
+    if (inner is None or len(inner) != 3 or inner[0][0] != INTEGER or raw[inner[0][1]:inner[0][2]] != b"\x01"
+            or inner[1][0] != OBJECT_IDENTIFIER or raw[inner[1][1]:inner[1][2]] != UTF8_OID or inner[2][0] != SET):
+        return None
+    nodes = _spans(raw, inner[2][1], inner[2][2])
+    if nodes is None or len(nodes) > MAX_FIELDS:
+        return None
+    values: dict = {}
+    texts: dict = {}
+    unknown: dict = {}
+    seen: set[int] = set()
+    for tag, start, end, at in nodes:
+        if tag != SEQUENCE or start == end or raw[start] != INTEGER:
+            return None
+        kids = _spans(raw, start, end)
+        if kids is None:
+            return None
+        (_, nstart, nend, _), rest = kids[0], kids[1:]
+        if not 1 <= nend - nstart <= 2 or raw[nstart] & 0x80:
+            return None
+        number = int.from_bytes(raw[nstart:nend], "big")
+        if number in seen:
+            return None
+        seen.add(number)
+        if number in _NAME_FIELDS:
+            names = _names_at(raw, rest, number)
+            if names is None:
+                return None
+            if number == 13:
+                values["father_name"] = names[0] if names else None
+                values["mother_name"] = names[1] if len(names) > 1 else None
+            else:
+                values["spouse_name"] = names[0] if names else None
+            continue
+        if number not in FIELD_NAMES:
+            unknown[number] = raw[at:end]
+            continue
+        if not rest:
+            continue
+        if len(rest) > 1:
+            return None
+        text = _text_at(raw, rest[0])
+        if text is None:
+            return None
+        texts[number] = text
+        values[FIELD_NAMES[number]] = parse_date(text) if number in _DATE_FIELDS else (text if text != "" else None)
+    return DG13(raw=raw[:outer[2]], version=DG13_VERSION, charset=UTF8_OID_TEXT, unknown=unknown, texts=texts,
+                **values)
 
 
 # --------------------------------------------------------------------------- encoding
