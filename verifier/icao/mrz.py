@@ -30,9 +30,19 @@ def _char_value(c: str) -> int:
     raise MRZError(f"character {c!r} is not allowed in an MRZ: expected 0-9, A-Z or '<'")
 
 
+#: :func:`_char_value` of every allowed character, looked up once per character.
+_CHAR_VALUES = {c: _char_value(c) for c in "<0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def check_digit(s: str) -> str:
     """ICAO 9303-3 §4.9: weights 7, 3, 1; '<' = 0, A-Z = 10-35; sum modulo 10."""
-    return str(sum(_char_value(c) * _WEIGHTS[i % 3] for i, c in enumerate(s)) % 10)
+    total = 0
+    for i, c in enumerate(s):
+        value = _CHAR_VALUES.get(c)
+        if value is None:
+            value = _char_value(c)  # refuses the character, with its message
+        total += value * _WEIGHTS[i % 3]
+    return str(total % 10)
 
 
 @dataclass(frozen=True)
