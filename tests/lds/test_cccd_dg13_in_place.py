@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.mutations import mutated
 from verifier.cccd import dg13 as dg13_mod
 from verifier.cccd.dg13 import encode_dg13, parse_dg13
 from verifier.errors import ChipidError
@@ -47,6 +48,9 @@ def _field(number: bytes, *values: bytes) -> bytes:
     return _tlv(0x30, _tlv(0x02, number) + b"".join(values))
 
 
+#: Byte values that steer the in-place reader (DG13's tags, lengths, the UTF-8 lead byte 0xC3).
+IN_PLACE_BYTES = (0x00, 0x01, 0x02, 0x04, 0x06, 0x0C, 0x0D, 0x0E, 0x13, 0x1E, 0x1F, 0x30, 0x31, 0x7F, 0x80, 0x81, 0x82,
+                  0x84, 0x85, 0xC3, 0xFF)
 SEEDS = [
     encode_dg13(_PROFILE),
     encode_dg13({"id_number": "001195012345", "full_name": "Bé", "place_of_residence": "x" * 300}),
@@ -76,28 +80,8 @@ def _tlv_reading(data: bytes, monkeypatch):
         return _outcome(data)
 
 
-@st.composite
-def _mutated(draw):
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(0, 4))):
-        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and data:
-            data[pos] = draw(st.sampled_from([0x00, 0x01, 0x02, 0x04, 0x06, 0x0C, 0x0D, 0x0E, 0x13, 0x1E, 0x1F, 0x30,
-                                              0x31, 0x7F, 0x80, 0x81, 0x82, 0x84, 0x85, 0xC3, 0xFF]))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 8))]
-        else:
-            del data[pos:]
-    return bytes(data)
-
-
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=_mutated())
+@given(data=mutated(SEEDS, min_ops=0, set_values=IN_PLACE_BYTES, insert_max=8))
 def test_in_place_reading_is_the_tlv_reading(data, monkeypatch):
     assert _outcome(data) == _tlv_reading(data, monkeypatch)
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from verifier.cccd.access import keys_from_qr
 from verifier.cccd.dg13 import encode_dg13, parse_dg13
 from verifier.cccd.qr import expiry_candidates, parse_card_qr
+from tests.mutations import mutated
 from verifier.errors import ChipidError
 
 #: CHIPID_FUZZ_SCALE=N multiplies the examples of every fuzz target (README "Fuzzing"); CI runs 1.
@@ -30,6 +31,8 @@ _PROFILE = dict(
     date_of_issue=dt.date(2021, 4, 20), date_of_expiry=None, no_expiry=True, father_name="Nguyễn Văn Bình",
     mother_name="Trần Thị Cúc", spouse_name="Lê Thị Dung", old_id_number=None, field_16="0A1B2C3D4E5F6071",
 )
+#: Byte values that matter to DG13's TLVs (tags of its strings and sequences, lengths).
+CCCD_BYTES = (0x00, 0x02, 0x06, 0x0C, 0x13, 0x30, 0x31, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF)
 #: Real-layout seeds: a full card, a sparse one, every field a bare number, and the old flat layout.
 SEEDS = [
     encode_dg13(_PROFILE),
@@ -40,28 +43,8 @@ SEEDS = [
 ]
 
 
-@st.composite
-def _mutated(draw, seeds):
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and data:
-            data[pos] = draw(st.sampled_from([0x00, 0x02, 0x06, 0x0C, 0x13, 0x30, 0x31, 0x7F, 0x80, 0x81, 0x82,
-                                              0x84, 0xFF]))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 8))]
-        else:
-            del data[pos:]
-    return bytes(data)
-
-
 @settings(max_examples=400 * FUZZ_SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_mutated(SEEDS))
+@given(mutated(SEEDS, set_values=CCCD_BYTES, insert_max=8))
 def test_dg13_mutations_raise_only_chipid_errors(raw):
     try:
         dg13 = parse_dg13(raw)

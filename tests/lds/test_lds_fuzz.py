@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.emulator.personalise import personalise
+from tests.mutations import mutated
 from drivers.emulator.profile import DEMO_PROFILE_DIR, load_profile
 from verifier.errors import ChipidError
 from verifier.icao import chip_keys, tlv
@@ -66,27 +67,6 @@ TARGETS = {
     "dg14": (_keys_of_dg14, [_DEMO["DG14"]]),
     "dg15": (_key_of_dg15, [_DEMO["DG15"], bytes.fromhex("6f133011300b06072a8648ce3d0201090003020004")]),
 }
-
-
-@st.composite
-def mutated(draw, seeds: list[bytes]) -> bytes:
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 4))):
-        op = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
-        if not data:
-            break
-        i = draw(st.integers(0, len(data) - 1))
-        if op == "flip":
-            data[i] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set":
-            data[i] = draw(st.sampled_from([0x00, 0x01, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF]))
-        elif op == "insert":
-            data[i:i] = draw(st.binary(min_size=1, max_size=4))
-        elif op == "delete":
-            del data[i:i + draw(st.integers(1, 8))]
-        else:
-            del data[i:]
-    return bytes(data)
 
 
 def _only_project_errors(kind: str, data: bytes) -> None:
