@@ -69,6 +69,15 @@ from sync.testing import (SigningDevice, TempPostgres, backend_process, create_d
 ROWS: list[tuple[str, str, str, str]] = []
 
 
+def _send(url: str, wires: list[bytes], errors: list[str]) -> None:
+    """POST one shop's batches in order (one HTTP client); the first refusal goes to ``errors`` and stops it."""
+    with httpx.Client(base_url=url, timeout=120) as c:
+        for w in wires:
+            r = c.post("/api/v1/ingest", content=w, headers={"Content-Encoding": "gzip"})
+            if r.status_code != 200:
+                errors.append(r.text[:200])
+                return
+
 def row(metric: str, backend: str, value: str, target: str = "") -> None:
     ROWS.append((metric, backend, value, target))
     print(f"  {metric} [{backend}]: {value}", flush=True)
@@ -176,15 +185,7 @@ def _ingest_run(target: tuple[str | None, Path], devs: list[SigningDevice], wire
     try:
         wait_http(url, proc=proc)
 
-        def send(ws: list[bytes]) -> None:
-            with httpx.Client(base_url=url, timeout=120) as c:
-                for w in ws:
-                    r = c.post("/api/v1/ingest", content=w, headers={"Content-Encoding": "gzip"})
-                    if r.status_code != 200:
-                        errors.append(r.text[:200])
-                        return
-
-        threads = [threading.Thread(target=send, args=(ws,)) for ws in wires]
+        threads = [threading.Thread(target=_send, args=(url, ws, errors)) for ws in wires]
         roots = {"backend": [proc.pid]}
         if pg is not None:
             roots["postgres"] = [int((pg.data / "postmaster.pid").read_text().split()[0])]
@@ -468,15 +469,7 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
     try:
         wait_http(url, proc=proc)
 
-        def send(ws: list[bytes]) -> None:
-            with httpx.Client(base_url=url, timeout=120) as c:
-                for w in ws:
-                    r = c.post("/api/v1/ingest", content=w, headers={"Content-Encoding": "gzip"})
-                    if r.status_code != 200:
-                        errors.append(r.text[:200])
-                        return
-
-        threads = [threading.Thread(target=send, args=(ws,)) for ws in wires]
+        threads = [threading.Thread(target=_send, args=(url, ws, errors)) for ws in wires]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
