@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sync import batch as batch_mod
 from sync.backend import ingest as ingest_mod
 from sync.backend import schema, search
+from sync.backend.index import norm_address, person_key
 from sync.backend.app import create_app
 from sync.backend.ingest import ingest
 from sync.testing import SigningDevice, ThreadServer, event_payload, pawn_payload
@@ -327,8 +328,12 @@ def test_an_entry_keeps_each_of_its_blind_keys_and_key_filters_combine(db, devic
     device.append("event", event_payload(4, txn, "redeemed"))
     assert ingest(db, _wire(device, 1, 2)).status_code == 200
     blind = db.vault.blind
+    pawner = txn["pawner"]
     assert _keys_of(db, 1) == {blind("id", "079088001234"), blind("serial", "SN7701"), blind("txn", txn["id"]),
-                               blind("name", "tran thi lan"), blind("name", "thi lan"), blind("name", "lan")}
+                               blind("name", "tran thi lan"), blind("name", "thi lan"), blind("name", "lan"),
+                               # the watchlist's name + birth date, and the address that links people
+                               blind("namedob", person_key("Trần Thị Lan", pawner["date_of_birth"])),
+                               blind("addr", norm_address(pawner["place_of_residence"]))}
     assert _keys_of(db, 2) == {blind("txn", txn["id"])}
 
     def seqs(**kw):
