@@ -11,6 +11,7 @@ put into a real reader stack (vsmartcard's virtual PC/SC reader, or nfcpy's UDP 
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from pathlib import Path
 
@@ -45,11 +46,23 @@ def list_cmd(no_nfc: bool, as_json: bool) -> None:
         click.echo(f"{r['spec']}{mark}\t{card}")
 
 
+def _stop_on_signals() -> None:
+    """Make Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt here. A program started in the background by a
+    non-interactive shell inherits SIGINT *ignored* (POSIX), and Python then leaves it ignored: such a
+    ``reader emulate`` never stopped, and its card stayed in the virtual slot."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 @reader.command("events")
 def events_cmd() -> None:
     """Print PC/SC card insert/remove events until interrupted (Ctrl-C)."""
     from drivers.pcsc_watch import card_events
 
+    _stop_on_signals()
     try:
         for event in card_events():
             click.echo(json.dumps(event.as_dict()))
@@ -87,6 +100,7 @@ def emulate_cmd(card_dir: Path | None, vpcd_port: int, nfc_device: str | None, t
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"THẺ THỬ NGHIỆM / TEST CARD served on {where}; Ctrl-C to remove it")
+    _stop_on_signals()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
