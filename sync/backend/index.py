@@ -51,7 +51,11 @@ def norm_code(s: Any) -> str:
 
 def name_suffixes(name: str) -> list[str]:
     """Every suffix of the name's words (of its first 12), so 'van an' and 'an' find 'nguyen van an'."""
-    n = norm_text(name)  # single spaces, no leading or trailing one
+    return _suffixes(norm_text(name))
+
+
+def _suffixes(n: str) -> list[str]:
+    """:func:`name_suffixes` of a name already through :func:`norm_text` (single spaces, none at the ends)."""
     if not n:
         return []
     words = n.split(" ", 12)[:12]
@@ -82,7 +86,12 @@ def norm_birth(s: Any) -> str:
 
 def person_key(name: Any, birth: Any) -> str:
     """``"nguyen van an|19850312"``: the ``namedob`` key; ``""`` without both parts."""
-    n, b = norm_text(name)[:MAX_KEY - 9], norm_birth(birth)
+    return _person_key(norm_text(name), birth)
+
+
+def _person_key(n: str, birth: Any) -> str:
+    """:func:`person_key` of a name already through :func:`norm_text`."""
+    n, b = n[:MAX_KEY - 9], norm_birth(birth)
     return f"{n}|{b}" if n and b else ""
 
 
@@ -168,8 +177,9 @@ def index_entry(entry: Entry) -> Indexed:
     if id_number:
         keys.append(("id", id_number))
     if full_name:
-        keys += [("name", s) for s in name_suffixes(full_name)]
-        if (who := person_key(full_name, _str(pawner.get("date_of_birth")))):
+        folded = norm_text(full_name)  # once: the name keys and the name + birth date key
+        keys += [("name", s) for s in _suffixes(folded)]
+        if (who := _person_key(folded, _str(pawner.get("date_of_birth")))):
             keys.append(("namedob", who))
     for addr in dict.fromkeys((norm_address(_str(pawner.get("place_of_residence"))), norm_address(_str(p.get("current_address"))))):
         if addr:
