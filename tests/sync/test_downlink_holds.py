@@ -155,6 +155,7 @@ def test_a_hold_placed_through_the_api_and_a_notice_until_acknowledged(backend, 
     assert a.status_code == 200, a.text
     assert httpx.post(f"{url}/api/v1/notices/2/ack", headers=h).json()["seq"] == a.json()["seq"]
     assert httpx.post(f"{url}/api/v1/notices/7/ack", headers=h).status_code == 404
+    assert httpx.post(f"{url}/api/v1/notices/{2**64}/ack", headers=h).status_code == 422  # beyond SQLite's INTEGER: refused, not a 500
     assert httpx.get(url + "/api/v1/notices", headers=h).json()["notices"] == []
     assert httpx.get(url + "/api/v1/notices", params={"all": True}, headers=h).json()["notices"][0]["acknowledged_by"] == "thu-ngan"
     types = [e["type"] for e in _police_events(svc)]

@@ -22,7 +22,7 @@ banner until acknowledged.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from verifier.api.auth import need
 from verifier.api.errors import ERROR_RESPONSES, ApiError
@@ -56,7 +56,8 @@ def get_notices(request: Request, all: bool = False, user: User = Depends(need("
 
 
 @router.post("/notices/{version}/ack", summary="Acknowledge a police notice (recorded in the ledger)")
-def ack_notice(request: Request, version: int, user: User = Depends(need("txn.event"))) -> dict:
+def ack_notice(request: Request, version: int = Path(..., ge=1, le=2**63 - 1, description="The notice's downlink version."),
+               user: User = Depends(need("txn.event"))) -> dict:
     try:
         return _police(request).acknowledge(version, user=user.name, role=user.role)
     except NotFoundError as e:
