@@ -65,10 +65,10 @@ def kind_label(kind: str, lang: str = "vi") -> str:
 
 def raise_alert(conn: Connection, vault: Vault, *, shop_id: str, device_id: str | None, kind: str, detail: str,
                 seq: int | None = None, rule: str | None = None, data: dict | None = None,
-                links: dict | None = None) -> str:
+                links: dict | None = None, count: int = 1) -> str:
     """Raise (or count up) an alert in the open transaction; returns its id. ``rule``, ``data``
     and ``links`` (see the module docstring) are optional: without them the alert is shown with
-    its ``detail``."""
+    its ``detail``. ``count``: how many occurrences it stands for (the first at ``seq``)."""
     now = utc_now()
     detail = detail[:2000]
     detail_key = vault.blind("alert", f"{kind}|{detail}")
@@ -81,17 +81,17 @@ def raise_alert(conn: Connection, vault: Vault, *, shop_id: str, device_id: str 
     ).first()
     if row:
         conn.execute(
-            text("UPDATE alerts SET count = count + 1, last_at = :now WHERE shop_id = :shop AND alert_id = :id"),
-            {"now": now, "shop": shop_id, "id": row[0]},
+            text("UPDATE alerts SET count = count + :n, last_at = :now WHERE shop_id = :shop AND alert_id = :id"),
+            {"n": count, "now": now, "shop": shop_id, "id": row[0]},
         )
         return row[0]
     alert_id = uuid.uuid4().hex
     conn.execute(
         text(
             "INSERT INTO alerts (shop_id, alert_id, device_id, kind, detail, detail_key, seq, created_at, last_at, count) "
-            "VALUES (:shop, :id, :dev, :kind, :detail, :dk, :seq, :now, :now, 1)"
+            "VALUES (:shop, :id, :dev, :kind, :detail, :dk, :seq, :now, :now, :n)"
         ),
-        {"shop": shop_id, "id": alert_id, "dev": device_id or "", "kind": kind, "detail": vault.seal(detail, shop_id, alert_id, 0), "dk": detail_key, "seq": seq, "now": now},
+        {"n": count, "shop": shop_id, "id": alert_id, "dev": device_id or "", "kind": kind, "detail": vault.seal(detail, shop_id, alert_id, 0), "dk": detail_key, "seq": seq, "now": now},
     )
     if rule or data or links:
         links = links or {}

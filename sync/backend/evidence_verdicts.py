@@ -29,7 +29,9 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
     signature that verified over its own transaction's challenge is kept, so a copy sent to the backend
     before the genuine contract does not turn the genuine one into a "replay"), each
     verdict is stored once (one already stored is kept, and raises no alert again), then the alerts of
-    the verdicts stored, in order. Returns the judgements as stored."""
+    the verdicts stored, in order, those with the same kind and detail raised once with their count (a
+    device whose software sends no evidence: one count-up per chunk, not per contract). Returns the
+    judgements as stored."""
     if not judged:
         return []
     sigs = sorted({j.aa_signature_sha256 for _, _, j in judged if j.aa_signature_sha256})
@@ -41,7 +43,8 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
     stored_before = {int(q) for (q,) in conn.execute(text(
         "SELECT seq FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d AND seq IN :q"
     ).bindparams(bindparam("q", expanding=True)), {"s": shop_id, "d": device_id, "q": sorted({q for q, _, _ in judged})})}
-    new_sigs, rows, alerts, out = [], [], [], []
+    new_sigs, rows, out = [], [], []
+    alerts: dict[tuple[str, str], list[int]] = {}  # (kind, detail) -> seqs, in order
     now = utc_now()
     for seq, payload, judgement in judged:
         h = judgement.aa_signature_sha256
@@ -61,7 +64,7 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
                      "sv": shop_verdict(payload)["verdict"], "bv": judgement.verdict,
                      "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert, "now": now})
         if judgement.alert:
-            alerts.append((seq, judgement))
+            alerts.setdefault((judgement.alert, judgement.detail), []).append(seq)
     if new_sigs:
         conn.execute(text("INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) VALUES (:h, :s, :d, :q) "
                           "ON CONFLICT (sig_sha256) DO NOTHING"), new_sigs)
@@ -70,9 +73,9 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
             "INSERT INTO evidence_verdicts (shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, "
             "alert, verified_at) VALUES (:s, :d, :q, :t, :sv, :bv, :r, :a, :now) "
             "ON CONFLICT (shop_id, device_id, seq) DO NOTHING"), rows)
-    for seq, judgement in alerts:
-        raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=judgement.alert, detail=judgement.detail,
-                    seq=seq)
+    for (kind, detail), seqs in alerts.items():
+        raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=kind, detail=detail, seq=seqs[0],
+                    count=len(seqs))
     return out
 
 

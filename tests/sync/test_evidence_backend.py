@@ -241,3 +241,53 @@ def test_a_verification_process_killed_mid_pass_loses_nothing(tmp_path):
         assert [tuple(r) for r in rows] == [(1, "authentic"), (2, "authentic"), (3, "authentic"), (4, "authentic")]
     finally:
         db.close()
+
+
+def test_contracts_without_evidence_count_up_one_alert_per_device(tmp_path):
+    """A shop on software that sends no evidence: its contracts are each judged unverified, and the one
+    evidence_missing alert of the device counts them all (first seq kept), however the chunks fall."""
+    from sqlalchemy import text
+
+    from sync.backend.evidence_worker import EvidenceWorker
+    from sync.backend.ingest import ingest
+
+    dev = SigningDevice()
+    for i in range(1, 8):
+        dev.append("transaction", pawn_payload(i))  # "authentic" as the shop says, without evidence
+    db = Database.open(tmp_path / "backend")
+    try:
+        enroll_signing_device_as(db, dev)
+        r = ingest(db, batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign))
+        assert r.status_code == 200, r.body
+        worker = EvidenceWorker(db, tmp_path / "backend", chunk=3, processes=0)
+        assert worker.drain() == 7
+        with db.read() as conn:
+            alerts = [tuple(r) for r in conn.execute(text("SELECT device_id, seq, kind, count FROM alerts"))]
+            verdicts = conn.execute(text("SELECT count(*) FROM evidence_verdicts WHERE backend_verdict = 'unverified'")).scalar()
+        assert alerts == [(dev.device_id, 1, "evidence_missing", 7)] and verdicts == 7
+    finally:
+        db.close()
+
+
+def test_the_worker_thread_and_its_processes_run_at_the_lowest_priority(tmp_path):
+    """Ingest first: the evidence worker's thread and its verification processes are niced, the rest of the
+    backend process is not."""
+    import multiprocessing
+    import os
+
+    from sync.backend import evidence_worker as ew
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert mine < ew.NICE
+    db = Database.open(tmp_path / "backend")
+    worker = ew.EvidenceWorker(db, tmp_path / "backend", processes=1, idle_s=0.05).start()
+    try:
+        wait_until(lambda: worker._thread.native_id is not None
+                   and os.getpriority(os.PRIO_PROCESS, worker._thread.native_id) == ew.NICE, timeout=10)
+        worker.start_processes()
+        children = multiprocessing.active_children()
+        assert children and all(os.getpriority(os.PRIO_PROCESS, c.pid) == ew.NICE for c in children)
+        assert os.getpriority(os.PRIO_PROCESS, 0) == mine  # this thread (and so ingest's) untouched
+    finally:
+        worker.stop()
+        db.close()
