@@ -33,7 +33,9 @@ They share the header limits (:data:`MAX_TAG_BYTES`, :data:`MAX_LENGTH_BYTES`).
 
 from __future__ import annotations
 
-from verifier.errors import LimitExceededError, ParseError
+from functools import lru_cache
+
+from verifier.errors import ChipidError, LimitExceededError, ParseError
 from verifier.icao.tlv import MAX_LENGTH_BYTES, MAX_TAG_BYTES
 
 MAX_DEPTH = 24
@@ -249,7 +251,13 @@ def validate(node: Node, max_nodes: int = DEFAULT_MAX_NODES) -> int:
 
     Raises :class:`LimitExceededError` beyond ``max_nodes`` nodes, :data:`MAX_DEPTH` levels,
     or an OID over the limits, and :class:`ParseError` for a malformed encoding.
+
+    :func:`_count_plain` counts the usual tree first, without making a :class:`Node` per node; the walk
+    below runs when it finds anything else (and then raises exactly what it always raised).
     """
+    count = _count_plain(node, max_nodes)
+    if count is not None:
+        return count
     count = 0
     stack = [node]
     while stack:
@@ -264,22 +272,79 @@ def validate(node: Node, max_nodes: int = DEFAULT_MAX_NODES) -> int:
     return count
 
 
-def _check_oid(data: bytes, start: int, end: int) -> None:
-    """The limits of :func:`decode_oid` without building the dotted string (for :func:`validate`)."""
+def _count_plain(node: Node, max_nodes: int) -> int | None:
+    """The count :func:`validate` returns for a tree of one-byte tags and definite lengths whose every node
+    passes its checks (each header within its parent, depth, ``max_nodes``, each OID within
+    :func:`_check_oid`'s limits), read from the headers in place; None for anything else, including every
+    tree :func:`validate` refuses (a walk succeeds or fails whatever the order it visits the nodes in)."""
+    data = node.data
+    count = 0
+    stack = [(node.start, node.end, node.depth)]  # the root's own header is read again, at its depth
+    while stack:
+        pos, end, depth = stack.pop()
+        if depth > MAX_DEPTH and pos < end:
+            return None
+        while pos < end:
+            first = data[pos]
+            if first & 0x1F == 0x1F or pos + 2 > end:
+                return None
+            length = data[pos + 1]
+            pos += 2
+            if length & 0x80:
+                size = length & 0x7F
+                if not 0 < size <= MAX_LENGTH_BYTES or pos + size > end:
+                    return None
+                length = int.from_bytes(data[pos : pos + size], "big")
+                pos += size
+            cend = pos + length
+            count += 1
+            if cend > end or count > max_nodes:
+                return None
+            if first & 0x20:
+                stack.append((pos, cend, depth + 1))
+            elif first == OID and not _oid_within_limits(data, pos, cend):
+                return None
+            pos = cend
+    return count
+
+
+def _oid_within_limits(data: bytes, start: int, end: int) -> bool:
+    """Whether OBJECT IDENTIFIER contents pass the size, last-byte and arc-count limits of :func:`decode_oid`
+    (what :func:`validate` checks; the arcs themselves are decoded by the caller that reads them)."""
     size = end - start
     if size == 0 or size > MAX_OID_BYTES or data[end - 1] & 0x80:
-        decode_oid(data[start:end], "OBJECT IDENTIFIER")  # raises with the precise message
-        return
-    arcs = 0
-    for i in range(start, end):
-        if data[i] < 0x80:
-            arcs += 1
-    if arcs > MAX_OID_ARCS:
-        decode_oid(data[start:end], "OBJECT IDENTIFIER")
+        return False
+    # an arc ends on each byte below 0x80: at most ``size`` arcs, counted only when that could be too many
+    return size <= MAX_OID_ARCS or sum(b < 0x80 for b in data[start:end]) <= MAX_OID_ARCS
+
+
+def _check_oid(data: bytes, start: int, end: int) -> None:
+    """The limits of :func:`decode_oid` without building the dotted string (for :func:`validate`)."""
+    if not _oid_within_limits(data, start, end):
+        _decode_oid(data[start:end], "OBJECT IDENTIFIER")  # raises with the precise message
 
 
 def decode_oid(content: bytes, what: str) -> str:
     """Decode OBJECT IDENTIFIER contents (X.690 §8.19) with the size limits above."""
+    if type(content) is bytes:
+        known = _remembered_oid(content)
+        if known is not None:
+            return known
+    return _decode_oid(content, what)
+
+
+@lru_cache(maxsize=1024)
+def _remembered_oid(content: bytes) -> str | None:
+    """:func:`_decode_oid` of ``content``, remembered by its bytes (every card and certificate names the same
+    few dozen algorithms, attributes and protocols); None when it is refused (the caller then decodes it
+    again, to raise with its own name)."""
+    try:
+        return _decode_oid(content, "OBJECT IDENTIFIER")
+    except ChipidError:
+        return None
+
+
+def _decode_oid(content: bytes, what: str) -> str:
     if not content:
         raise ParseError(f"{what}: empty OBJECT IDENTIFIER")
     if len(content) > MAX_OID_BYTES:
