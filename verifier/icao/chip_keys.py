@@ -173,28 +173,11 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
     spki_der = bytes(spki_der)
     if len(spki_der) > MAX_SPKI_BYTES:
         raise LimitExceededError(f"{what}: {len(spki_der)} bytes, at most {MAX_SPKI_BYTES} allowed")
-    try:
-        spki = _SubjectPublicKeyInfo.load(spki_der, strict=True)
-    except _ASN1_ERRORS as e:
-        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
-    try:
-        alg = spki["algorithm"]["algorithm"].dotted
-        params = spki["algorithm"]["parameters"]
-        # Absent or NULL parameters are "none"; anything else is kept as bytes, never interpreted here.
-        params_der = None if isinstance(params, core.Void) else params.dump()
-        if params_der in (b"", b"\x05\x00"):
-            params_der = None
-    except _ASN1_ERRORS as e:
-        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: public key AlgorithmIdentifier") from e
-    try:
-        bit_string = spki["subjectPublicKey"]
-        if bit_string.contents and bit_string.contents[0] != 0:
-            raise ParseError(f"{what}: subjectPublicKey BIT STRING has {bit_string.contents[0]} unused bits, expected 0")
-        key_bytes = bit_string.native
-    except _ASN1_ERRORS as e:
-        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: subjectPublicKey BIT STRING") from e
-    if key_bytes is None:
-        raise ParseError(f"{what}: missing subjectPublicKey")
+    rsa = _plain_rsa(spki_der)
+    if rsa is not None:
+        alg, params_der, key_bytes = RSA_ENCRYPTION, None, b""
+    else:
+        alg, params_der, key_bytes = _read_spki(spki_der, what)
     if algorithms is not None and alg not in algorithms:
         raise TrustError(f"{what}: unsupported public key algorithm {alg}: expected one of {', '.join(sorted(algorithms))}")
 
@@ -226,11 +209,13 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
         return DHPublicKey(dh, y, alg)
 
     if alg in _RSA_ALGS:
-        try:
-            rsa = _RSAPublicKey.load(key_bytes, strict=True)
-            n, e = rsa["modulus"].native, rsa["publicExponent"].native
-        except _ASN1_ERRORS as e_:
-            raise ParseError(f"{what}: malformed RSAPublicKey") from e_
+        if rsa is None:
+            try:
+                key = _RSAPublicKey.load(key_bytes, strict=True)
+                rsa = key["modulus"].native, key["publicExponent"].native
+            except _ASN1_ERRORS as e_:
+                raise ParseError(f"{what}: malformed RSAPublicKey") from e_
+        n, e = rsa
         if n.bit_length() > MAX_RSA_BITS:
             raise LimitExceededError(f"{what}: RSA modulus of {n.bit_length()} bits, at most {MAX_RSA_BITS} allowed")
         if n < 3 or e < 3 or e >= n or n % 2 == 0 or e % 2 == 0:
@@ -238,6 +223,84 @@ def parse_public_key(spki_der: bytes, *, what: str = "SubjectPublicKeyInfo",
         return RSAPublicKey(n, e, alg)
 
     raise ParseError(f"{what}: unsupported public key algorithm {alg}: expected EC, DH or RSA")
+
+
+def _read_spki(spki_der: bytes, what: str) -> tuple[str, bytes | None, bytes]:
+    """(algorithm OID, parameters DER or None when absent or NULL, subjectPublicKey octets) through the
+    asn1crypto specs: any shape, and every refusal."""
+    try:
+        spki = _SubjectPublicKeyInfo.load(spki_der, strict=True)
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo") from e
+    try:
+        alg = spki["algorithm"]["algorithm"].dotted
+        params = spki["algorithm"]["parameters"]
+        # Absent or NULL parameters are "none"; anything else is kept as bytes, never interpreted here.
+        params_der = None if isinstance(params, core.Void) else params.dump()
+        if params_der in (b"", b"\x05\x00"):
+            params_der = None
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: public key AlgorithmIdentifier") from e
+    try:
+        bit_string = spki["subjectPublicKey"]
+        if bit_string.contents and bit_string.contents[0] != 0:
+            raise ParseError(f"{what}: subjectPublicKey BIT STRING has {bit_string.contents[0]} unused bits, expected 0")
+        key_bytes = bit_string.native
+    except _ASN1_ERRORS as e:
+        raise ParseError(f"{what}: malformed SubjectPublicKeyInfo: subjectPublicKey BIT STRING") from e
+    if key_bytes is None:
+        raise ParseError(f"{what}: missing subjectPublicKey")
+    return alg, params_der, key_bytes
+
+
+#: The contents of the rsaEncryption OBJECT IDENTIFIER (1.2.840.113549.1.1.1).
+_RSA_ENCRYPTION_OID = bytes.fromhex("2a864886f70d010101")
+
+
+def _plain_rsa(spki: bytes) -> tuple[int, int] | None:
+    """(modulus, publicExponent) of an rsaEncryption SubjectPublicKeyInfo in plain DER (every DG15 of a
+    CCCD): one-byte tags, shortest definite lengths, parameters NULL or absent, a BIT STRING without unused
+    bits holding exactly an RSAPublicKey of two non-empty INTEGERs, nothing after either. Read in place in
+    a few microseconds; None for anything else (the asn1crypto specs then read it, and decide every
+    refusal). What it accepts, the specs read to the same two numbers: tests hold the two together."""
+    outer = _der_span(spki, 0, len(spki), 0x30)
+    if outer is None or outer[1] != len(spki):
+        return None
+    alg = _der_span(spki, outer[0], outer[1], 0x30)
+    oid = alg and _der_span(spki, alg[0], alg[1], 0x06)
+    if not oid or spki[oid[0] : oid[1]] != _RSA_ENCRYPTION_OID or spki[oid[1] : alg[1]] not in (b"", b"\x05\x00"):
+        return None
+    bits = _der_span(spki, alg[1], outer[1], 0x03)
+    if bits is None or bits[1] != outer[1] or bits[0] == bits[1] or spki[bits[0]] != 0:
+        return None
+    key = _der_span(spki, bits[0] + 1, bits[1], 0x30)
+    n = key and key[1] == bits[1] and _der_span(spki, key[0], key[1], 0x02)
+    e = n and _der_span(spki, n[1], key[1], 0x02)
+    if not e or e[1] != key[1] or n[0] == n[1] or e[0] == e[1]:
+        return None
+    return int.from_bytes(spki[n[0] : n[1]], "big", signed=True), int.from_bytes(spki[e[0] : e[1]], "big", signed=True)
+
+
+def _der_span(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int] | None:
+    """(contents start, contents end) of the element at ``pos`` when it has the one-byte ``tag`` and the
+    shortest definite length of at most two bytes (DER, X.690 §10.1) and ends by ``end``; else None."""
+    if pos + 2 > end or data[pos] != tag:
+        return None
+    length = data[pos + 1]
+    pos += 2
+    if length == 0x81:
+        if pos + 1 > end or data[pos] < 0x80:
+            return None
+        length = data[pos]
+        pos += 1
+    elif length == 0x82:
+        if pos + 2 > end or data[pos] == 0:
+            return None
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+    elif length & 0x80:
+        return None
+    return (pos, pos + length) if pos + length <= end else None
 
 
 # --- encoders (personalisation of emulated chips) ----------------------------------------
