@@ -42,6 +42,7 @@ import hashlib
 import hmac
 import logging
 import os
+import struct
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -98,6 +99,9 @@ def b64_key(value: str, where: str) -> bytes:
     if len(key) != 32:
         raise ConfigError(f"{where}: expected base64 of a 32-byte key, found {len(key)} bytes")
     return key
+
+
+_signed_64 = struct.Struct(">q").unpack  # a blind value: 8 big-endian bytes as a signed integer (int.from_bytes, faster)
 
 
 class Vault:
@@ -212,8 +216,8 @@ class Vault:
                 typed.update(f"{key_type}:".encode("utf-8"))
                 typed_states[key_type] = typed
             h = typed.copy()
-            h.update(value.encode("utf-8"))
-            out.append(int.from_bytes(h.digest(), "big", signed=True))
+            h.update(value.encode())  # UTF-8, strict (the default, without parsing the arguments)
+            out.append(_signed_64(h.digest())[0])
         return out
 
     def key_check(self) -> str:
