@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from asn1crypto import core, keys
 
 from verifier.errors import LimitExceededError, ParseError, TrustError
-from verifier.icao import curves, ecc
+from verifier.icao import curves, ecc, tlv
 from verifier.icao.curves import CurveParams
 from verifier.icao.ecc import DHParams, Point
 
@@ -259,48 +259,27 @@ _RSA_ENCRYPTION_OID = bytes.fromhex("2a864886f70d010101")
 
 def _plain_rsa(spki: bytes) -> tuple[int, int] | None:
     """(modulus, publicExponent) of an rsaEncryption SubjectPublicKeyInfo in plain DER (every DG15 of a
-    CCCD): one-byte tags, shortest definite lengths, parameters NULL or absent, a BIT STRING without unused
+    CCCD; :func:`verifier.icao.tlv.der_elements`): parameters NULL or absent, a BIT STRING without unused
     bits holding exactly an RSAPublicKey of two non-empty INTEGERs, nothing after either. Read in place in
     a few microseconds; None for anything else (the asn1crypto specs then read it, and decide every
     refusal). What it accepts, the specs read to the same two numbers: tests hold the two together."""
-    outer = _der_span(spki, 0, len(spki), 0x30)
-    if outer is None or outer[1] != len(spki):
+    outer = tlv.der_elements(spki, 0, len(spki))
+    fields = outer and len(outer) == 1 and outer[0][0] == 0x30 and tlv.der_elements(spki, outer[0][1], outer[0][2])
+    if not fields or len(fields) != 2 or fields[0][0] != 0x30 or fields[1][0] != 0x03:
         return None
-    alg = _der_span(spki, outer[0], outer[1], 0x30)
-    oid = alg and _der_span(spki, alg[0], alg[1], 0x06)
-    if not oid or spki[oid[0] : oid[1]] != _RSA_ENCRYPTION_OID or spki[oid[1] : alg[1]] not in (b"", b"\x05\x00"):
+    (_, alg_start, alg_end), (_, bits_start, bits_end) = fields
+    alg = tlv.der_elements(spki, alg_start, alg_end)
+    if (not alg or len(alg) > 2 or alg[0][0] != 0x06 or spki[alg[0][1] : alg[0][2]] != _RSA_ENCRYPTION_OID
+            or len(alg) == 2 and (alg[1][0] != 0x05 or alg[1][1] != alg[1][2])):
         return None
-    bits = _der_span(spki, alg[1], outer[1], 0x03)
-    if bits is None or bits[1] != outer[1] or bits[0] == bits[1] or spki[bits[0]] != 0:
+    key = bits_start < bits_end and spki[bits_start] == 0 and tlv.der_elements(spki, bits_start + 1, bits_end)
+    ints = key and len(key) == 1 and key[0][0] == 0x30 and tlv.der_elements(spki, key[0][1], key[0][2])
+    if not ints or len(ints) != 2:
         return None
-    key = _der_span(spki, bits[0] + 1, bits[1], 0x30)
-    n = key and key[1] == bits[1] and _der_span(spki, key[0], key[1], 0x02)
-    e = n and _der_span(spki, n[1], key[1], 0x02)
-    if not e or e[1] != key[1] or n[0] == n[1] or e[0] == e[1]:
+    (n_tag, n_start, n_end), (e_tag, e_start, e_end) = ints
+    if n_tag != 0x02 or e_tag != 0x02 or n_start == n_end or e_start == e_end:
         return None
-    return int.from_bytes(spki[n[0] : n[1]], "big", signed=True), int.from_bytes(spki[e[0] : e[1]], "big", signed=True)
-
-
-def _der_span(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int] | None:
-    """(contents start, contents end) of the element at ``pos`` when it has the one-byte ``tag`` and the
-    shortest definite length of at most two bytes (DER, X.690 §10.1) and ends by ``end``; else None."""
-    if pos + 2 > end or data[pos] != tag:
-        return None
-    length = data[pos + 1]
-    pos += 2
-    if length == 0x81:
-        if pos + 1 > end or data[pos] < 0x80:
-            return None
-        length = data[pos]
-        pos += 1
-    elif length == 0x82:
-        if pos + 2 > end or data[pos] == 0:
-            return None
-        length = int.from_bytes(data[pos : pos + 2], "big")
-        pos += 2
-    elif length & 0x80:
-        return None
-    return (pos, pos + length) if pos + length <= end else None
+    return int.from_bytes(spki[n_start:n_end], "big", signed=True), int.from_bytes(spki[e_start:e_end], "big", signed=True)
 
 
 # --- encoders (personalisation of emulated chips) ----------------------------------------

@@ -94,8 +94,12 @@ def _decode_one(data: bytes, pos: int, depth: int) -> tuple[TLV, int]:
     if depth > MAX_DEPTH:
         raise LimitExceededError(f"TLV nesting deeper than {MAX_DEPTH}")
     start = pos
-    tag, pos = _read_tag(data, pos)
-    length, pos = _read_length(data, pos)
+    if pos + 1 < len(data) and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
+        # a one-byte tag and a one-byte length, most TLVs: what _read_tag and _read_length give, without the calls
+        tag, length, pos = data[pos], data[pos + 1], pos + 2
+    else:
+        tag, pos = _read_tag(data, pos)
+        length, pos = _read_length(data, pos)
     if length is None:
         # Indefinite length: constructed contents end with 00 00.
         p = pos
@@ -132,6 +136,36 @@ def decode_all(data: bytes) -> list[TLV]:
     while pos < len(data):
         tlv, pos = _decode_one(data, pos, 0)
         out.append(tlv)
+    return out
+
+
+def der_elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int]] | None:
+    """The elements filling ``data[start:end]`` as (tag, contents start, contents end), read in place, when
+    every one is in plain DER: a one-byte tag and the shortest definite length, of at most two bytes (X.690
+    §10.1); None for anything else. For the in-place readers of the encodings every issuer writes (the
+    LDSSecurityObject of EF.SOD, an RSA key), whose full readers decide every other form."""
+    out = []
+    while start < end:
+        if start + 2 > end or data[start] & 0x1F == 0x1F:
+            return None
+        length = data[start + 1]
+        pos = start + 2
+        if length == 0x81:
+            if pos >= end or data[pos] < 0x80:
+                return None
+            length = data[pos]
+            pos += 1
+        elif length == 0x82:
+            if pos + 2 > end or data[pos] == 0:
+                return None
+            length = int.from_bytes(data[pos : pos + 2], "big")
+            pos += 2
+        elif length & 0x80:
+            return None
+        if pos + length > end:
+            return None
+        out.append((data[start], pos, pos + length))
+        start = pos + length
     return out
 
 

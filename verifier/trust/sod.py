@@ -34,6 +34,7 @@ from functools import lru_cache
 from asn1crypto import algos, core
 
 from verifier.errors import ChipidError, LimitExceededError, ParseError
+from verifier.icao import tlv
 from verifier.trust import cms, der, signatures
 from verifier.trust.cms import SignerInfo
 
@@ -282,68 +283,59 @@ def _lds_fields(obj: LDSSecurityObject) -> dict:
                 dg_hashes=dg_hashes, lds_version=lds_version, unicode_version=unicode_version)
 
 
-#: The character strings of LDSVersionInfo (:class:`VersionString`) -> how asn1crypto decodes each.
+#: The character strings of LDSVersionInfo (:class:`VersionString`), by tag -> how asn1crypto decodes each.
 _VERSION_STRINGS = {der.PRINTABLESTRING: "latin1", der.UTF8STRING: "utf-8", der.IA5STRING: "ascii"}
-
-
-def _der_header_minimal(node: der.Node) -> bool:
-    """A one-byte tag and the shortest definite length (DER, X.690 §10.1): the form both readers agree on."""
-    length = node.cend - node.cstart
-    size = 1 if length < 0x80 else 2 if length < 0x100 else 3
-    return node.number < 0x1F and node.cstart - node.start == 1 + size and node.end == node.cend
-
-
-def _plain(node: der.Node, number: int, constructed: bool) -> bool:
-    return (node.cls == der.UNIVERSAL and node.number == number and node.constructed == constructed
-            and _der_header_minimal(node))
+#: The tag of a SEQUENCE (constructed); the other universal tags read below are primitive: the tag is the number.
+_SEQUENCE_TAG = 0x20 | der.SEQUENCE
 
 
 def _lds_fields_der(econtent: bytes) -> dict | None:
     """The fields of :func:`_lds_fields` for an LDSSecurityObject in plain DER (universal one-byte tags,
-    shortest definite lengths, primitive values, hashAlgorithm parameters absent or NULL, nothing after it),
-    read with the bounded reader; None for any other shape or any refusal (the asn1crypto spec then decides,
-    with its own message). For what it accepts, it gives what :func:`_lds_fields` gives: tests hold the two
-    together on generated and mutated objects."""
-    top = der.read_node(econtent, 0)
-    if not _plain(top, der.SEQUENCE, True) or top.end != len(econtent):
+    shortest definite lengths: :func:`verifier.icao.tlv.der_elements`; primitive values, hashAlgorithm
+    parameters absent or NULL, nothing after it), read in place; None for any other shape or any refusal (the
+    asn1crypto spec then decides, with its own message). For what it accepts, it gives what
+    :func:`_lds_fields` gives: tests hold the two together on generated and mutated objects."""
+    top = tlv.der_elements(econtent, 0, len(econtent))
+    parts = top and len(top) == 1 and top[0][0] == _SEQUENCE_TAG and tlv.der_elements(econtent, *top[0][1:])
+    if not parts or len(parts) not in (3, 4):
         return None
-    parts = top.children()
-    if len(parts) not in (3, 4) or not _plain(parts[0], der.INTEGER, False) or not 1 <= len(parts[0].content) <= 2:
+    (version_tag, version_start, version_end), (alg_tag, alg_start, alg_end), (values_tag, *values_span) = parts[:3]
+    if (version_tag != der.INTEGER or not 1 <= version_end - version_start <= 2 or alg_tag != _SEQUENCE_TAG
+            or values_tag != _SEQUENCE_TAG):
         return None
-    version = int.from_bytes(parts[0].content, "big", signed=True)
-    if version not in (0, 1) or not _plain(parts[1], der.SEQUENCE, True) or not _plain(parts[2], der.SEQUENCE, True):
+    version = int.from_bytes(econtent[version_start:version_end], "big", signed=True)
+    alg = tlv.der_elements(econtent, alg_start, alg_end)
+    if version not in (0, 1) or not alg or len(alg) > 2 or alg[0][0] != der.OID:
         return None
-    alg = parts[1].children()
-    if not 1 <= len(alg) <= 2 or not _plain(alg[0], der.OID, False):
+    if len(alg) == 2 and (alg[1][0] != der.NULL or alg[1][1] != alg[1][2]):
         return None
-    if len(alg) == 2 and not (_plain(alg[1], der.NULL, False) and alg[1].cend == alg[1].cstart):
-        return None
-    hash_oid = der.decode_oid(alg[0].content, "LDSSecurityObject hashAlgorithm")
+    hash_oid = der.decode_oid(econtent[alg[0][1] : alg[0][2]], "LDSSecurityObject hashAlgorithm")
     hash_name = signatures.DIGESTS.get(hash_oid, hash_oid)
     size = signatures.DIGEST_SIZES.get(hash_name)
-    values = parts[2].children()
-    if not 1 <= len(values) <= MAX_DATA_GROUPS:
+    values = tlv.der_elements(econtent, *values_span)
+    if not values or len(values) > MAX_DATA_GROUPS:
         return None
     dg_hashes: dict[int, bytes] = {}
-    for entry in values:
-        pair = entry.children() if _plain(entry, der.SEQUENCE, True) else []
-        if len(pair) != 2 or not _plain(pair[0], der.INTEGER, False) or not _plain(pair[1], der.OCTET_STRING, False):
+    for tag, start, end in values:
+        pair = tlv.der_elements(econtent, start, end) if tag == _SEQUENCE_TAG else None
+        if not pair or len(pair) != 2:
             return None
-        number, value = pair[0].content, pair[1].content
-        if not 1 <= len(number) <= 2:
+        (number_tag, number_start, number_end), (value_tag, value_start, value_end) = pair
+        if number_tag != der.INTEGER or value_tag != der.OCTET_STRING or not 1 <= number_end - number_start <= 2:
             return None
-        number = int.from_bytes(number, "big", signed=True)
+        number = int.from_bytes(econtent[number_start:number_end], "big", signed=True)
+        value = econtent[value_start:value_end]
         if not 1 <= number <= MAX_DATA_GROUPS or number in dg_hashes or (size is not None and len(value) != size):
             return None
         dg_hashes[number] = value
     lds_version = unicode_version = None
     if len(parts) == 4:
-        info = parts[3].children() if version == 1 and _plain(parts[3], der.SEQUENCE, True) else []
-        if len(info) != 2 or not all(n.cls == der.UNIVERSAL and n.number in _VERSION_STRINGS and not n.constructed
-                                     and _der_header_minimal(n) for n in info):
+        info_tag, *info_span = parts[3]
+        info = tlv.der_elements(econtent, *info_span) if version == 1 and info_tag == _SEQUENCE_TAG else None
+        if not info or len(info) != 2 or info[0][0] not in _VERSION_STRINGS or info[1][0] not in _VERSION_STRINGS:
             return None
         try:
-            lds_version, unicode_version = (n.content.decode(_VERSION_STRINGS[n.number]) for n in info)
+            lds_version, unicode_version = (econtent[start:end].decode(_VERSION_STRINGS[tag]) for tag, start, end in info)
         except UnicodeDecodeError:
             return None
     return dict(lds_object_version=version, hash_algorithm_oid=hash_oid, hash_algorithm=hash_name,
