@@ -19,6 +19,7 @@ was expected and what was found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Union
 
 from asn1crypto import core
@@ -225,9 +226,16 @@ def _oid(el: tlv.TLV, what: str) -> str:
     if not el.value or len(el.value) > 64:
         raise ParseError(f"{what}: OBJECT IDENTIFIER of {len(el.value)} bytes")
     try:
-        return core.ObjectIdentifier.load(el.raw).dotted
+        return _dotted(el.raw)
     except (ValueError, TypeError) as e:
         raise ParseError(f"{what}: malformed OBJECT IDENTIFIER {el.value.hex()}") from e
+
+
+@lru_cache(maxsize=256)
+def _dotted(raw: bytes) -> str:
+    """The dotted form of a complete OBJECT IDENTIFIER encoding, remembered by its bytes: every chip names
+    the same few protocols (a refusal raises and is not remembered)."""
+    return core.ObjectIdentifier.load(raw).dotted
 
 
 def _int(el: tlv.TLV, what: str) -> int:
