@@ -9,17 +9,18 @@ and stores the verdicts with their alerts (:func:`sync.backend.evidence_verdicts
 
 Where the time goes, and how it is spent once (``benchmarks/bench_sync.py --only evidence``):
 
-* the database: a device's next ``chunk`` contracts are read with one query, the ledger heads their
-  AA challenges name with a second, and their verdicts, AA signatures and progress are written in one
-  transaction of a few multi-row statements (:func:`~sync.backend.evidence_verdicts.record_many`);
-* the pure verification (passive authentication, DG1/DG13, AA: CPU bound, about 2 ms a contract) runs
-  in ``processes`` worker processes (default: one per core), started with ``spawn``; they and the
-  worker thread run at the lowest CPU priority (nice :data:`NICE`), so that ingest, which a shop waits
-  for, keeps the cores it needs and verification takes what is left (the lag drains when ingest rests);
-  a process is sent each contract's decrypted entry body, not its parsed payload (cheaper to send);
-  while one device's contracts are verified, the next device's are read and decrypted, and the
-  verdicts are written in device and seq order whatever the number of processes (``processes=0``:
-  in this thread);
+* the database: the worker thread finds a device's next ``chunk`` contracts (their seqs, one query) and
+  splits them in seq ranges; a verification process reads a range with one query (and the ledger heads
+  its AA challenges name with a second), decrypts and judges it and sends back the verdicts; the thread
+  writes a device's verdicts, AA signatures and progress in one transaction of a few multi-row statements
+  (:func:`~sync.backend.evidence_verdicts.record_many`), in device and seq order;
+* the reading and the pure verification (passive authentication, DG1/DG13, AA: CPU bound, about 2 ms a
+  contract) run in ``processes`` worker processes (default: one per core; each its own database
+  connections and the backend's keys), started with ``spawn``: not in the backend process, whose
+  interpreter lock ingest needs; they and the worker thread run at the lowest CPU priority (nice
+  :data:`NICE`), so that ingest, which a shop waits for, keeps the cores it needs and verification takes
+  what is left (the lag drains when ingest rests); while one device's verdicts are written, the next
+  device's contracts are judged (``processes=0``: all in this thread);
 * each process keeps a :class:`verifier.evidence.CertificateCache` (the Document Signer's certificate
   and key parsed once per DSC, keyed by every byte of it; the chain and revocation checks still run for
   every contract against the current trust).
@@ -68,25 +69,24 @@ NICE = 19
 TASK = 50
 
 
-class _NotFetched(LookupError):
-    """A ledger head the prefetched hashes lack: the contract is judged again with the database at hand."""
+@dataclass(frozen=True)
+class Job:
+    """One contract to judge: its entry's seq, decrypted payload and time."""
+
+    seq: int
+    payload: dict
+    demo: bool
+    at: _dt.datetime
 
 
 @dataclass(frozen=True)
-class Job:
-    """One contract to judge: its entry's seq, the entry body as stored (decrypted canonical JSON: a
-    verification process parses it again, which costs less than sending it the parsed payload), the
-    entry's time and the device's entry hashes its AA challenge may name (seq -> hash, None when the
-    device has no such entry)."""
+class Judged:
+    """Contracts of one device judged: (seq, :func:`_brief` of its payload, judgement) in seq order, and the
+    CPU seconds spent reading (query, decryption, parsing) and verifying them, wherever that ran."""
 
-    seq: int
-    body: bytes
-    demo: bool
-    at: _dt.datetime
-    hashes: dict = field(default_factory=dict)
-
-    def payload(self) -> dict:
-        return _payload(self.body)
+    judged: list[tuple[int, dict, ev.Judgement]]
+    read_s: float
+    verify_s: float
 
 
 def _payload(body: bytes) -> dict:
@@ -100,6 +100,12 @@ def _payload(body: bytes) -> dict:
     return payload if isinstance(payload, dict) else {}
 
 
+def _brief(payload: dict) -> dict:
+    """What a verdict's row and alerts read of a contract (:func:`~sync.backend.evidence_verdicts.record_many`:
+    its id and number, and the shop's verdict): all a verification process sends back of it."""
+    return {k: payload[k] for k in ("id", "contract_no", "identity_check", "override") if k in payload}
+
+
 def _lower_priority(nice: int, tid: int = 0) -> None:
     """Lower the CPU priority of thread ``tid`` (Linux; 0: the calling one) to ``nice``, never raising it."""
     with contextlib.suppress(OSError):
@@ -108,8 +114,8 @@ def _lower_priority(nice: int, tid: int = 0) -> None:
 
 
 class Judge:
-    """Judges jobs of one device with the backend's trust (re-read when trust was imported) and a
-    certificate cache; one per worker thread or verification process."""
+    """Judges contracts with the backend's trust (re-read when trust was imported) and a certificate cache;
+    one per worker thread or verification process."""
 
     def __init__(self, data_dir: str | Path | None) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else None
@@ -127,58 +133,83 @@ class Judge:
             self._stores[demo] = ev.open_trust(self.data_dir, demo=demo)
         return self._stores[demo]
 
-    def judge(self, device_id: str, job: Job, chain_hash=None) -> ev.Judgement:
-        """``chain_hash``: None looks in ``job.hashes`` only (:class:`_NotFetched` for another seq)."""
-        def prefetched(seq: int) -> str | None:
-            if seq not in job.hashes:
-                raise _NotFetched(seq)
-            return job.hashes[seq]
+    def judge(self, device_id: str, job: Job, chain_hash) -> ev.Judgement:
+        """``chain_hash(seq)``: the device's entry hash at ``seq`` (None: no such entry)."""
+        return ev.judge(job.payload, device_id=device_id, seq=job.seq, store=self.store(job.demo), at=job.at,
+                        chain_hash=chain_hash, certificate=self.certificates)
 
-        return ev.judge(job.payload(), device_id=device_id, seq=job.seq, store=self.store(job.demo), at=job.at,
-                        chain_hash=chain_hash or prefetched, certificate=self.certificates)
+    def judge_range(self, db: Database, shop_id: str, device_id: str, first: int, last: int) -> Judged:
+        """Read, decrypt and judge the device's contracts with seq in ``first``..``last``."""
+        cpu0 = time.thread_time()
+        jobs: list[Job] = []
+        with db.read() as conn:
+            rows = conn.execute(text(
+                "SELECT seq, ts, demo, body FROM entries WHERE shop_id = :s AND device_id = :d AND seq BETWEEN :a "
+                "AND :b AND kind = 'transaction' ORDER BY seq"), {"s": shop_id, "d": device_id, "a": first, "b": last}).all()
+            for seq, ts, demo, body in rows:
+                payload = _payload(db.vault.open_entry(body, shop_id, device_id, int(seq)))
+                if payload.get("type") != "pawn_contract":
+                    continue
+                try:
+                    at = _dt.datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+                except ValueError:
+                    at = _dt.datetime.now(_dt.timezone.utc)
+                jobs.append(Job(int(seq), payload, bool(demo), at))
+            # the ledger heads the AA challenges name, in one query (another one, rare, is looked up when asked)
+            heads = sorted({h for h in (_head_seq(j.payload) for j in jobs) if h is not None})
+            hashes: dict[int, str | None] = dict.fromkeys(heads)
+            if heads:
+                hashes.update({int(q): h for q, h in conn.execute(text(
+                    "SELECT seq, hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq IN :seqs"
+                ).bindparams(bindparam("seqs", expanding=True)), {"s": shop_id, "d": device_id, "seqs": heads})})
+        cpu1 = time.thread_time()
 
-    def judge_all(self, device_id: str, jobs: list[Job]) -> list[ev.Judgement | None]:
-        """Each job's judgement; None for one whose challenge names a ledger head not prefetched."""
-        out: list[ev.Judgement | None] = []
-        for job in jobs:
-            try:
-                out.append(self.judge(device_id, job))
-            except _NotFetched:
-                out.append(None)
-        return out
+        def chain_hash(seq: int) -> str | None:
+            if seq not in hashes:
+                with db.read() as conn:
+                    hashes[seq] = conn.execute(text(
+                        "SELECT hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq = :q"),
+                        {"s": shop_id, "d": device_id, "q": seq}).scalar()
+            return hashes[seq]
+
+        judged = [(job.seq, _brief(job.payload), self.judge(device_id, job, chain_hash)) for job in jobs]
+        return Judged(judged, cpu1 - cpu0, time.thread_time() - cpu1)
 
 
-_PROCESS_JUDGE: Judge | None = None
+#: A verification process's database (its own connections, the backend's keys) and judge.
+_PROCESS: tuple[Database, Judge] | None = None
 
 
-def _start_process(data_dir: str | None, nice: int) -> None:
-    """A verification process's start: its priority, its judge and the backend's trust, read now (about
-    0.2 s of CPU once per process) rather than by the first contract it is given."""
-    global _PROCESS_JUDGE
+def _start_process(database_url: str, vault, data_dir: str | None, nice: int) -> None:
+    """A verification process's start: its priority, its database, its judge and the backend's trust, read
+    now (about 0.2 s of CPU once per process) rather than by the first contract it is given."""
+    global _PROCESS
     _lower_priority(nice)
-    _PROCESS_JUDGE = Judge(data_dir)
+    db = Database(database_url, vault)
+    db.data_dir = Path(data_dir) if data_dir is not None else None
+    judge = Judge(data_dir)
+    _PROCESS = (db, judge)
     try:
-        _PROCESS_JUDGE.store(False)
+        judge.store(False)
     except Exception:  # noqa: BLE001 - a trust that does not load fails the first judgement, as it always did
         log.debug("evidence worker: trust not loaded at process start", exc_info=True)
 
 
-def _judge_in_process(device_id: str, jobs: list[Job]) -> list[ev.Judgement | None]:
-    assert _PROCESS_JUDGE is not None
-    return _PROCESS_JUDGE.judge_all(device_id, jobs)
+def _judge_range_in_process(shop_id: str, device_id: str, first: int, last: int) -> Judged:
+    assert _PROCESS is not None
+    db, judge = _PROCESS
+    return judge.judge_range(db, shop_id, device_id, first, last)
 
 
 @dataclass
 class _Step:
-    """One device's chunk on its way: read and decrypted, being judged, to be written."""
+    """One device's chunk on its way: its contracts' seq ranges being read and judged, to be written."""
 
     shop_id: str
     device_id: str
     upto: int
-    jobs: list[Job]
-    payloads: list[dict]  # each job's, parsed here for the verdicts' rows
     futures: list[Future] = field(default_factory=list)
-    done: list = field(default_factory=list)
+    done: list[Judged] = field(default_factory=list)
 
 
 class EvidenceWorker:
@@ -199,9 +230,10 @@ class EvidenceWorker:
         self._held = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        #: contracts verified by this worker, and this thread's CPU seconds by step, for metrics and benchmarks
+        #: contracts verified by this worker, and the CPU seconds by step (reading and verifying in its
+        #: processes or this thread, writing in this thread), for metrics and benchmarks
         self.verified = 0
-        self.cpu_s = {"read and decrypt": 0.0, "verify (this thread)": 0.0, "write": 0.0}
+        self.cpu_s = {"read and decrypt": 0.0, "verify": 0.0, "write": 0.0}
 
     def store(self, demo: bool):
         """The trust store this thread judges with (see :meth:`Judge.store`)."""
@@ -233,10 +265,8 @@ class EvidenceWorker:
         pending: deque[_Step] = deque()
         try:
             for shop_id, device_id, head, done in todo:
-                step = self._read(shop_id, device_id, int(head), int(done))
-                self._submit(step)
-                pending.append(step)
-                while len(pending) > 1:  # the next device is read while this one is judged
+                pending.append(self._submit(shop_id, device_id, int(head), int(done)))
+                while len(pending) > 1:  # the next device is being judged while this one is written
                     n += self._write(pending.popleft())
             while pending:
                 n += self._write(pending.popleft())
@@ -253,72 +283,35 @@ class EvidenceWorker:
                 "SELECT 1 FROM devices d LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND "
                 "p.device_id = d.device_id WHERE d.head_seq > COALESCE(p.seq, 0) LIMIT 1")).first() is not None
 
-    def _read(self, shop_id: str, device_id: str, head: int, done: int) -> _Step:
-        """The device's next contracts, decrypted, with the entry hashes their challenges name."""
-        cpu0 = time.thread_time()
-        vault = self.db.vault
-        jobs: list[Job] = []
-        payloads: list[dict] = []
+    def _submit(self, shop_id: str, device_id: str, head: int, done: int) -> _Step:
+        """The device's next contracts (their seqs: one cheap query here), split in seq ranges that the
+        verification processes read, decrypt and judge (in this thread with ``processes=0``)."""
         with self.db.read() as conn:
-            rows = conn.execute(text(
-                "SELECT seq, ts, demo, body FROM entries WHERE shop_id = :s AND device_id = :d AND seq > :done "
-                "AND seq <= :head AND kind = 'transaction' ORDER BY seq LIMIT :n"),
-                {"s": shop_id, "d": device_id, "done": done, "head": head, "n": self.chunk}).all()
-            for seq, ts, demo, body in rows:
-                canonical = vault.open_entry(body, shop_id, device_id, int(seq))
-                payload = _payload(canonical)
-                if payload.get("type") != "pawn_contract":
-                    continue
-                try:
-                    at = _dt.datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
-                except ValueError:
-                    at = _dt.datetime.now(_dt.timezone.utc)
-                jobs.append(Job(int(seq), canonical, bool(demo), at))
-                payloads.append(payload)
-            heads = {h for h in map(_head_seq, payloads) if h is not None}
-            hashes: dict[int, str | None] = dict.fromkeys(heads)
-            if heads:
-                hashes.update({int(q): h for q, h in conn.execute(text(
-                    "SELECT seq, hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq IN :seqs"
-                ).bindparams(bindparam("seqs", expanding=True)), {"s": shop_id, "d": device_id, "seqs": sorted(heads)})})
-        for job, payload in zip(jobs, payloads):
-            h = _head_seq(payload)
-            if h is not None:
-                job.hashes[h] = hashes[h]
-        upto = int(rows[-1][0]) if len(rows) == self.chunk else head
-        self.cpu_s["read and decrypt"] += time.thread_time() - cpu0
-        return _Step(shop_id, device_id, upto, jobs, payloads)
-
-    def _submit(self, step: _Step) -> None:
-        if not step.jobs:
-            return
+            seqs = [int(q) for (q,) in conn.execute(text(
+                "SELECT seq FROM entries WHERE shop_id = :s AND device_id = :d AND seq > :done AND seq <= :head "
+                "AND kind = 'transaction' ORDER BY seq LIMIT :n"),
+                {"s": shop_id, "d": device_id, "done": done, "head": head, "n": self.chunk})]
+        step = _Step(shop_id, device_id, seqs[-1] if len(seqs) == self.chunk else head)
         pool = self._processes()
         if pool is None:
-            cpu0 = time.thread_time()
-            step.done = self.judge.judge_all(step.device_id, step.jobs)
-            self.cpu_s["verify (this thread)"] += time.thread_time() - cpu0
-            return
-        size = max(1, min(TASK, -(-len(step.jobs) // self.processes)))
-        step.futures = [pool.submit(_judge_in_process, step.device_id, step.jobs[i:i + size])
-                        for i in range(0, len(step.jobs), size)]
+            if seqs:
+                step.done = [self.judge.judge_range(self.db, shop_id, device_id, seqs[0], seqs[-1])]
+            return step
+        size = max(1, min(TASK, -(-len(seqs) // self.processes)))
+        step.futures = [pool.submit(_judge_range_in_process, shop_id, device_id, part[0], part[-1])
+                        for part in (seqs[i:i + size] for i in range(0, len(seqs), size))]
+        return step
 
     def _write(self, step: _Step) -> int:
-        """The step's verdicts (judged again here when a challenge named a head not prefetched), in seq order,
-        with the device's progress, in one transaction."""
-        judged = step.done or [j for f in step.futures for j in f.result()]
-        if any(j is None for j in judged):
-            with self.db.read() as conn:
-                q = text("SELECT hash FROM entries WHERE shop_id = :s AND device_id = :d AND seq = :q")
-
-                def chain_hash(seq: int) -> str | None:
-                    return conn.execute(q, {"s": step.shop_id, "d": step.device_id, "q": seq}).scalar()
-
-                judged = [j if j is not None else self.judge.judge(step.device_id, job, chain_hash)
-                          for job, j in zip(step.jobs, judged)]
+        """The step's verdicts, in seq order, with the device's progress, in one transaction."""
+        parts = step.done or [f.result() for f in step.futures]
+        judged = [j for part in parts for j in part.judged]
+        for part in parts:
+            self.cpu_s["read and decrypt"] += part.read_s
+            self.cpu_s["verify"] += part.verify_s
         cpu0 = time.thread_time()
         with self.db.write() as conn:
-            record_many(conn, self.db.vault, shop_id=step.shop_id, device_id=step.device_id,
-                        judged=[(job.seq, payload, j) for job, payload, j in zip(step.jobs, step.payloads, judged)])
+            record_many(conn, self.db.vault, shop_id=step.shop_id, device_id=step.device_id, judged=judged)
             greatest = "GREATEST" if self.db.dialect == "postgresql" else "MAX"
             conn.execute(text(
                 "INSERT INTO evidence_progress (shop_id, device_id, seq) VALUES (:s, :d, :q) ON CONFLICT (shop_id, device_id) "
@@ -334,7 +327,8 @@ class EvidenceWorker:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_process,
-                initargs=(str(self.data_dir) if self.data_dir is not None else None, self.nice))
+                initargs=(self.db.url, self.db.vault, str(self.data_dir) if self.data_dir is not None else None,
+                          self.nice))
         return self._pool
 
     def start_processes(self) -> None:

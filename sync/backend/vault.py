@@ -112,10 +112,15 @@ class Vault:
             raise ConfigError(f"backend keys: expected two 32-byte keys, found {len(data_key)} and {len(index_key)} bytes")
         if data_key == index_key:
             raise ConfigError("backend keys: expected distinct data and index keys, found the same key twice")
+        self._keys = (data_key, index_key)
         self._aead = AESGCM(data_key)
         self._index_key = index_key
         self._blind_state = hashlib.blake2b(key=index_key, digest_size=8)
         self._blind_types: dict[str, "hashlib._Hash"] = {}  # type -> state that has hashed the key block and "type:"
+
+    def __reduce__(self):
+        """Sent whole to the evidence worker's verification processes (pickle, over their pipe)."""
+        return (Vault, self._keys)
 
     @classmethod
     def from_master(cls, master: bytes) -> "Vault":
