@@ -31,7 +31,7 @@
   max) and how long the verdicts take to catch up once ingest stops; then, ingest idle, the worker's
   rate (contracts/s with its verification processes, one per core) and per core (per CPU second of the
   worker thread, the verification processes and PostgreSQL, from /proc: this does not depend on other
-  work on the machine, whose load average is printed beside each wall-clock rate), the worker thread's
+  work on the machine, whose load average is printed beside each wall-clock rate), the worker's
   CPU by step, and one contract's verification CPU by step (with and without the DSC certificate cache).
 
 Targets (2-core machine): ingest >= 20,000 entries/s on PostgreSQL, 100,000-entry backlog in
@@ -555,7 +555,7 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
         f"{done / total_cpu:,.0f} contracts/s per core  ({cpu / done * 1e3:.2f} + {verify_cpu / done * 1e3:.2f} + "
         f"{pg_cpu / done * 1e3:.2f} = {total_cpu / done * 1e3:.2f} ms CPU per contract => "
         f"{(os.cpu_count() or 1) * done / total_cpu:,.0f}/s on {os.cpu_count() or 1} idle cores)")
-    row("evidence worker thread, CPU by step", label,
+    row("evidence worker, CPU by step (reading and verifying in its processes, writing in its thread)", label,
         "; ".join(f"{k} {v / done * 1e3:.2f} ms" for k, v in worker.cpu_s.items()) + " per contract")
     _evidence_profile(cards, csca)
     db.close()
