@@ -398,13 +398,17 @@ def _parse_real_layout(raw: bytes) -> DG13 | None:
     for tag, start, end, at in nodes:
         if tag != SEQUENCE or start == end or raw[start] != INTEGER:
             return None
-        kids = _spans(raw, start, end)
-        if kids is None:
-            return None
-        (_, nstart, nend, _), rest = kids[0], kids[1:]
-        if not 1 <= nend - nstart <= 2 or raw[nstart] & 0x80:
-            return None
-        number = int.from_bytes(raw[nstart:nend], "big")
+        rest = _spans(raw, start + 3, end) if start + 3 <= end and raw[start + 1] == 1 else None
+        if rest is not None and not raw[start + 2] & 0x80:
+            number = raw[start + 2]  # "02 01 NN", as every field number is written: read here, not as a span
+        else:
+            kids = _spans(raw, start, end)
+            if kids is None:
+                return None
+            (_, nstart, nend, _), rest = kids[0], kids[1:]
+            if not 1 <= nend - nstart <= 2 or raw[nstart] & 0x80:
+                return None
+            number = int.from_bytes(raw[nstart:nend], "big")
         if number in seen:
             return None
         seen.add(number)
