@@ -24,7 +24,7 @@ from typing import Union
 
 from asn1crypto import core
 
-from verifier.errors import LimitExceededError, ParseError
+from verifier.errors import ChipidError, LimitExceededError, ParseError
 from verifier.icao import tlv
 
 #: At most this many SecurityInfo elements in one SET (real chips carry fewer than 10).
@@ -220,7 +220,7 @@ class SecurityInfos:
 # --- DER primitives ----------------------------------------------------------------------
 
 
-def _oid(el: tlv.TLV, what: str) -> str:
+def _oid(el: tlv.TLV | _InPlace, what: str) -> str:
     if el.tag != 0x06:
         raise ParseError(f"{what}: expected an OBJECT IDENTIFIER (tag 06), found tag {el.tag:02X}")
     if not el.value or len(el.value) > 64:
@@ -238,7 +238,7 @@ def _dotted(raw: bytes) -> str:
     return core.ObjectIdentifier.load(raw).dotted
 
 
-def _int(el: tlv.TLV, what: str) -> int:
+def _int(el: tlv.TLV | _InPlace, what: str) -> int:
     if el.tag != 0x02:
         raise ParseError(f"{what}: expected an INTEGER (tag 02), found tag {el.tag:02X}")
     if not el.value:
@@ -267,7 +267,7 @@ def _seq(*parts: bytes) -> bytes:
 # --- parse -------------------------------------------------------------------------------
 
 
-def _parse_info(el: tlv.TLV, index: int) -> SecurityInfo:
+def _parse_info(el: tlv.TLV | _InPlace, index: int) -> SecurityInfo:
     where = f"SecurityInfo #{index}"
     if el.tag != 0x30:
         raise ParseError(f"{where}: expected a SEQUENCE (tag 30), found tag {el.tag:02X}")
@@ -321,6 +321,9 @@ def _parse_info(el: tlv.TLV, index: int) -> SecurityInfo:
 def parse_security_infos(raw: bytes, *, what: str = "SecurityInfos") -> SecurityInfos:
     """Parse a DER/BER ``SET OF SecurityInfo`` (tag 31) that fills ``raw`` exactly."""
     raw = bytes(raw)
+    infos = _infos_in_place(raw)
+    if infos is not None:
+        return SecurityInfos(infos, raw)
     try:
         outer = tlv.decode(raw)
     except ParseError as e:
@@ -338,6 +341,63 @@ def parse_security_infos(raw: bytes, *, what: str = "SecurityInfos") -> Security
     except ParseError as e:
         raise type(e)(f"{what}: {e.message}") from e
     return SecurityInfos(infos, raw)
+
+
+# --- plain DER, read in place ---------------------------------------------------------------------------------
+
+
+class _NotPlain(Exception):
+    """An element that is not in plain DER: the TLV reading decides."""
+
+
+class _InPlace:
+    """An element in plain DER (:func:`verifier.icao.tlv.der_elements`) offering what :func:`_parse_info` reads
+    of a :class:`tlv.TLV`: ``tag``, ``value``, ``raw`` (sliced when read) and ``children()``."""
+
+    __slots__ = ("data", "tag", "value", "start", "cstart", "end")
+
+    def __init__(self, data: bytes, tag: int, start: int, cstart: int, end: int) -> None:
+        self.data, self.tag, self.value, self.start, self.cstart, self.end = \
+            data, tag, data[cstart:end], start, cstart, end
+
+    @property
+    def raw(self) -> bytes:
+        return self.data[self.start : self.end]
+
+    def children(self) -> list["_InPlace"]:
+        kids = _in_place(self.data, self.cstart, self.end)
+        if kids is None:
+            raise _NotPlain
+        return kids
+
+
+def _in_place(data: bytes, start: int, end: int) -> list[_InPlace] | None:
+    """The elements of ``data[start:end]`` in plain DER, None when one is in another form."""
+    elements = tlv.der_elements(data, start, end)
+    if elements is None:
+        return None
+    out = []
+    for tag, cstart, cend in elements:
+        out.append(_InPlace(data, tag, start, cstart, cend))
+        start = cend
+    return out
+
+
+def _infos_in_place(raw: bytes) -> tuple[SecurityInfo, ...] | None:
+    """What :func:`parse_security_infos` gives for a SET in plain DER whose every SecurityInfo is taken, read
+    by :func:`_parse_info` on the elements in place instead of decoded into TLVs (for plain DER the same tags,
+    values and bytes); None for any other form and for any refusal: the TLV reading then decides, with its
+    messages. Tests hold the two readings together."""
+    top = _in_place(raw, 0, len(raw))
+    if top is None or len(top) != 1 or top[0].tag != 0x31:
+        return None
+    try:
+        elements = top[0].children()
+        if len(elements) > MAX_INFOS:
+            return None
+        return tuple(_parse_info(el, i) for i, el in enumerate(elements))
+    except (_NotPlain, ChipidError):
+        return None
 
 
 def parse_card_access(raw: bytes) -> SecurityInfos:
