@@ -33,9 +33,10 @@ def _outcome(data: bytes, *, in_place: bool):
 
 
 _GOOD = [_tlv(0x30, _tlv(0x02, bytes([n])) + _tlv(0x0C, f"field {n}".encode())) for n in (1, 2, 4)]
+_numbers = st.one_of(st.integers(0, 255).map(lambda n: bytes([n])),
+                    st.sampled_from([b"", b"\x00\x05", b"\x00\x80", b"\x01\x00\x00"]))
 _field_contents = st.one_of(
-    st.builds(lambda number, value: _tlv(0x02, number) + value,
-              st.one_of(st.integers(0, 255).map(lambda n: bytes([n])), st.sampled_from([b"", b"\x00\x05", b"\x00\x80", b"\x01\x00\x00"])),
+    st.builds(lambda number, value: _tlv(0x02, number) + value, _numbers,
               st.sampled_from([b"", _tlv(0x13, b"01/02/1990"), _tlv(0x0C, b"x"), _tlv(0x30, _tlv(0x0C, b"y")), b"\x0c"])),
     st.sampled_from([b"", b"\x02", b"\x02\x01", b"\x02\x02\x01", b"\x02\x01\x05", b"\x02\x00", b"\x04\x01\x05"]),
 )
