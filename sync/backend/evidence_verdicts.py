@@ -40,9 +40,10 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
         first = {h: (s, d, int(q)) for h, s, d, q in conn.execute(text(
             "SELECT sig_sha256, shop_id, device_id, seq FROM aa_signatures WHERE sig_sha256 IN :h"
         ).bindparams(bindparam("h", expanding=True)), {"h": sigs})}
-    stored_before = {int(q) for (q,) in conn.execute(text(
-        "SELECT seq FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d AND seq IN :q"
-    ).bindparams(bindparam("q", expanding=True)), {"s": shop_id, "d": device_id, "q": sorted({q for q, _, _ in judged})})}
+    seqs = [q for q, _, _ in judged]
+    stored_before = {int(q) for (q,) in conn.execute(text(  # a range, not a list of parameters: cheaper to send
+        "SELECT seq FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d AND seq BETWEEN :a AND :b"),
+        {"s": shop_id, "d": device_id, "a": min(seqs), "b": max(seqs)})}
     new_sigs, rows, out = [], [], []
     alerts: dict[tuple[str, str], list[int]] = {}  # (kind, detail) -> seqs, in order
     now = utc_now()
@@ -60,23 +61,32 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
         if seq in stored_before:
             continue
         stored_before.add(seq)
-        rows.append({"s": shop_id, "d": device_id, "q": seq, "t": str(payload.get("id") or ""),
-                     "sv": shop_verdict(payload)["verdict"], "bv": judgement.verdict,
-                     "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert, "now": now})
+        rows.append({"q": seq, "t": str(payload.get("id") or ""), "sv": shop_verdict(payload)["verdict"],
+                     "bv": judgement.verdict, "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert})
         if judgement.alert:
             alerts.setdefault((judgement.alert, judgement.detail), []).append(seq)
     if new_sigs:
         conn.execute(text("INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) VALUES (:h, :s, :d, :q) "
                           "ON CONFLICT (sig_sha256) DO NOTHING"), new_sigs)
-    if rows:
-        conn.execute(text(
-            "INSERT INTO evidence_verdicts (shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, "
-            "alert, verified_at) VALUES (:s, :d, :q, :t, :sv, :bv, :r, :a, :now) "
-            "ON CONFLICT (shop_id, device_id, seq) DO NOTHING"), rows)
+    if rows:  # one statement with one JSON parameter: a row per contract costs the database, not Python
+        conn.execute(text(_INSERT_VERDICTS[conn.dialect.name]),
+                     {"s": shop_id, "d": device_id, "now": now, "rows": json.dumps(rows, ensure_ascii=False)})
     for (kind, detail), seqs in alerts.items():
         raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=kind, detail=detail, seq=seqs[0],
                     count=len(seqs))
     return out
+
+
+_VERDICT_COLUMNS = "shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, alert, verified_at"
+_INSERT_VERDICTS = {
+    "postgresql": f"INSERT INTO evidence_verdicts ({_VERDICT_COLUMNS}) SELECT :s, :d, r.q, r.t, r.sv, r.bv, r.r, r.a, :now "
+                  "FROM json_to_recordset(CAST(:rows AS json)) AS r(q bigint, t text, sv text, bv text, r text, a text) "
+                  "ON CONFLICT (shop_id, device_id, seq) DO NOTHING",
+    "sqlite": f"INSERT INTO evidence_verdicts ({_VERDICT_COLUMNS}) SELECT :s, :d, json_extract(value, '$.q'), "
+              "json_extract(value, '$.t'), json_extract(value, '$.sv'), json_extract(value, '$.bv'), "
+              "json_extract(value, '$.r'), json_extract(value, '$.a'), :now FROM json_each(:rows) WHERE true "
+              "ON CONFLICT (shop_id, device_id, seq) DO NOTHING",
+}
 
 
 def _aa_proven(judgement: Judgement) -> bool:

@@ -243,9 +243,10 @@ def test_a_verification_process_killed_mid_pass_loses_nothing(tmp_path):
         db.close()
 
 
-def test_contracts_without_evidence_count_up_one_alert_per_device(tmp_path):
+def test_contracts_without_evidence_count_up_one_alert_per_device(tmp_path, database_url):
     """A shop on software that sends no evidence: its contracts are each judged unverified, and the one
-    evidence_missing alert of the device counts them all (first seq kept), however the chunks fall."""
+    evidence_missing alert of the device counts them all (first seq kept), however the chunks fall; judged
+    again (the worker's place lost), nothing is stored or counted twice."""
     from sqlalchemy import text
 
     from sync.backend.evidence_worker import EvidenceWorker
@@ -254,17 +255,29 @@ def test_contracts_without_evidence_count_up_one_alert_per_device(tmp_path):
     dev = SigningDevice()
     for i in range(1, 8):
         dev.append("transaction", pawn_payload(i))  # "authentic" as the shop says, without evidence
-    db = Database.open(tmp_path / "backend")
+    url = None if database_url.startswith("sqlite") else database_url
+    db = Database.open(tmp_path / "backend", url)
     try:
         enroll_signing_device_as(db, dev)
         r = ingest(db, batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign))
         assert r.status_code == 200, r.body
+
+        def state():
+            with db.read() as conn:
+                return ([tuple(r) for r in conn.execute(text("SELECT device_id, seq, kind, count FROM alerts"))],
+                        [tuple(r) for r in conn.execute(text(
+                            "SELECT seq, txn_id, shop_verdict, backend_verdict, alert, verified_at FROM evidence_verdicts "
+                            "ORDER BY seq"))])
+
         worker = EvidenceWorker(db, tmp_path / "backend", chunk=3, processes=0)
         assert worker.drain() == 7
-        with db.read() as conn:
-            alerts = [tuple(r) for r in conn.execute(text("SELECT device_id, seq, kind, count FROM alerts"))]
-            verdicts = conn.execute(text("SELECT count(*) FROM evidence_verdicts WHERE backend_verdict = 'unverified'")).scalar()
-        assert alerts == [(dev.device_id, 1, "evidence_missing", 7)] and verdicts == 7
+        alerts, verdicts = state()
+        assert alerts == [(dev.device_id, 1, "evidence_missing", 7)]
+        assert [v[:5] for v in verdicts] == [(i, f"00000000-0000-4000-8000-{i:012d}", "authentic", "unverified",
+                                              "evidence_missing") for i in range(1, 8)]
+        with db.write() as conn:
+            conn.execute(text("DELETE FROM evidence_progress"))
+        assert worker.drain() == 7 and state() == (alerts, verdicts)
     finally:
         db.close()
 
