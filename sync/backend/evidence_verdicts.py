@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+import orjson
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
@@ -37,9 +38,8 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
     sigs = sorted({j.aa_signature_sha256 for _, _, j in judged if j.aa_signature_sha256})
     first: dict[str, tuple[str, str, int]] = {}
     if sigs:
-        first = {h: (s, d, int(q)) for h, s, d, q in conn.execute(text(
-            "SELECT sig_sha256, shop_id, device_id, seq FROM aa_signatures WHERE sig_sha256 IN :h"
-        ).bindparams(bindparam("h", expanding=True)), {"h": sigs})}
+        first = {h: (s, d, int(q)) for h, s, d, q in conn.execute(text(_SEEN_SIGNATURES[conn.dialect.name]),
+                                                                   {"h": _json(sigs)})}
     seqs = [q for q, _, _ in judged]
     stored_before = {int(q) for (q,) in conn.execute(text(  # a range, not a list of parameters: cheaper to send
         "SELECT seq FROM evidence_verdicts WHERE shop_id = :s AND device_id = :d AND seq BETWEEN :a AND :b"),
@@ -54,7 +54,7 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
             if seen is None:
                 if _aa_proven(judgement):  # a copy failing its own binding claims nothing (it is a mismatch)
                     first[h] = (shop_id, device_id, seq)
-                    new_sigs.append({"h": h, "s": shop_id, "d": device_id, "q": seq})
+                    new_sigs.append({"h": h, "q": seq})
             elif seen != (shop_id, device_id, seq):
                 judgement = replayed(judgement, payload, device_id=device_id, seq=seq, first=seen)
         out.append(judgement)
@@ -62,21 +62,32 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
             continue
         stored_before.add(seq)
         rows.append({"q": seq, "t": str(payload.get("id") or ""), "sv": shop_verdict(payload)["verdict"],
-                     "bv": judgement.verdict, "r": json.dumps(judgement.reasons, ensure_ascii=False), "a": judgement.alert})
+                     "bv": judgement.verdict, "r": _json(judgement.reasons), "a": judgement.alert})
         if judgement.alert:
             alerts.setdefault((judgement.alert, judgement.detail), []).append(seq)
+    # one statement with one JSON parameter each: a row per contract costs the database, not Python
     if new_sigs:
-        conn.execute(text("INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) VALUES (:h, :s, :d, :q) "
-                          "ON CONFLICT (sig_sha256) DO NOTHING"), new_sigs)
-    if rows:  # one statement with one JSON parameter: a row per contract costs the database, not Python
+        conn.execute(text(_INSERT_SIGNATURES[conn.dialect.name]), {"s": shop_id, "d": device_id, "rows": _json(new_sigs)})
+    if rows:
         conn.execute(text(_INSERT_VERDICTS[conn.dialect.name]),
-                     {"s": shop_id, "d": device_id, "now": now, "rows": json.dumps(rows, ensure_ascii=False)})
+                     {"s": shop_id, "d": device_id, "now": now, "rows": _json(rows)})
     for (kind, detail), seqs in alerts.items():
         raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=kind, detail=detail, seq=seqs[0],
                     count=len(seqs))
     return out
 
 
+_SEEN_SIGNATURES = {
+    "postgresql": "SELECT sig_sha256, shop_id, device_id, seq FROM aa_signatures "
+                  "WHERE sig_sha256 IN (SELECT json_array_elements_text(CAST(:h AS json)))",
+    "sqlite": "SELECT sig_sha256, shop_id, device_id, seq FROM aa_signatures WHERE sig_sha256 IN (SELECT value FROM json_each(:h))",
+}
+_INSERT_SIGNATURES = {
+    "postgresql": "INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) SELECT r.h, :s, :d, r.q "
+                  "FROM json_to_recordset(CAST(:rows AS json)) AS r(h text, q bigint) ON CONFLICT (sig_sha256) DO NOTHING",
+    "sqlite": "INSERT INTO aa_signatures (sig_sha256, shop_id, device_id, seq) SELECT json_extract(value, '$.h'), :s, :d, "
+              "json_extract(value, '$.q') FROM json_each(:rows) WHERE true ON CONFLICT (sig_sha256) DO NOTHING",
+}
 _VERDICT_COLUMNS = "shop_id, device_id, seq, txn_id, shop_verdict, backend_verdict, reasons, alert, verified_at"
 _INSERT_VERDICTS = {
     "postgresql": f"INSERT INTO evidence_verdicts ({_VERDICT_COLUMNS}) SELECT :s, :d, r.q, r.t, r.sv, r.bv, r.r, r.a, :now "
@@ -87,6 +98,11 @@ _INSERT_VERDICTS = {
               "json_extract(value, '$.r'), json_extract(value, '$.a'), :now FROM json_each(:rows) WHERE true "
               "ON CONFLICT (shop_id, device_id, seq) DO NOTHING",
 }
+
+
+def _json(value) -> str:
+    """Compact JSON text (orjson: the standard library's encoder was a third of a chunk's write)."""
+    return orjson.dumps(value).decode("utf-8")
 
 
 def _aa_proven(judgement: Judgement) -> bool:
