@@ -99,9 +99,9 @@ def emulate_cmd(card_dir: Path | None, vpcd_port: int, nfc_device: str | None, t
         card.insert()
     except ChipidError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(f"THẺ THỬ NGHIỆM / TEST CARD served on {where}; Ctrl-C to remove it")
-    _stop_on_signals()
+    _stop_on_signals()  # before the line that says it is served: a stop sent as soon as it is read is not lost
     try:
+        click.echo(f"THẺ THỬ NGHIỆM / TEST CARD served on {where}; Ctrl-C to remove it")
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
