@@ -501,12 +501,15 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
         _settle([proc.pid])
 
         threads = [threading.Thread(target=_send, args=(url, ws, errors)) for ws in wires]
+        roots = {"backend": [proc.pid], "postgres": [int((pg.data / "postmaster.pid").read_text().split()[0])]}
+        cpu0 = {k: _proc_tree_cpu(v) for k, v in roots.items()}
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
+        cpu = {k: _cpu_used(cpu0[k], _proc_tree_cpu(v)) for k, v in roots.items()}
         at_ack = verified() - warm_contracts
         deadline = time.perf_counter() + 1800
         while verified() < contracts + warm_contracts and time.perf_counter() < deadline:
@@ -525,6 +528,8 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
     what = f"ledger with evidence, {contracts / entries:.0%} contracts, {size:,.0f} B/entry on the wire"
     row(f"ingest rate (entries/s), {what}, evidence worker beside it", label,
         f"{entries / elapsed:,.0f}  ({entries:,} entries in {elapsed:.1f} s; load average {_loadavg()})", ">= 20,000")
+    row(f"ingest CPU per entry, {what} (backend, its verification processes included, + postgres)", label,
+        " + ".join(f"{v / entries * 1e6:.0f}" for v in cpu.values()) + f" = {sum(cpu.values()) / entries * 1e6:.0f} µs")
     row("evidence verdicts when the last batch was acknowledged", label, f"{at_ack:,} of {contracts:,} contracts")
     pct = lambda p: lags[min(len(lags) - 1, int(p * len(lags)))] if lags else float("nan")  # noqa: E731
     row("lag ingest -> verdict under that load (p50 / p95 / max)", label,
