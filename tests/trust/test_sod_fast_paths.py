@@ -3,9 +3,8 @@
 * the LDSSecurityObject in plain DER is read by the bounded reader (:func:`sod._lds_fields_der`); every
   object it accepts gives the fields of the asn1crypto spec (:func:`sod._lds_fields_asn1`), and every
   object the spec refuses is refused with the spec's message (generated and mutated objects);
-* the tree walk counts each embedded certificate once per certificate (:func:`sod._certificate_nodes`);
-  a SOD it finds wrong, mutated anywhere (in the certificate too, after the genuine certificate was
-  remembered), is refused with the message of the full walk (:func:`verifier.trust.der.validate`).
+* the tree walk (:func:`verifier.trust.der.validate`, which counts plain DER from the headers): a SOD
+  mutated anywhere (in the embedded certificate too) is refused with the message of the node-by-node walk.
 """
 
 from __future__ import annotations
@@ -80,7 +79,13 @@ def test_the_der_reading_takes_the_usual_objects():
 
 
 def _full_walk(outer: der.Node) -> None:
-    der.validate(outer, MAX_SOD_NODES)
+    """der.validate node by node (its count from the headers switched off)."""
+    count_plain = der._count_plain
+    der._count_plain = lambda node, max_nodes: None
+    try:
+        der.validate(outer, MAX_SOD_NODES)
+    finally:
+        der._count_plain = count_plain
 
 
 _GOOD: dict = {}
@@ -94,7 +99,6 @@ def _good_sod(pki) -> bytes:
 @given(data=st.data())
 def test_a_mutated_sod_is_refused_as_the_full_walk_refuses_it(pki, data, monkeypatch):
     good = _good_sod(pki)
-    parse_sod(good)  # the genuine certificate is remembered
     cert_at = good.find(pki.dsc.der)
     sod = bytearray(good)
     for _ in range(data.draw(st.integers(1, 4))):
@@ -105,23 +109,9 @@ def test_a_mutated_sod_is_refused_as_the_full_walk_refuses_it(pki, data, monkeyp
         sod = sod[: data.draw(st.integers(0, len(sod)))]
     shortcut = _outcome(parse_sod, bytes(sod))
     with monkeypatch.context() as m:
-        m.setattr(sod_mod, "_validate", _full_walk)
+        m.setattr(der, "_count_plain", lambda node, max_nodes: None)
         full = _outcome(parse_sod, bytes(sod))
     assert shortcut == full
-
-
-def test_the_certificate_is_walked_once_and_its_depth_still_counts(pki):
-    good = _good_sod(pki)
-    sod_mod._certificate_nodes.cache_clear()
-    first = parse_sod(good)
-    hits = sod_mod._certificate_nodes.cache_info().hits
-    assert parse_sod(good) == first
-    assert sod_mod._certificate_nodes.cache_info().hits == hits + 1
-    # the same certificate read deeper than the reader allows is refused, remembered or not
-    node = der.read_node(pki.dsc.der, 0)
-    assert sod_mod._certificate_nodes(pki.dsc.der, 5) == der.validate(node)
-    with pytest.raises(LimitExceededError, match="nesting"):
-        sod_mod._certificate_nodes(pki.dsc.der, der.MAX_DEPTH)
 
 
 def test_a_sod_with_more_nodes_than_allowed_is_refused_as_before(pki):
@@ -143,8 +133,8 @@ def test_a_sod_with_more_nodes_than_allowed_is_refused_as_before(pki):
 
 @pytest.mark.parametrize(("levels", "refused"), [(17, False), (18, False), (19, True), (21, True)])
 def test_a_deeply_nested_certificate_is_judged_at_its_depth_in_the_sod(pki, levels, refused):
-    """The walk of a certificate is remembered with the depth it sits at: nested 20 levels, it passes alone
-    but not inside EF.SOD, as the full walk says."""
+    """A certificate is judged at the depth it sits at: nested 20 levels, it passes alone but not inside
+    EF.SOD, as the node-by-node walk says."""
     parsed = parse_sod(_good_sod(pki))
     cert = p.seq(p.integer(1))
     for _ in range(levels):
@@ -154,8 +144,8 @@ def test_a_deeply_nested_certificate_is_judged_at_its_depth_in_the_sod(pki, leve
                                                        p.tlv(0xA0, p.octets(parsed.econtent))),
                  p.tlv(0xA0, cert), p.tlv(0x31, b""))
     data = p.tlv(0x77, p.seq(p.oid("1.2.840.113549.1.7.2"), p.tlv(0xA0, body)))
-    for _ in range(2):  # remembered the second time
-        full = _outcome(lambda d: _full_walk(der.read_node(d, 0)), data)
-        shortcut = _outcome(sod_mod._validate, der.read_node(data, 0))
-        assert shortcut == (full if full[0] != "ok" else ("ok", None))
+    full = _outcome(lambda d: _full_walk(der.read_node(d, 0)), data)
     assert full[0] == ("LimitExceededError" if refused else "ok")
+    assert _outcome(lambda d: der.validate(der.read_node(d, 0), MAX_SOD_NODES), data)[0] == full[0]
+    if refused:
+        assert _outcome(parse_sod, data) == full

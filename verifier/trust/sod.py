@@ -29,7 +29,6 @@ Nothing is re-encoded ("hash the bytes that were read"). Signature checks live i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from asn1crypto import algos, core
 
@@ -133,7 +132,7 @@ def parse_sod(data: bytes) -> SOD:
     outer = der.read_node(data, 0)
     if not outer.is_(SOD_TAG & 0x1F, der.APPLICATION, True):
         raise ParseError(f"EF.SOD: expected tag 77, found {data[0]:02X}")
-    _validate(outer)
+    der.validate(outer, MAX_SOD_NODES)
     inner = outer.children()
     if len(inner) != 1:
         raise ParseError(f"EF.SOD: expected one ContentInfo inside tag 77, found {len(inner)} elements")
@@ -147,72 +146,6 @@ def parse_sod(data: bytes) -> SOD:
     return SOD(raw=data[: outer.end], content_type=sd.content_type, signed_data_version=sd.version,
                digest_algorithms=sd.digest_algorithms, econtent=sd.econtent, certificates=sd.certificates,
                signer=sd.signer_infos[0], **lds)
-
-
-# --- the walk of the bounded reader, the embedded certificates counted once per certificate ---------------
-
-#: Certificates whose subtree walk is remembered (:func:`_certificate_nodes`): a Document Signer signs
-#: thousands of cards, each EF.SOD embedding the same certificate.
-CERTIFICATE_MEMO = 256
-
-
-def _validate(outer: der.Node) -> None:
-    """What ``der.validate(outer, MAX_SOD_NODES)`` checks (every header, depth and OID, the node count), with
-    each embedded certificate's subtree walked once per certificate (:func:`_certificate_nodes`) instead of
-    once per card. A walk succeeds or fails whatever the order of its nodes, so the full walk of
-    :func:`verifier.trust.der.validate` runs only when this one finds a problem or meets a shape it does not
-    expect: that walk then raises exactly the error it always raised."""
-    try:
-        count = _count_nodes(outer)
-    except ChipidError:
-        count = None
-    if count is None or count > MAX_SOD_NODES:
-        der.validate(outer, MAX_SOD_NODES)
-
-
-def _count_nodes(outer: der.Node) -> int | None:
-    """The nodes under ``outer`` (77 { ContentInfo { contentType, [0] { SignedData } } }), every one checked
-    as :func:`verifier.trust.der.validate` checks it; None for another shape (the caller walks it all)."""
-    def walked(node: der.Node) -> list[der.Node] | None:
-        # a definite-length constructed node on the path to the certificates: counted, its children read
-        return node.children() if node.constructed and not node.indefinite else None
-
-    inner = walked(outer)
-    if inner is None or len(inner) != 1:
-        return None
-    ci = walked(inner[0])
-    if ci is None or len(ci) != 2:
-        return None
-    wrapped = walked(ci[1])
-    if wrapped is None or len(wrapped) != 1:
-        return None
-    fields = walked(wrapped[0])
-    if fields is None:
-        return None
-    count = 4 + der.validate(ci[0], MAX_SOD_NODES)  # 77, ContentInfo, [0], SignedData and the contentType
-    for node in fields:
-        certs = walked(node) if node.is_(0, der.CONTEXT, True) else None
-        if certs is None:
-            count += der.validate(node, MAX_SOD_NODES)
-            continue
-        count += 1
-        for cert in certs:
-            if cert.constructed and not cert.indefinite:
-                count += _certificate_nodes(cert.raw, cert.depth)
-            else:
-                count += der.validate(cert, MAX_SOD_NODES)
-        if count > MAX_SOD_NODES:
-            return None
-    return count
-
-
-@lru_cache(maxsize=CERTIFICATE_MEMO)
-def _certificate_nodes(raw: bytes, depth: int) -> int:
-    """``der.validate`` of a definite-length certificate read at ``depth``: a function of its bytes and depth
-    only (its children are read within its own bytes). Raises as ``der.validate`` does (never remembered)."""
-    node = der.read_node(raw, 0)
-    return der.validate(der.Node(raw, node.cls, node.constructed, node.number, node.start, node.cstart, node.cend,
-                                 node.end, depth), MAX_SOD_NODES)
 
 
 def parse_lds_security_object(econtent: bytes) -> dict:
