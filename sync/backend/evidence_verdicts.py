@@ -71,9 +71,9 @@ def record_many(conn: Connection, vault: Vault, *, shop_id: str, device_id: str,
     if rows:
         conn.execute(text(_INSERT_VERDICTS[conn.dialect.name]),
                      {"s": shop_id, "d": device_id, "now": now, "rows": _json(rows)})
-    for (kind, detail), seqs in alerts.items():
-        raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=kind, detail=detail, seq=seqs[0],
-                    count=len(seqs))
+    for (kind, detail), alerted in alerts.items():
+        raise_alert(conn, vault, shop_id=shop_id, device_id=device_id, kind=kind, detail=detail, seq=alerted[0],
+                    count=len(alerted))
     return out
 
 

@@ -185,10 +185,8 @@ def _start_process(database_url: str, vault, data_dir: str | None, nice: int) ->
     now (about 0.2 s of CPU once per process) rather than by the first contract it is given."""
     global _PROCESS
     _lower_priority(nice)
-    db = Database(database_url, vault)
-    db.data_dir = Path(data_dir) if data_dir is not None else None
     judge = Judge(data_dir)
-    _PROCESS = (db, judge)
+    _PROCESS = (Database(database_url, vault), judge)
     try:
         judge.store(False)
     except Exception:  # noqa: BLE001 - a trust that does not load fails the first judgement, as it always did
