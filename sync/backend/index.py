@@ -49,13 +49,9 @@ def norm_code(s: Any) -> str:
     return _NON_ALNUM.sub("", s).upper()[:MAX_KEY]
 
 
-def name_suffixes(name: str) -> list[str]:
-    """Every suffix of the name's words (of its first 12), so 'van an' and 'an' find 'nguyen van an'."""
-    return _suffixes(norm_text(name))
-
-
 def _suffixes(n: str) -> list[str]:
-    """:func:`name_suffixes` of a name already through :func:`norm_text` (single spaces, none at the ends)."""
+    """Every suffix of the words (of the first 12) of a name already through :func:`norm_text` (single
+    spaces, none at the ends), so 'van an' and 'an' find 'nguyen van an'."""
     if not n:
         return []
     words = n.split(" ", 12)[:12]
@@ -176,10 +172,10 @@ class _Memo(dict):
 
 
 def _name_keys(full_name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """A pawner's name (a :func:`_str`) folded once for both uses: its name-part of the
-    ``namedob`` key (as :func:`_person_key` cuts it) and its ``name`` keys."""
+    """A pawner's name (a :func:`_str`) folded once for both uses: the folded name (for the ``namedob``
+    key, :func:`_person_key`) and its ``name`` keys."""
     folded = norm_text(full_name)
-    return folded[:MAX_KEY - 9], tuple(("name", s) for s in _suffixes(folded))
+    return folded, tuple(("name", s) for s in _suffixes(folded))
 
 
 _names = _Memo(_name_keys)
@@ -212,11 +208,10 @@ def index_entry(entry: Entry) -> Indexed:
     # a value is normalised only when there is one (an event has none of these), but every value is
     # still read through _str, in the same order: its str() may raise
     if full_name:
-        who, name_keys = _names[full_name]
+        folded, name_keys = _names[full_name]
         keys += name_keys
-        birth = _str(pawner.get("date_of_birth"))
-        if who and (b := norm_birth(birth)):
-            keys.append(("namedob", f"{who}|{b}"))
+        if (who := _person_key(folded, _str(pawner.get("date_of_birth")))):
+            keys.append(("namedob", who))
     if (residence := _str(pawner.get("place_of_residence"))) and (residence := _addresses[residence]):
         keys.append(("addr", residence))
     if (current := _str(p.get("current_address"))) and (current := _addresses[current]) and current != residence:
