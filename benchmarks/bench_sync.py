@@ -126,6 +126,12 @@ def _settle(roots: list[int], timeout_s: float = 60.0) -> None:
         before = after
 
 
+def _wires(dev: SigningDevice, batch: int) -> list[bytes]:
+    """The device's ledger as the signed, gzipped batches of ``batch`` entries a relay sends."""
+    return [batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries[j:j + batch], prev_hash=dev.prev_of(j + 1)),
+                             dev.sign) for j in range(0, len(dev.entries), batch)]
+
+
 def _ledger(dev: SigningDevice, n: int, count: int, mix: str) -> None:
     """``count`` entries: contracts only, or contracts with the events a shop records on them
     (each contract is later redeemed, forfeited or extended first: 1.25 events per contract)."""
@@ -155,14 +161,12 @@ def bench_ingest(label: str, target: Callable[[int], tuple[str | None, Path]], t
     wires: list[list[bytes]] = []
     for n, dev in enumerate(devs):
         _ledger(dev, n, total // devices, mix)
-        wires.append([batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries[j:j + batch],
-                                                             prev_hash=dev.prev_of(j + 1)), dev.sign)
-                      for j in range(0, len(dev.entries), batch)])
+        wires.append(_wires(dev, batch))
     contracts = sum(e.kind == "transaction" for dev in devs for e in dev.entries)
     n = (total // devices) * devices
     warm = SigningDevice()  # one more shop, whose batch each run's backend takes before the clock
     _ledger(warm, devices, batch, mix)
-    warm_wire = batch_mod.encode(batch_mod.build_batch(warm.device_id, warm.entries, prev_hash=warm.prev_of(1)), warm.sign)
+    [warm_wire] = _wires(warm, len(warm.entries))
     _ingest_run(target(repeat), devs, wires, workers, pg, warm, warm_wire)  # warm-up
     runs = sorted((_ingest_run(target(r), devs, wires, workers, pg, warm, warm_wire) for r in range(repeat)),
                   key=lambda run: run[0])
@@ -467,16 +471,14 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
     wires: list[list[bytes]] = []
     for n, dev in enumerate(devs):
         _evidence_ledger(dev, n, total // devices, cards)
-        wires.append([batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries[j:j + batch],
-                                                             prev_hash=dev.prev_of(j + 1)), dev.sign)
-                      for j in range(0, len(dev.entries), batch)])
+        wires.append(_wires(dev, batch))
     contracts = sum(e.kind == "transaction" for dev in devs for e in dev.entries)
     entries = sum(len(dev.entries) for dev in devs)
     size = sum(len(w) for ws in wires for w in ws) / entries
     warm = SigningDevice()  # taken, and its contracts verified, before the clock (as in bench_ingest)
     _evidence_ledger(warm, devices, 200, cards)
     warm_contracts = sum(e.kind == "transaction" for e in warm.entries)
-    warm_wire = batch_mod.encode(batch_mod.build_batch(warm.device_id, warm.entries, prev_hash=warm.prev_of(1)), warm.sign)
+    [warm_wire] = _wires(warm, len(warm.entries))
     label = "PostgreSQL"
     database_url, data_dir = create_database(pg.url, "chipid_evidence"), tmp / "evidence-backend"
     db = Database.open(data_dir, database_url)
