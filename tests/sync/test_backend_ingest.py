@@ -361,6 +361,29 @@ def test_key_searches_use_the_key_index(db, device):
         assert ("entries_keys" if db.dialect == "postgresql" else "entry_keys_k") in plan, plan
 
 
+def test_a_contract_with_chip_evidence_stays_in_its_table_page(db, device):
+    """A contract carrying chip evidence is a 6 KB line of mostly base64 (EF.SOD, DGs, AA): on
+    PostgreSQL its sealed body stays inline (``toast_tuple_target``), none of it goes to the TOAST
+    table; on both databases it reads back whole."""
+    import json
+    import random
+
+    txn = pawn_payload(7)
+    blob = random.Random(7).randbytes(3000)  # incompressible, as a SOD's signature and certificates are
+    txn["evidence"] = {"sod": base64.b64encode(blob).decode()}
+    device.append("transaction", txn)
+    assert ingest(db, _wire(device, 1, 1)).status_code == 200
+    with db.read() as conn:
+        shop_id, body = conn.execute(text("SELECT shop_id, body FROM entries WHERE device_id = :d AND seq = 1"),
+                                     {"d": device.device_id}).one()
+        assert len(body) > 4000, len(body)
+        if db.dialect == "postgresql":
+            toast = conn.execute(text("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'entries'")).scalar()
+            assert conn.execute(text(f"SELECT count(*) FROM {toast}")).scalar() == 0
+    stored = json.loads(db.vault.open_entry(body, shop_id, device.device_id, 1))
+    assert stored["payload"] == txn and base64.b64decode(stored["payload"]["evidence"]["sod"]) == blob
+
+
 def test_a_version_3_database_is_migrated_and_still_finds_its_entries(db, device):
     """Schema 3 kept PostgreSQL's keys in an ``entry_keys`` table; opening it migrates them into
     ``entries.keys`` (a SQLite database of version 3 is laid out as 4 already)."""
