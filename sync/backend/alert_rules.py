@@ -23,7 +23,12 @@ evidence worker (``evidence_*``).
 
 The rules read and judge in a read transaction; the cursor then moves in one short write
 transaction with the alerts it led to, conditionally on where it was, so two backend processes
-never raise one rule's alert twice and ingest waits for no rule.
+never raise one rule's alert twice and ingest waits for no rule. A pass reads a device's next
+entries and the contracts they are compared with in two key searches for the lot
+(:func:`check_contracts`), in a thread of the lowest CPU priority. Measured on PostgreSQL with
+40,000 entries of the shop-ledger mix, all new: 96 µs of the backend's CPU and 306 µs of
+PostgreSQL's per entry, against 875 and 1,502 µs with three searches per contract (a key search
+also reads the key index's pending list, milliseconds while ingest is busy).
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ from sync.backend import worker_lock
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
 from sync.backend.index import contract_ref
-from sync.backend.investigate import ENTRY_SQL, ShopInfo, entry_row, keys_of, contract_links, keyed_entries
+from sync.backend.investigate import ENTRY_SQL, ShopInfo, entry_row, keys_of, contract_links
+from sync.backend.schema import has_keys
 from verifier.ledger.entry import utc_now
 from verifier.local_time import VN_TZ, parse_utc
 
@@ -97,17 +103,14 @@ def run_pass(db: Database, rules: RuleSettings) -> int:
 def _device_pass(db: Database, rules: RuleSettings, shop_id: str, device_id: str, done: int, fresh: bool) -> int:
     """Read and judge in a read transaction; raise the alerts and move the cursor in one short write."""
     vault = db.vault
-    found: list[dict] = []
     with db.read() as conn:
         rows = conn.execute(text(ENTRY_SQL + " WHERE e.shop_id = :s AND e.device_id = :d AND e.seq > :done "
                                  "ORDER BY e.seq LIMIT :n"),
                             {"s": shop_id, "d": device_id, "done": done, "n": rules.batch}).mappings().all()
         if not rows:
             return 0
-        shops = ShopInfo(conn, vault)
-        for r in rows:
-            if r["kind"] == "transaction":
-                found += check_contract(conn, db, rules, entry_row(vault, r), shops)
+        contracts = [entry_row(vault, r) for r in rows if r["kind"] == "transaction"]
+        found = check_contracts(conn, db, rules, contracts, ShopInfo(conn, vault)) if contracts else []
     last = int(rows[-1]["seq"])
     with db.write() as conn:
         if fresh:
@@ -123,14 +126,80 @@ def _device_pass(db: Database, rules: RuleSettings, shop_id: str, device_id: str
     return len(rows)
 
 
-def check_contract(conn, db: Database, rules: RuleSettings, entry: dict, shops: ShopInfo) -> list[dict]:
-    """The cross-shop rules for one contract entry: the alerts to raise (:func:`raise_alert`'s keyword arguments)."""
+#: Contracts of one key value a rule reads, oldest first (a serial's: the first of them in its window).
+SERIAL_ROWS = 50
+PERSON_ROWS = 1000
+
+
+def check_contracts(conn, db: Database, rules: RuleSettings, contracts: list[dict], shops: ShopInfo) -> list[dict]:
+    """The cross-shop rules for contract entries (decrypted, in seq order): the alerts to raise
+    (:func:`raise_alert`'s keyword arguments). The contracts each rule compares with are read for the lot:
+    one query for every serial's contracts in the serial window, one for every person's in the items
+    window and the day (not three per contract: a key search also reads the key index's pending list,
+    milliseconds while ingest is busy); each contract then counts only those up to its own time."""
     vault = db.vault
-    keys = keys_of(entry["payload"])
-    person_id = dict((k, v) for k, v in reversed(keys)).get("id")
-    serials = [v for k, v in keys if k == "serial"]
+    subjects = [_Subject.of(c) for c in contracts]
+    earliest = min(s.when for s in subjects)
+    until = max(c["ts"] for c in contracts)
+    own = {(c["shop_id"], c["device_id"], c["seq"]): c for c in contracts}
+    by_serial = _holders(conn, db, "serial", {v for s in subjects for v in s.serials},
+                         since=_utc(earliest - timedelta(days=rules.serial_days)), until=until, known=own)
+    day_starts = [s.day_start for s in subjects if s.person]
+    by_person = _holders(conn, db, "id", {s.person for s in subjects if s.person},
+                         since=min([_utc(earliest - timedelta(days=rules.items_days))] + day_starts, default=until),
+                         until=until, known=own)
+    raised: list[dict] = []
+    for s in subjects:
+        raised += _judge(s, rules, shops, vault, by_serial, by_person)
+    return raised
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """A contract as the rules read it: its entry, person, serials, time and local day."""
+
+    entry: dict
+    person: str | None
+    serials: tuple[str, ...]
+    when: Any  # an aware datetime
+    day: Any  # its Vietnam local day (a date)
+    day_start: str  # the start of that day, as a stored (UTC) time
+
+    @classmethod
+    def of(cls, entry: dict) -> "_Subject":
+        keys = keys_of(entry["payload"])
+        ts = parse_utc(entry["ts"])
+        day = ts.astimezone(VN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        return cls(entry, dict((k, v) for k, v in reversed(keys)).get("id"), tuple(v for k, v in keys if k == "serial"),
+                   ts, day.date(), _utc(day))
+
+
+def _holders(conn, db: Database, key_type: str, values: set[str], *, since: str, until: str,
+             known: dict) -> dict[str, list[dict]]:
+    """The contracts holding each of ``values`` (keys of ``key_type``) stored with a time in ``since``..``until``,
+    oldest first, decrypted (``known``: entries already decrypted, by shop, device and seq)."""
+    out: dict[str, list[dict]] = {v: [] for v in values}
+    if not values:
+        return out
+    cond, params = has_keys(db.dialect, db.vault.blind_keys((key_type, v) for v in sorted(values)), any_of=True)
+    params.update(since=since, until=until)
+    for r in conn.execute(text(ENTRY_SQL + f" WHERE {cond} AND e.kind = 'transaction' AND e.ts >= :since "
+                               "AND e.ts <= :until ORDER BY e.ts, e.seq"), params).mappings():
+        entry = known.get((r["shop_id"], r["device_id"], int(r["seq"]))) or entry_row(db.vault, r)
+        for v in {v for k, v in keys_of(entry["payload"]) if k == key_type} & values:
+            out[v].append(entry)
+    return out
+
+
+def _within(entries: list[dict], since: str, until: str, limit: int) -> list[dict]:
+    """The first ``limit`` of ``entries`` (oldest first) with a time in ``since``..``until``."""
+    return [e for e in entries if since <= e["ts"] <= until][:limit]
+
+
+def _judge(s: _Subject, rules: RuleSettings, shops: ShopInfo, vault, by_serial: dict, by_person: dict) -> list[dict]:
+    """The alerts one contract raises, from the contracts read for its chunk."""
+    entry = s.entry
     links = contract_links(vault, entry)
-    ts = parse_utc(entry["ts"])
     raised: list[dict] = []
     shop, dev = entry["shop_id"], entry["device_id"]
     contract_no = links["contract"]["contract_no"]
@@ -139,10 +208,9 @@ def check_contract(conn, db: Database, rules: RuleSettings, entry: dict, shops: 
         raised.append({"shop_id": shop, "device_id": dev, "kind": kind, "seq": entry["seq"], "detail": f"{rule}|{dedupe}",
                        "rule": rule, "data": {**data, "contract_no": contract_no}, "links": {**links, **(extra_links or {})}})
 
-    for serial in serials:
-        since = _utc(ts - timedelta(days=rules.serial_days))
-        others = [o for o in keyed_entries(conn, db, vault, [("serial", serial)], kind="transaction", since=since,
-                                           until=entry["ts"], limit=50) if o["shop_id"] != shop]
+    for serial in s.serials:
+        since = _utc(s.when - timedelta(days=rules.serial_days))
+        others = [o for o in _within(by_serial[serial], since, entry["ts"], SERIAL_ROWS) if o["shop_id"] != shop]
         if others:
             o = others[-1]
             other_shop = shops.get(o["shop_id"])
@@ -150,14 +218,12 @@ def check_contract(conn, db: Database, rules: RuleSettings, entry: dict, shops: 
                   {"serial": serial, "other_shop_id": o["shop_id"], "other_shop_name": other_shop["name"],
                    "other_device_id": o["device_id"], "other_seq": o["seq"], "other_contract_no": o["contract_no"],
                    "other_txn_id": contract_ref(o["payload"]), "other_ts": o["ts"]}, {"serial": serial})
-    if not person_id:
+    if not s.person:
         return raised
     pawner = entry["payload"].get("pawner") if isinstance(entry["payload"].get("pawner"), dict) else {}
-    who = {"id_number": person_id, "full_name": pawner.get("full_name")}
+    who = {"id_number": s.person, "full_name": pawner.get("full_name")}
     # N or more items of one category within D days
-    since = _utc(ts - timedelta(days=rules.items_days))
-    history = keyed_entries(conn, db, vault, [("id", person_id)], kind="transaction", since=since, until=entry["ts"],
-                            limit=1000)
+    history = _within(by_person[s.person], _utc(s.when - timedelta(days=rules.items_days)), entry["ts"], PERSON_ROWS)
     mine = {_category(i) for i in _items(entry["payload"])} - {None}
     per_category: Counter = Counter()
     for h in history:
@@ -165,19 +231,16 @@ def check_contract(conn, db: Database, rules: RuleSettings, entry: dict, shops: 
             per_category[_category(item)] += 1
     for category in sorted(mine):
         if per_category[category] >= rules.items_n:
-            alert("pattern", "person_items", f"{person_id}|{category}",
+            alert("pattern", "person_items", f"{s.person}|{category}",
                   {**who, "category": category, "count": per_category[category], "days": rules.items_days,
                    "threshold": rules.items_n})
-    # K or more shops on one (Vietnam) day
-    local = ts.astimezone(VN_TZ)
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    day = keyed_entries(conn, db, vault, [("id", person_id)], kind="transaction", since=_utc(day_start),
-                        until=entry["ts"], limit=1000)  # that day up to this contract: the K-th shop fires
+    # K or more shops on one (Vietnam) day, up to this contract: the K-th shop fires
+    day = _within(by_person[s.person], s.day_start, entry["ts"], PERSON_ROWS)
     day_shops = list(dict.fromkeys(d["shop_id"] for d in day))
     if len(day_shops) >= rules.shops_k and shop in day_shops:
-        alert("pattern", "person_shops_day", f"{person_id}|{day_start.date().isoformat()}",
-              {**who, "count": len(day_shops), "date": day_start.strftime("%d/%m/%Y"), "threshold": rules.shops_k,
-               "shops": [{"shop_id": s, "name": shops.get(s)["name"]} for s in day_shops]})
+        alert("pattern", "person_shops_day", f"{s.person}|{s.day.isoformat()}",
+              {**who, "count": len(day_shops), "date": s.day.strftime("%d/%m/%Y"),
+               "threshold": rules.shops_k, "shops": [{"shop_id": k, "name": shops.get(k)["name"]} for k in day_shops]})
     return raised
 
 
@@ -230,7 +293,9 @@ class RulesWorker:
 
     def _run(self) -> None:
         """Holds the database's alert-rules lock while it runs passes (one backend process of several reads
-        and judges; the cursor's compare-and-set keeps a rule's alert single even without it)."""
+        and judges; the cursor's compare-and-set keeps a rule's alert single even without it), at the
+        background workers' low CPU priority (:func:`~sync.backend.worker_lock.lower_thread_priority`)."""
+        worker_lock.lower_thread_priority()
         failures = 0
         while not self._stop.is_set():
             try:

@@ -39,7 +39,6 @@ import json
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -62,9 +61,8 @@ log = logging.getLogger(__name__)
 CHUNK = 400
 #: Seconds between looks at the database while there is nothing to do.
 IDLE_S = 0.25
-#: The worker thread's and its verification processes' niceness: ingest, which a shop waits for, first;
-#: verification on the CPU ingest leaves (at 10 it still took about 7% of two saturated cores from ingest).
-NICE = 19
+#: The worker thread's and its verification processes' niceness (:data:`sync.backend.worker_lock.NICE`).
+NICE = worker_lock.NICE
 #: Contracts per task sent to a verification process.
 TASK = 50
 
@@ -104,13 +102,6 @@ def _brief(payload: dict) -> dict:
     """What a verdict's row and alerts read of a contract (:func:`~sync.backend.evidence_verdicts.record_many`:
     its id and number, and the shop's verdict): all a verification process sends back of it."""
     return {k: payload[k] for k in ("id", "contract_no", "identity_check", "override") if k in payload}
-
-
-def _lower_priority(nice: int, tid: int = 0) -> None:
-    """Lower the CPU priority of thread ``tid`` (Linux; 0: the calling one) to ``nice``, never raising it."""
-    with contextlib.suppress(OSError):
-        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
 class Judge:
@@ -184,7 +175,7 @@ def _start_process(database_url: str, vault, data_dir: str | None, nice: int) ->
     """A verification process's start: its priority, its database, its judge and the backend's trust, read
     now (about 0.2 s of CPU once per process) rather than by the first contract it is given."""
     global _PROCESS
-    _lower_priority(nice)
+    worker_lock.lower_priority(nice)
     judge = Judge(data_dir)
     _PROCESS = (Database(database_url, vault), judge)
     try:
@@ -371,8 +362,7 @@ class EvidenceWorker:
         verifies; its verification processes start once); a failed pass lets it go and takes it again.
         The thread runs at the verification processes' low priority (its reads, decryption and writes
         are a tenth of the work), which they inherit when it starts them."""
-        if sys.platform.startswith("linux"):  # elsewhere a priority is the whole process's, ingest's too
-            _lower_priority(self.nice, threading.get_native_id())
+        worker_lock.lower_thread_priority(self.nice)
         failures = 0
         while not self._stop.is_set():
             try:

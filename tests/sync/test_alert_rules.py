@@ -119,6 +119,32 @@ def test_one_person_pawning_n_phones_within_d_days(rules_backend, shops):
     assert hit["count"] == 2 and hit["data"]["count"] == 3  # data of the first firing; count of firings
 
 
+def test_contracts_read_in_one_pass_count_only_those_before_them(rules_backend, shops):
+    """One delivery brings a person's three phones among another person's two: the rules read the lot at
+    once, yet each contract counts only the contracts up to its own: the third phone fires, once."""
+    [a] = shops(1)
+    other = "001088000888"
+    for i, who in enumerate((PERSON, other, PERSON, other, PERSON), start=1):
+        a.append("transaction", phone(i, person=who))
+    deliver(rules_backend, a)
+    [hit] = alerts(rules_backend, "person_items")
+    assert hit["count"] == 1 and hit["data"]["count"] == 3, hit
+    assert hit["links"]["person"]["id_number"] == PERSON and hit["links"]["contract"]["seq"] == 5
+
+
+def test_the_rules_thread_runs_at_the_lowest_priority(rules_backend):
+    """Ingest first: the rules worker's thread is niced like the evidence worker's, the serving threads are not."""
+    import os
+
+    from sync.backend import worker_lock
+    from sync.backend.alert_rules import RulesWorker
+
+    [worker] = [w for w in rules_backend.server.config.app.state.alert_workers if isinstance(w, RulesWorker)]
+    wait_until(lambda: worker._thread.native_id is not None
+               and os.getpriority(os.PRIO_PROCESS, worker._thread.native_id) == worker_lock.NICE, 10, "a niced rules thread")
+    assert os.getpriority(os.PRIO_PROCESS, 0) < worker_lock.NICE
+
+
 def test_items_outside_the_window_do_not_count(rules_backend, make_device):
     """Two phones 10 days before (outside D = 7) and one now: quiet; a crafted chain, as a shop's clock wrote it."""
     from datetime import datetime, timedelta, timezone
