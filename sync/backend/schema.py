@@ -272,9 +272,14 @@ KEYS_SQLITE = [
 ]
 
 
-# Entry rows inline up to a page (see the module docstring); a storage parameter, so set again on every
-# start (an older database gets it too; it applies to rows written from then on).
-ENTRIES_POSTGRES = ["ALTER TABLE entries SET (toast_tuple_target = 8160)"]
+# Entry rows inline up to a page (see the module docstring): a storage parameter, so an older database
+# gets it too (for rows written from then on); set only when missing, as the ALTER would wait for a
+# running vacuum of the table.
+ENTRIES_POSTGRES = [
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = 'entries'::regclass "
+    "AND 'toast_tuple_target=8160' = ANY(COALESCE(reloptions, '{}'))) THEN "
+    "ALTER TABLE entries SET (toast_tuple_target = 8160); END IF; END $$",
+]
 
 
 def tables(dialect: str) -> list[str]:
