@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_sync.py            # everything (10M rows: ~15-25 min)
     PYTHONPATH=. .venv/bin/python benchmarks/bench_sync.py --quick    # small sizes, a minute or two
-    ... --only ingest,drain,search   --search-sizes 1000000,10000000
+    ... --only ingest,drain,rules,evidence,search   --search-sizes 1000000,10000000
 
 * ingest: entries/s stored by ``chipid backend serve --workers 3`` over loopback HTTP, on a
   temporary PostgreSQL 15 cluster (fsync on) and on SQLite (WAL, synchronous=FULL). Batches of
@@ -24,6 +24,10 @@
   because ingesting 10M entries through the API would take longer than the benchmark is
   worth; each search also writes its access-log row, as in production.
 
+* rules: the alert rules over all shops (``sync/backend/alert_rules.py``) catching up with a
+  database that holds the shop-ledger mix of 8 shops, none of it examined yet (as after a busy
+  minute of ingest): entries examined per second by passes of the rules, and the CPU per entry of
+  this process and of PostgreSQL.
 * evidence (issue 19 item 1): the shop-ledger mix whose contracts carry chip evidence (EF.SOD, DG1,
   DG13, DG14, DG15 of emulated CCCDs under a bench CSCA the backend imported, and an RSA-2048 AA
   signature over each contract's own challenge: device, scan, ledger head), on PostgreSQL: the
@@ -611,10 +615,40 @@ def _evidence_profile(cards, csca: bytes) -> None:
     row("evidence verification, CPU by step", "pure", "; ".join(f"{k} {v:.2f} ms" for k, v in parts.items()))
 
 
+def bench_rules(pg: TempPostgres, tmp: Path, total: int, *, devices: int) -> None:
+    """The rules catching up with ``total`` stored entries (module docstring)."""
+    from sync.backend.alert_rules import RuleSettings, run_pass
+    from sync.backend.ingest import ingest
+
+    devs = [SigningDevice() for _ in range(devices)]
+    db = Database.open(tmp / "rules-backend", create_database(pg.url, "chipid_rules"))
+    for n, dev in enumerate(devs):
+        _ledger(dev, n, total // devices, "ledger")
+        _enroll(db, dev.sign, dev.device_id, dev.public_key, n)
+        for wire in _wires(dev, 1000):
+            assert ingest(db, wire).status_code == 200
+    entries = sum(len(dev.entries) for dev in devs)
+    roots = [int((pg.data / "postmaster.pid").read_text().split()[0])]
+    rules = RuleSettings()
+    pg0, cpu0, t0 = _proc_tree_cpu(roots), time.process_time(), time.perf_counter()
+    examined = 0
+    while True:
+        n = run_pass(db, rules)
+        examined += n
+        if n == 0:
+            break
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    pg_cpu = _cpu_used(pg0, _proc_tree_cpu(roots))
+    db.close()
+    row("alert rules catching up (entries examined/s, one worker)", "PostgreSQL",
+        f"{examined / wall:,.0f}  ({examined:,} of {entries:,} entries in {wall:.1f} s; CPU per entry: rules "
+        f"{cpu / examined * 1e6:.0f} + postgres {pg_cpu / examined * 1e6:.0f} µs)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
-    ap.add_argument("--only", default="ingest,drain,search,evidence")
+    ap.add_argument("--only", default="ingest,drain,rules,evidence,search")
     ap.add_argument("--evidence-entries", type=int, default=None)
     ap.add_argument("--ingest-entries", type=int, default=None)
     ap.add_argument("--drain-entries", type=int, default=None)
@@ -645,6 +679,8 @@ def main() -> None:
                          workers=args.workers, mix="ledger", repeat=args.repeat)
         if "drain" in only:
             bench_drain(create_database(pg.url, "chipid_drain"), tmp / "drain-backend", tmp / "drain-shop", drain_n, args.drain_batch)
+        if "rules" in only:
+            bench_rules(pg, tmp, 8_000 if args.quick else 40_000, devices=args.devices)
         if "evidence" in only:
             bench_evidence(pg, tmp, args.evidence_entries or (8_000 if args.quick else 40_000), devices=args.devices,
                            workers=args.workers)
