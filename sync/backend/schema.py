@@ -27,7 +27,8 @@ to a distributed PostgreSQL (Citus-style) cluster:
     PostgreSQL spends a quarter less CPU per entry than on a separate key table under a
     hash index (measured: 25 against 33 µs per entry of the shop-ledger mix, autovacuum
     included). A search also reads the pending list (at most ``gin_pending_list_limit``,
-    4 MB by default): a full one added 4 ms (median) to 6 ms (p95) to a key search.
+    4 MB by default): a full one added 4 ms (median) to 6 ms (p95) to a key search, and a quarter
+    of a second to one of a few hundred keys, so the alert rules merge it before each pass.
   - SQLite: one ``entry_keys`` row per key (B-tree on ``k``), as SQLite has no arrays.
 
   On PostgreSQL an entry row stays in its table page up to 8,160 bytes (``toast_tuple_target``,

@@ -227,3 +227,28 @@ def test_the_rule_set_on_postgresql(rules_backend, shops):
     fired = {r: alerts(rules_backend, r) for r in ("serial_two_shops", "person_items", "person_shops_day")}
     assert {r: len(v) for r, v in fired.items()} == {"serial_two_shops": 1, "person_items": 1, "person_shops_day": 1}
     assert fired["serial_two_shops"][0]["links"]["serial"] == "IMEIPG1"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_pass_merges_the_key_index_pending_list_before_it_searches(db, make_device):
+    """A key search reads the GIN index's whole pending list for each key: a pass merges it first, so that what
+    ingest appended since is in the index proper, and the rules still fire from it."""
+    from sync.backend.alert_rules import run_pass
+    from sync.backend.ingest import ingest
+
+    for n, person in enumerate((PERSON, PERSON, PERSON)):
+        dev = make_device(shop=f"Cầm đồ {n}", license_no=f"P-{n}", province="79")
+        dev.append("transaction", phone(n + 1, person=person))
+        b = batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1))
+        assert ingest(db, batch_mod.encode(b, dev.sign)).status_code == 200
+
+    def pending_pages() -> int:  # merging again reports what was still pending
+        with db.write() as conn:
+            return int(conn.exec_driver_sql("SELECT gin_clean_pending_list('entries_keys')").scalar())
+
+    assert run_pass(db, RULES) == 3
+    assert pending_pages() == 0
+    with db.read() as conn:  # the third contract: three phones (person_items) at a third shop that day (person_shops_day)
+        fired = conn.execute(text("SELECT count(*), min(seq) FROM alerts WHERE kind = 'pattern'")).one()
+    assert tuple(fired) == (2, 1), fired
