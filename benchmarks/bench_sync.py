@@ -218,7 +218,7 @@ def _ingest_run(target: tuple[str | None, Path], devs: list[SigningDevice], wire
 
         threads = [threading.Thread(target=_send, args=(url, ws, errors)) for ws in wires]
         if pg is not None:
-            roots["postgres"] = [int((pg.data / "postmaster.pid").read_text().split()[0])]
+            roots["postgres"] = [pg.pid]
         cpu0 = {k: _proc_tree_cpu(v) for k, v in roots.items()}
         t0 = time.perf_counter()
         for t in threads:
@@ -507,7 +507,7 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
         _settle([proc.pid])
 
         threads = [threading.Thread(target=_send, args=(url, ws, errors)) for ws in wires]
-        roots = {"backend": [proc.pid], "postgres": [int((pg.data / "postmaster.pid").read_text().split()[0])]}
+        roots = {"backend": [proc.pid], "postgres": [pg.pid]}
         cpu0 = {k: _proc_tree_cpu(v) for k, v in roots.items()}
         t0 = time.perf_counter()
         for t in threads:
@@ -550,7 +550,7 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, *, devices: int, wor
     worker = EvidenceWorker(db, data_dir)
     worker.store(False)  # trust loaded before the clock starts
     worker.start_processes()
-    roots = [int((pg.data / "postmaster.pid").read_text().split()[0])]
+    roots = [pg.pid]
     me = os.getpid()
     pg0, mine0, cpu0, t0 = _proc_tree_cpu(roots), _proc_tree_cpu([me]), time.process_time(), time.perf_counter()
     done = worker.drain()
@@ -628,7 +628,7 @@ def bench_rules(pg: TempPostgres, tmp: Path, total: int, *, devices: int) -> Non
         for wire in _wires(dev, 1000):
             assert ingest(db, wire).status_code == 200
     entries = sum(len(dev.entries) for dev in devs)
-    roots = [int((pg.data / "postmaster.pid").read_text().split()[0])]
+    roots = [pg.pid]
     rules = RuleSettings()
     pg0, cpu0, t0 = _proc_tree_cpu(roots), time.process_time(), time.perf_counter()
     examined = 0

@@ -71,6 +71,11 @@ class TempPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def pid(self) -> int:
+        """The running server's process id (the postmaster: its sessions are its children)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def _run(self, args: list[str], timeout: float = 120) -> None:
         try:
             proc = subprocess.run(self._as + args, capture_output=True, text=True, timeout=timeout)

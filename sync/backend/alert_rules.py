@@ -91,12 +91,13 @@ def run_pass(db: Database, rules: RuleSettings) -> int:
     """One pass: up to ``rules.batch`` new entries per device examined, silent devices checked.
     Returns how many entries were examined."""
     examined = 0
-    _merge_key_index(db)
     with db.read() as conn:
         todo = conn.execute(text(
             "SELECT d.shop_id, d.device_id, d.head_seq, c.seq AS done FROM devices d LEFT JOIN alert_rule_cursor c "
             "ON c.shop_id = d.shop_id AND c.device_id = d.device_id WHERE d.head_seq > COALESCE(c.seq, 0) "
             "ORDER BY d.shop_id, d.device_id")).mappings().all()
+    if todo:  # a pass with entries to examine searches the key index (an idle one writes nothing)
+        _merge_key_index(db)
     for dev in todo:
         examined += _device_pass(db, rules, dev["shop_id"], dev["device_id"], int(dev["done"] or 0), dev["done"] is None)
     check_silent(db, rules)

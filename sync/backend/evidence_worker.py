@@ -360,8 +360,8 @@ class EvidenceWorker:
     def _loop(self) -> None:
         """Takes the database's evidence lock and keeps it while passes run (one backend process of several
         verifies; its verification processes start once); a failed pass lets it go and takes it again.
-        The thread runs at the verification processes' low priority (its reads, decryption and writes
-        are a tenth of the work), which they inherit when it starts them."""
+        The thread runs at the verification processes' low priority (it finds seqs and writes verdicts, a
+        small part of the work), which they inherit when it starts them."""
         worker_lock.lower_thread_priority(self.nice)
         failures = 0
         while not self._stop.is_set():
