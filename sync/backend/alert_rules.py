@@ -26,7 +26,8 @@ transaction with the alerts it led to, conditionally on where it was, so two bac
 never raise one rule's alert twice and ingest waits for no rule. A pass first merges the key
 index's pending list on PostgreSQL (:func:`_merge_key_index`), then reads a device's next entries
 and the contracts they are compared with in two key searches for the lot (:func:`check_contracts`),
-in a thread of the lowest CPU priority. Measured on PostgreSQL catching up with 40,000 entries of
+in a thread of the lowest CPU priority that waits while ingest keeps the cores busy
+(:mod:`sync.backend.foreground`). Measured on PostgreSQL catching up with 40,000 entries of
 the shop-ledger mix (``benchmarks/bench_sync.py --only rules``): 9,379 entries/s, 93 µs of the
 backend's CPU and 14 µs of PostgreSQL's per entry, against 420 entries/s (875 and 1,502 µs) with
 three searches per contract and 2,508/s (95 and 303 µs) with two per chunk but the pending list
@@ -48,6 +49,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sync.backend import worker_lock
 from sync.backend.alerts import raise_alert
 from sync.backend.db import Database
+from sync.backend.foreground import CpuGate
 from sync.backend.index import contract_ref
 from sync.backend.investigate import ENTRY_SQL, ShopInfo, entry_row, keys_of, contract_links
 from sync.backend.schema import has_keys
@@ -304,8 +306,8 @@ def check_silent(db: Database, rules: RuleSettings) -> list[str]:
 class RulesWorker:
     """The thread that runs :func:`run_pass` every ``rules.interval_s`` seconds."""
 
-    def __init__(self, db: Database, rules: RuleSettings) -> None:
-        self.db, self.rules = db, rules
+    def __init__(self, db: Database, rules: RuleSettings, gate: CpuGate | None = None) -> None:
+        self.db, self.rules, self.gate = db, rules, gate
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chipid-alert-rules", daemon=True)
 
@@ -330,6 +332,8 @@ class RulesWorker:
                         self._stop.wait(max(self.rules.interval_s, 1.0))
                         continue
                     while not self._stop.is_set():
+                        if self.gate is not None:
+                            self.gate.wait(self._stop)
                         busy = run_pass(self.db, self.rules)
                         failures = 0
                         # more to read: go on at once; otherwise wait
@@ -353,7 +357,7 @@ def start_workers(db: Database, rules: RuleSettings | None, webhook: "WebhookSet
 
     workers: list = []
     if rules is not None and rules.enabled:
-        workers.append(RulesWorker(db, rules).start())
+        workers.append(RulesWorker(db, rules, CpuGate()).start())
     if webhook is not None:
         workers.append(WebhookSender(db, webhook).start())
     return workers

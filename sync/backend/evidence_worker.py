@@ -19,8 +19,10 @@ Where the time goes, and how it is spent once (``benchmarks/bench_sync.py --only
   connections and the backend's keys), started with ``spawn``: not in the backend process, whose
   interpreter lock ingest needs; they and the worker thread run at the lowest CPU priority (nice
   :data:`NICE`), so that ingest, which a shop waits for, keeps the cores it needs and verification takes
-  what is left (the lag drains when ingest rests); while one device's verdicts are written, the next
-  device's contracts are judged (``processes=0``: all in this thread);
+  what is left (the lag drains when ingest rests); more than that, the thread waits before each device's
+  step while foreground work keeps the cores busy (:mod:`sync.backend.foreground`: even niced, the worker
+  cost a saturating ingest about 15%); while one device's verdicts are written, the next device's
+  contracts are judged (``processes=0``: all in this thread);
 * each process keeps a :class:`verifier.evidence.CertificateCache` (the Document Signer's certificate
   and key parsed once per DSC, keyed by every byte of it; the chain and revocation checks still run for
   every contract against the current trust).
@@ -54,6 +56,7 @@ from sync.backend import evidence as ev
 from sync.backend import worker_lock
 from sync.backend.db import Database
 from sync.backend.evidence_verdicts import record_many
+from sync.backend.foreground import CpuGate
 
 log = logging.getLogger(__name__)
 
@@ -204,16 +207,19 @@ class _Step:
 class EvidenceWorker:
     """Verifies stored contracts' evidence. :meth:`run_once` does one pass (tests, benchmarks); :meth:`start`
     runs passes in a thread until :meth:`stop`. ``processes``: verification processes (None: one per core;
-    0: in the calling thread)."""
+    0: in the calling thread). ``gate``: waited on before each device's step (:mod:`sync.backend.foreground`:
+    the step waits while ingest keeps the cores busy); None: never waits."""
 
     def __init__(self, db: Database, data_dir: str | Path | None = None, *, chunk: int = CHUNK,
-                 idle_s: float = IDLE_S, processes: int | None = None, nice: int = NICE) -> None:
+                 idle_s: float = IDLE_S, processes: int | None = None, nice: int = NICE,
+                 gate: CpuGate | None = None) -> None:
         self.db = db
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.chunk = chunk
         self.idle_s = idle_s
         self.processes = (os.cpu_count() or 1) if processes is None else processes
         self.nice = nice
+        self.gate = gate
         self.judge = Judge(self.data_dir)
         self._pool: ProcessPoolExecutor | None = None
         self._held = False
@@ -254,6 +260,8 @@ class EvidenceWorker:
         pending: deque[_Step] = deque()
         try:
             for shop_id, device_id, head, done in todo:
+                if self.gate is not None:
+                    self.gate.wait(self._stop)
                 pending.append(self._submit(shop_id, device_id, int(head), int(done)))
                 while len(pending) > 1:  # the next device is being judged while this one is written
                     n += self._write(pending.popleft())
@@ -397,7 +405,7 @@ def _head_seq(payload: dict) -> int | None:
 
 def install(app, db: Database, data_dir: str | Path | None = None, *, processes: int | None = None) -> None:
     """Start an :class:`EvidenceWorker` with the app's server and stop it with it (``app.state.evidence_worker``)."""
-    worker = EvidenceWorker(db, data_dir, processes=processes)
+    worker = EvidenceWorker(db, data_dir, processes=processes, gate=CpuGate())
     app.state.evidence_worker = worker
     app.router.on_startup.append(worker.start)
     app.router.on_shutdown.append(worker.stop)

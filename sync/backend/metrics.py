@@ -16,8 +16,12 @@ Read from the database at each scrape (exact whatever the number of worker proce
 ``chipid_backend_shops``, ``chipid_backend_devices``, ``chipid_backend_backlog_entries`` (what the
 shops last reported still to send) and ``chipid_backend_last_batch_timestamp_seconds``.
 
-Not there yet: a verification lag. The backend does not verify chip evidence itself today (issue 19
-item 1); when it does, its lag belongs here as a histogram.
+The evidence worker's lag (:mod:`sync.backend.evidence_worker`), also read from the database:
+``chipid_backend_verification_backlog_entries`` (entries stored that the worker has not examined
+yet; the contracts among them wait for the backend's verdict) and
+``chipid_backend_verification_lag_seconds`` (how long ago the oldest contract still waiting was
+received; 0 when none waits). The worker waits while ingest keeps the cores busy
+(:mod:`sync.backend.foreground`), so under a burst both grow, then fall back once it rests.
 
 With ``--workers N`` the process counters are per worker process (each scrape reaches one; sum them
 with ``sum without (instance)`` only when each worker is scraped, or run one worker where exact
@@ -33,6 +37,7 @@ data (outcomes, reasons and alert kinds only; no shop names).
 from __future__ import annotations
 
 import hmac
+import time
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -50,8 +55,18 @@ from verifier.local_time import unix_time
 router = APIRouter(tags=["service"])
 
 
+# devices the evidence worker is behind on: how many entries, and the first contract waiting (received_at
+# grows with seq; the primary key finds it)
+_VERIFICATION_SQL = (
+    "SELECT COALESCE(SUM(d.head_seq - COALESCE(p.seq, 0)), 0), MIN((SELECT e.received_at FROM entries e "
+    "WHERE e.shop_id = d.shop_id AND e.device_id = d.device_id AND e.seq > COALESCE(p.seq, 0) "
+    "AND e.kind = 'transaction' ORDER BY e.seq LIMIT 1)) FROM devices d LEFT JOIN evidence_progress p "
+    "ON p.shop_id = d.shop_id AND p.device_id = d.device_id WHERE d.head_seq > COALESCE(p.seq, 0)"
+)
+
+
 class _DatabaseCollector:
-    """Alerts by kind, shops, devices, backlog and the last batch, read at scrape time."""
+    """Alerts by kind, shops, devices, backlog, the last batch and the verification lag, read at scrape time."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -64,6 +79,7 @@ class _DatabaseCollector:
             shops = conn.execute(text("SELECT COUNT(*) FROM shops")).scalar()
             devices, last, backlog = conn.execute(
                 text("SELECT COUNT(*), MAX(last_sync_at), COALESCE(SUM(backlog), 0) FROM devices")).one()
+            unexamined, oldest = conn.execute(text(_VERIFICATION_SQL)).one()
         by_state = GaugeMetricFamily("chipid_backend_alerts", "Alerts by rule (kind) and state", labels=["kind", "state"])
         occurrences: dict[str, float] = {}
         for kind, state, n, repeats in alerts:
@@ -80,6 +96,11 @@ class _DatabaseCollector:
             ("chipid_backend_devices", "Shop devices enrolled", devices),
             ("chipid_backend_backlog_entries", "Entries the shops last reported still to send", backlog),
             ("chipid_backend_last_batch_timestamp_seconds", "Unix time of the last batch received (0: never)", unix_time(last)),
+            ("chipid_backend_verification_backlog_entries",
+             "Entries stored that the evidence worker has not examined yet", unexamined),
+            ("chipid_backend_verification_lag_seconds",
+             "Seconds since the oldest contract still waiting for the backend's verdict was received (0: none waits)",
+             max(0.0, time.time() - unix_time(oldest)) if oldest else 0.0),
         ):
             g = GaugeMetricFamily(name, doc)
             g.add_metric([], float(value or 0))
@@ -132,7 +153,7 @@ def _allowed(request: Request, m: Metrics) -> bool:
     return auth.session_user(request.app.state.db, token) is not None  # inspector or admin
 
 
-@router.get("/metrics", summary="Prometheus metrics: batches, refusals by reason, entries, alerts by rule (inspector, admin or metrics token)",
+@router.get("/metrics", summary="Prometheus metrics: batches, refusals by reason, entries, alerts by rule, verification lag (inspector, admin or metrics token)",
             responses={200: {"content": {"text/plain": {}}}},
             dependencies=[Depends(bearer_scheme), Depends(session_scheme)])
 def metrics(request: Request) -> Response:

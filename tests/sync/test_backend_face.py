@@ -125,6 +125,49 @@ def test_metrics_count_a_real_accepted_and_a_real_refused_batch(db, device):
         server.stop()
 
 
+def test_metrics_show_the_verification_lag_until_the_evidence_worker_catches_up(db, device):
+    """Contracts stored but not yet judged (the evidence lock held here, as while another process's worker is
+    busy): the backlog counts them and the lag is the age of the oldest; once the app's worker has run,
+    both are 0."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import text
+
+    from sync.backend import worker_lock
+    from sync.testing import event_payload, wait_until
+
+    headers = {"Authorization": "Bearer prometheus-token-123"}
+    with worker_lock.exclusive(db, worker_lock.EVIDENCE) as mine:
+        assert mine
+        app = create_app(db, metrics_token="prometheus-token-123")
+        server = ThreadServer(app).start()
+        try:
+            first = pawn_payload(1)
+            device.append("transaction", first)
+            device.append("event", event_payload(2, first, "redeemed"))
+            device.append("transaction", pawn_payload(3))
+            assert _send(server.url, device, 1, 3).status_code == 200
+            two_minutes_ago = (datetime.now(timezone.utc) - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            with db.write() as conn:
+                conn.execute(text("UPDATE entries SET received_at = :t WHERE seq = 1"), {"t": two_minutes_ago})
+            m = _metrics(server.url, headers)
+            assert m[("chipid_backend_verification_backlog_entries", ())] == 3
+            assert 110 < m[("chipid_backend_verification_lag_seconds", ())] < 600
+        except BaseException:
+            server.stop()
+            raise
+    worker = app.state.evidence_worker.start()  # what the app starts with its server (lifespan off here)
+    try:  # the lock let go: the app's own worker takes it and judges the two contracts
+        wait_until(lambda: _metrics(server.url, headers)[("chipid_backend_verification_backlog_entries", ())] == 0,
+                   30, "the evidence worker")
+        assert _metrics(server.url, headers)[("chipid_backend_verification_lag_seconds", ())] == 0
+        with db.read() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM evidence_verdicts")).scalar() == 2
+    finally:
+        worker.stop()
+        server.stop()
+
+
 def test_docs_are_served_offline_and_the_document_declares_its_security(backend):
     page = httpx.get(backend.url + "/docs")
     assert page.status_code == 200

@@ -1,0 +1,119 @@
+"""Background work steps aside while foreground work keeps the cores busy (:mod:`sync.backend.foreground`),
+measured on this machine's own CPU counters with real busy processes, at normal priority and niced."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from sync import batch as batch_mod
+from sync.backend.alert_rules import RuleSettings, RulesWorker
+from sync.backend.db import Database
+from sync.backend.evidence_worker import EvidenceWorker
+from sync.backend.foreground import CpuGate, cpu_times
+from sync.backend.ingest import ingest
+from sync.testing import pawn_payload, wait_until
+from tests.sync.conftest import enroll_signing_device
+
+pytestmark = pytest.mark.skipif(cpu_times() is None, reason="no /proc/stat (the gate never waits there)")
+
+
+@contextlib.contextmanager
+def busy_cores(nice: int = 0):
+    """One busy loop per core at niceness ``nice``, stopped on leaving."""
+    procs = [subprocess.Popen([sys.executable, "-c", f"import os; os.nice({nice})\nwhile True: pass"])
+             for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait()
+
+
+def test_cores_busy_at_normal_priority_hold_a_step_and_niced_work_does_not():
+    stop = threading.Event()
+    with busy_cores():
+        gate = CpuGate(look_s=0.5, resume_s=0.5, max_wait_s=2.0)
+        assert gate.foreground_share(stop, 0.5) > 0.9
+        waited = gate.wait(stop)
+        assert waited >= 2.0  # held to the longest wait, then one step is let through
+    with busy_cores(nice=19):  # the backend's own workers, or any niced batch job: not foreground
+        gate = CpuGate(look_s=0.5, resume_s=0.5, max_wait_s=5.0)
+        assert gate.foreground_share(stop, 0.5) < 0.3
+        assert gate.wait(stop) < 5.0 and gate.waited_s < 5.0
+
+
+def test_a_stop_ends_the_wait_and_without_counters_the_gate_never_waits(tmp_path):
+    stop = threading.Event()
+    with busy_cores():
+        gate = CpuGate(look_s=0.3, resume_s=0.3, max_wait_s=600.0)
+        threading.Timer(1.5, stop.set).start()
+        assert 1.0 < gate.wait(stop) < 600.0
+    unreadable = CpuGate(stat=tmp_path / "no-such-stat")
+    assert cpu_times(tmp_path / "no-such-stat") is None
+    assert unreadable.foreground_share(threading.Event(), 0.25) is None
+
+
+def _stored_contracts(db: Database, n: int):
+    dev = enroll_signing_device(db)
+    for i in range(1, n + 1):
+        dev.append("transaction", pawn_payload(i))  # no evidence: judged unverified, fast
+    r = ingest(db, batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign))
+    assert r.status_code == 200, r.body
+    return dev
+
+
+def test_the_evidence_worker_thread_waits_while_the_cores_are_busy_then_catches_up(tmp_path):
+    db = Database.open(tmp_path / "backend")
+    try:
+        _stored_contracts(db, 5)
+
+        def verdicts() -> int:
+            with db.read() as conn:
+                return conn.execute(text("SELECT COUNT(*) FROM evidence_verdicts")).scalar()
+
+        gate = CpuGate(look_s=0.25, resume_s=0.5, max_wait_s=600.0)
+        with busy_cores():
+            worker = EvidenceWorker(db, tmp_path / "backend", processes=0, idle_s=0.05, gate=gate).start()
+            threading.Event().wait(2.5)
+            assert verdicts() == 0  # ingest's cores are not taken
+        try:
+            wait_until(lambda: verdicts() == 5, 30, "the verdicts once the cores are free")
+            assert gate.waited_s > 1.0
+        finally:
+            worker.stop()
+    finally:
+        db.close()
+
+
+def test_the_alert_rules_thread_waits_while_the_cores_are_busy(tmp_path):
+    db = Database.open(tmp_path / "backend")
+    try:
+        dev = _stored_contracts(db, 3)
+
+        def cursor():
+            with db.read() as conn:
+                return conn.execute(text("SELECT seq FROM alert_rule_cursor WHERE device_id = :d"),
+                                    {"d": dev.device_id}).scalar()
+
+        gate = CpuGate(look_s=0.25, resume_s=0.5, max_wait_s=600.0)
+        rules = RuleSettings(interval_s=0.1)
+        with busy_cores():
+            worker = RulesWorker(db, rules, gate).start()
+            threading.Event().wait(2.5)
+            assert cursor() is None  # no pass ran
+        try:
+            wait_until(lambda: cursor() == 3, 30, "the rules pass once the cores are free")
+            assert gate.waited_s > 1.0
+        finally:
+            worker.stop()
+    finally:
+        db.close()
