@@ -55,8 +55,10 @@ class CpuGate:
                  max_wait_s: float = MAX_WAIT_S, stat: Path = STAT) -> None:
         self.busy, self.look_s, self.resume_s, self.max_wait_s, self.stat = busy, look_s, resume_s, max_wait_s, stat
         self._last: tuple[float, tuple[int, int]] | None = None
-        #: seconds spent waiting, in all (metrics, benchmarks)
+        self._free = False  # what the last look found
+        #: seconds spent waiting, and looks at the counters, in all (tests, benchmarks)
         self.waited_s = 0.0
+        self.looks = 0
 
     def foreground_share(self, stop: threading.Event, window_s: float) -> float | None:
         """Share of all cores busy at normal priority since the last look, at least ``window_s`` ago (waits for
@@ -70,6 +72,7 @@ class CpuGate:
         now = cpu_times(self.stat)
         if now is None:
             return None
+        self.looks += 1
         (_, (busy0, all0)), self._last = self._last, (time.monotonic(), now)
         ticks = now[1] - all0
         return (now[0] - busy0) / ticks if ticks > 0 else 0.0
@@ -77,13 +80,18 @@ class CpuGate:
     def wait(self, stop: threading.Event) -> float:
         """Return once foreground work leaves the cores free, or :attr:`max_wait_s` passed, or ``stop`` is set;
         the seconds waited. One short look (:attr:`look_s`, or the time since the last) when the cores are
-        free; once they were found busy, they must stay below :attr:`busy` over a whole :attr:`resume_s`
-        (ingest's own short pauses between batches do not let a step in)."""
+        free, none when a look less than :attr:`look_s` ago found them free (a pass over many devices with a
+        few contracts each takes its steps without a pause between them); once they were found busy, they
+        must stay below :attr:`busy` over a whole :attr:`resume_s` (ingest's own short pauses between
+        batches do not let a step in)."""
         start = time.monotonic()
+        if self._free and self._last is not None and start - self._last[0] < self.look_s:
+            return 0.0
         window = self.look_s
         while not stop.is_set():
             share = self.foreground_share(stop, window)
-            if share is None or share < self.busy or time.monotonic() - start >= self.max_wait_s:
+            self._free = share is None or share < self.busy
+            if self._free or time.monotonic() - start >= self.max_wait_s:
                 break
             window = self.resume_s
         waited = time.monotonic() - start

@@ -51,6 +51,21 @@ def test_cores_busy_at_normal_priority_hold_a_step_and_niced_work_does_not():
         assert gate.wait(stop) < 5.0 and gate.waited_s < 5.0
 
 
+def test_steps_in_quick_succession_on_free_cores_share_one_look():
+    """A pass over many devices with a few contracts each: one look, not a pause before every step."""
+    stop = threading.Event()
+    with busy_cores(nice=19):
+        gate = CpuGate(look_s=3.0, resume_s=0.5, max_wait_s=60.0)
+        for _ in range(20):
+            gate.wait(stop)
+        assert gate.looks == 1
+    with busy_cores():  # found busy: every step looks again
+        gate = CpuGate(look_s=0.2, resume_s=0.2, max_wait_s=0.3)
+        for _ in range(3):
+            gate.wait(stop)
+        assert gate.looks >= 6
+
+
 def test_a_stop_ends_the_wait_and_without_counters_the_gate_never_waits(tmp_path):
     stop = threading.Event()
     with busy_cores():
