@@ -31,8 +31,9 @@
 * evidence (issue 19 item 1): the shop-ledger mix whose contracts carry chip evidence (EF.SOD, DG1,
   DG13, DG14, DG15 of emulated CCCDs under a bench CSCA the backend imported, and an RSA-2048 AA
   signature over each contract's own challenge: device, scan, ledger head), on PostgreSQL: the
-  ingest rate with the evidence worker running beside it, the lag from ingest to verdict (p50, p95,
-  max) and how long the verdicts take to catch up once ingest stops; then, ingest idle, the worker's
+  ingest rate with the evidence worker running beside it (which waits while ingest keeps the cores
+  busy: ``sync/backend/foreground.py``), the lag from ingest to verdict (p50, p95, max) and how long
+  the verdicts take to catch up once ingest stops; then, ingest idle, the worker's
   rate (contracts/s with its verification processes, one per core) and per core (per CPU second of the
   worker thread, the verification processes and PostgreSQL, from /proc: this does not depend on other
   work on the machine, whose load average is printed beside each wall-clock rate), the worker's

@@ -2,8 +2,9 @@
 
 The backend's background workers (the evidence worker, the alert rules) run at the lowest CPU
 priority (:data:`sync.backend.worker_lock.NICE`), yet beside an ingest that saturates the cores they
-still cost it: measured on 2 cores, the shop-ledger mix went from 21,623 entries/s with both workers
-off to 18,066 with them at nice 19. Niced CPU fills every gap ingest leaves between batches, and the
+still cost it: served ingest of the shop-ledger mix on 2 cores (``benchmarks/bench_sync.py``) went
+from 21,623 entries/s with both workers off to 17,858 with them at nice 19, and is back to 21,731
+with this gate. Niced CPU fills every gap ingest leaves between batches, and the
 database work the workers ask for (reading contracts, writing verdicts and alerts) runs at the
 database's normal priority. So between two steps a worker calls :meth:`CpuGate.wait`: while the
 work at normal priority (ingest, the inspectors' pages, the database serving them: everything but
