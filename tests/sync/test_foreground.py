@@ -86,47 +86,36 @@ def _stored_contracts(db: Database, n: int):
     return dev
 
 
-def test_the_evidence_worker_thread_waits_while_the_cores_are_busy_then_catches_up(tmp_path):
-    db = Database.open(tmp_path / "backend")
-    try:
-        _stored_contracts(db, 5)
-
-        def verdicts() -> int:
-            with db.read() as conn:
-                return conn.execute(text("SELECT COUNT(*) FROM evidence_verdicts")).scalar()
-
-        gate = CpuGate(look_s=0.25, resume_s=0.5, max_wait_s=600.0)
-        with busy_cores():
-            worker = EvidenceWorker(db, tmp_path / "backend", processes=0, idle_s=0.05, gate=gate).start()
-            threading.Event().wait(2.5)
-            assert verdicts() == 0  # ingest's cores are not taken
-        try:
-            wait_until(lambda: verdicts() == 5, 30, "the verdicts once the cores are free")
-            assert gate.waited_s > 1.0
-        finally:
-            worker.stop()
-    finally:
-        db.close()
+def _evidence_worker(db: Database, dev, gate: CpuGate):
+    """The evidence worker's thread, and how many of ``dev``'s contracts it judged."""
+    def judged() -> int:
+        with db.read() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM evidence_verdicts")).scalar()
+    return EvidenceWorker(db, None, processes=0, idle_s=0.05, gate=gate), judged
 
 
-def test_the_alert_rules_thread_waits_while_the_cores_are_busy(tmp_path):
+def _rules_worker(db: Database, dev, gate: CpuGate):
+    """The alert rules' thread, and how far its passes read ``dev``'s entries."""
+    def examined() -> int:
+        with db.read() as conn:
+            return conn.execute(text("SELECT seq FROM alert_rule_cursor WHERE device_id = :d"),
+                                {"d": dev.device_id}).scalar() or 0
+    return RulesWorker(db, RuleSettings(interval_s=0.1), gate), examined
+
+
+@pytest.mark.parametrize("make", [_evidence_worker, _rules_worker], ids=["evidence", "rules"])
+def test_a_background_thread_waits_while_the_cores_are_busy_then_catches_up(tmp_path, make):
     db = Database.open(tmp_path / "backend")
     try:
         dev = _stored_contracts(db, 3)
-
-        def cursor():
-            with db.read() as conn:
-                return conn.execute(text("SELECT seq FROM alert_rule_cursor WHERE device_id = :d"),
-                                    {"d": dev.device_id}).scalar()
-
         gate = CpuGate(look_s=0.25, resume_s=0.5, max_wait_s=600.0)
-        rules = RuleSettings(interval_s=0.1)
-        with busy_cores():
-            worker = RulesWorker(db, rules, gate).start()
-            threading.Event().wait(2.5)
-            assert cursor() is None  # no pass ran
+        worker, progress = make(db, dev, gate)
         try:
-            wait_until(lambda: cursor() == 3, 30, "the rules pass once the cores are free")
+            with busy_cores():
+                worker.start()
+                threading.Event().wait(2.5)
+                assert progress() == 0  # ingest's cores are not taken
+            wait_until(lambda: progress() == 3, 30, "the work once the cores are free")
             assert gate.waited_s > 1.0
         finally:
             worker.stop()
