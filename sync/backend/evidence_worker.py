@@ -20,8 +20,8 @@ Where the time goes, and how it is spent once (``benchmarks/bench_sync.py --only
   interpreter lock ingest needs; they and the worker thread run at the lowest CPU priority (nice
   :data:`NICE`), so that ingest, which a shop waits for, keeps the cores it needs and verification takes
   what is left (the lag drains when ingest rests); more than that, the thread waits before each device's
-  step while foreground work keeps the cores busy (:mod:`sync.backend.foreground`: even niced, the worker
-  cost a saturating ingest about 15%); while one device's verdicts are written, the next device's
+  step while foreground work keeps the cores busy (:mod:`sync.backend.foreground`: even niced, the workers
+  cost a saturating ingest a sixth); while one device's verdicts are written, the next device's
   contracts are judged (``processes=0``: all in this thread);
 * each process keeps a :class:`verifier.evidence.CertificateCache` (the Document Signer's certificate
   and key parsed once per DSC, keyed by every byte of it; the chain and revocation checks still run for
