@@ -26,16 +26,20 @@ pytestmark = pytest.mark.skipif(cpu_times() is None, reason="no /proc/stat (the 
 
 @contextlib.contextmanager
 def busy_cores(nice: int = 0):
-    """One busy loop per core at niceness ``nice``, stopped on leaving."""
-    procs = [subprocess.Popen([sys.executable, "-c", f"import os; os.nice({nice})\nwhile True: pass"])
+    """One busy loop per core at niceness ``nice`` (running when this yields), stopped on leaving."""
+    procs = [subprocess.Popen([sys.executable, "-c", f"import os; os.nice({nice})\nprint(flush=True)\nwhile True: pass"],
+                              stdout=subprocess.PIPE)
              for _ in range(os.cpu_count() or 1)]
     try:
+        for p in procs:
+            p.stdout.readline()  # the interpreter is up and the loop starts
         yield
     finally:
         for p in procs:
             p.kill()
         for p in procs:
             p.wait()
+            p.stdout.close()
 
 
 def test_cores_busy_at_normal_priority_hold_a_step_and_niced_work_does_not():
