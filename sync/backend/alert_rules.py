@@ -26,8 +26,8 @@ transaction with the alerts it led to, conditionally on where it was, so two bac
 never raise one rule's alert twice and ingest waits for no rule. A pass first merges the key
 index's pending list on PostgreSQL (:func:`_merge_key_index`), then reads a device's next entries
 and the contracts they are compared with in two key searches for the lot (:func:`check_contracts`),
-in a thread of the lowest CPU priority that waits while ingest keeps the cores busy
-(:mod:`sync.backend.foreground`). Measured on PostgreSQL catching up with 40,000 entries of
+in a thread of the lowest CPU priority that waits before each device while ingest keeps the cores
+busy (:mod:`sync.backend.foreground`). Measured on PostgreSQL catching up with 40,000 entries of
 the shop-ledger mix (``benchmarks/bench_sync.py --only rules``): 9,379 entries/s, 93 µs of the
 backend's CPU and 14 µs of PostgreSQL's per entry, against 420 entries/s (875 and 1,502 µs) with
 three searches per contract and 2,508/s (95 and 303 µs) with two per chunk but the pending list
@@ -41,7 +41,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -89,9 +89,10 @@ def _utc(t) -> str:
     return t.astimezone(timezone.utc).strftime(_UTC)
 
 
-def run_pass(db: Database, rules: RuleSettings) -> int:
+def run_pass(db: Database, rules: RuleSettings, before_device: Callable[[], object] | None = None) -> int:
     """One pass: up to ``rules.batch`` new entries per device examined, silent devices checked.
-    Returns how many entries were examined."""
+    ``before_device``: called before each device's entries are read (the worker thread's
+    :meth:`~sync.backend.foreground.CpuGate.wait`). Returns how many entries were examined."""
     examined = 0
     with db.read() as conn:
         todo = conn.execute(text(
@@ -101,6 +102,8 @@ def run_pass(db: Database, rules: RuleSettings) -> int:
     if todo:  # a pass with entries to examine searches the key index (an idle one writes nothing)
         _merge_key_index(db)
     for dev in todo:
+        if before_device is not None:
+            before_device()
         examined += _device_pass(db, rules, dev["shop_id"], dev["device_id"], int(dev["done"] or 0), dev["done"] is None)
     check_silent(db, rules)
     return examined
@@ -324,6 +327,7 @@ class RulesWorker:
         and judges; the cursor's compare-and-set keeps a rule's alert single even without it), at the
         background workers' low CPU priority (:func:`~sync.backend.worker_lock.lower_thread_priority`)."""
         worker_lock.lower_thread_priority()
+        wait = (lambda: self.gate.wait(self._stop)) if self.gate is not None else None
         failures = 0
         while not self._stop.is_set():
             try:
@@ -332,9 +336,7 @@ class RulesWorker:
                         self._stop.wait(max(self.rules.interval_s, 1.0))
                         continue
                     while not self._stop.is_set():
-                        if self.gate is not None:
-                            self.gate.wait(self._stop)
-                        busy = run_pass(self.db, self.rules)
+                        busy = run_pass(self.db, self.rules, wait)
                         failures = 0
                         # more to read: go on at once; otherwise wait
                         self._stop.wait(0 if busy >= self.rules.batch else self.rules.interval_s)

@@ -68,6 +68,10 @@ IDLE_S = 0.25
 NICE = worker_lock.NICE
 #: Contracts per task sent to a verification process.
 TASK = 50
+#: The devices (``d``) with entries the worker has not examined yet, and its place in each (``p``, maybe
+#: NULL: nothing examined): SQL from FROM on, for the worker and the metrics.
+BEHIND = ("devices d LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND p.device_id = d.device_id "
+          "WHERE d.head_seq > COALESCE(p.seq, 0)")
 
 
 @dataclass(frozen=True)
@@ -253,9 +257,8 @@ class EvidenceWorker:
     def _pass(self) -> int:
         with self.db.read() as conn:
             todo = conn.execute(text(
-                "SELECT d.shop_id, d.device_id, d.head_seq, COALESCE(p.seq, 0) AS done FROM devices d "
-                "LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND p.device_id = d.device_id "
-                "WHERE d.head_seq > COALESCE(p.seq, 0) ORDER BY d.shop_id, d.device_id")).all()
+                f"SELECT d.shop_id, d.device_id, d.head_seq, COALESCE(p.seq, 0) AS done FROM {BEHIND} "
+                "ORDER BY d.shop_id, d.device_id")).all()
         n = 0
         pending: deque[_Step] = deque()
         try:
@@ -276,9 +279,7 @@ class EvidenceWorker:
 
     def _behind(self) -> bool:
         with self.db.read() as conn:
-            return conn.execute(text(
-                "SELECT 1 FROM devices d LEFT JOIN evidence_progress p ON p.shop_id = d.shop_id AND "
-                "p.device_id = d.device_id WHERE d.head_seq > COALESCE(p.seq, 0) LIMIT 1")).first() is not None
+            return conn.execute(text(f"SELECT 1 FROM {BEHIND} LIMIT 1")).first() is not None
 
     def _submit(self, shop_id: str, device_id: str, head: int, done: int) -> _Step:
         """The device's next contracts (their seqs: one cheap query here), split in seq ranges that the

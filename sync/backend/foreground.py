@@ -10,7 +10,7 @@ database's normal priority. So between two steps a worker calls :meth:`CpuGate.w
 work at normal priority (ingest, the inspectors' pages, the database serving them: everything but
 niced processes and idle time) used at least :data:`BUSY` of all cores since the last look, it
 waits and looks again, up to :data:`MAX_WAIT_S`; then it takes one step anyway (the evidence
-worker: one device's chunk, up to 400 contracts; the rules: one pass), so a machine kept busy for
+worker: one device's chunk, up to 400 contracts; the rules: one device's next 500 entries), so a machine kept busy for
 hours still gets its verdicts and alerts, only later (the metrics
 ``chipid_backend_verification_backlog_entries`` and ``chipid_backend_verification_lag_seconds`` show
 how far behind). Shops are never kept waiting for work nobody is waiting on.

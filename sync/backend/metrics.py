@@ -46,7 +46,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from sync.backend import auth
+from sync.backend import auth, evidence_worker
 from sync.backend.db import Database
 from sync.backend.routes.deps import bearer_scheme, session_scheme, session_token
 from verifier.error_shape import ApiError
@@ -60,8 +60,7 @@ router = APIRouter(tags=["service"])
 _VERIFICATION_SQL = (
     "SELECT COALESCE(SUM(d.head_seq - COALESCE(p.seq, 0)), 0), MIN((SELECT e.received_at FROM entries e "
     "WHERE e.shop_id = d.shop_id AND e.device_id = d.device_id AND e.seq > COALESCE(p.seq, 0) "
-    "AND e.kind = 'transaction' ORDER BY e.seq LIMIT 1)) FROM devices d LEFT JOIN evidence_progress p "
-    "ON p.shop_id = d.shop_id AND p.device_id = d.device_id WHERE d.head_seq > COALESCE(p.seq, 0)"
+    f"AND e.kind = 'transaction' ORDER BY e.seq LIMIT 1)) FROM {evidence_worker.BEHIND}"
 )
 
 
