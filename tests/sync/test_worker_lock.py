@@ -35,9 +35,9 @@ def test_only_one_rules_worker_runs_passes(database_url, monkeypatch):
     passes: list[str] = []
     real = alert_rules.run_pass
 
-    def counting(db, rules):
+    def counting(db, rules, before_device=None):
         passes.append(threading.current_thread().name)
-        return real(db, rules)
+        return real(db, rules, before_device)
 
     monkeypatch.setattr(alert_rules, "run_pass", counting)
     rules = RuleSettings(interval_s=0.05)
