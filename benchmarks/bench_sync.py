@@ -295,7 +295,7 @@ def _gen_rows(db: Database, lo: int, hi: int, n: int, shops: int) -> str:
             "type": "pawn_contract", "valuation_vnd": 9000000}, "prev_hash": prev, "seq": seq, "ts": ts},
             ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         ents.append(f"{shop}\t{dev}\t{seq}\t{prov}\t{ts}\ttransaction\t{h}\t{prev}\t0\tHĐ-2026-{i}\t\\N\t"
-                    f"dien thoai iphone {i % 97} mau xanh\t{seal(body.encode(), shop, dev, seq)}\t2026-01-01T00:00:00Z\t"
+                    f"dien thoai iphone {i % 97} mau xanh\t\\\\x{seal(body.encode(), shop, dev, seq).hex()}\t2026-01-01T00:00:00Z\t"
                     f"{{{blind('id', id_number)},{blind('serial', f'SN{i}')},{blind('name', name)}}}\n")
     return "".join(ents)
 

@@ -9,6 +9,7 @@ with ``SELECT ... FOR UPDATE`` (see :mod:`sync.backend.ingest`).
 
 from __future__ import annotations
 
+import base64
 import logging
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from sync.backend import schema
-from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV, Vault
+from sync.backend.vault import DATA_KEY_ENV, ENTRY_FORMAT, INDEX_KEY_ENV, Vault
 from verifier.errors import ConfigError, SyncError
 
 log = logging.getLogger(__name__)
@@ -130,19 +131,28 @@ class Database:
             raise SyncError(f"cannot create the backend schema in {_redact(self.url)}: {e}") from e
 
     def _upgrade(self, conn: Connection) -> None:
-        """Version 3 -> 4 in the open transaction: on PostgreSQL the entry keys move from the
-        ``entry_keys`` table into ``entries.keys``; a SQLite database of version 3 is already
-        laid out as 4."""
+        """Older versions in the open transaction: 3 -> 4 (on PostgreSQL the entry keys move from the
+        ``entry_keys`` table into ``entries.keys``; a SQLite database of version 3 is already laid
+        out as 4), then 4 -> 5 (sealed bodies from ``z1:`` + base64 text to bytes)."""
         version = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
-        if version != "3":
+        if version == "3":
+            if self.dialect == "postgresql":
+                log.info("migrating backend database %s from schema version 3 to 4 (entry keys into entries.keys)",
+                         _redact(self.url))
+                for ddl in schema.MIGRATE_3_POSTGRES:
+                    conn.exec_driver_sql(ddl)
+            version = "4"
+        if version != "4":
             return
-        if self.dialect == "postgresql":
-            log.info("migrating backend database %s from schema version 3 to 4 (entry keys into entries.keys)",
-                     _redact(self.url))
-            for ddl in schema.MIGRATE_3_POSTGRES:
-                conn.exec_driver_sql(ddl)
-        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
-
+        log.info("migrating backend database %s from schema version 4 to 5 (sealed bodies as bytes)", _redact(self.url))
+        for table, column in schema.SEALED_COLUMNS:
+            if self.dialect == "postgresql":
+                if conn.execute(text("SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                                     "AND table_name = :t AND column_name = :c"), {"t": table, "c": column}).scalar() == "text":
+                    conn.exec_driver_sql(schema.MIGRATE_4_POSTGRES.format(table=table, column=column, format=ENTRY_FORMAT.hex()))
+            else:
+                _sqlite_sealed_to_bytes(conn, table, column)
+        conn.exec_driver_sql("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     @contextmanager
     def write(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
@@ -165,6 +175,23 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _sqlite_sealed_to_bytes(conn: Connection, table: str, column: str, chunk: int = 10_000) -> None:
+    """Schema 4 -> 5 on SQLite: each ``z1:`` + base64 text value of ``table.column`` becomes the
+    bytes ``z1`` || what the base64 held, in chunks of rows (the open transaction holds them all)."""
+    raw = conn.connection.driver_connection
+    if raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is None:
+        return
+    last = -1 << 63
+    while True:
+        rows = raw.execute(f"SELECT rowid, {column} FROM {table} WHERE rowid > ? AND typeof({column}) = 'text' "
+                           f"ORDER BY rowid LIMIT {chunk}", (last,)).fetchall()
+        if not rows:
+            return
+        raw.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
+                        [(ENTRY_FORMAT + base64.b64decode(value[3:], validate=True), rowid) for rowid, value in rows])
+        last = rows[-1][0]
 
 
 def _sqlite_engine(url: str) -> Engine:

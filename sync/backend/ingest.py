@@ -225,6 +225,8 @@ def _store(db: Database, conn: Connection, cb: batch_mod.CheckedBatch, digest: s
 
 _ENTRY_COLUMNS = ("shop_id", "device_id", "seq", "province", "ts", "kind", "hash", "prev_hash", "demo", "contract_no",
                   "event_type", "search_text", "body", "received_at")
+# PostgreSQL's binary COPY carries no type names: each value must be of its column's exact type
+_ENTRY_TYPES = ("text", "text", "int8", "text", "text", "text", "text", "text", "int4", "text", "text", "text", "bytea", "text")
 _KEY_COLUMNS = ("shop_id", "device_id", "seq", "k")  # SQLite's entry_keys (see sync/backend/schema.py)
 _WATCHED_KEYS = frozenset(KEY_TYPE.values())  # key types a watchlist can name
 
@@ -234,27 +236,17 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
     pg = db.dialect == "postgresql"
     rows, keys, suspicious = [], [], []
     watched: dict[int, tuple[str, str, list]] = {}  # blind key -> (key type, plain value, [(entry, index)])
-    prefix = f"{_esc(shop_id)}\t{_esc(device_id)}\t"
-    prov, now_e = _esc(province), _esc(now)
     blind_keys = db.vault.blind_keys
     bodies = db.vault.seal_entries(shop_id, device_id, [(e.seq, canonical) for e, canonical, _ in new])
-    for (e, _, h), body in zip(new, bodies):  # a body is z1:base64: nothing to escape
+    for (e, _, h), body in zip(new, bodies):
         ix = index_entry(e)
         blinds = blind_keys(ix.keys)
-        if pg:  # COPY text format, built directly (canonical JSON holds no raw tab, newline or CR)
-            # kind is one of KINDS and h is hex; the other text fields are escaped only when needed
-            free = f"{e.ts}{e.prev_hash}{ix.contract_no or ''}{ix.event_type or ''}{ix.search_text}"
-            if "\\" in free or "\t" in free or "\n" in free or "\r" in free:
-                rows.append(f"{prefix}{e.seq}\t{prov}\t{_esc(e.ts)}\t{e.kind}\t{h}\t{_esc(e.prev_hash)}\t{int(e.demo)}\t"
-                            f"{_esc(ix.contract_no)}\t{_esc(ix.event_type)}\t{_esc(ix.search_text)}\t")
-            else:
-                rows.append(f"{prefix}{e.seq}\t{prov}\t{e.ts}\t{e.kind}\t{h}\t{e.prev_hash}\t{int(e.demo)}\t"
-                            f"{ix.contract_no if ix.contract_no is not None else _NULL}\t"
-                            f"{ix.event_type if ix.event_type is not None else _NULL}\t{ix.search_text}\t")
-            rows.append(f"{body}\t{now_e}\t{{{','.join(map(str, blinds))}}}\n")  # keys: an array literal
+        row = (shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
+               ix.event_type, ix.search_text, body, now)
+        if pg:  # the keys are an array column of the row
+            rows.append((*row, blinds))
         else:
-            rows.append((shop_id, device_id, e.seq, province, e.ts, e.kind, h, e.prev_hash, int(e.demo), ix.contract_no,
-                         ix.event_type, ix.search_text, body, now))
+            rows.append(row)
             keys += [(shop_id, device_id, e.seq, k) for k in blinds]
         if e.kind == "transaction":
             for (kt, v), k in zip(ix.keys, blinds):
@@ -263,7 +255,7 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         elif ix.event_type == "suspicious":
             suspicious.append((e, ix))
     if pg:
-        bulk_insert(db, conn, "entries", _ENTRY_COLUMNS + ("keys",), rows)
+        bulk_insert(db, conn, "entries", _ENTRY_COLUMNS + ("keys",), rows, _ENTRY_TYPES + ("int8[]",))
     else:
         bulk_insert(db, conn, "entries", _ENTRY_COLUMNS, rows)
         bulk_insert(db, conn, "entry_keys", _KEY_COLUMNS, keys)
@@ -279,28 +271,19 @@ def _insert_entries(db: Database, conn: Connection, dev, new: list[tuple[Entry, 
         _watchlist_hits(db, conn, dev, watched)
 
 
-_NULL = "\\N"
-_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _esc(v: str | None) -> str:
-    """A text field in PostgreSQL COPY text format."""
-    if v is None:
-        return "\\N"
-    if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
-        return v.translate(_COPY_ESCAPE)
-    return v
-
-
-def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list) -> None:
-    """Insert many rows in the open transaction: on PostgreSQL ``rows`` are COPY text lines
-    (see :func:`_esc`), on SQLite tuples for executemany."""
+def bulk_insert(db: Database, conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple],
+                types: tuple[str, ...] = ()) -> None:
+    """Insert many rows (tuples) in the open transaction: on PostgreSQL by binary ``COPY``, whose
+    ``types`` name each column's exact PostgreSQL type; on SQLite by executemany."""
     if not rows:
         return
     raw = conn.connection.driver_connection
     if db.dialect == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write("".join(rows).encode("utf-8"))
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            write = copy.write_row
+            for r in rows:
+                write(r)
     else:
         marks = ", ".join("?" * len(columns))
         raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)

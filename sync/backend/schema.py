@@ -13,9 +13,9 @@ to a distributed PostgreSQL (Citus-style) cluster:
   queried side by side without renumbering; ``province`` is stored on each entry row so a
   national view is a UNION over provincial databases.
 * **Personal data is encrypted at rest** (:mod:`sync.backend.vault`, keys outside the
-  database): ``entries.body`` (the canonical entry JSON) is compressed, then AES-256-GCM
-  (``z1:`` + base64); hashes and chain fields stay plaintext, so chain checks, conflicts and
-  idempotency never decrypt.
+  database): ``entries.body`` (the canonical entry JSON) is compressed, then AES-256-GCM,
+  and stored as bytes (``z1`` || nonce || ciphertext || tag); hashes and chain fields stay
+  plaintext, so chain checks, conflicts and idempotency never decrypt.
 * **Search goes through blind keys** (:meth:`sync.backend.vault.Vault.blind`: keyed 64-bit
   BLAKE2b of ``type:value``), one per ID number, name (every suffix of the name's words),
   item serial / IMEI and the contract's id (``txn``, which links events to their contract),
@@ -51,7 +51,9 @@ to a distributed PostgreSQL (Citus-style) cluster:
   display, and ``note`` is encrypted.
 * **Schema versions.** Version 3 (PostgreSQL keys in an ``entry_keys`` table) is migrated
   to 4 when the backend opens the database: one transaction moves the keys into
-  ``entries.keys``. Older versions are refused, not migrated (version 1: plaintext bodies;
+  ``entries.keys``. Version 4 (sealed bodies as ``z1:`` + base64 text) is migrated to 5 in
+  the same way: each body becomes the bytes its base64 held (PostgreSQL rewrites the table
+  once, ``ALTER COLUMN ... TYPE BYTEA``). Older versions are refused, not migrated (version 1: plaintext bodies;
   version 2: hex blind keys). The shops hold the authoritative ledgers and the relay starts
   from whatever head the backend reports, so once their devices are enrolled again a
   re-created backend database fills again from the shops.
@@ -67,8 +69,9 @@ import json
 from collections.abc import Sequence
 
 # 2: entries.body encrypted, keys blinded; 3: blind keys are 64-bit integers (sync/backend/vault.py);
-# 4: on PostgreSQL the keys are an array column of entries (3 is migrated, see MIGRATE_3_POSTGRES)
-SCHEMA_VERSION = 4
+# 4: on PostgreSQL the keys are an array column of entries (3 is migrated, see MIGRATE_3_POSTGRES);
+# 5: sealed entry bodies and item photos are bytes, no longer base64 text (4 is migrated)
+SCHEMA_VERSION = 5
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS meta (
@@ -115,7 +118,7 @@ TABLES = [
         contract_no TEXT,
         event_type TEXT,
         search_text TEXT NOT NULL,
-        body TEXT NOT NULL,
+        body {bytes} NOT NULL,
         received_at TEXT NOT NULL,{keys_column}
         PRIMARY KEY (shop_id, device_id, seq))""",
     "CREATE INDEX IF NOT EXISTS entries_province_ts ON entries (province, ts)",
@@ -205,7 +208,7 @@ TABLES = [
         seq BIGINT NOT NULL,
         contract_no TEXT NOT NULL,
         sha256 TEXT NOT NULL,
-        data TEXT NOT NULL,
+        data {bytes} NOT NULL,
         received_at TEXT NOT NULL,
         PRIMARY KEY (shop_id, txn_id, kind))""",
     # alerts an inspector can act on (sync/backend/alerts.py): rule, sealed data and links, blind keys of person and serial
@@ -285,7 +288,8 @@ ENTRIES_POSTGRES = [
 
 def tables(dialect: str) -> list[str]:
     pg = dialect == "postgresql"
-    ddl = [t.replace("{keys_column}", f"\n        {KEYS_POSTGRES_COLUMN}," if pg else "") for t in TABLES]
+    ddl = [t.replace("{keys_column}", f"\n        {KEYS_POSTGRES_COLUMN}," if pg else "").replace("{bytes}", "BYTEA" if pg else "BLOB")
+           for t in TABLES]
     return ddl + (KEYS_POSTGRES + ENTRIES_POSTGRES if pg else KEYS_SQLITE)
 
 
@@ -312,6 +316,15 @@ MIGRATE_3_POSTGRES = [
     *KEYS_POSTGRES,
     "DROP TABLE entry_keys",
 ]
+
+# Version 4 -> 5: the columns that hold sealed entry bodies (text ``z1:`` + base64 until 4, see
+# sync/backend/vault.py).
+SEALED_COLUMNS = (("entries", "body"), ("item_photos", "data"))
+# On PostgreSQL one statement per column still of type text (each table is rewritten once):
+# ``z1:`` + base64(x) becomes ``z1`` || x. SQLite cannot change a column's type; its rows are
+# rewritten as BLOB values (sync/backend/db.py), which a column declared TEXT holds as they are.
+MIGRATE_4_POSTGRES = ("ALTER TABLE {table} ALTER COLUMN {column} TYPE BYTEA USING "
+                      "'\\x{format}'::bytea || decode(substr({column}, 4), 'base64')")
 
 
 # Only on PostgreSQL; each is optional (pg_trgm may be unavailable to a non-superuser).

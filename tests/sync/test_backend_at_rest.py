@@ -21,7 +21,7 @@ from sync.backend import auth, enroll, schema, watchlist
 from sync.backend.app import create_app
 from sync.backend.db import SQLITE_FILE, Database
 from sync.backend import vault as vault_mod
-from sync.backend.vault import DATA_KEY_ENV, INDEX_KEY_ENV, KEY_FILE, Vault
+from sync.backend.vault import DATA_KEY_ENV, ENTRY_FORMAT, INDEX_KEY_ENV, KEY_FILE, Vault
 from sync.testing import SigningDevice, ThreadServer, pawn_payload
 from verifier.errors import ConfigError, SyncError, TamperError
 from verifier.ledger.entry import canonical_json
@@ -113,7 +113,7 @@ def test_sqlite_data_dir_holds_no_personal_data(tmp_path, monkeypatch):
         _populate_and_search(db)
         with db.read() as conn:
             raw = conn.execute(text("SELECT body FROM entries ORDER BY seq")).scalars().all()
-        assert raw and all(b.startswith("z1:") for b in raw)
+        assert raw and all(type(b) is bytes and b.startswith(ENTRY_FORMAT) for b in raw)
     finally:
         db.close()
     key_file = data_dir / KEY_FILE
@@ -155,7 +155,7 @@ def test_postgres_dump_holds_no_personal_data(pg_admin_url):
         dump = subprocess.run([str(PG_BIN / "pg_dump"), "--data-only", "--no-owner", url.replace("+psycopg", "")],
                               capture_output=True, timeout=60)
         assert dump.returncode == 0, dump.stderr.decode(errors="replace")
-        assert b"COPY public.entries" in dump.stdout and b"z1:" in dump.stdout and b"v1:" in dump.stdout
+        assert b"COPY public.entries" in dump.stdout and b"\\\\x7a31" in dump.stdout and b"v1:" in dump.stdout
         _assert_absent(dump.stdout, "pg_dump of the backend database")
     finally:
         drop_database(pg_admin_url, name)
@@ -183,11 +183,11 @@ def test_wrong_keys_and_plaintext_schema_are_refused(tmp_path, monkeypatch):
         with db.write() as conn:
             conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": old})
         db.close()
-        with pytest.raises(SyncError, match=f"expected schema version 4, found '{old}'.*not migrated.*enrol"):
+        with pytest.raises(SyncError, match=f"expected schema version 5, found '{old}'.*not migrated.*enrol"):
             Database.open(data_dir)
         with pytest.raises(SyncError, match="not migrated"):
             Database.open(data_dir, migrate=False)
-    assert schema.SCHEMA_VERSION == 4
+    assert schema.SCHEMA_VERSION == 5
 
 
 def test_vault_keys_and_tamper(monkeypatch, tmp_path):
@@ -212,15 +212,17 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open('{"a":1}', "S", "D", 7)
     contract = canonical_json({"kind": "transaction", "payload": pawn_payload(7), "seq": 7})
     body = v.seal_entry(contract, "S", "D", 7)
-    assert body.startswith("z1:") and v.open_entry(body, "S", "D", 7) == contract
+    assert body.startswith(ENTRY_FORMAT) and v.open_entry(body, "S", "D", 7) == contract
     assert len(body) < len(contract) / 2  # compressed against the entry dictionary before sealing
     with pytest.raises(TamperError, match=r"^entry D#8: .*altered or moved"):
         v.open_entry(body, "S", "D", 8)
-    with pytest.raises(TamperError, match="expected an encrypted value"):
+    with pytest.raises(TamperError, match="expected a sealed entry body .*found text"):
         v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
+    with pytest.raises(TamperError, match="expected a sealed entry body .*found other bytes"):
+        v.open_entry(b"z2" + body[2:], "S", "D", 7)  # another format's marker
     many = v.seal_entries("S", "D", [(8, contract), (9, contract), (10, b"{}")])  # one batch's bodies at once
     assert [v.open_entry(b, "S", "D", seq) for b, seq in zip(many, (8, 9, 10))] == [contract, contract, b"{}"]
-    nonces = {base64.b64decode(b[3:])[:12] for b in many + [body]}
+    nonces = {b[2:14] for b in many + [body]}
     assert len(nonces) == 4  # a nonce of its own for each, also within one call
     with pytest.raises(TamperError, match=r"^entry D#9: "):
         v.open_entry(many[0], "S", "D", 9)  # bound to its own seq

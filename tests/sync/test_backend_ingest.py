@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import gc
 import gzip
+import hashlib
 import threading
 import time
 
@@ -402,13 +403,69 @@ def test_a_version_3_database_is_migrated_and_still_finds_its_entries(db, device
             conn.exec_driver_sql("CREATE INDEX entry_keys_k ON entry_keys USING hash (k)")
             conn.exec_driver_sql("ALTER TABLE entries DROP COLUMN keys")
         conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    _sealed_back_to_text(db)  # as version 3 stored them
     again = Database.open(database_url=db.url, vault=db.vault)
     try:
         with again.read() as conn:
-            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "4"
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "5"
         assert {1: _keys_of(again, 1), 2: _keys_of(again, 2)} == keys
         history = search.person_history(again, txn["pawner"]["id_number"])
         assert [e["seq"] for e in history["transactions"]] == [1] and [e["seq"] for e in history["events"]] == [2]
+    finally:
+        again.close()
+
+
+def _sealed_back_to_text(db) -> None:
+    """Sealed entry bodies and item photos as schema versions 3 and 4 stored them: ``z1:`` + base64 text."""
+    with db.write() as conn:
+        for table, column in schema.SEALED_COLUMNS:
+            if db.dialect == "postgresql":
+                conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT USING "
+                                     f"'z1:' || translate(encode(substr({column}, 3), 'base64'), E'\\n', '')")
+            else:
+                rows = conn.exec_driver_sql(f"SELECT rowid, {column} FROM {table}").all()
+                for rowid, value in rows:
+                    conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE rowid = :r"),
+                                 {"v": "z1:" + base64.b64encode(value[2:]).decode(), "r": rowid})
+
+
+def test_a_version_4_database_is_migrated_to_sealed_bytes_and_reads_as_before(db, device):
+    """Schema 4 stored each sealed entry body and item photo as ``z1:`` + base64 text; opening it turns
+    each into the bytes its base64 held, and every reader finds what it found before."""
+    from sync.backend import photos
+    from sync.backend.db import Database
+    from sync.backend.vault import ENTRY_FORMAT
+
+    txn = pawn_payload(5)
+    device.append("transaction", txn)
+    device.append("event", event_payload(6, txn, "redeemed"))
+    assert ingest(db, _wire(device, 1, 2)).status_code == 200
+    photo = b"\xff\xd8\xff\xe0 the bytes of an item photo"
+    with db.write() as conn:
+        shop_id = conn.execute(text("SELECT shop_id FROM devices WHERE device_id = :d"), {"d": device.device_id}).scalar()
+        conn.execute(text("INSERT INTO item_photos (shop_id, txn_id, kind, device_id, seq, contract_no, sha256, data, received_at) "
+                          "VALUES (:s, :t, 'item-1', :d, 1, :c, :h, :b, :r)"),
+                     {"s": shop_id, "t": txn["id"], "d": device.device_id, "c": txn["contract_no"],
+                      "h": hashlib.sha256(photo).hexdigest(), "r": utc_now(),
+                      "b": db.vault.seal_entry(photo, shop_id, photos._aad_device(txn["id"], "item-1"), 1)})
+    lines = {e.seq: e.canonical() for e in device.entries}
+    _sealed_back_to_text(db)
+    with db.write() as conn:
+        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    with db.read() as conn:
+        old = conn.execute(text("SELECT body FROM entries ORDER BY seq")).scalars().all()
+    assert len(old) == 2 and all(type(b) is str and b.startswith("z1:") for b in old)
+    again = Database.open(database_url=db.url, vault=db.vault)
+    try:
+        with again.read() as conn:
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "5"
+            rows = conn.execute(text("SELECT seq, body FROM entries ORDER BY seq")).all()
+        assert all(type(b) is bytes and b.startswith(ENTRY_FORMAT) for _, b in rows)
+        assert {seq: again.vault.open_entry(b, shop_id, device.device_id, seq) for seq, b in rows} == lines
+        assert photos.read(again, shop_id, txn["id"], "item-1") == photo
+        history = search.person_history(again, txn["pawner"]["id_number"])
+        assert [e["seq"] for e in history["transactions"]] == [1] and [e["seq"] for e in history["events"]] == [2]
+        assert ingest(again, _wire(device, 1, 2)).status_code == 200  # the chain still answers a re-sent batch
     finally:
         again.close()
 
