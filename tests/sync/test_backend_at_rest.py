@@ -220,10 +220,14 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
     with pytest.raises(TamperError, match="expected a sealed entry body .*found other bytes"):
         v.open_entry(b"z2" + body[2:], "S", "D", 7)  # another format's marker
-    many = v.seal_entries("S", "D", [(8, contract), (9, contract), (10, b"{}")])  # one batch's bodies at once
-    assert [v.open_entry(b, "S", "D", seq) for b, seq in zip(many, (8, 9, 10))] == [contract, contract, b"{}"]
+    evidence = canonical_json({"kind": "transaction", "payload": {**pawn_payload(11), "evidence": {
+        "sod": base64.b64encode(os.urandom(3000)).decode()}}, "seq": 11})  # a long body (its own zstd level)
+    assert len(evidence) > vault_mod.LONG_ENTRY > len(contract)
+    many = v.seal_entries("S", "D", [(8, contract), (9, contract), (10, b"{}"), (11, evidence)])  # one batch's bodies at once
+    assert [v.open_entry(b, "S", "D", seq) for b, seq in zip(many, (8, 9, 10, 11))] == [contract, contract, b"{}", evidence]
+    assert len(many[3]) < len(evidence) * 0.85  # base64 is still packed
     nonces = {b[2:14] for b in many + [body]}
-    assert len(nonces) == 4  # a nonce of its own for each, also within one call
+    assert len(nonces) == 5  # a nonce of its own for each, also within one call
     with pytest.raises(TamperError, match=r"^entry D#9: "):
         v.open_entry(many[0], "S", "D", 9)  # bound to its own seq
     blind = v.blind("id", "079090001234")
