@@ -64,9 +64,10 @@ class CpuGate:
         self.looks = 0
 
     def foreground_share(self, stop: threading.Event, window_s: float) -> float | None:
-        """Share of all cores busy at normal priority since the last look, at least ``window_s`` ago (waits for
-        the rest of it), or None where the counters cannot be read."""
-        if self._last is None:
+        """Share of all cores busy at normal priority over the last ``window_s`` (since the last look when that
+        was less than ``window_s`` ago; waits for the rest of it), or None where the counters cannot be read."""
+        if self._last is None or time.monotonic() - self._last[0] > window_s:
+            # a baseline older than the window would average a burst that just began with the quiet before it
             first = cpu_times(self.stat)
             if first is None:
                 return None
