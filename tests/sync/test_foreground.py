@@ -70,6 +70,18 @@ def test_steps_in_quick_succession_on_free_cores_share_one_look():
         assert gate.looks >= 6
 
 
+def test_a_burst_that_just_began_is_not_averaged_with_the_quiet_before_it():
+    """The worker's last look was long ago, on free cores (it was busy with a step of its own, or idle); a
+    burst then starts: the next look sees the burst, not the mean of the quiet seconds and the burst."""
+    stop = threading.Event()
+    with busy_cores(nice=19):  # quiet for foreground work (the worker's own niced step)
+        gate = CpuGate(look_s=0.3, resume_s=0.3, max_wait_s=1.0)
+        assert gate.wait(stop) < 1.0
+        stop.wait(3.0)  # the step runs for a while after the look
+    with busy_cores():
+        assert gate.wait(stop) >= 1.0  # held
+
+
 def test_a_stop_ends_the_wait_and_without_counters_the_gate_never_waits(tmp_path):
     stop = threading.Event()
     with busy_cores():
