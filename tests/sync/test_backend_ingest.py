@@ -498,3 +498,21 @@ def test_a_seq_0_checkpoint_must_name_the_genesis_and_not_come_after_others(db, 
     assert res.status_code == 409 and "rolled back" in res.body["detail"]
     assert sorted(a["kind"] for a in _alerts(db)) == ["checkpoint", "checkpoint"]
     assert _count(db, device.device_id) == 4
+
+
+def test_bulk_insert_writes_each_value_as_stored_keys_empty_or_at_the_64_bit_limits(db):
+    """Ingest's bulk insert (binary COPY on PostgreSQL, with its own int8[] encoding; executemany on
+    SQLite) stores what it is given: bytes as bytes, text with tabs and newlines, no keys, extreme keys."""
+    pg = db.dialect == "postgresql"
+    keys_col = ", keys BIGINT[] NOT NULL" if pg else ""
+    rows = [("a\tb\nc\\", b"z1\x00\xff", [-2**63, 0, 2**63 - 1]), ("é", b"", []), ("x", b"y", [7])]
+    with db.write() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE t_bulk (t TEXT NOT NULL, b {'BYTEA' if pg else 'BLOB'} NOT NULL{keys_col})")
+        if pg:
+            ingest_mod.bulk_insert(db, conn, "t_bulk", ("t", "b", "keys"), rows, ("text", "bytea", "int8[]"))
+        else:
+            ingest_mod.bulk_insert(db, conn, "t_bulk", ("t", "b"), [r[:2] for r in rows])
+    with db.read() as conn:
+        got = [tuple(r) for r in conn.exec_driver_sql(f"SELECT t, b{', keys' if pg else ''} FROM t_bulk ORDER BY b").all()]
+    want = sorted(rows if pg else [r[:2] for r in rows], key=lambda r: r[1])
+    assert [(t, bytes(b), *rest) for t, b, *rest in got] == want
