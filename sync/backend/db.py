@@ -153,6 +153,7 @@ class Database:
             else:
                 _sqlite_sealed_to_bytes(conn, table, column)
         conn.exec_driver_sql("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
