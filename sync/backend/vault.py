@@ -77,10 +77,10 @@ _ENTRY_DICT_BYTES = (Path(__file__).parent / "data" / "entry-dictionary-1.json")
 _ENTRY_LEVEL, _LONG_ENTRY_LEVEL, LONG_ENTRY = -1, -5, 4096
 
 
-def _entry_dict(level: int | None = None) -> zstandard.ZstdCompressionDict:
+def _entry_dict(level: int) -> zstandard.ZstdCompressionDict:
+    """Entry dictionary 1 prepared for compressing at ``level`` (a prepared dictionary carries its level)."""
     d = zstandard.ZstdCompressionDict(_ENTRY_DICT_BYTES, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    if level is not None:  # one prepared dictionary per level: a prepared one carries its level
-        d.precompute_compress(level=level)
+    d.precompute_compress(level=level)
     return d
 
 
@@ -95,9 +95,14 @@ def _entry_codec() -> tuple[dict[int, zstandard.ZstdCompressor], zstandard.ZstdD
         codec = _codecs.codec = (
             {level: zstandard.ZstdCompressor(level=level, dict_data=d, write_checksum=False, write_dict_id=False)
              for level, d in _ENTRY_DICTS.items()},
-            zstandard.ZstdDecompressor(dict_data=_entry_dict()),
+            zstandard.ZstdDecompressor(dict_data=_ENTRY_DICTS[_ENTRY_LEVEL]),
         )
     return codec
+
+
+def _undecryptable(what: str) -> TamperError:
+    return TamperError(f"{what}: stored value does not decrypt with the backend data key "
+                       "(wrong key, or the row was altered or moved)")
 
 
 _INFO_DATA = b"chipid-backend/v1/data-key (AES-256-GCM entries.body)"
@@ -191,10 +196,10 @@ class Vault:
                               f"{'plaintext' if isinstance(stored, str) and stored.startswith('{') else 'another format'}")
         try:
             raw = base64.b64decode(stored[len(PREFIX):], validate=True)
-            return self._aead.decrypt(raw[:NONCE_LEN], raw[NONCE_LEN:], self.aad(shop_id, device_id, seq)).decode("utf-8")
-        except (binascii.Error, ValueError, InvalidTag) as e:
-            raise TamperError(f"{what}: stored value does not decrypt with the backend data key "
-                              "(wrong key, or the row was altered or moved)") from e
+            plaintext = self._aead.decrypt(raw[:NONCE_LEN], raw[NONCE_LEN:], self.aad(shop_id, device_id, seq))
+        except (ValueError, InvalidTag) as e:  # binascii.Error is a ValueError, as is a nonce cut short
+            raise _undecryptable(what) from e
+        return plaintext.decode("utf-8")
 
     def seal_entry(self, canonical: bytes, shop_id: str, device_id: str, seq: int) -> bytes:
         """An entry body: compressed with the entry dictionary, then sealed (``z1`` || nonce || ciphertext || tag)."""
@@ -218,16 +223,14 @@ class Vault:
     def open_entry(self, stored: bytes, shop_id: str, device_id: str, seq: int) -> bytes:
         """The canonical bytes of an entry body sealed by :meth:`seal_entry`."""
         what = f"entry {device_id}#{seq}"
-        if not isinstance(stored, (bytes, memoryview)) or bytes(stored[:len(ENTRY_FORMAT)]) != ENTRY_FORMAT:
+        if not isinstance(stored, bytes) or not stored.startswith(ENTRY_FORMAT):
             raise TamperError(f"{what}: expected a sealed entry body (bytes starting {ENTRY_FORMAT.decode()}), found "
                               f"{'text' if isinstance(stored, str) else 'other bytes'}")
         start = len(ENTRY_FORMAT) + NONCE_LEN
         try:
-            packed = self._aead.decrypt(bytes(stored[len(ENTRY_FORMAT):start]), bytes(stored[start:]),
-                                        self.aad(shop_id, device_id, seq))
-        except InvalidTag as e:
-            raise TamperError(f"{what}: stored body does not decrypt with the backend data key "
-                              "(wrong key, or the row was altered or moved)") from e
+            packed = self._aead.decrypt(stored[len(ENTRY_FORMAT):start], stored[start:], self.aad(shop_id, device_id, seq))
+        except (ValueError, InvalidTag) as e:  # ValueError: a body cut short of its nonce
+            raise _undecryptable(what) from e
         try:
             return _entry_codec()[1].decompress(packed, max_output_size=MAX_ENTRY_BYTES)
         except zstandard.ZstdError as e:  # authenticated, so written by a broken or foreign build

@@ -220,6 +220,8 @@ def test_vault_keys_and_tamper(monkeypatch, tmp_path):
         v.open_entry(sealed, "S", "D", 7)  # a v1 value is not an entry body
     with pytest.raises(TamperError, match="expected a sealed entry body .*found other bytes"):
         v.open_entry(b"z2" + body[2:], "S", "D", 7)  # another format's marker
+    with pytest.raises(TamperError, match=r"^entry D#7: .*altered or moved"):
+        v.open_entry(body[:5], "S", "D", 7)  # cut short inside its nonce
     evidence = canonical_json({"kind": "transaction", "payload": {**pawn_payload(11), "evidence": {
         "sod": base64.b64encode(os.urandom(3000)).decode()}}, "seq": 11})  # a long body (its own zstd level)
     assert len(evidence) > vault_mod.LONG_ENTRY > len(contract)
