@@ -2,11 +2,12 @@
 
 Order of checks (the first failure decides the answer):
 
-0. the batch format: one older than ``chipid-sync-batch/3`` (a shop that has not updated chipid)
+0. the batch format: one older than ``chipid-sync-batch/4`` (a shop that has not updated chipid)
    is answered HTTP 426 ``upgrade_required`` (the shop must update; no alert, nothing read);
 1. envelope and structure (400, no alert: anyone can send garbage);
 2. device known (401 ``unknown-device``, no alert);
-3. Ed25519 signature with the enrolled device key (401 ``signature``, tamper alert);
+3. Ed25519 signature with the enrolled device key, over the header and each line's SHA-256
+   (401 ``signature``, tamper alert);
 4. entry lines (each the canonical JSON of an entry in the form its body names: RFC 8785 for
    ``"canon": "jcs"``, the legacy form for an entry written before; see :mod:`sync.batch`), hash
    links inside the batch, head hash (422 ``tampered``, alert);

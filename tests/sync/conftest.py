@@ -83,6 +83,13 @@ def enroll_signing_device(db: Database, *, shop="Cầm đồ Hoà Bình", licens
     return dev
 
 
+def format_3_wire(wire: bytes, sign) -> bytes:
+    """The batch of an uncompressed format-4 ``wire`` as a shop of the previous release framed it:
+    format line ``chipid-sync-batch/3``, then a signature over the header and entry lines themselves."""
+    _, _, data = wire.split(b"\n", 2)
+    return b"chipid-sync-batch/3\n" + base64.b64encode(sign(data)) + b"\n" + data
+
+
 @pytest.fixture
 def make_device(db):
     return lambda **kw: enroll_signing_device(db, **kw)

@@ -232,9 +232,9 @@ def test_unknown_device_and_garbage_are_refused_without_alerts(db, device):
     assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nAAAA\n" + b"{" * 10)).status_code == 400
     assert ingest(db, gzip.compress(batch_mod.FORMAT.encode() + b"\nnot base64!\n{}")).status_code == 400
     older = ingest(db, gzip.compress(b"chipid-sync-batch/1\nAAAA\n{}"))  # a shop of an earlier format: it must update
-    assert older.status_code == 426 and older.body["reason"] == "upgrade_required" and "chipid-sync-batch/3" in older.body["detail"]
+    assert older.status_code == 426 and older.body["reason"] == "upgrade_required" and "chipid-sync-batch/4" in older.body["detail"]
     newer = ingest(db, gzip.compress(b"chipid-sync-batch/9\nAAAA\n{}"))  # not a format this backend knows: garbage
-    assert newer.status_code == 400 and "expected a chipid-sync-batch/3 batch" in newer.body["detail"]
+    assert newer.status_code == 400 and "expected a chipid-sync-batch/4 batch" in newer.body["detail"]
     bomb = gzip.compress(b" " * (batch_mod.MAX_JSON_BYTES + 10))
     assert ingest(db, bomb).status_code == 413
     assert _alerts(db) == []

@@ -1,6 +1,6 @@
-"""Batch format 3 at the police backend (issue 19 item 8), over real HTTP on SQLite and PostgreSQL:
+"""The batch format at the police backend (issue 19 item 8), over real HTTP on SQLite and PostgreSQL:
 an updated shop delivers the entries it wrote before (legacy bytes) and since (RFC 8785) and the
-backend's export verifies, also by an independent rfc8785 verifier; a shop still on format 2 is
+backend's export verifies, also by an independent rfc8785 verifier; a shop still on format 3 is
 answered HTTP 426 ``upgrade_required`` and its relay tells the clerk, in Vietnamese, to update."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sync.testing import SigningDevice, pawn_payload
 from verifier import messages
 from verifier.ledger.export import verify_bundle
 
+from tests.sync.conftest import format_3_wire
 from tests.sync.test_canonical_ledger import fill_updated_ledger, independent_verify
 
 
@@ -54,15 +55,15 @@ def test_an_updated_shop_delivers_old_and_new_entries_and_the_export_verifies(ba
     assert _alerts(backend.db) == []
 
 
-def test_a_shop_on_format_2_is_told_to_upgrade(backend, device):
-    """The batch an old shop sends (format line ``chipid-sync-batch/2``, otherwise well formed and
-    signed by an enrolled device) is answered 426 with the catalogue's Vietnamese sentence; nothing
+def test_a_shop_on_format_3_is_told_to_upgrade(backend, device):
+    """The batch a shop of the previous release sends (format 3: ``chipid-sync-batch/3``, signed by
+    an enrolled device over its header and lines) is answered 426 with the catalogue's Vietnamese sentence; nothing
     is stored and no alert is raised (it is no tampering)."""
     device.canon = None  # an old shop writes legacy entries
     device.append("transaction", pawn_payload(1))
     wire = gzip.decompress(batch_mod.encode(batch_mod.build_batch(device.device_id, device.entries, prev_hash=device.prev_of(1)),
                                             device.sign))
-    old = gzip.compress(wire.replace(b"chipid-sync-batch/3\n", b"chipid-sync-batch/2\n", 1))
+    old = gzip.compress(format_3_wire(wire, device.sign))
     for lang in ("vi", "en"):
         r = httpx.post(backend.url + "/api/v1/ingest", content=old,
                        headers={"Content-Encoding": "gzip", "Accept-Language": lang})
@@ -70,7 +71,7 @@ def test_a_shop_on_format_2_is_told_to_upgrade(backend, device):
         body = r.json()
         assert body["reason"] == "upgrade_required" and body["error"]["code"] == "upgrade_required"
         assert body["error"]["message"] == messages.text("upgrade_required", lang)
-        assert "chipid-sync-batch/3" in body["error"]["details"]["detail"]
+        assert "chipid-sync-batch/4" in body["error"]["details"]["detail"]
     assert "cập nhật chipid" in messages.text("upgrade_required", "vi")
     assert _stored(backend.db, device.device_id) == [] and _alerts(backend.db) == []
     ok = httpx.post(backend.url + "/api/v1/ingest", content=gzip.compress(wire), headers={"Content-Encoding": "gzip"})
@@ -78,13 +79,12 @@ def test_a_shop_on_format_2_is_told_to_upgrade(backend, device):
 
 
 def test_the_relay_shows_the_clerk_that_chipid_must_be_updated(backend, shop_ledger, monkeypatch):
-    """A relay whose batches the backend no longer reads (here: made to send format 2) records a
+    """A relay whose batches the backend no longer reads (here: made to send format 3) records a
     permanent failure, and the sync status says in Vietnamese that chipid must be updated."""
     _enrolled(backend, shop_ledger)
     shop_ledger.append("transaction", pawn_payload(1))
     real_frame = batch_mod.frame
-    monkeypatch.setattr(batch_mod, "frame", lambda header, lines, sign: real_frame(header, lines, sign).replace(
-        b"chipid-sync-batch/3\n", b"chipid-sync-batch/2\n", 1))
+    monkeypatch.setattr(batch_mod, "frame", lambda header, lines, sign: format_3_wire(real_frame(header, lines, sign), sign))
     relay = Relay(shop_ledger, RelaySettings(backend.url))
     delivered, _ = relay.attempt()
     assert not delivered and relay._refused  # permanent: not retried as if the network were down

@@ -1,6 +1,6 @@
 """RFC 8785 (JCS) as the entry and batch hash input (issue 19 item 8): our encoder against the
 ``rfc8785`` reference (Hypothesis: floats of every kind, astral characters in keys, control
-characters), the RFC's own examples, and batch format 3 reading JCS entry lines."""
+characters), the RFC's own examples, and the batch (format 3 and later) reading JCS entry lines."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sync import batch as batch_mod
 from sync.testing import SigningDevice
+from tests.sync.conftest import format_3_wire
 from verifier.errors import InputError, TamperError
 from verifier.ledger.canonical import JCS, canonical_json, jcs, jcs_departs, jcs_fast
 from verifier.ledger.entry import Checkpoint, Entry
@@ -120,7 +121,7 @@ def test_an_entry_names_its_form_and_is_hashed_over_it():
     assert Entry.from_json(json.loads(json.dumps(big.to_json()).replace("1.152921504606847e+18", "1152921504606847000"))).hash == big.hash
 
 
-# --- batch format 3 -----------------------------------------------------------------------------
+# --- the batch -----------------------------------------------------------------------------------
 _payloads = st.dictionaries(_keys, _json, max_size=6)
 
 
@@ -132,7 +133,7 @@ def _wire(dev: SigningDevice, entries: list[Entry] | None = None) -> bytes:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads=st.lists(_payloads, min_size=1, max_size=5), legacy_first=st.integers(0, 3))
-def test_a_format_3_batch_carries_legacy_and_jcs_entries_in_their_own_bytes(payloads, legacy_first):
+def test_a_batch_carries_legacy_and_jcs_entries_in_their_own_bytes(payloads, legacy_first):
     """A shop that updated has entries hashed before (legacy form) and after (JCS) in one chain:
     each line is the bytes its hash was made over, the backend reads both and computes the
     shop's hashes; every JCS line is rfc8785's encoding of the entry body."""
@@ -141,7 +142,7 @@ def test_a_format_3_batch_carries_legacy_and_jcs_entries_in_their_own_bytes(payl
         dev.canon = None if i < legacy_first else JCS
         dev.append("transaction", p)
     raw = gzip.decompress(_wire(dev))
-    assert raw.startswith(b"chipid-sync-batch/3\n")
+    assert raw.startswith(b"chipid-sync-batch/4\n")
     header_line = raw.split(b"\n")[2]
     assert header_line == rfc8785.dumps(json.loads(header_line))
     signed = batch_mod.decode(raw, "identity")
@@ -196,17 +197,17 @@ def test_a_jcs_entry_in_another_spelling_is_refused():
 
 
 def test_an_older_format_is_told_to_upgrade():
-    """A shop still on ``chipid-sync-batch/2`` (or 1) is refused before anything is read, with
+    """A shop still on ``chipid-sync-batch/3`` (or 2, 1) is refused before anything is read, with
     the code the backend answers HTTP 426 for; an unknown format is garbage."""
     dev = SigningDevice(canon=None)
     dev.append("event", {"type": "redeemed"})
-    raw = gzip.decompress(_wire(dev)).replace(b"chipid-sync-batch/3", b"chipid-sync-batch/2", 1)
-    for old in (raw, raw.replace(b"batch/2", b"batch/1", 1)):
+    raw = format_3_wire(gzip.decompress(_wire(dev)), dev.sign)
+    for old in (raw, raw.replace(b"batch/3", b"batch/2", 1), raw.replace(b"batch/3", b"batch/1", 1)):
         with pytest.raises(InputError, match="update chipid") as info:
             batch_mod.decode(old, "identity")
         assert info.value.code == batch_mod.UPGRADE_REQUIRED == "upgrade_required"
-    for other in (raw.replace(b"batch/2", b"batch/4", 1), raw.replace(b"batch/2", b"batch/x", 1),
-                  raw.replace(b"batch/2", b"batch/" + b"0" * 5000 + b"2", 1), raw.replace(b"batch/2", b"batch/", 1)):
-        with pytest.raises(InputError, match="expected a chipid-sync-batch/3 batch") as info:
+    for other in (raw.replace(b"batch/3", b"batch/5", 1), raw.replace(b"batch/3", b"batch/x", 1),
+                  raw.replace(b"batch/3", b"batch/" + b"0" * 5000 + b"3", 1), raw.replace(b"batch/3", b"batch/", 1)):
+        with pytest.raises(InputError, match="expected a chipid-sync-batch/4 batch") as info:
             batch_mod.decode(other, "identity")
         assert getattr(info.value, "code", None) is None

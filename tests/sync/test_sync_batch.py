@@ -1,12 +1,14 @@
 """The batch codec: round trip (Hypothesis), signature over the exact bytes, limits.
 
 Entries of the legacy canonical form (written before RFC 8785: ``SigningDevice(canon=None)``)
-still travel in format 3 in the bytes they were hashed with; these tests check their fast and
+still travel in the batch in the bytes they were hashed with; these tests check their fast and
 reference reading. The RFC 8785 form of new entries: tests/sync/test_canonical_jcs.py."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import math
 
@@ -128,6 +130,30 @@ def test_signature_covers_the_exact_bytes():
         signed.verify(dev.key.public_key())
     with pytest.raises(TamperError, match=r"last entry \(seq 1\) hashes to"):
         batch_mod.checked(signed)
+
+
+def test_the_signature_is_over_the_header_and_each_lines_sha256():
+    """Format 4's signed message, rebuilt from the wire with nothing but hashlib and verified with
+    the device's public key: the format line, the header line, each entry line's SHA-256 digest.
+    Any line changed, dropped or moved (the first of three here, not only the head) breaks it."""
+    dev = SigningDevice()
+    for i in range(3):
+        dev.append("transaction", {"loan_vnd": i + 5})
+    wire = gzip.decompress(batch_mod.encode(batch_mod.build_batch(dev.device_id, dev.entries, prev_hash=dev.prev_of(1)), dev.sign))
+    fmt, sig, header, *lines = wire.split(b"\n")
+    assert fmt == b"chipid-sync-batch/4" and lines == [e.canonical() for e in dev.entries]
+    digests = [hashlib.sha256(line).digest() for line in lines]
+    assert [d.hex() for d in digests] == [e.hash for e in dev.entries]
+    message = fmt + b"\n" + header + b"\n" + b"".join(digests)
+    dev.key.public_key().verify(base64.b64decode(sig), message)  # raises if not
+    changed = [lines[0].replace(b'"loan_vnd":5', b'"loan_vnd":6'), *lines[1:]]
+    for other in (changed, lines[1:], [lines[1], lines[0], lines[2]]):
+        signed = batch_mod.decode(b"\n".join((fmt, sig, header, *other)), "identity")
+        with pytest.raises(TamperError, match="signature does not verify"):
+            signed.verify(dev.key.public_key())
+    signed = batch_mod.decode(b"\n".join((fmt, sig, header.replace(b'"backlog":0', b'"backlog":1'), *lines)), "identity")
+    with pytest.raises(TamperError, match="signature does not verify"):
+        signed.verify(dev.key.public_key())
 
 
 def test_limits_and_malformed_input():
