@@ -257,8 +257,8 @@ def decode(raw: bytes, content_encoding: str | None = "gzip") -> SignedBatch:
     nl1 = raw.find(b"\n")
     nl2 = raw.find(b"\n", nl1 + 1) if nl1 >= 0 else -1
     if nl1 >= 0 and raw[:nl1] != _FORMAT_LINE and _older_format(raw[:nl1]):
-        e = InputError(f"batch format {raw[:nl1].decode('ascii')} is no longer accepted: the backend reads {FORMAT} "
-                       "; update chipid on this shop's computer")
+        e = InputError(f"batch format {raw[:nl1].decode('ascii')} is no longer accepted: the backend reads {FORMAT}; "
+                       "update chipid on this shop's computer")
         e.code = UPGRADE_REQUIRED
         raise e
     if nl2 < 0 or raw[:nl1] != _FORMAT_LINE:
@@ -347,7 +347,8 @@ _JCS_BODY_KEYS = _BODY_KEYS | {"canon"}
 
 
 def checked(signed: SignedBatch) -> CheckedBatch:
-    """Read each entry line (it must be canonical), hash it, check links and the head hash."""
+    """Read each entry line (it must be canonical) and check links and the head hash over the
+    lines' digests (:func:`decode` made them)."""
     entries = tuple(_entry_from_line(line, n) for n, line in enumerate(signed.lines, 1))
     batch = replace(signed.batch, entries=entries, lines=signed.lines)
     return CheckedBatch(batch, check_batch(batch, signed.digests))
