@@ -184,9 +184,19 @@ class Vault:
     def aad(shop_id: str, device_id: str, seq: int) -> bytes:
         return f"{shop_id}|{device_id}|{int(seq)}".encode("utf-8")
 
+    def _encrypt(self, data: bytes, aad: bytes, nonce: bytes) -> bytes:
+        """nonce || AES-GCM ciphertext || tag; ``nonce``: 12 fresh random bytes."""
+        return nonce + self._aead.encrypt(nonce, data, aad)
+
+    def _decrypt(self, stored: bytes, start: int, aad: bytes, what: str) -> bytes:
+        """The plaintext of what :meth:`_encrypt` made, found in ``stored`` from ``start`` on."""
+        try:
+            return self._aead.decrypt(stored[start:start + NONCE_LEN], stored[start + NONCE_LEN:], aad)
+        except (ValueError, InvalidTag) as e:  # ValueError: a value cut short inside its nonce
+            raise _undecryptable(what) from e
+
     def seal(self, plaintext: str, shop_id: str, device_id: str, seq: int) -> str:
-        nonce = os.urandom(NONCE_LEN)
-        sealed = nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), self.aad(shop_id, device_id, seq))
+        sealed = self._encrypt(plaintext.encode("utf-8"), self.aad(shop_id, device_id, seq), os.urandom(NONCE_LEN))
         return PREFIX + binascii.b2a_base64(sealed, newline=False).decode("ascii")
 
     def open(self, stored: str, shop_id: str, device_id: str, seq: int) -> str:
@@ -196,10 +206,9 @@ class Vault:
                               f"{'plaintext' if isinstance(stored, str) and stored.startswith('{') else 'another format'}")
         try:
             raw = base64.b64decode(stored[len(PREFIX):], validate=True)
-            plaintext = self._aead.decrypt(raw[:NONCE_LEN], raw[NONCE_LEN:], self.aad(shop_id, device_id, seq))
-        except (ValueError, InvalidTag) as e:  # binascii.Error is a ValueError, as is a nonce cut short
+        except ValueError as e:  # binascii.Error
             raise _undecryptable(what) from e
-        return plaintext.decode("utf-8")
+        return self._decrypt(raw, 0, self.aad(shop_id, device_id, seq), what).decode("utf-8")
 
     def seal_entry(self, canonical: bytes, shop_id: str, device_id: str, seq: int) -> bytes:
         """An entry body: compressed with the entry dictionary, then sealed (``z1`` || nonce || ciphertext || tag)."""
@@ -211,13 +220,13 @@ class Vault:
         of its own)."""
         compressors = _entry_codec()[0]
         short, long = compressors[_ENTRY_LEVEL].compress, compressors[_LONG_ENTRY_LEVEL].compress
-        encrypt, aad = self._aead.encrypt, self.aad
+        encrypt, aad = self._encrypt, self.aad
         nonces = os.urandom(NONCE_LEN * len(entries))
         sealed = []
         for i, (seq, canonical) in enumerate(entries):
             nonce = nonces[i * NONCE_LEN:(i + 1) * NONCE_LEN]
             packed = long(canonical) if len(canonical) > LONG_ENTRY else short(canonical)
-            sealed.append(ENTRY_FORMAT + nonce + encrypt(nonce, packed, aad(shop_id, device_id, seq)))
+            sealed.append(ENTRY_FORMAT + encrypt(packed, aad(shop_id, device_id, seq), nonce))
         return sealed
 
     def open_entry(self, stored: bytes, shop_id: str, device_id: str, seq: int) -> bytes:
@@ -226,11 +235,7 @@ class Vault:
         if not isinstance(stored, bytes) or not stored.startswith(ENTRY_FORMAT):
             raise TamperError(f"{what}: expected a sealed entry body (bytes starting {ENTRY_FORMAT.decode()}), found "
                               f"{'text' if isinstance(stored, str) else 'other bytes'}")
-        start = len(ENTRY_FORMAT) + NONCE_LEN
-        try:
-            packed = self._aead.decrypt(stored[len(ENTRY_FORMAT):start], stored[start:], self.aad(shop_id, device_id, seq))
-        except (ValueError, InvalidTag) as e:  # ValueError: a body cut short of its nonce
-            raise _undecryptable(what) from e
+        packed = self._decrypt(stored, len(ENTRY_FORMAT), self.aad(shop_id, device_id, seq), what)
         try:
             return _entry_codec()[1].decompress(packed, max_output_size=MAX_ENTRY_BYTES)
         except zstandard.ZstdError as e:  # authenticated, so written by a broken or foreign build
