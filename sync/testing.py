@@ -51,8 +51,9 @@ class TempPostgres:
 
     Running as root, the cluster runs as the ``postgres`` user (initdb refuses root)."""
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         self.durable = durable
+        self.settings = dict(settings or {})  # more server settings (postgresql.conf names), e.g. shared_buffers
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="chipid-pg-"))
         self.data = self.dir / "data"
@@ -89,6 +90,7 @@ class TempPostgres:
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c max_connections=200"
         if not self.durable:
             opts += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+        opts += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run([_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-o", opts, "-w", "-t", "60", "start"])
         return self
 
