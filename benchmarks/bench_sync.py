@@ -82,7 +82,7 @@ def _send(url: str, wires: list[bytes], errors: list[str]) -> None:
     """POST one shop's batches in order on one connection; the first refusal goes to ``errors`` and
     stops it. The standard library's client: the senders share this machine's two cores with the
     backend, and httpx took 5 ms of CPU per 450 KB batch (about 5 µs per entry, a twentieth of
-    what the backend and PostgreSQL spend), CPU a shop's relay spends on the shop's computer;
+    what the backend and PostgreSQL spend on it), CPU a shop's relay spends on the shop's computer;
     this client takes a tenth of that."""
     u = urlsplit(url)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
@@ -97,6 +97,7 @@ def _send(url: str, wires: list[bytes], errors: list[str]) -> None:
                 return
     finally:
         c.close()
+
 
 def row(metric: str, backend: str, value: str, target: str = "") -> None:
     ROWS.append((metric, backend, value, target))
