@@ -491,8 +491,9 @@ def _utc(text_: str) -> float:
     return datetime.fromisoformat(text_.replace("Z", "+00:00")).timestamp()
 
 
-def _evidence_target(pg: TempPostgres, tmp: Path, run: int, csca: bytes) -> tuple[str, Path]:
-    """A fresh database and data directory for an evidence ingest run, the bench CSCA imported."""
+def _evidence_target(pg: TempPostgres, tmp: Path, run: int | str, csca: bytes) -> tuple[str, Path]:
+    """A fresh database and data directory for an evidence ingest run (``run``: its number, or
+    ``"lag"``), the bench CSCA imported."""
     from sync.backend.evidence import import_trust
 
     data_dir = tmp / f"ingest-pg-evidence-{run}"
@@ -504,7 +505,6 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, csca: bytes, cards, 
                    batch: int = 1000) -> None:
     """One run of ingest with evidence and the worker beside it, for the lag and catch-up; then the
     worker alone (module docstring)."""
-    from sync.backend.evidence import import_trust
     from sync.backend.evidence_worker import EvidenceWorker
 
     devs = [SigningDevice() for _ in range(devices)]
@@ -520,9 +520,8 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, csca: bytes, cards, 
     warm_contracts = sum(e.kind == "transaction" for e in warm.entries)
     [warm_wire] = _wires(warm, len(warm.entries))
     label = "PostgreSQL"
-    database_url, data_dir = create_database(pg.url, "chipid_evidence"), tmp / "evidence-backend"
+    database_url, data_dir = _evidence_target(pg, tmp, "lag", csca)
     db = Database.open(data_dir, database_url)
-    import_trust(data_dir, csca, name="bench-csca.der")
     for n, dev in enumerate(devs + [warm]):
         _enroll(db, dev.sign, dev.device_id, dev.public_key, n)
     port = free_port()
@@ -606,7 +605,7 @@ def bench_evidence(pg: TempPostgres, tmp: Path, total: int, csca: bytes, cards, 
         "; ".join(f"{k} {v / done * 1e3:.2f} ms" for k, v in worker.cpu_s.items()) + " per contract")
     _evidence_profile(cards, csca)
     db.close()
-    drop_database(pg.url, "chipid_evidence")
+    drop_database(pg.url, database_url.rsplit("/", 1)[1])
 
 
 def _evidence_profile(cards, csca: bytes) -> None:
